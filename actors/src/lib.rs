@@ -1,0 +1,14 @@
+//! SCALE actors. [`supervision`] holds the supervised-actor toolkit (panic capture, restart with
+//! fresh state, restart-intensity escalation), [`registry`] the shared view of every actor's
+//! health, and the domain actors live in their own modules ([`health`]).
+
+pub mod health;
+pub mod redis_pool;
+pub mod registry;
+pub mod supervision;
+
+pub use registry::{ActorSnapshot, ActorStatus, Registry, SupervisorConfig};
+pub use supervision::{
+    every, spawn, spawn_then, ActorError, Control, ControlReply, Handle, Handles, Managed, Reply,
+    Request, Service, ServiceContext,
+};

@@ -1,0 +1,73 @@
+//! Operator routes (`/api/v1/ops/*`, admin only): the actor registry and the chaos hook.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use scale_actors::{ActorError, Control};
+use scale_chaos::Crash;
+use serde_json::json;
+
+use crate::auth::AdminUser;
+use crate::problem::ApiError;
+use crate::AppState;
+
+/// Registers the ops routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/ops/actors").get(list_actors))
+        .service(web::resource("/ops/actors/{name}/ping").post(ping_actor))
+        .service(web::resource("/ops/actors/{name}/crash").post(crash_actor));
+}
+
+/// `GET /api/v1/ops/actors`: every actor's status, restarts, last error, backlog, heartbeat.
+async fn list_actors(_: AdminUser, state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "actors": state.registry.snapshot() }))
+}
+
+/// `POST /api/v1/ops/actors/{name}/ping`: proves the actor answers; returns its restart count.
+async fn ping_actor(
+    _: AdminUser,
+    state: web::Data<AppState>,
+    name: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let reply = control(&state, &name, Control::Ping).await?;
+    Ok(HttpResponse::Ok().json(json!({ "actor": *name, "restarts": reply.restarts })))
+}
+
+/// `POST /api/v1/ops/actors/{name}/crash`: makes the actor panic in a handler (chaos hook; 404
+/// unless `CHAOS_ENABLED=true`). Answers with the resulting 5xx problem.
+async fn crash_actor(
+    admin: AdminUser,
+    state: web::Data<AppState>,
+    name: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    if !state.chaos_enabled {
+        return Err(ApiError::not_found("Chaos endpoints are disabled"));
+    }
+    tracing::warn!(actor = %name, admin = %admin.0.id, "chaos crash requested");
+    let reason = format!("requested by admin {}", admin.0.id);
+    control(&state, &name, Control::Crash(Crash::new(reason))).await?;
+    Ok(HttpResponse::Ok().json(json!({ "actor": *name, "crashed": false })))
+}
+
+async fn control(
+    state: &AppState,
+    name: &str,
+    op: Control,
+) -> Result<scale_actors::ControlReply, ApiError> {
+    state
+        .registry
+        .control(name, op)
+        .await
+        .ok_or_else(|| ApiError::not_found(format!("No actor named `{name}`")))?
+        .map_err(actor_error)
+}
+
+/// Maps a failed actor call to its problem: a crash is a 500, the rest 503/504.
+pub fn actor_error(err: ActorError) -> ApiError {
+    let (status, code) = match &err {
+        ActorError::Panicked { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "actor_crashed"),
+        ActorError::Escalated { .. } => (StatusCode::SERVICE_UNAVAILABLE, "actor_escalated"),
+        ActorError::Timeout { .. } => (StatusCode::GATEWAY_TIMEOUT, "actor_timeout"),
+        ActorError::Unavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "actor_unavailable"),
+    };
+    ApiError::new(status, code, err.to_string())
+}

@@ -1,0 +1,105 @@
+//! Diesel table definitions matching `migrations/` (kept by hand; one `table!` per table).
+
+diesel::table! {
+    /// Users known to the backend (the JWT `sub` is the id).
+    users (id) {
+        id -> Uuid,
+        email -> Nullable<Text>,
+        role -> Text,
+        currency -> Bpchar,
+        timezone -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Whole files a user uploaded, for file-level de-duplication by SHA-256.
+    uploaded_files (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        file_hash -> Bpchar,
+        filename -> Nullable<Text>,
+        upload_type -> Text,
+        row_count -> Nullable<Int4>,
+        inserted -> Nullable<Int4>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Imported bank transactions; signed amount (debit negative).
+    transactions (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        transaction_date -> Date,
+        amount -> Numeric,
+        currency -> Bpchar,
+        #[sql_name = "type"]
+        kind -> Text,
+        description -> Text,
+        merchant_name -> Text,
+        category -> Text,
+        original_category -> Nullable<Text>,
+        payment_method -> Text,
+        reference -> Text,
+        status -> Text,
+        is_manual -> Bool,
+        fingerprint -> Bpchar,
+        fingerprint_version -> Int2,
+        uploaded_file_id -> Nullable<Uuid>,
+        raw_data -> Jsonb,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Background training jobs, claimed by workers under a lease.
+    training_jobs (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        kind -> Text,
+        status -> Text,
+        progress -> Float4,
+        metrics -> Nullable<Jsonb>,
+        attempts -> Int4,
+        max_attempts -> Int4,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<Timestamptz>,
+        run_after -> Timestamptz,
+        error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        started_at -> Nullable<Timestamptz>,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    /// Category corrections made by users; the categoriser trains on them.
+    training_corrections (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        transaction_id -> Nullable<Uuid>,
+        description -> Text,
+        original_category -> Nullable<Text>,
+        corrected_category -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(transactions -> users (user_id));
+diesel::joinable!(transactions -> uploaded_files (uploaded_file_id));
+diesel::joinable!(uploaded_files -> users (user_id));
+diesel::joinable!(training_jobs -> users (user_id));
+diesel::joinable!(training_corrections -> users (user_id));
+diesel::joinable!(training_corrections -> transactions (transaction_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    uploaded_files,
+    transactions,
+    training_jobs,
+    training_corrections,
+);

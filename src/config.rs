@@ -1,0 +1,292 @@
+//! Service configuration from environment variables, each with a documented default (see
+//! `.env.example`). A bad value stops start-up with one line naming the variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use scale_actors::health::ProbeConfig;
+use scale_actors::SupervisorConfig;
+use scale_monitoring::LogFormat;
+
+/// A variable that is missing or malformed.
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {message}")]
+pub struct ConfigError {
+    /// The offending variable.
+    pub var: &'static str,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+/// The deployment environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    /// A developer's machine.
+    Development,
+    /// Automated tests.
+    Test,
+    /// Pre-production.
+    Staging,
+    /// Production: strict secrets, HSTS.
+    Production,
+}
+
+impl Environment {
+    /// The name reported to Sentry and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Development => "development",
+            Environment::Test => "test",
+            Environment::Staging => "staging",
+            Environment::Production => "production",
+        }
+    }
+}
+
+/// Everything the service reads from its environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `DATABASE_URL`: Postgres (required at run time).
+    pub database_url: String,
+    /// `REDIS_URL`: Redis, `None` when empty (degraded mode).
+    pub redis_url: Option<String>,
+    /// `BIND_ADDR`: where the HTTP server listens (port 0 picks a free port).
+    pub bind_addr: SocketAddr,
+    /// `JWT_SECRET`: HS256 signing secret (at least 32 bytes).
+    pub jwt_secret: String,
+    /// `JWT_JWKS_FILE`: optional JWKS with RS256/ES256 public keys.
+    pub jwt_jwks_file: Option<PathBuf>,
+    /// `ALLOWED_ORIGINS`: CORS allowlist.
+    pub allowed_origins: Vec<String>,
+    /// `LOG_LEVEL`: tracing filter directive.
+    pub log_level: String,
+    /// `LOG_FORMAT`: `json` or `pretty`.
+    pub log_format: LogFormat,
+    /// `SENTRY_DSN`: empty disables Sentry.
+    pub sentry_dsn: String,
+    /// `ENVIRONMENT`.
+    pub environment: Environment,
+    /// `DB_POOL_SIZE`: Postgres connections per process.
+    pub db_pool_size: u32,
+    /// `HTTP_WORKERS`: actix-web worker threads.
+    pub http_workers: usize,
+    /// `SUPERVISOR_MAX_RESTARTS` / `SUPERVISOR_RESTART_WINDOW_SECS` / `ACTOR_CALL_TIMEOUT_MS`.
+    pub supervisor: SupervisorConfig,
+    /// `HEALTH_PROBE_INTERVAL_MS` / `HEALTH_PROBE_TIMEOUT_MS`.
+    pub probe: ProbeConfig,
+    /// `CHAOS_ENABLED`: exposes `POST /api/v1/ops/actors/{name}/crash` to admins.
+    pub chaos_enabled: bool,
+}
+
+/// The development-only JWT secret used when `JWT_SECRET` is unset outside production.
+const DEV_JWT_SECRET: &str = "scale-development-secret-not-for-production";
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup` (a variable's value, `None` when unset).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |var: &'static str, default: &str| -> String {
+            lookup(var).unwrap_or_else(|| default.to_owned())
+        };
+        let environment = match get("ENVIRONMENT", "development").as_str() {
+            "development" => Environment::Development,
+            "test" => Environment::Test,
+            "staging" => Environment::Staging,
+            "production" => Environment::Production,
+            other => {
+                return Err(invalid(
+                    "ENVIRONMENT",
+                    format!("`{other}` is not one of development, test, staging, production"),
+                ))
+            }
+        };
+        let database_url = get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/scale");
+        if !database_url.starts_with("postgres://") && !database_url.starts_with("postgresql://") {
+            return Err(invalid(
+                "DATABASE_URL",
+                "must start with postgres:// or postgresql://",
+            ));
+        }
+        let redis_url = Some(get("REDIS_URL", "redis://127.0.0.1:6379")).filter(|u| !u.is_empty());
+        if let Some(url) = &redis_url {
+            if !["redis://", "rediss://", "unix://"]
+                .iter()
+                .any(|p| url.starts_with(p))
+            {
+                return Err(invalid(
+                    "REDIS_URL",
+                    "must start with redis://, rediss:// or unix:// (or be empty)",
+                ));
+            }
+        }
+        let jwt_secret = match lookup("JWT_SECRET") {
+            Some(secret) if secret.len() >= 32 => secret,
+            Some(_) => return Err(invalid("JWT_SECRET", "must be at least 32 bytes")),
+            None if environment == Environment::Production => {
+                return Err(invalid(
+                    "JWT_SECRET",
+                    "is required when ENVIRONMENT=production",
+                ))
+            }
+            None => DEV_JWT_SECRET.to_owned(),
+        };
+        let log_format = match get("LOG_FORMAT", "json").as_str() {
+            "json" => LogFormat::Json,
+            "pretty" => LogFormat::Pretty,
+            other => {
+                return Err(invalid(
+                    "LOG_FORMAT",
+                    format!("`{other}` is not json or pretty"),
+                ))
+            }
+        };
+        let supervisor = SupervisorConfig {
+            max_restarts: parse(&get, "SUPERVISOR_MAX_RESTARTS", "5")?,
+            restart_window: Duration::from_secs(positive(
+                &get,
+                "SUPERVISOR_RESTART_WINDOW_SECS",
+                "60",
+            )?),
+            call_timeout: Duration::from_millis(positive(&get, "ACTOR_CALL_TIMEOUT_MS", "5000")?),
+            ..SupervisorConfig::default()
+        };
+        let probe = ProbeConfig {
+            interval: Duration::from_millis(positive(&get, "HEALTH_PROBE_INTERVAL_MS", "1000")?),
+            timeout: Duration::from_millis(positive(&get, "HEALTH_PROBE_TIMEOUT_MS", "500")?),
+        };
+        let default_workers = std::thread::available_parallelism()
+            .map_or(2, usize::from)
+            .to_string();
+        Ok(Self {
+            database_url,
+            redis_url,
+            bind_addr: parse(&get, "BIND_ADDR", "127.0.0.1:8000")?,
+            jwt_secret,
+            jwt_jwks_file: lookup("JWT_JWKS_FILE")
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from),
+            allowed_origins: origins(&get("ALLOWED_ORIGINS", "http://localhost:3000"))?,
+            log_level: get("LOG_LEVEL", "info"),
+            log_format,
+            sentry_dsn: get("SENTRY_DSN", ""),
+            environment,
+            db_pool_size: positive(&get, "DB_POOL_SIZE", "10")?,
+            http_workers: positive(&get, "HTTP_WORKERS", &default_workers)?,
+            supervisor,
+            probe,
+            chaos_enabled: parse(&get, "CHAOS_ENABLED", "false")?,
+        })
+    }
+}
+
+fn invalid(var: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        var,
+        message: message.into(),
+    }
+}
+
+fn parse<T: FromStr>(
+    get: &impl Fn(&'static str, &str) -> String,
+    var: &'static str,
+    default: &str,
+) -> Result<T, ConfigError> {
+    let raw = get(var, default);
+    raw.trim()
+        .parse()
+        .map_err(|_| invalid(var, format!("cannot parse `{raw}`")))
+}
+
+fn positive<T: FromStr + PartialOrd + Default>(
+    get: &impl Fn(&'static str, &str) -> String,
+    var: &'static str,
+    default: &str,
+) -> Result<T, ConfigError> {
+    let value: T = parse(get, var, default)?;
+    if value > T::default() {
+        Ok(value)
+    } else {
+        Err(invalid(var, "must be greater than zero"))
+    }
+}
+
+/// Parses a comma-separated origin list; rejects `*` (credentials are allowed) and paths.
+fn origins(raw: &str) -> Result<Vec<String>, ConfigError> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|origin| {
+            let rest = origin
+                .strip_prefix("https://")
+                .or_else(|| origin.strip_prefix("http://"));
+            match rest {
+                Some(host) if !host.is_empty() && !host.contains('/') && origin != "*" => {
+                    Ok(origin.to_owned())
+                }
+                _ => Err(invalid(
+                    "ALLOWED_ORIGINS",
+                    format!("`{origin}` is not an origin like https://app.example.com (no wildcard, no path)"),
+                )),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.bind_addr.to_string(), "127.0.0.1:8000");
+        assert_eq!(c.redis_url.as_deref(), Some("redis://127.0.0.1:6379"));
+        assert_eq!(c.allowed_origins, vec!["http://localhost:3000"]);
+        assert!(!c.chaos_enabled);
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        for (var, value) in [
+            ("BIND_ADDR", "localhost"),
+            ("DATABASE_URL", "mysql://x"),
+            ("REDIS_URL", "http://x"),
+            ("JWT_SECRET", "short"),
+            ("ALLOWED_ORIGINS", "*"),
+            ("ALLOWED_ORIGINS", "https://a.example/path"),
+            ("LOG_FORMAT", "xml"),
+            ("ENVIRONMENT", "prod"),
+            ("DB_POOL_SIZE", "0"),
+            ("HEALTH_PROBE_TIMEOUT_MS", "-1"),
+            ("CHAOS_ENABLED", "yes"),
+        ] {
+            let err = config(&[(var, value)]).expect_err(var);
+            assert_eq!(err.var, var, "{err}");
+            assert!(!err.to_string().contains('\n'));
+        }
+    }
+
+    #[test]
+    fn production_requires_a_secret_and_empty_redis_disables_it() {
+        let err = config(&[("ENVIRONMENT", "production")]).unwrap_err();
+        assert_eq!(err.var, "JWT_SECRET");
+        let c = config(&[("REDIS_URL", "")]).unwrap();
+        assert!(c.redis_url.is_none());
+    }
+}

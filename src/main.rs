@@ -1,0 +1,80 @@
+//! `scale`: the SCALE backend binary. `scale serve` runs the service, `scale migrate` applies the
+//! embedded migrations, `scale token` mints a development JWT.
+
+mod config;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use scale_http::auth::{mint_token, Role};
+use uuid::Uuid;
+
+use crate::config::Config;
+
+#[derive(Parser)]
+#[command(name = "scale", version, about = "SCALE personal-finance backend")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply pending migrations, then serve HTTP until SIGINT/SIGTERM.
+    Serve,
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Print a signed HS256 token for a user (uses JWT_SECRET).
+    Token {
+        /// The user's id (the token's `sub`).
+        #[arg(long)]
+        user: Uuid,
+        /// The role to grant.
+        #[arg(long, value_enum, default_value = "user")]
+        role: RoleArg,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 3600)]
+        ttl_secs: i64,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    User,
+    Admin,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("scale: invalid configuration: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        Command::Token {
+            user,
+            role,
+            ttl_secs,
+        } => {
+            let role = match role {
+                RoleArg::User => Role::User,
+                RoleArg::Admin => Role::Admin,
+            };
+            println!("{}", mint_token(&config.jwt_secret, user, role, ttl_secs));
+            Ok(())
+        }
+        Command::Migrate => serve::migrate_only(&config),
+        Command::Serve => serve::run(config),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("scale: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

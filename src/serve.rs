@@ -1,0 +1,97 @@
+//! Start-up: logging and Sentry, migrations, pools, supervised actors, then the HTTP server.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::{web, HttpServer};
+use anyhow::Context as _;
+use scale_actors::health::HealthService;
+use scale_actors::{redis_pool, spawn, Registry};
+use scale_http::{AppState, Authenticator, HttpSettings};
+
+use crate::config::Config;
+
+/// How long a request may wait for a pooled connection.
+const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `scale migrate`.
+pub fn migrate_only(config: &Config) -> anyhow::Result<()> {
+    init_logging(config)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let applied = runtime.block_on(scale_schema::run_migrations(&config.database_url))?;
+    tracing::info!(applied = ?applied, "migrations applied");
+    Ok(())
+}
+
+/// `scale serve`.
+pub fn run(config: Config) -> anyhow::Result<()> {
+    init_logging(&config)?;
+    let _sentry = scale_monitoring::init_sentry(
+        &config.sentry_dsn,
+        config.environment.as_str(),
+        concat!("scale@", env!("CARGO_PKG_VERSION")),
+    );
+    let jwks = config
+        .jwt_jwks_file
+        .as_ref()
+        .map(|path| {
+            std::fs::read_to_string(path)
+                .with_context(|| format!("JWT_JWKS_FILE: cannot read {}", path.display()))
+        })
+        .transpose()?;
+    let auth = Arc::new(Authenticator::new(&config.jwt_secret, jwks.as_deref())?);
+    actix_rt::System::new().block_on(serve(config, auth))
+}
+
+async fn serve(config: Config, auth: Arc<Authenticator>) -> anyhow::Result<()> {
+    let applied = scale_schema::run_migrations(&config.database_url)
+        .await
+        .context("cannot prepare the database (is Postgres running and DATABASE_URL right?)")?;
+    tracing::info!(applied = ?applied, "database schema is current");
+
+    let pg = scale_schema::connect(&config.database_url, config.db_pool_size, CHECKOUT_TIMEOUT);
+    let redis = match &config.redis_url {
+        Some(url) => Some(
+            redis_pool::connect(url, config.probe.timeout)
+                .map_err(|e| anyhow::anyhow!("REDIS_URL: {e}"))?,
+        ),
+        None => {
+            tracing::warn!("REDIS_URL is empty: running without Redis (degraded)");
+            None
+        }
+    };
+
+    let registry = Registry::new(config.supervisor);
+    let probe = config.probe;
+    let health_registry = registry.clone();
+    let health = spawn(&registry, move || {
+        HealthService::new(pg.clone(), redis.clone(), probe, health_registry.clone())
+    });
+
+    let state = web::Data::new(AppState {
+        health,
+        registry,
+        auth,
+        chaos_enabled: config.chaos_enabled,
+        started_at: Instant::now(),
+    });
+    let settings = HttpSettings {
+        allowed_origins: config.allowed_origins.clone(),
+    };
+    let server = HttpServer::new(move || scale_http::app(state.clone(), &settings))
+        .workers(config.http_workers)
+        .shutdown_timeout(10)
+        .bind(config.bind_addr)
+        .with_context(|| format!("BIND_ADDR: cannot listen on {}", config.bind_addr))?;
+    for addr in server.addrs() {
+        tracing::info!(addr = %addr, environment = config.environment.as_str(), "listening");
+    }
+    server.run().await.context("HTTP server failed")
+}
+
+fn init_logging(config: &Config) -> anyhow::Result<()> {
+    scale_monitoring::init_logging(&config.log_level, config.log_format)?;
+    Ok(())
+}
