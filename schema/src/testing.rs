@@ -37,17 +37,12 @@ impl Drop for TestDatabase {
     }
 }
 
-/// Runs one statement on the maintenance database from a thread of its own, so it works from
-/// inside or outside an async runtime.
+/// Runs one statement on the maintenance database from a thread of its own (outside any async
+/// runtime, so the connection wrapper brings its own), whatever the caller's context.
 fn admin(sql: &str) {
     let url = format!("{}/postgres", server_url());
     let sql = sql.to_owned();
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("test runtime");
-        let _guard = rt.enter();
         let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)
             .unwrap_or_else(|e| panic!("test Postgres at {url} is unreachable: {e}"));
         diesel::RunQueryDsl::execute(diesel::sql_query(&sql), &mut conn)
