@@ -4,7 +4,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use scale_actors::health::{DependencyStatus, GetHealth, HealthReport, HealthService, ProbeConfig, Readiness};
+use scale_actors::health::{
+    DependencyStatus, GetHealth, HealthReport, HealthService, ProbeConfig, Readiness,
+};
 use scale_actors::{redis_pool, spawn, Handle, Registry, SupervisorConfig};
 use scale_chaos::{FaultMode, FaultProxy};
 use scale_schema::testing::TestDatabase;
@@ -25,9 +27,12 @@ fn rig() -> Rig {
     let db = TestDatabase::create();
     let pg_proxy = FaultProxy::start("127.0.0.1:5432".parse::<SocketAddr>().unwrap());
     let redis_proxy = FaultProxy::start("127.0.0.1:6379".parse::<SocketAddr>().unwrap());
-    let pg_url = db.url().replace("127.0.0.1:5432", &pg_proxy.addr().to_string());
+    let pg_url = db
+        .url()
+        .replace("127.0.0.1:5432", &pg_proxy.addr().to_string());
     let pg = scale_schema::connect(&pg_url, 2, PROBE.timeout);
-    let redis = redis_pool::connect(&format!("redis://{}", redis_proxy.addr()), PROBE.timeout).unwrap();
+    let redis =
+        redis_pool::connect(&format!("redis://{}", redis_proxy.addr()), PROBE.timeout).unwrap();
     let registry = Registry::new(SupervisorConfig::default());
     let reg = registry.clone();
     let health = spawn(&registry, move || {
@@ -42,14 +47,20 @@ fn rig() -> Rig {
 }
 
 /// Asks for reports until one satisfies `check` (five-second deadline).
-async fn until(health: &Handle<HealthService>, check: impl Fn(&HealthReport) -> bool) -> HealthReport {
+async fn until(
+    health: &Handle<HealthService>,
+    check: impl Fn(&HealthReport) -> bool,
+) -> HealthReport {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
         let report = health.ask(GetHealth).await.unwrap();
         if check(&report) {
             return report;
         }
-        assert!(tokio::time::Instant::now() < deadline, "last report: {report:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "last report: {report:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -72,7 +83,11 @@ async fn postgres_down_or_hanging_is_unavailable_and_recovers() {
     rig.pg_proxy.set_mode(FaultMode::Down);
     let report = until(&rig.health, |r| r.status == Readiness::Unavailable).await;
     assert_eq!(report.postgres.status, DependencyStatus::Down);
-    assert!(report.reasons[0].starts_with("postgres:"), "{:?}", report.reasons);
+    assert!(
+        report.reasons[0].starts_with("postgres:"),
+        "{:?}",
+        report.reasons
+    );
 
     rig.pg_proxy.set_mode(FaultMode::Pass);
     until(&rig.health, |r| r.status == Readiness::Ready).await;
@@ -93,7 +108,11 @@ async fn redis_down_is_degraded_not_unavailable() {
     rig.redis_proxy.set_mode(FaultMode::Down);
     let report = until(&rig.health, |r| r.status == Readiness::Degraded).await;
     assert_eq!(report.redis.status, DependencyStatus::Down);
-    assert!(report.reasons.iter().any(|r| r.starts_with("redis:")), "{:?}", report.reasons);
+    assert!(
+        report.reasons.iter().any(|r| r.starts_with("redis:")),
+        "{:?}",
+        report.reasons
+    );
     rig.redis_proxy.set_mode(FaultMode::Pass);
     until(&rig.health, |r| r.status == Readiness::Ready).await;
 }

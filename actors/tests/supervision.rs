@@ -70,14 +70,21 @@ fn start(max_restarts: u32) -> (Registry, Handle<Counter>) {
 }
 
 fn snapshot(registry: &Registry) -> scale_actors::ActorSnapshot {
-    registry.snapshot().into_iter().find(|a| a.name == "counter").unwrap()
+    registry
+        .snapshot()
+        .into_iter()
+        .find(|a| a.name == "counter")
+        .unwrap()
 }
 
 /// Polls `check` until it holds or two seconds pass.
 async fn eventually(mut check: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
     while !check() {
-        assert!(tokio::time::Instant::now() < deadline, "condition not met in time");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition not met in time"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }

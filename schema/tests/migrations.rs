@@ -53,10 +53,23 @@ async fn apply_to_an_empty_database_and_are_idempotent() {
          WHERE table_schema = 'public' ORDER BY 1",
     )
     .await;
-    for table in ["training_corrections", "training_jobs", "transactions", "uploaded_files", "users"] {
-        assert!(tables.iter().any(|t| t == table), "{table} missing from {tables:?}");
+    for table in [
+        "training_corrections",
+        "training_jobs",
+        "transactions",
+        "uploaded_files",
+        "users",
+    ] {
+        assert!(
+            tables.iter().any(|t| t == table),
+            "{table} missing from {tables:?}"
+        );
     }
-    let indexes = names(&mut conn, "SELECT indexname::text AS name FROM pg_indexes WHERE schemaname = 'public'").await;
+    let indexes = names(
+        &mut conn,
+        "SELECT indexname::text AS name FROM pg_indexes WHERE schemaname = 'public'",
+    )
+    .await;
     for index in [
         "idx_transactions_user_date",
         "idx_transactions_user_keyset",
@@ -67,33 +80,65 @@ async fn apply_to_an_empty_database_and_are_idempotent() {
         "uq_training_jobs_active",
         "idx_training_jobs_pending",
     ] {
-        assert!(indexes.iter().any(|i| i == index), "{index} missing from {indexes:?}");
+        assert!(
+            indexes.iter().any(|i| i == index),
+            "{index} missing from {indexes:?}"
+        );
     }
     let columns = names(
         &mut conn,
         "SELECT column_name::text AS name FROM information_schema.columns WHERE table_name = 'transactions'",
     )
     .await;
-    for column in ["type", "fingerprint", "fingerprint_version", "is_manual", "original_category", "raw_data"] {
-        assert!(columns.iter().any(|c| c == column), "transactions.{column} missing");
+    for column in [
+        "type",
+        "fingerprint",
+        "fingerprint_version",
+        "is_manual",
+        "original_category",
+        "raw_data",
+    ] {
+        assert!(
+            columns.iter().any(|c| c == column),
+            "transactions.{column} missing"
+        );
     }
 }
 
 #[tokio::test]
 async fn one_active_job_per_user_and_kind() {
     let (_db, mut conn) = migrated().await;
-    exec(&mut conn, &format!("INSERT INTO users (id) VALUES ('{USER}')")).await.unwrap();
+    exec(
+        &mut conn,
+        &format!("INSERT INTO users (id) VALUES ('{USER}')"),
+    )
+    .await
+    .unwrap();
     let job = |kind: &str, status: &str| {
-        let lease = if status == "processing" { "now() + interval '1 minute'" } else { "NULL" };
+        let lease = if status == "processing" {
+            "now() + interval '1 minute'"
+        } else {
+            "NULL"
+        };
         format!("INSERT INTO training_jobs (user_id, kind, status, lease_until) VALUES ('{USER}', '{kind}', '{status}', {lease})")
     };
-    exec(&mut conn, &job("categorizer", "pending")).await.unwrap();
-    let err = exec(&mut conn, &job("categorizer", "processing")).await.unwrap_err();
+    exec(&mut conn, &job("categorizer", "pending"))
+        .await
+        .unwrap();
+    let err = exec(&mut conn, &job("categorizer", "processing"))
+        .await
+        .unwrap_err();
     assert!(err.contains("uq_training_jobs_active"), "{err}");
     // Another kind, or finished jobs of the same kind, are fine.
-    exec(&mut conn, &job("forecaster", "processing")).await.unwrap();
-    exec(&mut conn, &job("categorizer", "completed")).await.unwrap();
-    exec(&mut conn, &job("categorizer", "failed")).await.unwrap();
+    exec(&mut conn, &job("forecaster", "processing"))
+        .await
+        .unwrap();
+    exec(&mut conn, &job("categorizer", "completed"))
+        .await
+        .unwrap();
+    exec(&mut conn, &job("categorizer", "failed"))
+        .await
+        .unwrap();
     // A processing job must hold a lease.
     let err = exec(
         &mut conn,
@@ -102,14 +147,22 @@ async fn one_active_job_per_user_and_kind() {
     .await
     .unwrap_err();
     assert!(err.contains("check"), "{err}");
-    let count: Vec<Count> = diesel::sql_query("SELECT count(*) AS n FROM training_jobs").load(&mut conn).await.unwrap();
+    let count: Vec<Count> = diesel::sql_query("SELECT count(*) AS n FROM training_jobs")
+        .load(&mut conn)
+        .await
+        .unwrap();
     assert_eq!(count[0].n, 4);
 }
 
 #[tokio::test]
 async fn transactions_reject_zero_amounts_wrong_types_and_duplicate_fingerprints() {
     let (_db, mut conn) = migrated().await;
-    exec(&mut conn, &format!("INSERT INTO users (id) VALUES ('{USER}')")).await.unwrap();
+    exec(
+        &mut conn,
+        &format!("INSERT INTO users (id) VALUES ('{USER}')"),
+    )
+    .await
+    .unwrap();
     let row = |amount: &str, kind: &str, fp: char| {
         format!(
             "INSERT INTO transactions (user_id, transaction_date, amount, type, fingerprint, fingerprint_version) \
@@ -118,12 +171,23 @@ async fn transactions_reject_zero_amounts_wrong_types_and_duplicate_fingerprints
         )
     };
     exec(&mut conn, &row("-12.50", "debit", 'a')).await.unwrap();
-    assert!(exec(&mut conn, &row("0", "credit", 'b')).await.unwrap_err().contains("check"));
-    assert!(exec(&mut conn, &row("5", "debit", 'c')).await.unwrap_err().contains("check"));
+    assert!(exec(&mut conn, &row("0", "credit", 'b'))
+        .await
+        .unwrap_err()
+        .contains("check"));
+    assert!(exec(&mut conn, &row("5", "debit", 'c'))
+        .await
+        .unwrap_err()
+        .contains("check"));
     let dup = exec(&mut conn, &row("7", "credit", 'a')).await.unwrap_err();
     assert!(dup.contains("transactions_user_fingerprint_key"), "{dup}");
     // Deleting the user removes their rows.
-    exec(&mut conn, &format!("DELETE FROM users WHERE id = '{USER}'")).await.unwrap();
-    let count: Vec<Count> = diesel::sql_query("SELECT count(*) AS n FROM transactions").load(&mut conn).await.unwrap();
+    exec(&mut conn, &format!("DELETE FROM users WHERE id = '{USER}'"))
+        .await
+        .unwrap();
+    let count: Vec<Count> = diesel::sql_query("SELECT count(*) AS n FROM transactions")
+        .load(&mut conn)
+        .await
+        .unwrap();
     assert_eq!(count[0].n, 0);
 }
