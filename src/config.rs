@@ -89,8 +89,10 @@ impl Config {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
-    /// Reads configuration through `lookup` (a variable's value, `None` when unset).
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+    /// Reads configuration through `raw` (a variable's value, `None` when unset). An empty value
+    /// means unset, except for `REDIS_URL`, where empty disables Redis.
+    pub fn from_lookup(raw: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let lookup = |name: &str| raw(name).filter(|v| !v.is_empty());
         let get = |var: &'static str, default: &str| -> String {
             lookup(var).unwrap_or_else(|| default.to_owned())
         };
@@ -113,7 +115,8 @@ impl Config {
                 "must start with postgres:// or postgresql://",
             ));
         }
-        let redis_url = Some(get("REDIS_URL", "redis://127.0.0.1:6379")).filter(|u| !u.is_empty());
+        let redis_url = Some(raw("REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into()))
+            .filter(|u| !u.is_empty());
         if let Some(url) = &redis_url {
             if !["redis://", "rediss://", "unix://"]
                 .iter()
@@ -168,9 +171,7 @@ impl Config {
             redis_url,
             bind_addr: parse(&get, "BIND_ADDR", "127.0.0.1:8000")?,
             jwt_secret,
-            jwt_jwks_file: lookup("JWT_JWKS_FILE")
-                .filter(|p| !p.is_empty())
-                .map(PathBuf::from),
+            jwt_jwks_file: lookup("JWT_JWKS_FILE").map(PathBuf::from),
             allowed_origins: origins(&get("ALLOWED_ORIGINS", "http://localhost:3000"))?,
             log_level: get("LOG_LEVEL", "info"),
             log_format,
@@ -286,7 +287,8 @@ mod tests {
     fn production_requires_a_secret_and_empty_redis_disables_it() {
         let err = config(&[("ENVIRONMENT", "production")]).unwrap_err();
         assert_eq!(err.var, "JWT_SECRET");
-        let c = config(&[("REDIS_URL", "")]).unwrap();
+        let c = config(&[("REDIS_URL", ""), ("JWT_SECRET", ""), ("HTTP_WORKERS", "")]).unwrap();
         assert!(c.redis_url.is_none());
+        assert!(c.http_workers > 0);
     }
 }

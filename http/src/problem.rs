@@ -23,6 +23,12 @@ pub struct ApiError {
     pub code: &'static str,
     /// What went wrong, for people.
     pub detail: String,
+    extras: Option<Box<Extras>>,
+}
+
+/// The rarely used parts of an [`ApiError`], boxed to keep `Result<_, ApiError>` small.
+#[derive(Debug, Clone, Default)]
+struct Extras {
     extensions: Map<String, Value>,
     headers: Vec<(HeaderName, HeaderValue)>,
     request: Option<(String, String)>,
@@ -35,9 +41,7 @@ impl ApiError {
             status,
             code,
             detail: detail.into(),
-            extensions: Map::new(),
-            headers: Vec::new(),
-            request: None,
+            extras: None,
         }
     }
 
@@ -73,21 +77,25 @@ impl ApiError {
 
     /// Adds a member to the problem object (RFC 7807 extension).
     pub fn with_extension(mut self, key: &str, value: Value) -> Self {
-        self.extensions.insert(key.to_owned(), value);
+        self.extras().extensions.insert(key.to_owned(), value);
         self
     }
 
     /// Adds a response header (e.g. `Retry-After`).
     pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
-        self.headers.push((name, value));
+        self.extras().headers.push((name, value));
         self
     }
 
     /// Binds the error to a request (`instance` path and id) for when it must be answered
     /// without the request at hand (a caught panic).
     pub fn for_request(mut self, instance: &str, request_id: &str) -> Self {
-        self.request = Some((instance.to_owned(), request_id.to_owned()));
+        self.extras().request = Some((instance.to_owned(), request_id.to_owned()));
         self
+    }
+
+    fn extras(&mut self) -> &mut Extras {
+        self.extras.get_or_insert_with(Box::default)
     }
 
     /// The error for a status that carries no [`ApiError`] (actix's own 404/405/413…). Server
@@ -134,7 +142,7 @@ impl ApiError {
         body.insert("instance".into(), instance.into());
         body.insert("request_id".into(), request_id.into());
         body.insert("code".into(), self.code.into());
-        for (key, value) in &self.extensions {
+        for (key, value) in self.extras.iter().flat_map(|e| &e.extensions) {
             body.entry(key.clone()).or_insert_with(|| value.clone());
         }
         Value::Object(body)
@@ -144,7 +152,7 @@ impl ApiError {
     pub fn to_response(&self, instance: &str, request_id: &str) -> HttpResponse<BoxBody> {
         let mut response = HttpResponse::build(self.status);
         response.content_type(PROBLEM_JSON);
-        for (name, value) in &self.headers {
+        for (name, value) in self.extras.iter().flat_map(|e| &e.headers) {
             response.insert_header((name.clone(), value.clone()));
         }
         response.body(self.problem(instance, request_id).to_string())
@@ -159,7 +167,11 @@ impl ResponseError for ApiError {
     /// Uses the request bound by [`ApiError::for_request`]; otherwise the request-context
     /// middleware rewrites the body with `instance` and `request_id`.
     fn error_response(&self) -> HttpResponse<BoxBody> {
-        let (instance, request_id) = self.request.clone().unwrap_or_default();
+        let (instance, request_id) = self
+            .extras
+            .as_ref()
+            .and_then(|e| e.request.clone())
+            .unwrap_or_default();
         self.to_response(&instance, &request_id)
     }
 }

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Shared by dev.sh and test.sh: make sure local PostgreSQL and Redis answer on their standard
+# ports, starting them (or installing them from Debian's packages) when they do not.
+set -euo pipefail
+
+PG_HOST=127.0.0.1
+PG_PORT=5432
+REDIS_PORT=6379
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_for_port() {
+  local port=$1 name=$2
+  for _ in $(seq 1 100); do
+    port_open "$port" && return 0
+    sleep 0.1
+  done
+  log "$name did not come up on port $port"
+  return 1
+}
+
+apt_install() {
+  if [ "$(id -u)" -ne 0 ]; then
+    log "need root to install $*; install them and re-run"
+    return 1
+  fi
+  log "installing $* from Debian packages"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+ensure_postgres() {
+  if port_open "$PG_PORT"; then return 0; fi
+  if ! command -v pg_ctlcluster >/dev/null 2>&1 || [ -z "$(ls /etc/postgresql 2>/dev/null)" ]; then
+    apt_install postgresql postgresql-client
+    # Local development and CI only: trust loopback connections, as this machine kind does.
+    local hba
+    hba=$(ls /etc/postgresql/*/main/pg_hba.conf | head -1)
+    sed -i '1i host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust' "$hba"
+  fi
+  local version
+  version=$(ls /etc/postgresql | sort -V | tail -1)
+  log "starting PostgreSQL $version"
+  pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  wait_for_port "$PG_PORT" PostgreSQL
+}
+
+ensure_redis() {
+  if port_open "$REDIS_PORT"; then return 0; fi
+  if ! command -v redis-server >/dev/null 2>&1; then
+    apt_install redis-server
+  fi
+  log "starting Redis"
+  mkdir -p /var/lib/redis /var/log/redis
+  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port "$REDIS_PORT" --save "" \
+    --appendonly no --dir /var/lib/redis --logfile /var/log/redis/scale-dev.log
+  wait_for_port "$REDIS_PORT" Redis
+}
+
+ensure_psql() {
+  command -v psql >/dev/null 2>&1 || apt_install postgresql-client
+}
+
+# Creates database $1 on the local server unless it exists.
+ensure_database() {
+  local name=$1
+  ensure_psql
+  if ! psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$name'" | grep -q 1; then
+    log "creating database $name"
+    psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -qc "CREATE DATABASE \"$name\""
+  fi
+}
+
+ensure_rust() {
+  if ! command -v cargo >/dev/null 2>&1; then
+    # shellcheck disable=SC1091
+    [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
+  fi
+  command -v cargo >/dev/null 2>&1 || { log "cargo not found: install the Rust toolchain"; return 1; }
+}
+
+ensure_services() {
+  ensure_rust
+  ensure_postgres
+  ensure_redis
+}

@@ -1,0 +1,315 @@
+//! End-to-end: the real `scale` binary on a free port, against real Postgres and Redis (through
+//! fault proxies where a test cuts them).
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use reqwest::header::HeaderMap;
+use reqwest::StatusCode;
+use scale_chaos::{FaultMode, FaultProxy};
+use scale_schema::testing::TestDatabase;
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_scale");
+const SECRET: &str = "e2e-test-secret-0123456789abcdef01234567";
+
+/// A running `scale serve`, killed on drop.
+struct Server {
+    child: Child,
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Server {
+    /// Starts the binary with `env` (plus a free port and a test secret) and waits until it
+    /// reports the address it listens on.
+    fn start(database_url: &str, env: &[(&str, &str)]) -> Server {
+        let mut child = Command::new(BIN)
+            .arg("serve")
+            .env("DATABASE_URL", database_url)
+            .env("BIND_ADDR", "127.0.0.1:0")
+            .env("JWT_SECRET", SECRET)
+            .env("ENVIRONMENT", "test")
+            .env("HTTP_WORKERS", "2")
+            .env("HEALTH_PROBE_INTERVAL_MS", "100")
+            .env("HEALTH_PROBE_TIMEOUT_MS", "300")
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start scale");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        // Drains the log for the whole run so the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let addr = serde_json::from_str::<Value>(&line)
+                    .ok()
+                    .filter(|v| v["message"] == "listening");
+                if let Some(addr) = addr.and_then(|v| v["addr"].as_str().map(str::to_owned)) {
+                    let _ = tx.send(addr);
+                }
+            }
+        });
+        let addr: SocketAddr = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("scale did not report a listening address")
+            .parse()
+            .unwrap();
+        Server {
+            child,
+            base: format!("http://{addr}/api/v1"),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn post_as(&self, token: &str, path: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Polls `/health/ready` until its status code is `want` (ten-second deadline); returns the
+    /// headers and body of that answer.
+    async fn ready_becomes(&self, want: StatusCode) -> (HeaderMap, Value) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let res = self.get("/health/ready").await;
+            if res.status() == want {
+                let headers = res.headers().clone();
+                return (headers, res.json().await.unwrap());
+            }
+            assert!(Instant::now() < deadline, "/ready stayed {}", res.status());
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Asserts the problem+json contract on a response's parts.
+fn assert_problem(headers: &HeaderMap, body: &Value, status: u16, code: &str) {
+    assert_eq!(headers["content-type"], "application/problem+json");
+    assert_eq!(body["status"], status);
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(
+        body["request_id"],
+        headers["x-request-id"].to_str().unwrap()
+    );
+}
+
+/// Server-side handling time from `X-Response-Time` (e.g. `1.234ms`).
+fn response_time(headers: &HeaderMap) -> Duration {
+    let raw = headers["x-response-time"].to_str().unwrap();
+    Duration::from_secs_f64(raw.trim_end_matches("ms").parse::<f64>().unwrap() / 1000.0)
+}
+
+/// A loopback port nothing listens on.
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn cli(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    Command::new(BIN)
+        .args(args)
+        .env("JWT_SECRET", SECRET)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
+fn admin_token() -> String {
+    let out = cli(
+        &[
+            "token",
+            "--user",
+            "00000000-0000-0000-0000-00000000a11a",
+            "--role",
+            "admin",
+        ],
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+#[tokio::test]
+async fn the_binary_serves_health_and_readiness() {
+    let db = TestDatabase::create();
+    let server = Server::start(&db.url(), &[]);
+    let res = server.get("/health").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers().contains_key("x-request-id"));
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
+    let (_, body) = server.ready_becomes(StatusCode::OK).await;
+    assert_eq!(body["status"], "ready");
+    let res = server.get("/no/such/route").await;
+    let headers = res.headers().clone();
+    assert_problem(&headers, &res.json().await.unwrap(), 404, "not_found");
+}
+
+#[tokio::test]
+async fn redis_down_is_reported_as_degraded() {
+    let db = TestDatabase::create();
+    let redis_url = format!("redis://127.0.0.1:{}", closed_port());
+    let server = Server::start(&db.url(), &[("REDIS_URL", &redis_url)]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, body) = server.ready_becomes(StatusCode::OK).await;
+        if body["status"] == "degraded" {
+            assert_eq!(body["redis"]["status"], "down");
+            let reasons = body["reasons"].to_string();
+            assert!(reasons.contains("redis"), "{reasons}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "never degraded: {body}");
+    }
+}
+
+#[tokio::test]
+async fn postgres_down_is_503_and_readiness_stays_fast_while_it_hangs() {
+    let db = TestDatabase::create();
+    let proxy = FaultProxy::start("127.0.0.1:5432".parse().unwrap());
+    let url = db
+        .url()
+        .replace("127.0.0.1:5432", &proxy.addr().to_string());
+    let server = Server::start(&url, &[]);
+    server.ready_becomes(StatusCode::OK).await;
+
+    proxy.set_mode(FaultMode::Down);
+    let (headers, body) = server.ready_becomes(StatusCode::SERVICE_UNAVAILABLE).await;
+    assert_problem(&headers, &body, 503, "not_ready");
+    assert!(
+        body["detail"].as_str().unwrap().starts_with("postgres:"),
+        "{body}"
+    );
+
+    proxy.set_mode(FaultMode::Pass);
+    server.ready_becomes(StatusCode::OK).await;
+
+    proxy.set_mode(FaultMode::Hang);
+    let (headers, _) = server.ready_becomes(StatusCode::SERVICE_UNAVAILABLE).await;
+    assert!(response_time(&headers) < Duration::from_millis(50));
+    for path in ["/health", "/health/ready"] {
+        let res = server.get(path).await;
+        let took = response_time(res.headers());
+        assert!(
+            took < Duration::from_millis(50),
+            "{path} took {took:?} while Postgres hangs"
+        );
+    }
+    proxy.set_mode(FaultMode::Pass);
+    server.ready_becomes(StatusCode::OK).await;
+}
+
+#[tokio::test]
+async fn every_actor_survives_a_panic_and_the_restart_limit_escalates() {
+    let db = TestDatabase::create();
+    let server = Server::start(
+        &db.url(),
+        &[("CHAOS_ENABLED", "true"), ("SUPERVISOR_MAX_RESTARTS", "1")],
+    );
+    server.ready_becomes(StatusCode::OK).await;
+    let token = admin_token();
+    let res = server
+        .http
+        .get(format!("{}/ops/actors", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let listing: Value = res.json().await.unwrap();
+    let names: Vec<String> = listing["actors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(names.contains(&"health".to_owned()), "{names:?}");
+
+    for name in &names {
+        let started = Instant::now();
+        let res = server
+            .post_as(&token, &format!("/ops/actors/{name}/crash"))
+            .await;
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{name}: crash answer took {:?}",
+            started.elapsed()
+        );
+        assert!(res.status().is_server_error());
+        let headers = res.headers().clone();
+        assert_problem(&headers, &res.json().await.unwrap(), 500, "actor_crashed");
+        let res = server
+            .post_as(&token, &format!("/ops/actors/{name}/ping"))
+            .await;
+        assert_eq!(
+            res.status(),
+            StatusCode::OK,
+            "{name} did not answer after its restart"
+        );
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["restarts"], 1, "{name}");
+    }
+
+    // A second crash within the window exceeds SUPERVISOR_MAX_RESTARTS=1.
+    let res = server.post_as(&token, "/ops/actors/health/crash").await;
+    assert!(res.status().is_server_error());
+    let (headers, body) = server.ready_becomes(StatusCode::SERVICE_UNAVAILABLE).await;
+    assert_problem(&headers, &body, 503, "not_ready");
+    assert!(
+        body["detail"].as_str().unwrap().contains("escalated"),
+        "{body}"
+    );
+}
+
+#[test]
+fn bad_configuration_fails_start_up_with_one_line_naming_the_variable() {
+    let out = cli(&["serve"], &[("BIND_ADDR", "not-an-address")]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("BIND_ADDR"), "{stderr}");
+}
+
+#[test]
+fn migrate_is_idempotent() {
+    let db = TestDatabase::create();
+    for _ in 0..2 {
+        let out = cli(&["migrate"], &[("DATABASE_URL", &db.url())]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
