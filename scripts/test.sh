@@ -13,4 +13,12 @@ cargo fmt --all -- --check
 log "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 log "cargo test"
-cargo test --workspace --all-targets --locked
+report=$(mktemp)
+trap 'rm -f "$report"' EXIT
+set +e
+cargo test --workspace --all-targets --locked 2>&1 | tee "$report"
+status=${PIPESTATUS[0]}
+set -e
+sum() { grep -E '^test result:' "$report" | grep -Eo "[0-9]+ $1" | awk '{n += $1} END {print n + 0}'; }
+echo "tests: $(sum passed) passed, $(sum failed) failed, $(sum ignored) skipped"
+exit "$status"

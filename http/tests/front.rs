@@ -110,15 +110,20 @@ fn bearer(token: &str) -> (header::HeaderName, String) {
     (header::AUTHORIZATION, format!("Bearer {token}"))
 }
 
+/// A GET request, with a bearer token when given.
+fn get(path: &str, token: Option<&str>) -> actix_http::Request {
+    let mut req = test::TestRequest::get().uri(path);
+    if let Some(token) = token {
+        req = req.insert_header(bearer(token));
+    }
+    req.to_request()
+}
+
 #[actix_rt::test]
 async fn unknown_routes_and_methods_are_problems() {
     let db = TestDatabase::create();
     let app = service(&db).await;
-    let res = test::call_service(
-        &app,
-        test::TestRequest::get().uri("/api/v1/nope").to_request(),
-    )
-    .await;
+    let res = test::call_service(&app, get("/api/v1/nope", None)).await;
     let body = problem(res, 404, "not_found").await;
     assert_eq!(body["detail"], "No route for GET /api/v1/nope");
     let res = test::call_service(
@@ -212,11 +217,7 @@ async fn a_panicking_handler_is_a_500_problem_and_the_app_keeps_serving() {
     assert_eq!(body["request_id"], "trace-42");
     assert_eq!(body["instance"], "/test/explode");
     assert_eq!(body["detail"], "An unexpected error occurred");
-    let res = test::call_service(
-        &app,
-        test::TestRequest::get().uri("/api/v1/health").to_request(),
-    )
-    .await;
+    let res = test::call_service(&app, get("/api/v1/health", None)).await;
     assert_eq!(res.status(), StatusCode::OK);
 }
 
@@ -316,10 +317,10 @@ async fn roles_gate_ops_and_jwks_keys_are_accepted() {
     let user = Uuid::new_v4();
     let res = test::call_service(
         &app,
-        test::TestRequest::get()
-            .uri("/api/v1/ops/actors")
-            .insert_header(bearer(&mint_token(SECRET, user, Role::User, 60)))
-            .to_request(),
+        get(
+            "/api/v1/ops/actors",
+            Some(&mint_token(SECRET, user, Role::User, 60)),
+        ),
     )
     .await;
     problem(res, 403, "forbidden").await;
@@ -335,14 +336,7 @@ async fn roles_gate_ops_and_jwks_keys_are_accepted() {
     };
     let key = EncodingKey::from_ec_pem(include_bytes!("fixtures/es256-private.pem")).unwrap();
     let token = jsonwebtoken::encode(&header, &claims, &key).unwrap();
-    let res = test::call_service(
-        &app,
-        test::TestRequest::get()
-            .uri("/api/v1/ops/actors")
-            .insert_header(bearer(&token))
-            .to_request(),
-    )
-    .await;
+    let res = test::call_service(&app, get("/api/v1/ops/actors", Some(&token))).await;
     assert_eq!(res.status(), StatusCode::OK);
     let body: Value = test::read_body_json(res).await;
     assert_eq!(body["actors"][0]["name"], "health");
@@ -350,14 +344,7 @@ async fn roles_gate_ops_and_jwks_keys_are_accepted() {
     // The same token with an unknown key id is refused.
     header.kid = Some("rotated-away".into());
     let token = jsonwebtoken::encode(&header, &claims, &key).unwrap();
-    let res = test::call_service(
-        &app,
-        test::TestRequest::get()
-            .uri("/api/v1/ops/actors")
-            .insert_header(bearer(&token))
-            .to_request(),
-    )
-    .await;
+    let res = test::call_service(&app, get("/api/v1/ops/actors", Some(&token))).await;
     problem(res, 401, "unknown_key").await;
 }
 
@@ -386,11 +373,7 @@ async fn crashing_an_actor_is_a_500_problem_and_it_answers_next() {
 async fn health_and_readiness() {
     let db = TestDatabase::create();
     let app = service(&db).await;
-    let res = test::call_service(
-        &app,
-        test::TestRequest::get().uri("/api/v1/health").to_request(),
-    )
-    .await;
+    let res = test::call_service(&app, get("/api/v1/health", None)).await;
     assert_eq!(res.status(), StatusCode::OK);
     let body: Value = test::read_body_json(res).await;
     assert_eq!(body["status"], "ok");
@@ -399,13 +382,7 @@ async fn health_and_readiness() {
 
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let res = test::call_service(
-            &app,
-            test::TestRequest::get()
-                .uri("/api/v1/health/ready")
-                .to_request(),
-        )
-        .await;
+        let res = test::call_service(&app, get("/api/v1/health/ready", None)).await;
         if res.status() == StatusCode::OK {
             let body: Value = test::read_body_json(res).await;
             assert_eq!(body["status"], "ready");

@@ -17,16 +17,40 @@ struct Count {
     n: i64,
 }
 
+/// A migrated database holding one user, [`USER`].
 async fn migrated() -> (TestDatabase, AsyncPgConnection) {
     let db = TestDatabase::create();
     scale_schema::run_migrations(&db.url()).await.unwrap();
-    let conn = AsyncPgConnection::establish(&db.url()).await.unwrap();
+    let mut conn = AsyncPgConnection::establish(&db.url()).await.unwrap();
+    exec(
+        &mut conn,
+        &format!("INSERT INTO users (id) VALUES ('{USER}')"),
+    )
+    .await
+    .unwrap();
     (db, conn)
+}
+
+async fn count(conn: &mut AsyncPgConnection, table: &str) -> i64 {
+    let rows: Vec<Count> = diesel::sql_query(format!("SELECT count(*) AS n FROM {table}"))
+        .load(conn)
+        .await
+        .unwrap();
+    rows[0].n
 }
 
 async fn names(conn: &mut AsyncPgConnection, sql: &str) -> Vec<String> {
     let rows: Vec<Name> = diesel::sql_query(sql).load(conn).await.unwrap();
     rows.into_iter().map(|r| r.name).collect()
+}
+
+fn assert_has(found: &[String], expected: &[&str]) {
+    for name in expected {
+        assert!(
+            found.iter().any(|f| f == name),
+            "{name} missing from {found:?}"
+        );
+    }
 }
 
 async fn exec(conn: &mut AsyncPgConnection, sql: &str) -> Result<usize, String> {
@@ -53,67 +77,55 @@ async fn apply_to_an_empty_database_and_are_idempotent() {
          WHERE table_schema = 'public' ORDER BY 1",
     )
     .await;
-    for table in [
-        "training_corrections",
-        "training_jobs",
-        "transactions",
-        "uploaded_files",
-        "users",
-    ] {
-        assert!(
-            tables.iter().any(|t| t == table),
-            "{table} missing from {tables:?}"
-        );
-    }
+    assert_has(
+        &tables,
+        &[
+            "training_corrections",
+            "training_jobs",
+            "transactions",
+            "uploaded_files",
+            "users",
+        ],
+    );
     let indexes = names(
         &mut conn,
         "SELECT indexname::text AS name FROM pg_indexes WHERE schemaname = 'public'",
     )
     .await;
-    for index in [
-        "idx_transactions_user_date",
-        "idx_transactions_user_keyset",
-        "idx_transactions_user_merchant",
-        "idx_transactions_user_amount",
-        "idx_transactions_raw_data",
-        "transactions_user_fingerprint_key",
-        "uq_training_jobs_active",
-        "idx_training_jobs_pending",
-    ] {
-        assert!(
-            indexes.iter().any(|i| i == index),
-            "{index} missing from {indexes:?}"
-        );
-    }
+    assert_has(
+        &indexes,
+        &[
+            "idx_transactions_user_date",
+            "idx_transactions_user_keyset",
+            "idx_transactions_user_merchant",
+            "idx_transactions_user_amount",
+            "idx_transactions_raw_data",
+            "transactions_user_fingerprint_key",
+            "uq_training_jobs_active",
+            "idx_training_jobs_pending",
+        ],
+    );
     let columns = names(
         &mut conn,
         "SELECT column_name::text AS name FROM information_schema.columns WHERE table_name = 'transactions'",
     )
     .await;
-    for column in [
-        "type",
-        "fingerprint",
-        "fingerprint_version",
-        "is_manual",
-        "original_category",
-        "raw_data",
-    ] {
-        assert!(
-            columns.iter().any(|c| c == column),
-            "transactions.{column} missing"
-        );
-    }
+    assert_has(
+        &columns,
+        &[
+            "type",
+            "fingerprint",
+            "fingerprint_version",
+            "is_manual",
+            "original_category",
+            "raw_data",
+        ],
+    );
 }
 
 #[tokio::test]
 async fn one_active_job_per_user_and_kind() {
     let (_db, mut conn) = migrated().await;
-    exec(
-        &mut conn,
-        &format!("INSERT INTO users (id) VALUES ('{USER}')"),
-    )
-    .await
-    .unwrap();
     let job = |kind: &str, status: &str| {
         let lease = if status == "processing" {
             "now() + interval '1 minute'"
@@ -139,30 +151,20 @@ async fn one_active_job_per_user_and_kind() {
     exec(&mut conn, &job("categorizer", "failed"))
         .await
         .unwrap();
-    // A processing job must hold a lease.
-    let err = exec(
-        &mut conn,
-        &format!("INSERT INTO training_jobs (user_id, kind, status) VALUES ('{USER}', 'forecaster', 'cancelled'), ('{USER}', 'categorizer', 'bogus')"),
-    )
-    .await
-    .unwrap_err();
-    assert!(err.contains("check"), "{err}");
-    let count: Vec<Count> = diesel::sql_query("SELECT count(*) AS n FROM training_jobs")
-        .load(&mut conn)
-        .await
-        .unwrap();
-    assert_eq!(count[0].n, 4);
+    // Unknown statuses are refused, and a processing job must hold a lease.
+    for bad in [
+        format!("INSERT INTO training_jobs (user_id, kind, status) VALUES ('{USER}', 'categorizer', 'bogus')"),
+        "UPDATE training_jobs SET lease_until = NULL WHERE status = 'processing'".to_owned(),
+    ] {
+        let err = exec(&mut conn, &bad).await.unwrap_err();
+        assert!(err.contains("check"), "{err}");
+    }
+    assert_eq!(count(&mut conn, "training_jobs").await, 4);
 }
 
 #[tokio::test]
 async fn transactions_reject_zero_amounts_wrong_types_and_duplicate_fingerprints() {
     let (_db, mut conn) = migrated().await;
-    exec(
-        &mut conn,
-        &format!("INSERT INTO users (id) VALUES ('{USER}')"),
-    )
-    .await
-    .unwrap();
     let row = |amount: &str, kind: &str, fp: char| {
         format!(
             "INSERT INTO transactions (user_id, transaction_date, amount, type, fingerprint, fingerprint_version) \
@@ -185,9 +187,5 @@ async fn transactions_reject_zero_amounts_wrong_types_and_duplicate_fingerprints
     exec(&mut conn, &format!("DELETE FROM users WHERE id = '{USER}'"))
         .await
         .unwrap();
-    let count: Vec<Count> = diesel::sql_query("SELECT count(*) AS n FROM transactions")
-        .load(&mut conn)
-        .await
-        .unwrap();
-    assert_eq!(count[0].n, 0);
+    assert_eq!(count(&mut conn, "transactions").await, 0);
 }
