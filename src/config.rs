@@ -76,6 +76,8 @@ pub struct Config {
     pub supervisor: SupervisorConfig,
     /// `HEALTH_PROBE_INTERVAL_MS` / `HEALTH_PROBE_TIMEOUT_MS`.
     pub probe: ProbeConfig,
+    /// `INGEST_PARSERS`: statement parses run at once per process.
+    pub ingest_parsers: usize,
     /// `CHAOS_ENABLED`: exposes `POST /api/v1/ops/actors/{name}/crash` to admins.
     pub chaos_enabled: bool,
 }
@@ -179,6 +181,7 @@ impl Config {
             environment,
             db_pool_size: positive(&get, "DB_POOL_SIZE", "10")?,
             http_workers: positive(&get, "HTTP_WORKERS", &default_workers)?,
+            ingest_parsers: positive(&get, "INGEST_PARSERS", &default_workers)?,
             supervisor,
             probe,
             chaos_enabled: parse(&get, "CHAOS_ENABLED", "false")?,

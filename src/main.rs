@@ -1,9 +1,12 @@
 //! `scale`: the SCALE backend binary. `scale serve` runs the service, `scale migrate` applies the
 //! embedded migrations, `scale token` mints a development JWT.
 
+mod bench;
 mod config;
+mod import;
 mod serve;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -25,6 +28,28 @@ enum Command {
     Serve,
     /// Apply pending migrations and exit.
     Migrate,
+    /// Parse a statement file and store it for a user (the pipeline of POST /ingest/import).
+    Import {
+        /// The owner of the imported transactions.
+        #[arg(long)]
+        user: Uuid,
+        /// The statement (CSV/TSV/TXT, XLSX/XLSM/XLS, JSON).
+        file: PathBuf,
+        /// Password of an encrypted workbook.
+        #[arg(long)]
+        password: Option<String>,
+        /// Parse and report without writing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Import even if this exact file was imported before.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Run a benchmark and print a JSON report.
+    Bench {
+        #[command(subcommand)]
+        which: bench::Bench,
+    },
     /// Print a signed HS256 token for a user (uses JWT_SECRET).
     Token {
         /// The user's id (the token's `sub`).
@@ -68,6 +93,23 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Migrate => serve::migrate_only(&config),
+        Command::Import {
+            user,
+            file,
+            password,
+            dry_run,
+            force,
+        } => import::run(
+            &config,
+            import::ImportArgs {
+                user,
+                file: &file,
+                password: password.as_deref(),
+                dry_run,
+                force,
+            },
+        ),
+        Command::Bench { which } => bench::run(&config, which),
         Command::Serve => serve::run(config),
     };
     match result {

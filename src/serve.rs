@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use actix_web::{web, HttpServer};
 use anyhow::Context as _;
 use scale_actors::health::HealthService;
+use scale_actors::ingest::service::IngestService;
 use scale_actors::{redis_pool, spawn, Registry};
 use scale_http::{AppState, Authenticator, HttpSettings};
 
@@ -66,12 +67,21 @@ async fn serve(config: Config, auth: Arc<Authenticator>) -> anyhow::Result<()> {
     let registry = Registry::new(config.supervisor);
     let probe = config.probe;
     let health_registry = registry.clone();
+    let health_pg = pg.clone();
     let health = spawn(&registry, move || {
-        HealthService::new(pg.clone(), redis.clone(), probe, health_registry.clone())
+        HealthService::new(
+            health_pg.clone(),
+            redis.clone(),
+            probe,
+            health_registry.clone(),
+        )
     });
+    let parsers = config.ingest_parsers;
+    let ingest = spawn(&registry, move || IngestService::new(pg.clone(), parsers));
 
     let state = web::Data::new(AppState {
         health,
+        ingest,
         registry,
         auth,
         chaos_enabled: config.chaos_enabled,

@@ -1,8 +1,9 @@
 //! SCALE actors. [`supervision`] holds the supervised-actor toolkit (panic capture, restart with
 //! fresh state, restart-intensity escalation), [`registry`] the shared view of every actor's
-//! health, and the domain actors live in their own modules ([`health`]).
+//! health, and the domain actors live in their own modules ([`health`], [`ingest`]).
 
 pub mod health;
+pub mod ingest;
 pub mod redis_pool;
 pub mod registry;
 pub mod supervision;

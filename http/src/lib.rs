@@ -15,6 +15,7 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method};
 use actix_web::{web, App, Error};
 use scale_actors::health::HealthService;
+use scale_actors::ingest::service::IngestService;
 use scale_actors::{Handle, Registry};
 
 pub use auth::{AuthUser, Authenticator};
@@ -28,6 +29,8 @@ pub const JSON_LIMIT: usize = 1024 * 1024;
 pub struct AppState {
     /// The health actor.
     pub health: Handle<HealthService>,
+    /// The ingest actor.
+    pub ingest: Handle<IngestService>,
     /// Every supervised actor, for readiness and ops.
     pub registry: Registry,
     /// Verifies bearer tokens.

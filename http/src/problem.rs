@@ -7,6 +7,7 @@ use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use scale_actors::ActorError;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -217,4 +218,19 @@ pub fn path_error(err: PathError, _: &HttpRequest) -> actix_web::Error {
 /// Serialises any value as a JSON problem extension.
 pub fn extension<T: Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+/// A failed actor call: a crash is a 500, an escalated or closed actor 503, a timeout 504.
+impl From<ActorError> for ApiError {
+    fn from(err: ActorError) -> Self {
+        let (status, code) = match &err {
+            ActorError::Panicked { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "actor_crashed"),
+            ActorError::Escalated { .. } => (StatusCode::SERVICE_UNAVAILABLE, "actor_escalated"),
+            ActorError::Timeout { .. } => (StatusCode::GATEWAY_TIMEOUT, "actor_timeout"),
+            ActorError::Unavailable { .. } => {
+                (StatusCode::SERVICE_UNAVAILABLE, "actor_unavailable")
+            }
+        };
+        ApiError::new(status, code, err.to_string())
+    }
 }

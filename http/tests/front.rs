@@ -1,7 +1,6 @@
 //! The HTTP front against a real health actor: problem+json on every error path, request ids,
 //! timing headers, JWT authentication and role checks, health routes.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
@@ -9,38 +8,15 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::{header, StatusCode};
 use actix_web::{test, web, HttpResponse};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use scale_actors::health::{HealthService, ProbeConfig};
-use scale_actors::{redis_pool, spawn, Registry, SupervisorConfig};
 use scale_http::auth::{mint_token, Claims, Role};
-use scale_http::{AppState, Authenticator, HttpSettings};
+use scale_http::HttpSettings;
 use scale_schema::testing::TestDatabase;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-const SECRET: &str = "front-test-secret-0123456789abcdef0123";
-const ORIGIN: &str = "https://app.scale.test";
+mod common;
 
-fn state(db: &TestDatabase) -> web::Data<AppState> {
-    let probe = ProbeConfig {
-        interval: Duration::from_millis(50),
-        timeout: Duration::from_millis(500),
-    };
-    let pg = scale_schema::connect(&db.url(), 2, probe.timeout);
-    let redis = redis_pool::connect("redis://127.0.0.1:6379", probe.timeout).unwrap();
-    let registry = Registry::new(SupervisorConfig::default());
-    let reg = registry.clone();
-    let health = spawn(&registry, move || {
-        HealthService::new(pg.clone(), Some(redis.clone()), probe, reg.clone())
-    });
-    let jwks = include_str!("fixtures/jwks.json");
-    web::Data::new(AppState {
-        health,
-        registry,
-        auth: Arc::new(Authenticator::new(SECRET, Some(jwks)).unwrap()),
-        chaos_enabled: true,
-        started_at: Instant::now(),
-    })
-}
+use common::{bearer, get, problem, state, ORIGIN, SECRET};
 
 #[derive(serde::Deserialize)]
 struct Typed {
@@ -74,49 +50,6 @@ async fn service(
             .route("/test/explode", web::get().to(explode)),
     )
     .await
-}
-
-/// Checks the problem+json contract and returns the body.
-async fn problem(res: ServiceResponse<impl MessageBody>, status: u16, code: &str) -> Value {
-    assert_eq!(res.status().as_u16(), status);
-    let content_type = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert_eq!(content_type, "application/problem+json");
-    let request_id = res
-        .headers()
-        .get("x-request-id")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(res.headers().contains_key("x-response-time"));
-    let path = res.request().path().to_owned();
-    let body: Value = test::read_body_json(res).await;
-    assert_eq!(body["status"], status);
-    assert_eq!(body["code"], code, "{body}");
-    assert_eq!(body["request_id"], request_id.as_str());
-    assert_eq!(body["instance"], path.as_str());
-    assert_eq!(body["type"], format!("urn:scale:problem:{code}"));
-    assert!(body["title"].is_string() && body["detail"].is_string());
-    body
-}
-
-fn bearer(token: &str) -> (header::HeaderName, String) {
-    (header::AUTHORIZATION, format!("Bearer {token}"))
-}
-
-/// A GET request, with a bearer token when given.
-fn get(path: &str, token: Option<&str>) -> actix_http::Request {
-    let mut req = test::TestRequest::get().uri(path);
-    if let Some(token) = token {
-        req = req.insert_header(bearer(token));
-    }
-    req.to_request()
 }
 
 #[actix_rt::test]

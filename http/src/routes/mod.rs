@@ -1,6 +1,7 @@
 //! Route table for `/api/v1`.
 
 pub mod health;
+pub mod ingest;
 pub mod ops;
 
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -9,7 +10,9 @@ use crate::problem::ApiError;
 
 /// Registers every `/api/v1` route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.configure(health::configure).configure(ops::configure);
+    cfg.configure(health::configure)
+        .configure(ingest::configure)
+        .configure(ops::configure);
 }
 
 /// The answer for paths no route matches.

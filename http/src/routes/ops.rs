@@ -1,8 +1,7 @@
 //! Operator routes (`/api/v1/ops/*`, admin only): the actor registry and the chaos hook.
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use scale_actors::{ActorError, Control};
+use scale_actors::Control;
 use scale_chaos::Crash;
 use serde_json::json;
 
@@ -58,16 +57,5 @@ async fn control(
         .control(name, op)
         .await
         .ok_or_else(|| ApiError::not_found(format!("No actor named `{name}`")))?
-        .map_err(actor_error)
-}
-
-/// Maps a failed actor call to its problem: a crash is a 500, the rest 503/504.
-pub fn actor_error(err: ActorError) -> ApiError {
-    let (status, code) = match &err {
-        ActorError::Panicked { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "actor_crashed"),
-        ActorError::Escalated { .. } => (StatusCode::SERVICE_UNAVAILABLE, "actor_escalated"),
-        ActorError::Timeout { .. } => (StatusCode::GATEWAY_TIMEOUT, "actor_timeout"),
-        ActorError::Unavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "actor_unavailable"),
-    };
-    ApiError::new(status, code, err.to_string())
+        .map_err(ApiError::from)
 }

@@ -1,0 +1,146 @@
+//! The whole parse of one upload: rows → header → drafts → transactions, with skip counts.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::cell::Cell;
+use super::fingerprint::hex_sha256;
+use super::header::{detect_header, Column, ColumnMap};
+use super::rows::{self, Draft, ParsedTransaction, Skipped};
+use super::source::{self, Rows};
+use super::IngestError;
+
+/// The outcome of parsing one file (nothing written).
+#[derive(Debug, Clone, Serialize)]
+pub struct ParsedStatement {
+    /// Kept transactions, in source order.
+    pub transactions: Vec<ParsedTransaction>,
+    /// Rows left out, by reason.
+    pub skipped: Skipped,
+    /// SHA-256 of the uploaded bytes (before any decryption), lower-case hex.
+    pub file_hash: String,
+    /// `csv`, `tsv`, `json`, `xlsx` or `ole2`.
+    pub detected_format: &'static str,
+}
+
+/// Parses an uploaded file. CPU-bound: call it on a blocking thread.
+pub fn parse_file(
+    bytes: &[u8],
+    filename: &str,
+    password: Option<&str>,
+) -> Result<ParsedStatement, IngestError> {
+    let file_hash = hex_sha256(bytes);
+    let (format, rows) = source::read(bytes, filename, password)?;
+    let (transactions, skipped) = match rows {
+        Rows::Table(rows) => table(rows)?,
+        Rows::Objects(objects) => objects_to_transactions(objects),
+    };
+    Ok(ParsedStatement {
+        transactions,
+        skipped,
+        file_hash,
+        detected_format: format.name(),
+    })
+}
+
+/// Parses JSON rows sent in a request body (`POST /ingest/import` with JSON).
+pub fn parse_objects(
+    objects: Vec<Option<Map<String, Value>>>,
+    file_hash: String,
+) -> ParsedStatement {
+    let (transactions, skipped) = objects_to_transactions(objects);
+    ParsedStatement {
+        transactions,
+        skipped,
+        file_hash,
+        detected_format: "json",
+    }
+}
+
+fn table(rows: Vec<Vec<Cell>>) -> Result<(Vec<ParsedTransaction>, Skipped), IngestError> {
+    let (header_index, map) = detect_header(&rows);
+    if map.get(Column::Date).is_none() || !has_amount(&map) {
+        return Err(IngestError::NoHeaderRow);
+    }
+    let headers: Vec<String> = rows[header_index]
+        .iter()
+        .map(|cell| match cell {
+            Cell::Text(text) => text.trim().to_owned(),
+            _ => String::new(),
+        })
+        .collect();
+    let mut skipped = Skipped::default();
+    let mut drafts = Vec::with_capacity(rows.len().saturating_sub(header_index + 1));
+    for (index, cells) in rows.iter().enumerate().skip(header_index + 1) {
+        if cells.iter().all(Cell::is_blank) {
+            continue;
+        }
+        match rows::draft(cells, &headers, &map, index + 1) {
+            Ok(draft) => drafts.push(draft),
+            Err(reason) => skipped.count(reason),
+        }
+    }
+    let status_sign = rows::status_decides_sign(map.get(Column::Status).is_some(), &drafts);
+    Ok(finish_all(drafts, status_sign, skipped))
+}
+
+fn objects_to_transactions(
+    objects: Vec<Option<Map<String, Value>>>,
+) -> (Vec<ParsedTransaction>, Skipped) {
+    let mut skipped = Skipped::default();
+    let mut drafts = Vec::with_capacity(objects.len());
+    let mut has_status = Vec::with_capacity(objects.len());
+    for (index, object) in objects.into_iter().enumerate() {
+        let Some(object) = object else {
+            skipped.invalid_row += 1;
+            continue;
+        };
+        let headers: Vec<String> = object.keys().cloned().collect();
+        let cells: Vec<Cell> = object.into_values().map(json_cell).collect();
+        let map = ColumnMap::from_headers(headers.iter().map(String::as_str));
+        match rows::draft(&cells, &headers, &map, index + 1) {
+            Ok(draft) => {
+                has_status.push(map.get(Column::Status).is_some());
+                drafts.push(draft);
+            }
+            Err(reason) => skipped.count(reason),
+        }
+    }
+    let status_sign = rows::status_decides_sign(
+        has_status.iter().all(|s| *s) && !has_status.is_empty(),
+        &drafts,
+    );
+    finish_all(drafts, status_sign, skipped)
+}
+
+fn finish_all(
+    drafts: Vec<Draft>,
+    status_sign: bool,
+    mut skipped: Skipped,
+) -> (Vec<ParsedTransaction>, Skipped) {
+    let mut transactions = Vec::with_capacity(drafts.len());
+    for draft in drafts {
+        match rows::finish(draft, status_sign) {
+            Ok(tx) => transactions.push(tx),
+            Err(reason) => skipped.count(reason),
+        }
+    }
+    skipped.duplicate_in_file = rows::dedup_in_file(&mut transactions);
+    (transactions, skipped)
+}
+
+fn has_amount(map: &ColumnMap) -> bool {
+    [Column::Amount, Column::Debit, Column::Credit]
+        .into_iter()
+        .any(|c| map.get(c).is_some())
+}
+
+fn json_cell(value: Value) -> Cell {
+    match value {
+        Value::Null => Cell::Empty,
+        Value::Bool(b) => Cell::Bool(b),
+        Value::Number(n) => n.as_f64().map_or(Cell::Empty, Cell::Number),
+        Value::String(s) => Cell::Text(s),
+        other => Cell::Text(other.to_string()),
+    }
+}

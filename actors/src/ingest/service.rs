@@ -1,0 +1,178 @@
+//! The ingest actor. It owns the Postgres pool used for imports and a bound on concurrent
+//! parses; parsing runs on tokio's blocking pool so no arbiter is ever busy with it. A panic in
+//! a parser restarts the actor like any handler panic.
+
+use std::sync::Arc;
+
+use scale_schema::PgPool;
+use serde_json::{Map, Value};
+use tokio::sync::Semaphore;
+use uuid::Uuid;
+
+use super::pipeline::{self, ParsedStatement};
+use super::store::{self, ImportOutcome, UploadedFile};
+use super::IngestError;
+use crate::supervision::{Handles, Reply, Request, Service, ServiceContext};
+
+/// An uploaded file: bytes, name and optional workbook password (never logged).
+pub struct Upload {
+    /// The raw bytes (at most the upload limit).
+    pub bytes: Vec<u8>,
+    /// The client's file name (its extension is checked).
+    pub filename: String,
+    /// Password of an encrypted workbook.
+    pub password: Option<String>,
+}
+
+/// Parse without writing (`POST /ingest/parse`).
+pub struct ParseUpload(pub Upload);
+
+impl Request for ParseUpload {
+    type Output = Result<ParsedStatement, IngestError>;
+}
+
+/// Parse and store for a user (`POST /ingest/import`, multipart).
+pub struct ImportUpload {
+    /// The importing user.
+    pub user: Uuid,
+    /// The file.
+    pub upload: Upload,
+    /// Import even if this exact file was imported before.
+    pub force: bool,
+}
+
+impl Request for ImportUpload {
+    type Output = Result<ImportOutcome, IngestError>;
+}
+
+/// Store JSON rows for a user (`POST /ingest/import`, JSON body).
+pub struct ImportRows {
+    /// The importing user.
+    pub user: Uuid,
+    /// The rows (`None` for items that are not objects).
+    pub rows: Vec<Option<Map<String, Value>>>,
+    /// Original file name, if the client sent one.
+    pub filename: Option<String>,
+    /// The client's hash of the original file, else a hash of the rows.
+    pub file_hash: String,
+    /// Import even if this hash was imported before.
+    pub force: bool,
+}
+
+impl Request for ImportRows {
+    type Output = Result<ImportOutcome, IngestError>;
+}
+
+/// The user's uploads (`GET /ingest/uploaded-files`).
+pub struct ListUploads {
+    /// Whose uploads.
+    pub user: Uuid,
+}
+
+impl Request for ListUploads {
+    type Output = Result<Vec<UploadedFile>, IngestError>;
+}
+
+/// The ingest actor's state.
+pub struct IngestService {
+    pool: PgPool,
+    parsers: Arc<Semaphore>,
+}
+
+impl IngestService {
+    /// A service writing through `pool`, running at most `max_parsers` parses at once.
+    pub fn new(pool: PgPool, max_parsers: usize) -> Self {
+        Self {
+            pool,
+            parsers: Arc::new(Semaphore::new(max_parsers.max(1))),
+        }
+    }
+}
+
+impl Service for IngestService {
+    const NAME: &'static str = "ingest";
+}
+
+/// Parses on the blocking pool, at most `permits` at a time; a parser panic is re-raised here
+/// so supervision sees it.
+async fn parse_off_arbiter(
+    permits: Arc<Semaphore>,
+    upload: Upload,
+) -> Result<ParsedStatement, IngestError> {
+    let _permit = permits
+        .acquire_owned()
+        .await
+        .map_err(|_| IngestError::Database("ingest is shutting down".into()))?;
+    let task = tokio::task::spawn_blocking(move || {
+        pipeline::parse_file(&upload.bytes, &upload.filename, upload.password.as_deref())
+    });
+    match task.await {
+        Ok(result) => result,
+        Err(err) => std::panic::resume_unwind(err.into_panic()),
+    }
+}
+
+impl Handles<ParseUpload> for IngestService {
+    fn handle(
+        &mut self,
+        ParseUpload(upload): ParseUpload,
+        _: &mut ServiceContext<Self>,
+    ) -> Reply<Result<ParsedStatement, IngestError>> {
+        Reply::later(parse_off_arbiter(self.parsers.clone(), upload))
+    }
+}
+
+impl Handles<ImportUpload> for IngestService {
+    fn handle(
+        &mut self,
+        msg: ImportUpload,
+        _: &mut ServiceContext<Self>,
+    ) -> Reply<Result<ImportOutcome, IngestError>> {
+        let (pool, permits) = (self.pool.clone(), self.parsers.clone());
+        Reply::later(async move {
+            let filename = msg.upload.filename.clone();
+            let statement = parse_off_arbiter(permits, msg.upload).await?;
+            store::import(&pool, msg.user, Some(&filename), &statement, msg.force).await
+        })
+    }
+}
+
+impl Handles<ImportRows> for IngestService {
+    fn handle(
+        &mut self,
+        msg: ImportRows,
+        _: &mut ServiceContext<Self>,
+    ) -> Reply<Result<ImportOutcome, IngestError>> {
+        let (pool, permits) = (self.pool.clone(), self.parsers.clone());
+        Reply::later(async move {
+            let _permit = permits
+                .acquire_owned()
+                .await
+                .map_err(|_| IngestError::Database("ingest is shutting down".into()))?;
+            let hash = msg.file_hash;
+            let statement =
+                tokio::task::spawn_blocking(move || pipeline::parse_objects(msg.rows, hash))
+                    .await
+                    .unwrap_or_else(|err| std::panic::resume_unwind(err.into_panic()));
+            store::import(
+                &pool,
+                msg.user,
+                msg.filename.as_deref(),
+                &statement,
+                msg.force,
+            )
+            .await
+        })
+    }
+}
+
+impl Handles<ListUploads> for IngestService {
+    fn handle(
+        &mut self,
+        msg: ListUploads,
+        _: &mut ServiceContext<Self>,
+    ) -> Reply<Result<Vec<UploadedFile>, IngestError>> {
+        let pool = self.pool.clone();
+        Reply::later(async move { store::uploaded_files(&pool, msg.user).await })
+    }
+}

@@ -1,0 +1,303 @@
+//! Reading an uploaded file into rows of cells: format sniffing (magic bytes before the
+//! extension), text decoding (BOM, UTF-8, Windows-1252 fallback), delimited text with a sniffed
+//! delimiter and RFC 4180 quoting, JSON rows, and spreadsheets via [`super::workbook`].
+
+use std::borrow::Cow;
+
+use serde_json::{Map, Value};
+
+use super::cell::Cell;
+use super::workbook::{self, WorkbookError, MAX_ROWS};
+use super::IngestError;
+
+/// Extensions accepted for upload.
+pub const ALLOWED_EXTENSIONS: &[&str] = &["csv", "tsv", "txt", "json", "xls", "xlsx", "xlsm"];
+
+/// The detected kind of file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Delimited text with this delimiter.
+    Delimited(u8),
+    /// JSON rows.
+    Json,
+    /// OOXML workbook (zip).
+    Xlsx,
+    /// OLE2 container: legacy `.xls`, or an encrypted OOXML workbook.
+    Ole2,
+}
+
+impl Format {
+    /// The name reported as `detected_format`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Delimited(b'\t') => "tsv",
+            Format::Delimited(_) => "csv",
+            Format::Json => "json",
+            Format::Xlsx => "xlsx",
+            Format::Ole2 => "ole2",
+        }
+    }
+}
+
+/// Rows read from a file: either one table (first row possibly preceded by a preamble) or JSON
+/// objects, each with its own keys.
+pub enum Rows {
+    /// Spreadsheet or delimited rows.
+    Table(Vec<Vec<Cell>>),
+    /// JSON objects (`None` for array items that are not objects).
+    Objects(Vec<Option<Map<String, Value>>>),
+}
+
+/// Checks the extension, sniffs the format and reads the rows.
+pub fn read(
+    bytes: &[u8],
+    filename: &str,
+    password: Option<&str>,
+) -> Result<(Format, Rows), IngestError> {
+    let extension = filename
+        .rsplit_once('.')
+        .map(|(_, ext)| ext.to_ascii_lowercase())
+        .unwrap_or_default();
+    if !ALLOWED_EXTENSIONS.contains(&extension.as_str()) {
+        return Err(IngestError::UnsupportedFileType(format!(
+            "`{filename}` is not one of .{}",
+            ALLOWED_EXTENSIONS.join(", .")
+        )));
+    }
+    if bytes.is_empty() {
+        return Err(IngestError::Unreadable("the file is empty".into()));
+    }
+    if workbook::is_zip(bytes) || workbook::is_ole2(bytes) {
+        let format = if workbook::is_zip(bytes) {
+            Format::Xlsx
+        } else {
+            Format::Ole2
+        };
+        let rows = workbook::read_first_sheet(bytes, password).map_err(IngestError::from)?;
+        return Ok((format, Rows::Table(rows)));
+    }
+    if matches!(extension.as_str(), "xls" | "xlsx" | "xlsm") {
+        return Err(IngestError::Unreadable(format!(
+            "`{filename}` is not a spreadsheet (no Excel signature)"
+        )));
+    }
+    let text = decode(bytes)?;
+    let body = text.trim_start();
+    if body.starts_with('{') || body.starts_with('[') || extension == "json" {
+        return Ok((Format::Json, Rows::Objects(json_objects(body)?)));
+    }
+    let delimiter = if extension == "tsv" {
+        b'\t'
+    } else {
+        sniff_delimiter(&text)
+    };
+    Ok((
+        Format::Delimited(delimiter),
+        Rows::Table(delimited(&text, delimiter)?),
+    ))
+}
+
+/// Strips a UTF-8 BOM and decodes UTF-8, falling back to Windows-1252. Refuses binary data.
+fn decode(bytes: &[u8]) -> Result<Cow<'_, str>, IngestError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if bytes.contains(&0) {
+        return Err(IngestError::Unreadable(
+            "binary content (NUL bytes) in a text file".into(),
+        ));
+    }
+    Ok(match std::str::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => {
+            encoding_rs::WINDOWS_1252
+                .decode_without_bom_handling(bytes)
+                .0
+        }
+    })
+}
+
+/// The delimiter among `, \t | ;` that splits the first non-blank line into the most fields
+/// (ties go to the earlier one); quotes are respected.
+fn sniff_delimiter(text: &str) -> u8 {
+    let line = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default();
+    let count = |delimiter: u8| {
+        let mut in_quotes = false;
+        line.bytes()
+            .filter(|&b| {
+                if b == b'"' {
+                    in_quotes = !in_quotes;
+                }
+                !in_quotes && b == delimiter
+            })
+            .count()
+    };
+    [b',', b'\t', b'|', b';']
+        .into_iter()
+        .fold((b',', 0), |best, d| {
+            let n = count(d);
+            if n > best.1 {
+                (d, n)
+            } else {
+                best
+            }
+        })
+        .0
+}
+
+fn delimited(text: &str, delimiter: u8) -> Result<Vec<Vec<Cell>>, IngestError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record
+            .map_err(|e| IngestError::Unreadable(format!("malformed delimited text: {e}")))?;
+        if rows.len() >= MAX_ROWS {
+            return Err(IngestError::TooLarge(format!("more than {MAX_ROWS} rows")));
+        }
+        rows.push(
+            record
+                .iter()
+                .map(|field| Cell::Text(field.to_owned()))
+                .collect(),
+        );
+    }
+    Ok(rows)
+}
+
+/// `[...]` or `{"transactions": [...]}`; items that are not objects become `None`.
+pub fn json_objects(text: &str) -> Result<Vec<Option<Map<String, Value>>>, IngestError> {
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| IngestError::Unreadable(format!("invalid JSON: {e}")))?;
+    let items = match value {
+        Value::Array(items) => items,
+        Value::Object(mut object) => match object.remove("transactions") {
+            Some(Value::Array(items)) => items,
+            _ => {
+                return Err(IngestError::Unreadable(
+                    "JSON must be an array of rows or {\"transactions\": [...]}".into(),
+                ))
+            }
+        },
+        _ => {
+            return Err(IngestError::Unreadable(
+                "JSON must be an array of rows".into(),
+            ))
+        }
+    };
+    if items.len() > MAX_ROWS {
+        return Err(IngestError::TooLarge(format!("more than {MAX_ROWS} rows")));
+    }
+    Ok(items
+        .into_iter()
+        .map(|item| match item {
+            Value::Object(object) => Some(object),
+            _ => None,
+        })
+        .collect())
+}
+
+impl From<WorkbookError> for IngestError {
+    fn from(err: WorkbookError) -> Self {
+        match err {
+            WorkbookError::PasswordRequired => IngestError::PasswordRequired,
+            WorkbookError::InvalidPassword => IngestError::InvalidPassword,
+            WorkbookError::UnsupportedEncryption(why) => IngestError::UnsupportedEncryption(why),
+            WorkbookError::Unreadable(why) => IngestError::Unreadable(why),
+            WorkbookError::TooLarge(why) => IngestError::TooLarge(why),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(bytes: &[u8], name: &str) -> (Format, Vec<Vec<Cell>>) {
+        match read(bytes, name, None).unwrap() {
+            (format, Rows::Table(rows)) => (format, rows),
+            _ => panic!("expected a table"),
+        }
+    }
+
+    fn text(cell: &Cell) -> &str {
+        match cell {
+            Cell::Text(t) => t,
+            other => panic!("not text: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn sniffs_delimiters_and_keeps_quoted_newlines() {
+        let (format, rows) = table(b"a;b;c\n1;\"x;\ny\";3\n", "s.txt");
+        assert_eq!(format, Format::Delimited(b';'));
+        assert_eq!(text(&rows[1][1]), "x;\ny");
+        let (format, _) = table(b"a|b|c\n", "p.txt");
+        assert_eq!(format, Format::Delimited(b'|'));
+        let (format, _) = table(b"a\tb\n", "t.tsv");
+        assert_eq!(format.name(), "tsv");
+        let (format, _) = table(b"a,b;c\n", "tie.csv");
+        assert_eq!(format, Format::Delimited(b','));
+    }
+
+    #[test]
+    fn decodes_bom_and_windows_1252() {
+        let (_, rows) = table(b"\xEF\xBB\xBFDate,Amount\n", "bom.csv");
+        assert_eq!(text(&rows[0][0]), "Date");
+        let (_, rows) = table(b"Caf\xe9,\x80 5\n", "cp.csv");
+        assert_eq!(text(&rows[0][0]), "Café");
+        assert_eq!(text(&rows[0][1]), "€ 5");
+    }
+
+    #[test]
+    fn json_shapes() {
+        match read(b" [{\"a\":1}, 3]", "x.json", None).unwrap() {
+            (Format::Json, Rows::Objects(rows)) => {
+                assert!(rows[0].is_some() && rows[1].is_none());
+            }
+            _ => panic!(),
+        }
+        assert!(read(b"{\"transactions\": [{}]}", "x.csv", None).is_ok());
+        assert!(matches!(
+            read(b"{\"rows\": []}", "x.json", None),
+            Err(IngestError::Unreadable(_))
+        ));
+        let deep = "[".repeat(10_000);
+        assert!(matches!(
+            read(deep.as_bytes(), "x.json", None),
+            Err(IngestError::Unreadable(_))
+        ));
+    }
+
+    #[test]
+    fn refuses_bad_names_binaries_and_empty_files() {
+        assert!(matches!(
+            read(b"x", "a.pdf", None),
+            Err(IngestError::UnsupportedFileType(_))
+        ));
+        assert!(matches!(
+            read(b"x", "noext", None),
+            Err(IngestError::UnsupportedFileType(_))
+        ));
+        assert!(matches!(
+            read(b"", "a.csv", None),
+            Err(IngestError::Unreadable(_))
+        ));
+        assert!(matches!(
+            read(b"\x00\x01\x02", "a.csv", None),
+            Err(IngestError::Unreadable(_))
+        ));
+        assert!(matches!(
+            read(b"Date,Amount", "a.xlsx", None),
+            Err(IngestError::Unreadable(_))
+        ));
+        assert!(matches!(
+            read(b"PK\x03\x04junk", "a.csv", None),
+            Err(IngestError::Unreadable(_))
+        ));
+    }
+}

@@ -1,0 +1,260 @@
+//! Statement ingestion routes (`/api/v1/ingest/*`): parse preview, import (multipart file or
+//! JSON rows) and the user's uploaded files. Parsing and storage happen in the ingest actor.
+
+use actix_multipart::Multipart;
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use futures_util::TryStreamExt;
+use scale_actors::ingest::service::{ImportRows, ImportUpload, ListUploads, ParseUpload, Upload};
+use scale_actors::ingest::{fingerprint::hex_sha256, source::json_objects, IngestError};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::auth::AuthUser;
+use crate::problem::ApiError;
+use crate::AppState;
+
+/// Largest accepted file (and JSON import body): 10 MiB.
+pub const UPLOAD_LIMIT: usize = 10 * 1024 * 1024;
+/// Largest accepted password field.
+const PASSWORD_LIMIT: usize = 1024;
+
+/// Registers the ingest routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/ingest/parse").post(parse))
+        .service(web::resource("/ingest/csv").post(parse))
+        .service(web::resource("/ingest/import").post(import))
+        .service(web::resource("/ingest/uploaded-files").get(uploaded_files));
+}
+
+/// `POST /ingest/parse` (and `/ingest/csv`, the web client's name): multipart `file` and
+/// optional `password` → the parsed transactions; nothing is written.
+async fn parse(
+    _: AuthUser,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: Multipart,
+) -> Result<HttpResponse, ApiError> {
+    let upload = read_upload(&req, payload).await?;
+    let statement = state.ingest.ask(ParseUpload(upload)).await??;
+    Ok(HttpResponse::Ok().json(json!({
+        "count": statement.transactions.len(),
+        "transactions": statement.transactions,
+        "skipped": statement.skipped,
+        "file_hash": statement.file_hash,
+        "detected_format": statement.detected_format,
+    })))
+}
+
+#[derive(Deserialize)]
+struct ImportQuery {
+    #[serde(default)]
+    force: bool,
+}
+
+/// The JSON import body (the old `/api/import` shape; rows use the file header aliases).
+#[derive(Deserialize)]
+struct JsonImport {
+    transactions: Value,
+    filename: Option<String>,
+    file_hash: Option<String>,
+}
+
+/// `POST /ingest/import[?force=true]`: multipart `file` (+ `password`) or a JSON body
+/// `{transactions: [...], filename?, file_hash?}`; one database transaction per request.
+async fn import(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<ImportQuery>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let is_json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"));
+    let outcome = if is_json {
+        let body = read_limited(
+            payload.map_err(|e| ApiError::bad_request("bad_request", e.to_string())),
+            UPLOAD_LIMIT,
+        )
+        .await?;
+        let parsed: JsonImport = serde_json::from_slice(&body).map_err(|e| {
+            if e.is_data() {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "validation",
+                    e.to_string(),
+                )
+            } else {
+                ApiError::bad_request("malformed_json", format!("Malformed JSON: {e}"))
+            }
+        })?;
+        let file_hash = match parsed.file_hash {
+            Some(hash) if is_sha256_hex(&hash) => hash.to_ascii_lowercase(),
+            Some(_) => return Err(validation("`file_hash` must be 64 hexadecimal characters")),
+            None => hex_sha256(&body),
+        };
+        let rows = json_objects(&parsed.transactions.to_string())?;
+        if rows.is_empty() {
+            return Err(validation("`transactions` must hold at least one row"));
+        }
+        let msg = ImportRows {
+            user: user.id,
+            rows,
+            filename: parsed.filename,
+            file_hash,
+            force: query.force,
+        };
+        state.ingest.ask(msg).await??
+    } else {
+        let multipart = Multipart::new(req.headers(), payload);
+        let upload = read_upload(&req, multipart).await?;
+        state
+            .ingest
+            .ask(ImportUpload {
+                user: user.id,
+                upload,
+                force: query.force,
+            })
+            .await??
+    };
+    Ok(HttpResponse::Ok().json(json!({
+        "success": true,
+        "inserted": outcome.inserted,
+        "skipped_duplicates": outcome.skipped_duplicates,
+        "skipped_zero_amount": outcome.skipped_zero_amount,
+        "skipped_invalid_date": outcome.skipped_invalid_date,
+        "skipped_invalid_row": outcome.skipped_invalid_row,
+        "skipped_invalid": outcome.skipped_invalid,
+        "file_hash": outcome.file_hash,
+        "uploaded_file_id": outcome.uploaded_file_id,
+    })))
+}
+
+/// `GET /ingest/uploaded-files`: the caller's uploads, newest first.
+async fn uploaded_files(
+    user: AuthUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let files = state.ingest.ask(ListUploads { user: user.id }).await??;
+    Ok(HttpResponse::Ok().json(files))
+}
+
+/// Reads the `file` and `password` fields; other fields are ignored. The file is capped at
+/// [`UPLOAD_LIMIT`] while streaming, so an oversized upload is refused without buffering it.
+async fn read_upload(req: &HttpRequest, mut multipart: Multipart) -> Result<Upload, ApiError> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > UPLOAD_LIMIT + 64 * 1024) {
+        return Err(too_large());
+    }
+    let mut file = None;
+    let mut password = None;
+    while let Some(field) = multipart.try_next().await.map_err(multipart_error)? {
+        match field.name() {
+            Some("file") => {
+                let filename = field
+                    .content_disposition()
+                    .and_then(|cd| cd.get_filename())
+                    .unwrap_or_default()
+                    .to_owned();
+                let bytes = read_limited(field.map_err(multipart_error), UPLOAD_LIMIT).await?;
+                file = Some((filename, bytes));
+            }
+            Some("password") => {
+                let bytes = read_limited(field.map_err(multipart_error), PASSWORD_LIMIT)
+                    .await
+                    .map_err(|_| validation("`password` is too long"))?;
+                let text = String::from_utf8(bytes)
+                    .map_err(|_| validation("`password` must be UTF-8 text"))?;
+                password = Some(text).filter(|p| !p.is_empty());
+            }
+            _ => {
+                let mut field = field;
+                while field.try_next().await.map_err(multipart_error)?.is_some() {}
+            }
+        }
+    }
+    let (filename, bytes) = file.ok_or_else(|| validation("multipart field `file` is required"))?;
+    Ok(Upload {
+        bytes,
+        filename,
+        password,
+    })
+}
+
+/// Collects a byte stream, failing with 413 past `limit`.
+async fn read_limited<S, B>(mut stream: S, limit: usize) -> Result<Vec<u8>, ApiError>
+where
+    S: futures_util::Stream<Item = Result<B, ApiError>> + Unpin,
+    B: AsRef<[u8]>,
+{
+    let mut out = Vec::new();
+    while let Some(chunk) = stream.try_next().await? {
+        if out.len() + chunk.as_ref().len() > limit {
+            return Err(too_large());
+        }
+        out.extend_from_slice(chunk.as_ref());
+    }
+    Ok(out)
+}
+
+fn is_sha256_hex(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "file_too_large",
+        format!("File too large (max {} MiB)", UPLOAD_LIMIT / (1024 * 1024)),
+    )
+}
+
+fn validation(detail: &str) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", detail)
+}
+
+fn multipart_error(err: actix_multipart::MultipartError) -> ApiError {
+    ApiError::bad_request(
+        "malformed_multipart",
+        format!("Malformed multipart body: {err}"),
+    )
+}
+
+impl From<IngestError> for ApiError {
+    fn from(err: IngestError) -> Self {
+        let detail = err.to_string();
+        match err {
+            IngestError::UnsupportedFileType(_) => {
+                ApiError::bad_request("unsupported_file_type", detail)
+            }
+            IngestError::TooLarge(_) => {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "file_too_large", detail)
+            }
+            IngestError::PasswordRequired => ApiError::bad_request("password_required", detail),
+            IngestError::InvalidPassword => ApiError::bad_request("invalid_password", detail),
+            IngestError::UnsupportedEncryption(_) => {
+                ApiError::bad_request("unsupported_encryption", detail)
+            }
+            IngestError::Unreadable(_) => ApiError::bad_request("unreadable_file", detail),
+            IngestError::NoHeaderRow => ApiError::bad_request("no_header_row", detail),
+            IngestError::Validation(_) => validation(&detail),
+            IngestError::FileAlreadyImported { uploaded_file_id } => ApiError::new(
+                StatusCode::CONFLICT,
+                "file_already_imported",
+                format!("{detail}; repeat with ?force=true to import it again"),
+            )
+            .with_extension("uploaded_file_id", json!(uploaded_file_id)),
+            IngestError::Database(cause) => {
+                tracing::error!(%cause, "ingest database error");
+                ApiError::internal()
+            }
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! Shared by the HTTP test binaries: the app state with real actors, and the problem+json check.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::body::MessageBody;
+use actix_web::dev::ServiceResponse;
+use actix_web::http::header;
+use actix_web::{test, web};
+use scale_actors::health::{HealthService, ProbeConfig};
+use scale_actors::ingest::service::IngestService;
+use scale_actors::{redis_pool, spawn, Registry, SupervisorConfig};
+use scale_http::{AppState, Authenticator};
+use scale_schema::testing::TestDatabase;
+use serde_json::Value;
+
+pub const SECRET: &str = "front-test-secret-0123456789abcdef0123";
+pub const ORIGIN: &str = "https://app.scale.test";
+
+/// State with real health and ingest actors over `db`.
+pub fn state(db: &TestDatabase) -> web::Data<AppState> {
+    let probe = ProbeConfig {
+        interval: Duration::from_millis(50),
+        timeout: Duration::from_millis(500),
+    };
+    let pg = scale_schema::connect(&db.url(), 2, probe.timeout);
+    let redis = redis_pool::connect("redis://127.0.0.1:6379", probe.timeout).unwrap();
+    let registry = Registry::new(SupervisorConfig::default());
+    let reg = registry.clone();
+    let health_pg = pg.clone();
+    let health = spawn(&registry, move || {
+        HealthService::new(health_pg.clone(), Some(redis.clone()), probe, reg.clone())
+    });
+    let ingest = spawn(&registry, move || IngestService::new(pg.clone(), 2));
+    let jwks = include_str!("../fixtures/jwks.json");
+    web::Data::new(AppState {
+        health,
+        ingest,
+        registry,
+        auth: Arc::new(Authenticator::new(SECRET, Some(jwks)).unwrap()),
+        chaos_enabled: true,
+        started_at: Instant::now(),
+    })
+}
+
+/// Checks the problem+json contract and returns the body.
+pub async fn problem(res: ServiceResponse<impl MessageBody>, status: u16, code: &str) -> Value {
+    assert_eq!(res.status().as_u16(), status);
+    let content_type = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let request_id = res
+        .headers()
+        .get("x-request-id")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(res.headers().contains_key("x-response-time"));
+    let path = res.request().path().to_owned();
+    let body: Value = test::read_body_json(res).await;
+    assert_eq!(body["status"], status);
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["request_id"], request_id.as_str());
+    assert_eq!(body["instance"], path.as_str());
+    assert_eq!(body["type"], format!("urn:scale:problem:{code}"));
+    assert!(body["title"].is_string() && body["detail"].is_string());
+    body
+}
+
+pub fn bearer(token: &str) -> (header::HeaderName, String) {
+    (header::AUTHORIZATION, format!("Bearer {token}"))
+}
+
+/// A GET request, with a bearer token when given.
+pub fn get(path: &str, token: Option<&str>) -> actix_http::Request {
+    let mut req = test::TestRequest::get().uri(path);
+    if let Some(token) = token {
+        req = req.insert_header(bearer(token));
+    }
+    req.to_request()
+}
+
+/// A multipart/form-data body: `(field name, file name, bytes)`; returns the content type too.
+pub fn multipart(fields: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+    const BOUNDARY: &str = "scale-test-boundary-7f3a";
+    let mut body = Vec::new();
+    for (name, filename, bytes) in fields {
+        body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
+        let disposition = match filename {
+            Some(f) => format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: application/octet-stream\r\n\r\n"),
+            None => format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n"),
+        };
+        body.extend_from_slice(disposition.as_bytes());
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={BOUNDARY}"), body)
+}
+
+/// A spec fixture's bytes.
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/../../shared/spec/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
