@@ -313,3 +313,77 @@ fn migrate_is_idempotent() {
         );
     }
 }
+
+fn spec_fixture(name: &str) -> String {
+    format!(
+        "{}/../shared/spec/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+#[test]
+fn import_command_parses_stores_and_refuses_a_second_import() {
+    let db = TestDatabase::create();
+    let env = [("DATABASE_URL", db.url())];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let user = "00000000-0000-0000-0000-0000000000c1";
+    let file = spec_fixture("generic_signed_amount.csv");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["import", "--user", user, &file];
+        args.extend_from_slice(extra);
+        cli(&args, &env)
+    };
+    let out = run(&["--dry-run"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["count"], 7);
+
+    let out = run(&[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["inserted"], 7);
+
+    let out = run(&[]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already imported"));
+
+    let out = run(&["--force"]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["inserted"], 0);
+    assert_eq!(report["skipped_duplicates"], 8);
+}
+
+#[tokio::test]
+async fn the_binary_imports_a_multipart_upload() {
+    let db = TestDatabase::create();
+    let server = Server::start(&db.url(), &[]);
+    let out = cli(
+        &["token", "--user", "00000000-0000-0000-0000-0000000000c2"],
+        &[],
+    );
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let bytes = std::fs::read(spec_fixture("sbi_statement_with_preamble.csv")).unwrap();
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(bytes).file_name("sbi.csv"),
+    );
+    let res = server
+        .http
+        .post(format!("{}/ingest/import", server.base))
+        .bearer_auth(&token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["inserted"], 6);
+}

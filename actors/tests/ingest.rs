@@ -8,6 +8,10 @@ use scale_actors::ingest::{store, IngestError};
 use scale_schema::testing::TestDatabase;
 use uuid::Uuid;
 
+mod common;
+
+use common::workbooks;
+
 fn fixture(name: &str) -> Vec<u8> {
     let path = format!(
         "{}/../../shared/spec/fixtures/{name}",
@@ -152,6 +156,56 @@ fn malformed_inputs_are_errors_not_panics() {
         parse_file(&long_line, "long.csv", None),
         Err(IngestError::NoHeaderRow)
     ));
+}
+
+#[test]
+fn sbi_workbook_with_preamble_and_typed_cells() {
+    let plain = workbooks::sbi_statement();
+    let s = parse_file(&plain, "sbi.xlsx", None).unwrap();
+    assert_eq!(
+        amounts(&s),
+        decs(&["2000", "-500", "-250", "100", "-199", "-1000"])
+    );
+    assert_eq!(s.skipped.zero_amount, 1);
+    assert_eq!(s.detected_format, "xlsx");
+    // `Txn Date` wins over `Value Date` (they differ on the POS row).
+    assert_eq!(s.transactions[4].date.to_string(), "2023-06-10");
+    assert_eq!(s.transactions[5].reference, "IK0ABCDE12");
+    assert_eq!(s.transactions[0].source_row, workbooks::SBI_HEADER_ROW + 2);
+
+    // The same workbook encrypted: the password opens it; none or a wrong one are distinct errors.
+    let locked = workbooks::encrypt(&plain, "test123");
+    let opened = parse_file(&locked, "sbi.xlsx", Some("test123")).unwrap();
+    assert_eq!(amounts(&opened), amounts(&s));
+    assert_ne!(
+        opened.file_hash, s.file_hash,
+        "the hash is of the uploaded bytes"
+    );
+    assert_eq!(
+        parse_file(&locked, "sbi.xlsx", None).unwrap_err(),
+        IngestError::PasswordRequired
+    );
+    assert_eq!(
+        parse_file(&locked, "sbi.xlsx", Some("nope")).unwrap_err(),
+        IngestError::InvalidPassword
+    );
+    // A password for a plain workbook is ignored.
+    assert_eq!(
+        amounts(&parse_file(&plain, "sbi.xlsx", Some("x")).unwrap()),
+        amounts(&s)
+    );
+}
+
+#[test]
+fn hdfc_workbook_and_legacy_xls() {
+    let s = parse_file(&workbooks::hdfc_statement(), "hdfc.xlsx", None).unwrap();
+    assert_eq!(amounts(&s), decs(&["-349", "52000", "-1249.50", "-5000"]));
+    assert_eq!(s.transactions[0].date.to_string(), "2023-04-01");
+    assert_eq!(s.transactions[0].reference, "0000309112345678");
+    assert_eq!(s.transactions[0].merchant, "Swiggy");
+    let s = parse_file(&workbooks::legacy_xls(), "old.xls", None).unwrap();
+    assert_eq!(amounts(&s), decs(&["2000", "-500", "-1000.50"]));
+    assert_eq!(s.transactions[2].date.to_string(), "2023-06-12");
 }
 
 /// One database per test, with migrations applied.

@@ -5,9 +5,9 @@ use serde_json::{Map, Value};
 
 use super::cell::Cell;
 use super::fingerprint::hex_sha256;
-use super::header::{detect_header, Column, ColumnMap};
+use super::header::{detect_header, Column, ColumnMap, HEADER_SCAN_ROWS};
 use super::rows::{self, Draft, ParsedTransaction, Skipped};
-use super::source::{self, Rows};
+use super::source::{self, RowStream, Rows};
 use super::IngestError;
 
 /// The outcome of parsing one file (nothing written).
@@ -57,12 +57,18 @@ pub fn parse_objects(
     }
 }
 
-fn table(rows: Vec<Vec<Cell>>) -> Result<(Vec<ParsedTransaction>, Skipped), IngestError> {
-    let (header_index, map) = detect_header(&rows);
+/// Finds the header among the first rows, then turns each following row into a draft as it
+/// streams by: only the drafts are held, never the whole table.
+fn table(mut rows: RowStream<'_>) -> Result<(Vec<ParsedTransaction>, Skipped), IngestError> {
+    let mut head = Vec::with_capacity(HEADER_SCAN_ROWS);
+    for row in rows.by_ref().take(HEADER_SCAN_ROWS) {
+        head.push(row?);
+    }
+    let (header_index, map) = detect_header(&head);
     if map.get(Column::Date).is_none() || !has_amount(&map) {
         return Err(IngestError::NoHeaderRow);
     }
-    let headers: Vec<String> = rows[header_index]
+    let headers: Vec<String> = head[header_index]
         .iter()
         .map(|cell| match cell {
             Cell::Text(text) => text.trim().to_owned(),
@@ -70,12 +76,14 @@ fn table(rows: Vec<Vec<Cell>>) -> Result<(Vec<ParsedTransaction>, Skipped), Inge
         })
         .collect();
     let mut skipped = Skipped::default();
-    let mut drafts = Vec::with_capacity(rows.len().saturating_sub(header_index + 1));
-    for (index, cells) in rows.iter().enumerate().skip(header_index + 1) {
+    let mut drafts = Vec::new();
+    let buffered = head.into_iter().skip(header_index + 1).map(Ok);
+    for (offset, cells) in buffered.chain(rows).enumerate() {
+        let cells = cells?;
         if cells.iter().all(Cell::is_blank) {
             continue;
         }
-        match rows::draft(cells, &headers, &map, index + 1) {
+        match rows::draft(&cells, &headers, &map, header_index + offset + 2) {
             Ok(draft) => drafts.push(draft),
             Err(reason) => skipped.count(reason),
         }

@@ -3,6 +3,7 @@
 //! delimiter and RFC 4180 quoting, JSON rows, and spreadsheets via [`super::workbook`].
 
 use std::borrow::Cow;
+use std::io::{Cursor, Read};
 
 use serde_json::{Map, Value};
 
@@ -39,21 +40,24 @@ impl Format {
     }
 }
 
+/// A stream of table rows; delimited text is read record by record, never all at once.
+pub type RowStream<'a> = Box<dyn Iterator<Item = Result<Vec<Cell>, IngestError>> + 'a>;
+
 /// Rows read from a file: either one table (first row possibly preceded by a preamble) or JSON
 /// objects, each with its own keys.
-pub enum Rows {
+pub enum Rows<'a> {
     /// Spreadsheet or delimited rows.
-    Table(Vec<Vec<Cell>>),
+    Table(RowStream<'a>),
     /// JSON objects (`None` for array items that are not objects).
     Objects(Vec<Option<Map<String, Value>>>),
 }
 
 /// Checks the extension, sniffs the format and reads the rows.
-pub fn read(
-    bytes: &[u8],
+pub fn read<'a>(
+    bytes: &'a [u8],
     filename: &str,
     password: Option<&str>,
-) -> Result<(Format, Rows), IngestError> {
+) -> Result<(Format, Rows<'a>), IngestError> {
     let extension = filename
         .rsplit_once('.')
         .map(|(_, ext)| ext.to_ascii_lowercase())
@@ -74,7 +78,7 @@ pub fn read(
             Format::Ole2
         };
         let rows = workbook::read_first_sheet(bytes, password).map_err(IngestError::from)?;
-        return Ok((format, Rows::Table(rows)));
+        return Ok((format, Rows::Table(Box::new(rows.into_iter().map(Ok)))));
     }
     if matches!(extension.as_str(), "xls" | "xlsx" | "xlsm") {
         return Err(IngestError::Unreadable(format!(
@@ -93,7 +97,7 @@ pub fn read(
     };
     Ok((
         Format::Delimited(delimiter),
-        Rows::Table(delimited(&text, delimiter)?),
+        Rows::Table(delimited(text, delimiter)),
     ))
 }
 
@@ -146,27 +150,28 @@ fn sniff_delimiter(text: &str) -> u8 {
         .0
 }
 
-fn delimited(text: &str, delimiter: u8) -> Result<Vec<Vec<Cell>>, IngestError> {
-    let mut reader = csv::ReaderBuilder::new()
+/// Streams delimited records as text cells (RFC 4180 quoting, ragged rows allowed).
+fn delimited<'a>(text: Cow<'a, str>, delimiter: u8) -> RowStream<'a> {
+    let input: Box<dyn Read + 'a> = match text {
+        Cow::Borrowed(text) => Box::new(text.as_bytes()),
+        Cow::Owned(text) => Box::new(Cursor::new(text.into_bytes())),
+    };
+    let reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(false)
         .flexible(true)
-        .from_reader(text.as_bytes());
-    let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record
-            .map_err(|e| IngestError::Unreadable(format!("malformed delimited text: {e}")))?;
-        if rows.len() >= MAX_ROWS {
+        .from_reader(input);
+    Box::new(reader.into_records().enumerate().map(|(index, record)| {
+        if index >= MAX_ROWS {
             return Err(IngestError::TooLarge(format!("more than {MAX_ROWS} rows")));
         }
-        rows.push(
-            record
-                .iter()
-                .map(|field| Cell::Text(field.to_owned()))
-                .collect(),
-        );
-    }
-    Ok(rows)
+        let record = record
+            .map_err(|e| IngestError::Unreadable(format!("malformed delimited text: {e}")))?;
+        Ok(record
+            .iter()
+            .map(|field| Cell::Text(field.to_owned()))
+            .collect())
+    }))
 }
 
 /// `[...]` or `{"transactions": [...]}`; items that are not objects become `None`.
@@ -219,7 +224,7 @@ mod tests {
 
     fn table(bytes: &[u8], name: &str) -> (Format, Vec<Vec<Cell>>) {
         match read(bytes, name, None).unwrap() {
-            (format, Rows::Table(rows)) => (format, rows),
+            (format, Rows::Table(rows)) => (format, rows.collect::<Result<_, _>>().unwrap()),
             _ => panic!("expected a table"),
         }
     }

@@ -1,0 +1,3 @@
+//! Shared fixtures for the integration tests (`mod common;`).
+
+pub mod workbooks;
