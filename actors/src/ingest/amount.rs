@@ -197,6 +197,19 @@ fn classify_word(word: &str) -> Option<WordKind> {
         .map(|code| WordKind::Currency(code))
 }
 
+/// The known ISO-4217 code written in a currency column (`inr`, ` USD `, `₹`, `Rs.`).
+pub fn currency_code(text: &str) -> Option<&'static str> {
+    let text = text.trim().trim_end_matches('.');
+    let mut chars = text.chars();
+    match (chars.next(), chars.next()) {
+        (Some(symbol), None) => currency_symbol(symbol),
+        _ => match classify_word(text) {
+            Some(WordKind::Currency(code)) => Some(code),
+            _ => None,
+        },
+    }
+}
+
 /// The ISO code for a currency symbol.
 fn currency_symbol(c: char) -> Option<&'static str> {
     match c {
@@ -319,6 +332,16 @@ fn ungroup(integer: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn currency_columns() {
+        assert_eq!(super::currency_code(" usd "), Some("USD"));
+        assert_eq!(super::currency_code("Rs."), Some("INR"));
+        assert_eq!(super::currency_code("₹"), Some("INR"));
+        assert_eq!(super::currency_code("Cr"), None);
+        assert_eq!(super::currency_code("dollars"), None);
+        assert_eq!(super::currency_code(""), None);
+    }
+
     use super::*;
 
     /// The parsed value as text (checks the 2-dp scale too), marker and currency.

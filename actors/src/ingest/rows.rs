@@ -359,10 +359,8 @@ pub fn normalize_status(text: &str) -> &'static str {
 }
 
 fn currency_code(cell: &Cell) -> Option<&'static str> {
-    let Cell::Text(text) = cell else { return None };
-    let code = text.trim().to_ascii_uppercase();
-    match amount::parse_amount(&format!("{code} 1")) {
-        AmountParse::Value(ParsedAmount { currency, .. }) => currency,
+    match cell {
+        Cell::Text(text) => amount::currency_code(text),
         _ => None,
     }
 }
