@@ -95,7 +95,6 @@ async fn apply_to_an_empty_database_and_are_idempotent() {
     assert_has(
         &indexes,
         &[
-            "idx_transactions_user_date",
             "idx_transactions_user_keyset",
             "idx_transactions_user_merchant",
             "idx_transactions_user_amount",

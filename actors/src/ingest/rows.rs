@@ -288,7 +288,7 @@ pub fn finish(draft: Draft, status_sign: bool) -> Result<ParsedTransaction, Skip
         payment_method: &payment_method,
         reference: &reference,
     });
-    let meta = json!({
+    let mut meta = json!({
         "time": draft.time.map(|t| t.format("%H:%M:%S").to_string()),
         "method": extraction.method,
         "location": extraction.location,
@@ -299,6 +299,10 @@ pub fn finish(draft: Draft, status_sign: bool) -> Result<ParsedTransaction, Skip
         "extracted_reference": extraction.reference,
         "warning": draft.warning,
     });
+    // Absent facts are left out rather than stored as nulls (smaller rows, faster imports).
+    if let Value::Object(members) = &mut meta {
+        members.retain(|_, value| !value.is_null());
+    }
     Ok(ParsedTransaction {
         date: draft.date,
         amount,
