@@ -12,6 +12,9 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 mod common;
+/// The spreadsheet builders of the actors' tests.
+#[path = "../../actors/tests/common/workbooks.rs"]
+mod workbooks;
 
 use common::{bearer, fixture, multipart, problem, state, SECRET};
 
@@ -218,4 +221,37 @@ async fn bad_uploads_are_4xx_problems() {
         "missing_credentials",
     )
     .await;
+}
+
+#[actix_rt::test]
+async fn encrypted_workbooks_need_the_right_password() {
+    let db = TestDatabase::create();
+    let app = app(&db).await;
+    let token = user_token();
+    let locked = workbooks::encrypt(&workbooks::sbi_statement(), "test123");
+    let file = ("file", Some("statement.xlsx"), locked.as_slice());
+    let res = test::call_service(&app, upload("/api/v1/ingest/parse", &token, &[file])).await;
+    problem(res, 400, "password_required").await;
+    let res = test::call_service(
+        &app,
+        upload(
+            "/api/v1/ingest/parse",
+            &token,
+            &[file, ("password", None, b"wrong")],
+        ),
+    )
+    .await;
+    problem(res, 400, "invalid_password").await;
+    let res = test::call_service(
+        &app,
+        upload(
+            "/api/v1/ingest/import",
+            &token,
+            &[file, ("password", None, b"test123")],
+        ),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = test::read_body_json(res).await;
+    assert_eq!(body["inserted"], 6);
 }
