@@ -10,7 +10,7 @@ use scale_actors::ingest::service::IngestService;
 use scale_actors::{redis_pool, spawn, Registry};
 use scale_http::{AppState, Authenticator, HttpSettings};
 
-use crate::config::Config;
+use crate::config::{Config, Environment};
 
 /// How long a request may wait for a pooled connection.
 const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -89,6 +89,7 @@ async fn serve(config: Config, auth: Arc<Authenticator>) -> anyhow::Result<()> {
     });
     let settings = HttpSettings {
         allowed_origins: config.allowed_origins.clone(),
+        hsts: config.environment == Environment::Production,
     };
     let server = HttpServer::new(move || scale_http::app(state.clone(), &settings))
         .workers(config.http_workers)

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod problem;
 pub mod request_context;
 pub mod routes;
+pub mod security_headers;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -46,6 +47,8 @@ pub struct AppState {
 pub struct HttpSettings {
     /// Origins allowed by CORS; no wildcard.
     pub allowed_origins: Vec<String>,
+    /// Whether to send `Strict-Transport-Security` (production only).
+    pub hsts: bool,
 }
 
 /// Builds the application: middleware, error handlers and every route.
@@ -74,7 +77,7 @@ pub fn app(
         .default_service(web::to(routes::not_found))
         .wrap(sentry_actix::Sentry::new())
         .wrap(cors(&settings.allowed_origins))
-        .wrap(RequestContext)
+        .wrap(RequestContext::new(settings.hsts))
 }
 
 fn cors(origins: &[String]) -> Cors {

@@ -1,6 +1,7 @@
 //! The outermost middleware: gives every request an id (accepted from `X-Request-ID` when sane,
 //! else generated), runs it inside a tracing span carrying that id, catches panics, rewrites every
-//! error response as problem+json, and adds `X-Request-ID` and `X-Response-Time`.
+//! error response as problem+json, and adds `X-Request-ID`, `X-Response-Time` and the security
+//! headers (see [`crate::security_headers`]).
 
 use std::future::{ready, Ready};
 use std::panic::AssertUnwindSafe;
@@ -17,6 +18,7 @@ use tracing::Instrument;
 
 use crate::auth::AuthUser;
 use crate::problem::ApiError;
+use crate::security_headers;
 
 /// The request-id header, read and echoed.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -28,7 +30,16 @@ pub const RESPONSE_TIME: HeaderName = HeaderName::from_static("x-response-time")
 pub struct RequestId(pub String);
 
 /// The middleware factory; wrap it last so it is outermost.
-pub struct RequestContext;
+pub struct RequestContext {
+    hsts: bool,
+}
+
+impl RequestContext {
+    /// The middleware; `hsts` adds `Strict-Transport-Security` to every response (production).
+    pub fn new(hsts: bool) -> Self {
+        Self { hsts }
+    }
+}
 
 impl<S, B> Transform<S, ServiceRequest> for RequestContext
 where
@@ -44,6 +55,7 @@ where
     fn new_transform(&self, service: S) -> Self::Future {
         ready(Ok(RequestContextService {
             service: Rc::new(service),
+            hsts: self.hsts,
         }))
     }
 }
@@ -51,6 +63,7 @@ where
 /// The middleware service built by [`RequestContext`].
 pub struct RequestContextService<S> {
     service: Rc<S>,
+    hsts: bool,
 }
 
 impl<S, B> Service<ServiceRequest> for RequestContextService<S>
@@ -83,6 +96,7 @@ where
             user_id = tracing::field::Empty,
         );
         let service = self.service.clone();
+        let hsts = self.hsts;
         let handled = async move { service.call(req).await };
         Box::pin(
             async move {
@@ -90,6 +104,7 @@ where
                     Ok(Ok(res)) => {
                         let mut response = as_problem(res.map_into_boxed_body(), &request_id);
                         finish(&mut response, &request_id, started);
+                        security_headers::apply(response.headers_mut(), hsts);
                         Ok(response)
                     }
                     // No request to answer with: return an error that renders itself.
@@ -100,6 +115,7 @@ where
                                 Some(err.to_string()),
                             )
                         });
+                        let api = security_headers::apply_to_error(api, hsts);
                         Err(unanswered(api, &method, &path, &request_id, started))
                     }
                     Err(payload) => {
@@ -109,7 +125,7 @@ where
                             .or_else(|| payload.downcast_ref::<String>().cloned())
                             .unwrap_or_default();
                         tracing::error!(panic = %reason, "handler panicked");
-                        let api = ApiError::internal();
+                        let api = security_headers::apply_to_error(ApiError::internal(), hsts);
                         Err(unanswered(api, &method, &path, &request_id, started))
                     }
                 }

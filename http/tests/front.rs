@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::{header, StatusCode};
-use actix_web::{test, web, HttpResponse};
+use actix_web::test;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use scale_http::auth::{mint_token, Claims, Role};
 use scale_http::HttpSettings;
@@ -16,22 +16,7 @@ use uuid::Uuid;
 
 mod common;
 
-use common::{bearer, get, problem, state, ORIGIN, SECRET};
-
-#[derive(serde::Deserialize)]
-struct Typed {
-    #[allow(dead_code)]
-    n: u32,
-}
-
-async fn echo(body: web::Json<Typed>) -> HttpResponse {
-    let _ = body;
-    HttpResponse::NoContent().finish()
-}
-
-async fn explode() -> HttpResponse {
-    panic!("handler exploded")
-}
+use common::{bearer, get, probe_routes, problem, state, ORIGIN, SECRET};
 
 /// The real app plus two probe routes only tests mount: a JSON body and a panicking handler.
 async fn service(
@@ -43,13 +28,9 @@ async fn service(
 > {
     let settings = HttpSettings {
         allowed_origins: vec![ORIGIN.into()],
+        ..HttpSettings::default()
     };
-    test::init_service(
-        scale_http::app(state(db), &settings)
-            .route("/test/echo", web::post().to(echo))
-            .route("/test/explode", web::get().to(explode)),
-    )
-    .await
+    test::init_service(scale_http::app(state(db), &settings).configure(probe_routes)).await
 }
 
 #[actix_rt::test]

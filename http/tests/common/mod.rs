@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use actix_web::body::MessageBody;
 use actix_web::dev::ServiceResponse;
 use actix_web::http::header;
-use actix_web::{test, web};
+use actix_web::{test, web, HttpResponse};
 use scale_actors::health::{HealthService, ProbeConfig};
 use scale_actors::ingest::service::IngestService;
 use scale_actors::{redis_pool, spawn, Registry, SupervisorConfig};
@@ -42,6 +42,28 @@ pub fn state(db: &TestDatabase) -> web::Data<AppState> {
         chaos_enabled: true,
         started_at: Instant::now(),
     })
+}
+
+#[derive(serde::Deserialize)]
+struct Typed {
+    #[allow(dead_code)]
+    n: u32,
+}
+
+async fn echo(body: web::Json<Typed>) -> HttpResponse {
+    let _ = body;
+    HttpResponse::NoContent().finish()
+}
+
+async fn explode() -> HttpResponse {
+    panic!("handler exploded")
+}
+
+/// Mounts the probe routes only tests use: `POST /test/echo` (a typed JSON body, 204) and
+/// `GET /test/explode` (a panicking handler).
+pub fn probe_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/test/echo", web::post().to(echo))
+        .route("/test/explode", web::get().to(explode));
 }
 
 /// Checks the problem+json contract and returns the body.
