@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use scale_actors::health::ProbeConfig;
 use scale_actors::SupervisorConfig;
+use scale_http::rate_limit::Limit;
+use scale_http::RateLimits;
 use scale_monitoring::LogFormat;
 
 /// A variable that is missing or malformed.
@@ -80,6 +82,13 @@ pub struct Config {
     pub ingest_parsers: usize,
     /// `CHAOS_ENABLED`: exposes `POST /api/v1/ops/actors/{name}/crash` to admins.
     pub chaos_enabled: bool,
+    /// `REDIS_KEY_PREFIX`: prepended to every Redis key this process writes.
+    pub redis_key_prefix: String,
+    /// `RATE_LIMIT_DEFAULT_PER_MIN` / `RATE_LIMIT_IMPORT_PER_MIN` / `RATE_LIMIT_CLASSIFY_PER_MIN`
+    /// / `RATE_LIMIT_TRAINING_PER_HOUR`.
+    pub rate_limits: RateLimits,
+    /// `RATE_LIMIT_REDIS_TIMEOUT_MS`: longest wait for Redis before limiting in process.
+    pub rate_limit_redis_timeout: Duration,
 }
 
 /// The development-only JWT secret used when `JWT_SECRET` is unset outside production.
@@ -165,6 +174,20 @@ impl Config {
             interval: Duration::from_millis(positive(&get, "HEALTH_PROBE_INTERVAL_MS", "1000")?),
             timeout: Duration::from_millis(positive(&get, "HEALTH_PROBE_TIMEOUT_MS", "500")?),
         };
+        let minute = Duration::from_secs(60);
+        let per = |var: &'static str, default: &str, window: Duration| {
+            positive(&get, var, default).map(|max| Limit { max, window })
+        };
+        let rate_limits = RateLimits {
+            default: per("RATE_LIMIT_DEFAULT_PER_MIN", "100", minute)?,
+            import: per("RATE_LIMIT_IMPORT_PER_MIN", "5", minute)?,
+            classify: per("RATE_LIMIT_CLASSIFY_PER_MIN", "50", minute)?,
+            training: per(
+                "RATE_LIMIT_TRAINING_PER_HOUR",
+                "3",
+                Duration::from_secs(3600),
+            )?,
+        };
         let default_workers = std::thread::available_parallelism()
             .map_or(2, usize::from)
             .to_string();
@@ -185,6 +208,13 @@ impl Config {
             supervisor,
             probe,
             chaos_enabled: parse(&get, "CHAOS_ENABLED", "false")?,
+            redis_key_prefix: get("REDIS_KEY_PREFIX", "scale:"),
+            rate_limits,
+            rate_limit_redis_timeout: Duration::from_millis(positive(
+                &get,
+                "RATE_LIMIT_REDIS_TIMEOUT_MS",
+                "50",
+            )?),
         })
     }
 }
@@ -263,6 +293,24 @@ mod tests {
         assert_eq!(c.redis_url.as_deref(), Some("redis://127.0.0.1:6379"));
         assert_eq!(c.allowed_origins, vec!["http://localhost:3000"]);
         assert!(!c.chaos_enabled);
+        assert_eq!(c.redis_key_prefix, "scale:");
+        assert_eq!(c.rate_limits, RateLimits::default());
+        assert_eq!(c.rate_limit_redis_timeout, Duration::from_millis(50));
+    }
+
+    #[test]
+    fn rate_limits_are_configurable() {
+        let c = config(&[
+            ("RATE_LIMIT_IMPORT_PER_MIN", "2"),
+            ("RATE_LIMIT_TRAINING_PER_HOUR", "1"),
+            ("REDIS_KEY_PREFIX", "test:"),
+        ])
+        .unwrap();
+        assert_eq!(c.rate_limits.import.max, 2);
+        assert_eq!(c.rate_limits.training.max, 1);
+        assert_eq!(c.rate_limits.training.window, Duration::from_secs(3600));
+        assert_eq!(c.rate_limits.default.max, 100);
+        assert_eq!(c.redis_key_prefix, "test:");
     }
 
     #[test]
@@ -279,6 +327,9 @@ mod tests {
             ("DB_POOL_SIZE", "0"),
             ("HEALTH_PROBE_TIMEOUT_MS", "-1"),
             ("CHAOS_ENABLED", "yes"),
+            ("RATE_LIMIT_DEFAULT_PER_MIN", "0"),
+            ("RATE_LIMIT_CLASSIFY_PER_MIN", "many"),
+            ("RATE_LIMIT_REDIS_TIMEOUT_MS", "0"),
         ] {
             let err = config(&[(var, value)]).expect_err(var);
             assert_eq!(err.var, var, "{err}");

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use scale_actors::health::HealthService;
 use scale_actors::ingest::service::IngestService;
 use scale_actors::{redis_pool, spawn, Registry};
-use scale_http::{AppState, Authenticator, HttpSettings};
+use scale_http::{AppState, Authenticator, HttpSettings, RateLimiter};
 
 use crate::config::{Config, Environment};
 
@@ -64,6 +64,13 @@ async fn serve(config: Config, auth: Arc<Authenticator>) -> anyhow::Result<()> {
         }
     };
 
+    let rate_limiter = RateLimiter::new(
+        redis.clone(),
+        config.redis_key_prefix.clone(),
+        config.rate_limits,
+    )
+    .with_redis_timeout(config.rate_limit_redis_timeout);
+
     let registry = Registry::new(config.supervisor);
     let probe = config.probe;
     let health_registry = registry.clone();
@@ -86,6 +93,7 @@ async fn serve(config: Config, auth: Arc<Authenticator>) -> anyhow::Result<()> {
         auth,
         chaos_enabled: config.chaos_enabled,
         started_at: Instant::now(),
+        rate_limiter,
     });
     let settings = HttpSettings {
         allowed_origins: config.allowed_origins.clone(),

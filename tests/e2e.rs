@@ -36,6 +36,10 @@ impl Server {
             .env("HTTP_WORKERS", "2")
             .env("HEALTH_PROBE_INTERVAL_MS", "100")
             .env("HEALTH_PROBE_TIMEOUT_MS", "300")
+            .env(
+                "REDIS_KEY_PREFIX",
+                format!("scale-e2e-{}:", uuid::Uuid::new_v4()),
+            )
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

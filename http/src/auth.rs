@@ -5,7 +5,7 @@
 use std::future::{ready, Ready};
 
 use actix_web::dev::Payload;
-use actix_web::http::header;
+use actix_web::http::header::{self, HeaderMap};
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::jwk::JwkSet;
@@ -152,6 +152,39 @@ pub fn mint_token(secret: &str, user: Uuid, role: Role, ttl_secs: i64) -> String
     .expect("HS256 signing with an in-memory secret cannot fail")
 }
 
+/// The token in `Authorization: Bearer <token>`, or the 401 to answer.
+fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let token = match value.split_once(' ') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+        _ if value.eq_ignore_ascii_case("bearer") => "",
+        _ => {
+            return Err(ApiError::unauthorized(
+                "missing_credentials",
+                "Missing or invalid Authorization header. Expected: Bearer <token>",
+            ))
+        }
+    };
+    if token.is_empty() {
+        return Err(ApiError::unauthorized(
+            "missing_token",
+            "Missing bearer token",
+        ));
+    }
+    Ok(token)
+}
+
+impl Authenticator {
+    /// The user a valid bearer token in `headers` names, if any (e.g. to key rate limits).
+    pub fn user_of(&self, headers: &HeaderMap) -> Option<Uuid> {
+        let token = bearer_token(headers).ok()?;
+        self.verify(token).ok().map(|claims| claims.sub)
+    }
+}
+
 /// The authenticated caller, extracted from `Authorization: Bearer <JWT>`.
 #[derive(Debug, Clone)]
 pub struct AuthUser {
@@ -163,28 +196,7 @@ pub struct AuthUser {
 
 impl AuthUser {
     fn from_request_parts(req: &HttpRequest, auth: &Authenticator) -> Result<Self, ApiError> {
-        let value = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        let token = match value.split_once(' ') {
-            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
-            _ if value.eq_ignore_ascii_case("bearer") => "",
-            _ => {
-                return Err(ApiError::unauthorized(
-                    "missing_credentials",
-                    "Missing or invalid Authorization header. Expected: Bearer <token>",
-                ))
-            }
-        };
-        if token.is_empty() {
-            return Err(ApiError::unauthorized(
-                "missing_token",
-                "Missing bearer token",
-            ));
-        }
-        let claims = auth.verify(token)?;
+        let claims = auth.verify(bearer_token(req.headers())?)?;
         let user = AuthUser {
             id: claims.sub,
             role: claims.role.unwrap_or(Role::User),

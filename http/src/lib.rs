@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod problem;
+pub mod rate_limit;
 pub mod request_context;
 pub mod routes;
 pub mod security_headers;
@@ -14,6 +15,7 @@ use actix_cors::Cors;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method};
+use actix_web::middleware::from_fn;
 use actix_web::{web, App, Error};
 use scale_actors::health::HealthService;
 use scale_actors::ingest::service::IngestService;
@@ -21,12 +23,13 @@ use scale_actors::{Handle, Registry};
 
 pub use auth::{AuthUser, Authenticator};
 pub use problem::ApiError;
+pub use rate_limit::{RateLimiter, RateLimits};
 pub use request_context::RequestContext;
 
 /// Largest JSON body accepted (uploads have their own, larger limit).
 pub const JSON_LIMIT: usize = 1024 * 1024;
 
-/// What handlers share: actor handles, the registry and the authenticator.
+/// What handlers share: actor handles, the registry, the authenticator and the rate limiter.
 pub struct AppState {
     /// The health actor.
     pub health: Handle<HealthService>,
@@ -40,6 +43,8 @@ pub struct AppState {
     pub chaos_enabled: bool,
     /// When the process started (liveness uptime).
     pub started_at: Instant,
+    /// Limits `/api/v1` requests per caller (Redis, with an in-process fallback).
+    pub rate_limiter: RateLimiter,
 }
 
 /// HTTP settings that shape the app.
@@ -73,7 +78,11 @@ pub fn app(
         )
         .app_data(web::QueryConfig::default().error_handler(problem::query_error))
         .app_data(web::PathConfig::default().error_handler(problem::path_error))
-        .service(web::scope("/api/v1").configure(routes::configure))
+        .service(
+            web::scope("/api/v1")
+                .wrap(from_fn(rate_limit::limit))
+                .configure(routes::configure),
+        )
         .default_service(web::to(routes::not_found))
         .wrap(sentry_actix::Sentry::new())
         .wrap(cors(&settings.allowed_origins))
@@ -97,7 +106,13 @@ fn cors(origins: &[String]) -> Cors {
             header::ACCEPT,
             request_context::REQUEST_ID,
         ])
-        .expose_headers([request_context::REQUEST_ID, request_context::RESPONSE_TIME])
+        .expose_headers([
+            request_context::REQUEST_ID,
+            request_context::RESPONSE_TIME,
+            header::RETRY_AFTER,
+            rate_limit::X_RATELIMIT_LIMIT,
+            rate_limit::X_RATELIMIT_REMAINING,
+        ])
         .supports_credentials()
         .max_age(600)
 }

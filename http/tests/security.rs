@@ -1,18 +1,26 @@
 //! Security hardening of the HTTP front: security headers on every response (success, problems,
-//! caught panics), HSTS only in production, no `Server` header.
+//! caught panics), HSTS only in production, no `Server` header; per-caller rate limits in Redis
+//! with an in-process fallback while Redis is down.
+
+use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::http::StatusCode;
 use actix_web::test;
+use scale_actors::redis_pool::{self, RedisPool};
+use scale_chaos::{FaultMode, FaultProxy};
+use scale_http::auth::{mint_token, Role};
+use scale_http::rate_limit::{Limit, X_RATELIMIT_LIMIT, X_RATELIMIT_REMAINING};
 use scale_http::security_headers::{ALWAYS, HSTS};
-use scale_http::HttpSettings;
+use scale_http::{HttpSettings, RateLimiter, RateLimits};
 use scale_schema::testing::TestDatabase;
+use uuid::Uuid;
 
 mod common;
 
-use common::{get, probe_routes, problem, state};
+use common::{get, probe_routes, problem, state, state_with, unique_prefix, REDIS_URL, SECRET};
 
 async fn service(
     state: actix_web::web::Data<scale_http::AppState>,
@@ -58,6 +66,52 @@ async fn panic_response(
     res
 }
 
+fn admin_token() -> String {
+    mint_token(SECRET, Uuid::new_v4(), Role::Admin, 600)
+}
+
+/// A GET from the peer `ip`, with a bearer token when given.
+fn get_from(ip: &str, path: &str, token: Option<&str>) -> actix_http::Request {
+    let mut req = test::TestRequest::get()
+        .uri(path)
+        .peer_addr(format!("{ip}:40000").parse().unwrap());
+    if let Some(token) = token {
+        req = req.insert_header(common::bearer(token));
+    }
+    req.to_request()
+}
+
+fn header_u64(headers: &HeaderMap, name: impl header::AsHeaderName) -> u64 {
+    headers
+        .get(name)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// A limiter on Redis at `url` under a fresh prefix (returned too).
+fn limiter(url: &str, limits: RateLimits, timeout: Duration) -> (RateLimiter, String) {
+    let prefix = unique_prefix();
+    let pool = redis_pool::connect(url, timeout).unwrap();
+    let limiter = RateLimiter::new(Some(pool), prefix.clone(), limits).with_redis_timeout(timeout);
+    (limiter, prefix)
+}
+
+/// Entries in a window stored in Redis (0 when the key does not exist).
+async fn redis_count(redis: &RedisPool, key: &str) -> u64 {
+    let mut conn = redis.get().await.unwrap();
+    redis::cmd("ZCARD")
+        .arg(key)
+        .query_async(&mut *conn)
+        .await
+        .unwrap()
+}
+
+/// A limited route that answers 200 to any admin without touching the database.
+const LIMITED: &str = "/api/v1/ops/actors";
+
 #[actix_rt::test]
 async fn every_response_carries_the_security_headers() {
     let db = TestDatabase::create();
@@ -65,7 +119,7 @@ async fn every_response_carries_the_security_headers() {
     let res = test::call_service(&app, get("/api/v1/health", None)).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_secured(res.headers(), false, "200");
-    let res = test::call_service(&app, get("/api/v1/ops/actors", None)).await;
+    let res = test::call_service(&app, get(LIMITED, None)).await;
     assert_secured(res.headers(), false, "401");
     problem(res, 401, "missing_credentials").await;
     for path in ["/api/v1/nope", "/nope"] {
@@ -99,4 +153,153 @@ async fn hsts_is_sent_only_when_enabled() {
     assert_secured(res.headers(), true, "404");
     let res = panic_response(&app).await;
     assert_secured(res.headers(), true, "a caught panic");
+}
+
+#[actix_rt::test]
+async fn callers_over_their_limit_get_429_keyed_by_user_or_ip() {
+    let db = TestDatabase::create();
+    let limits = RateLimits {
+        import: Limit {
+            max: 7,
+            window: Duration::from_secs(60),
+        },
+        ..RateLimits::uniform(3, Duration::from_secs(60))
+    };
+    let (limiter, prefix) = limiter(REDIS_URL, limits, Duration::from_secs(2));
+    let app = service(state_with(&db, limiter), false).await;
+    let alice = Uuid::new_v4();
+    let alice_token = mint_token(SECRET, alice, Role::Admin, 600);
+
+    for remaining in (0..3u64).rev() {
+        let res = test::call_service(&app, get_from("10.0.0.1", LIMITED, Some(&alice_token))).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(header_u64(res.headers(), X_RATELIMIT_LIMIT), 3);
+        assert_eq!(header_u64(res.headers(), X_RATELIMIT_REMAINING), remaining);
+    }
+    let res = test::call_service(&app, get_from("10.0.0.1", LIMITED, Some(&alice_token))).await;
+    let retry_after = header_u64(res.headers(), header::RETRY_AFTER);
+    assert!((1..=60).contains(&retry_after), "Retry-After {retry_after}");
+    assert_eq!(header_u64(res.headers(), X_RATELIMIT_LIMIT), 3);
+    assert_eq!(header_u64(res.headers(), X_RATELIMIT_REMAINING), 0);
+    problem(res, 429, "rate_limited").await;
+    let redis = redis_pool::connect(REDIS_URL, Duration::from_secs(2)).unwrap();
+    let key = format!("{prefix}rl:default:user:{alice}");
+    assert_eq!(
+        redis_count(&redis, &key).await,
+        3,
+        "denied requests are not counted"
+    );
+
+    // Another user from the same address is unaffected; so are Alice's other tiers.
+    let res = test::call_service(&app, get_from("10.0.0.1", LIMITED, Some(&admin_token()))).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let import = test::TestRequest::post()
+        .uri("/api/v1/ingest/import")
+        .insert_header(common::bearer(&alice_token))
+        .to_request();
+    let res = test::call_service(&app, import).await;
+    assert_eq!(header_u64(res.headers(), X_RATELIMIT_LIMIT), 7);
+    assert_ne!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+
+    // Anonymous callers are keyed by peer address; X-Forwarded-For is not trusted.
+    for _ in 0..3 {
+        let res = test::call_service(&app, get_from("10.0.0.2", LIMITED, None)).await;
+        problem(res, 401, "missing_credentials").await;
+    }
+    let spoofed = test::TestRequest::get()
+        .uri(LIMITED)
+        .peer_addr("10.0.0.2:40001".parse().unwrap())
+        .insert_header(("x-forwarded-for", "192.0.2.77"))
+        .to_request();
+    problem(test::call_service(&app, spoofed).await, 429, "rate_limited").await;
+    let res = test::call_service(&app, get_from("10.0.0.3", LIMITED, None)).await;
+    problem(res, 401, "missing_credentials").await;
+
+    // Health routes are exempt.
+    for _ in 0..5 {
+        let res = test::call_service(&app, get_from("10.0.0.2", "/api/v1/health", None)).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(!res.headers().contains_key(X_RATELIMIT_LIMIT));
+    }
+}
+
+#[actix_rt::test]
+async fn the_window_slides_open_again() {
+    let db = TestDatabase::create();
+    let window = Duration::from_secs(1);
+    let (limiter, _) = limiter(
+        REDIS_URL,
+        RateLimits::uniform(2, window),
+        Duration::from_secs(2),
+    );
+    let app = service(state_with(&db, limiter), false).await;
+    let token = admin_token();
+    let call = || test::call_service(&app, get(LIMITED, Some(&token)));
+    assert_eq!(call().await.status(), StatusCode::OK);
+    assert_eq!(call().await.status(), StatusCode::OK);
+    let denied_at = Instant::now();
+    let res = call().await;
+    assert_eq!(header_u64(res.headers(), header::RETRY_AFTER), 1);
+    problem(res, 429, "rate_limited").await;
+    let deadline = denied_at + Duration::from_secs(10);
+    loop {
+        let res = call().await;
+        if res.status() == StatusCode::OK {
+            assert_eq!(header_u64(res.headers(), X_RATELIMIT_REMAINING), 1);
+            break;
+        }
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(Instant::now() < deadline, "the window never slid open");
+        actix_rt::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(denied_at.elapsed() < window * 2);
+}
+
+#[actix_rt::test]
+async fn without_redis_limits_hold_in_process_and_redis_takes_over_again() {
+    let db = TestDatabase::create();
+    let proxy = FaultProxy::start("127.0.0.1:6379".parse().unwrap());
+    let (limiter, prefix) = limiter(
+        &format!("redis://{}", proxy.addr()),
+        RateLimits::uniform(2, Duration::from_secs(60)),
+        Duration::from_millis(300),
+    );
+    let app = service(state_with(&db, limiter), false).await;
+    let redis = redis_pool::connect(REDIS_URL, Duration::from_secs(2)).unwrap();
+    let key = |user: Uuid| format!("{prefix}rl:default:user:{user}");
+    let call = |user: Uuid| {
+        let token = mint_token(SECRET, user, Role::Admin, 600);
+        test::call_service(&app, get(LIMITED, Some(&token)))
+    };
+
+    let before = Uuid::new_v4();
+    assert_eq!(call(before).await.status(), StatusCode::OK);
+    assert_eq!(redis_count(&redis, &key(before)).await, 1);
+
+    proxy.set_mode(FaultMode::Down);
+    let during = Uuid::new_v4();
+    let started = Instant::now();
+    assert_eq!(call(during).await.status(), StatusCode::OK);
+    assert_eq!(call(during).await.status(), StatusCode::OK);
+    problem(call(during).await, 429, "rate_limited").await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "the fallback answered slowly"
+    );
+    assert_eq!(redis_count(&redis, &key(during)).await, 0);
+
+    proxy.set_mode(FaultMode::Pass);
+    let after = Uuid::new_v4();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while redis_count(&redis, &key(after)).await == 0 {
+        assert!(Instant::now() < deadline, "Redis never took over again");
+        let _ = call(after).await;
+        actix_rt::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Back on Redis: a fresh caller's window is counted there and enforced.
+    let fresh = Uuid::new_v4();
+    assert_eq!(call(fresh).await.status(), StatusCode::OK);
+    assert_eq!(call(fresh).await.status(), StatusCode::OK);
+    problem(call(fresh).await, 429, "rate_limited").await;
+    assert_eq!(redis_count(&redis, &key(fresh)).await, 2);
 }

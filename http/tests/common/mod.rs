@@ -11,21 +11,40 @@ use actix_web::{test, web, HttpResponse};
 use scale_actors::health::{HealthService, ProbeConfig};
 use scale_actors::ingest::service::IngestService;
 use scale_actors::{redis_pool, spawn, Registry, SupervisorConfig};
-use scale_http::{AppState, Authenticator};
+use scale_http::{AppState, Authenticator, RateLimiter, RateLimits};
 use scale_schema::testing::TestDatabase;
 use serde_json::Value;
+use uuid::Uuid;
 
 pub const SECRET: &str = "front-test-secret-0123456789abcdef0123";
 pub const ORIGIN: &str = "https://app.scale.test";
 
-/// State with real health and ingest actors over `db`.
+pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
+
+/// A Redis key prefix no other test uses.
+pub fn unique_prefix() -> String {
+    format!("scale-test-{}:", Uuid::new_v4())
+}
+
+/// State with real health and ingest actors over `db`, and limits too high to matter.
 pub fn state(db: &TestDatabase) -> web::Data<AppState> {
+    let redis = redis_pool::connect(REDIS_URL, Duration::from_millis(500)).unwrap();
+    let limits = RateLimits::uniform(100_000, Duration::from_secs(60));
+    state_with(
+        db,
+        RateLimiter::new(Some(redis), unique_prefix(), limits)
+            .with_redis_timeout(Duration::from_secs(2)),
+    )
+}
+
+/// State with real health and ingest actors over `db` and the given rate limiter.
+pub fn state_with(db: &TestDatabase, rate_limiter: RateLimiter) -> web::Data<AppState> {
     let probe = ProbeConfig {
         interval: Duration::from_millis(50),
         timeout: Duration::from_millis(500),
     };
     let pg = scale_schema::connect(&db.url(), 2, probe.timeout);
-    let redis = redis_pool::connect("redis://127.0.0.1:6379", probe.timeout).unwrap();
+    let redis = redis_pool::connect(REDIS_URL, probe.timeout).unwrap();
     let registry = Registry::new(SupervisorConfig::default());
     let reg = registry.clone();
     let health_pg = pg.clone();
@@ -41,6 +60,7 @@ pub fn state(db: &TestDatabase) -> web::Data<AppState> {
         auth: Arc::new(Authenticator::new(SECRET, Some(jwks)).unwrap()),
         chaos_enabled: true,
         started_at: Instant::now(),
+        rate_limiter,
     })
 }
 
