@@ -8,6 +8,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::ServiceResponse;
 use actix_web::http::header;
 use actix_web::{test, web};
+use scale_actors::accounts::service::AccountsService;
 use scale_actors::health::{HealthService, ProbeConfig};
 use scale_actors::ingest::service::IngestService;
 use scale_actors::{redis_pool, spawn, Registry, SupervisorConfig};
@@ -18,7 +19,7 @@ use serde_json::Value;
 pub const SECRET: &str = "front-test-secret-0123456789abcdef0123";
 pub const ORIGIN: &str = "https://app.scale.test";
 
-/// State with real health and ingest actors over `db`.
+/// State with real health, ingest and accounts actors over `db`.
 pub fn state(db: &TestDatabase) -> web::Data<AppState> {
     let probe = ProbeConfig {
         interval: Duration::from_millis(50),
@@ -32,11 +33,14 @@ pub fn state(db: &TestDatabase) -> web::Data<AppState> {
     let health = spawn(&registry, move || {
         HealthService::new(health_pg.clone(), Some(redis.clone()), probe, reg.clone())
     });
+    let accounts_pg = pg.clone();
+    let accounts = spawn(&registry, move || AccountsService::new(accounts_pg.clone()));
     let ingest = spawn(&registry, move || IngestService::new(pg.clone(), 2));
     let jwks = include_str!("../fixtures/jwks.json");
     web::Data::new(AppState {
         health,
         ingest,
+        accounts,
         registry,
         auth: Arc::new(Authenticator::new(SECRET, Some(jwks)).unwrap()),
         chaos_enabled: true,
