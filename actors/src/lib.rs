@@ -1,7 +1,8 @@
 //! SCALE actors. [`supervision`] holds the supervised-actor toolkit (panic capture, restart with
 //! fresh state, restart-intensity escalation), [`registry`] the shared view of every actor's
-//! health, and the domain actors live in their own modules ([`health`], [`ingest`]).
+//! health, and the domain actors live in their own modules ([`accounts`], [`health`], [`ingest`]).
 
+pub mod accounts;
 pub mod health;
 pub mod ingest;
 pub mod redis_pool;

@@ -1,5 +1,6 @@
 //! Route table for `/api/v1`.
 
+pub mod accounts;
 pub mod health;
 pub mod ingest;
 pub mod ops;
@@ -10,7 +11,8 @@ use crate::problem::ApiError;
 
 /// Registers every `/api/v1` route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.configure(health::configure)
+    cfg.configure(accounts::configure)
+        .configure(health::configure)
         .configure(ingest::configure)
         .configure(ops::configure);
 }

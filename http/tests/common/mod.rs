@@ -8,6 +8,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::ServiceResponse;
 use actix_web::http::header;
 use actix_web::{test, web, HttpResponse};
+use scale_actors::accounts::service::AccountsService;
 use scale_actors::health::{HealthService, ProbeConfig};
 use scale_actors::ingest::service::IngestService;
 use scale_actors::{redis_pool, spawn, Registry, SupervisorConfig};
@@ -26,7 +27,7 @@ pub fn unique_prefix() -> String {
     format!("scale-test-{}:", Uuid::new_v4())
 }
 
-/// State with real health and ingest actors over `db`, and limits too high to matter.
+/// State with real health, ingest and accounts actors over `db`, and limits too high to matter.
 pub fn state(db: &TestDatabase) -> web::Data<AppState> {
     let redis = redis_pool::connect(REDIS_URL, Duration::from_millis(500)).unwrap();
     let limits = RateLimits::uniform(100_000, Duration::from_secs(60));
@@ -37,7 +38,7 @@ pub fn state(db: &TestDatabase) -> web::Data<AppState> {
     )
 }
 
-/// State with real health and ingest actors over `db` and the given rate limiter.
+/// State with real health, ingest and accounts actors over `db` and the given rate limiter.
 pub fn state_with(db: &TestDatabase, rate_limiter: RateLimiter) -> web::Data<AppState> {
     let probe = ProbeConfig {
         interval: Duration::from_millis(50),
@@ -51,11 +52,14 @@ pub fn state_with(db: &TestDatabase, rate_limiter: RateLimiter) -> web::Data<App
     let health = spawn(&registry, move || {
         HealthService::new(health_pg.clone(), Some(redis.clone()), probe, reg.clone())
     });
+    let accounts_pg = pg.clone();
+    let accounts = spawn(&registry, move || AccountsService::new(accounts_pg.clone()));
     let ingest = spawn(&registry, move || IngestService::new(pg.clone(), 2));
     let jwks = include_str!("../fixtures/jwks.json");
     web::Data::new(AppState {
         health,
         ingest,
+        accounts,
         registry,
         auth: Arc::new(Authenticator::new(SECRET, Some(jwks)).unwrap()),
         chaos_enabled: true,

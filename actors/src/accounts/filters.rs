@@ -1,0 +1,287 @@
+//! Validation of the transaction list's query string into a [`ListQuery`]: page size, cursor,
+//! date and amount ranges, exact-match filters and the free-text search (with `LIKE`
+//! wildcards escaped).
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+use super::cursor::Cursor;
+use super::{invalid, AccountsError};
+
+/// Page size when the client sends none.
+pub const DEFAULT_LIMIT: i64 = 50;
+/// Largest page size.
+pub const MAX_LIMIT: i64 = 200;
+/// Statuses a transaction can have.
+pub const STATUSES: [&str; 5] = ["completed", "pending", "refunded", "cancelled", "failed"];
+/// Longest text accepted in a filter.
+const MAX_TEXT: usize = 200;
+
+/// The list's query string as sent (every value still text).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RawListQuery {
+    /// Page size, 1..=200.
+    pub limit: Option<String>,
+    /// Cursor from the previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// Earliest `transaction_date`, inclusive (YYYY-MM-DD).
+    pub date_from: Option<String>,
+    /// Latest `transaction_date`, inclusive (YYYY-MM-DD).
+    pub date_to: Option<String>,
+    /// Smallest signed amount, inclusive.
+    pub amount_min: Option<String>,
+    /// Largest signed amount, inclusive.
+    pub amount_max: Option<String>,
+    /// Category, exact and case-insensitive.
+    pub category: Option<String>,
+    /// Merchant name, exact and case-insensitive.
+    pub merchant: Option<String>,
+    /// `credit` or `debit`.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// One of [`STATUSES`].
+    pub status: Option<String>,
+    /// Free text searched in the description and the merchant name.
+    pub q: Option<String>,
+}
+
+/// A validated list request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery {
+    /// Rows per page.
+    pub limit: i64,
+    /// Start after this position (`None`: the newest row).
+    pub after: Option<Cursor>,
+    /// Earliest date, inclusive.
+    pub date_from: Option<NaiveDate>,
+    /// Latest date, inclusive.
+    pub date_to: Option<NaiveDate>,
+    /// Smallest amount, inclusive, as a canonical decimal string.
+    pub amount_min: Option<String>,
+    /// Largest amount, inclusive, as a canonical decimal string.
+    pub amount_max: Option<String>,
+    /// Category (compared case-insensitively).
+    pub category: Option<String>,
+    /// Merchant name (compared case-insensitively).
+    pub merchant: Option<String>,
+    /// `credit` or `debit`.
+    pub kind: Option<String>,
+    /// A transaction status.
+    pub status: Option<String>,
+    /// An `ILIKE` pattern (`%text%`, with `\`, `%` and `_` escaped by `\`).
+    pub search: Option<String>,
+}
+
+impl RawListQuery {
+    /// Validates every parameter; a bad cursor is [`AccountsError::InvalidCursor`], anything
+    /// else [`AccountsError::Validation`]. Empty values count as absent.
+    pub fn validate(self) -> Result<ListQuery, AccountsError> {
+        let limit = match present(self.limit) {
+            None => DEFAULT_LIMIT,
+            Some(text) => text
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (1..=MAX_LIMIT).contains(n))
+                .ok_or_else(|| invalid(format!("`limit` must be an integer 1..={MAX_LIMIT}")))?,
+        };
+        let after = present(self.cursor)
+            .map(|c| Cursor::decode(&c))
+            .transpose()?;
+        let date_from = present(self.date_from)
+            .map(|d| date("date_from", &d))
+            .transpose()?;
+        let date_to = present(self.date_to)
+            .map(|d| date("date_to", &d))
+            .transpose()?;
+        if let (Some(from), Some(to)) = (date_from, date_to) {
+            if from > to {
+                return Err(invalid("`date_from` must not be after `date_to`"));
+            }
+        }
+        let amount_min = present(self.amount_min)
+            .map(|a| amount("amount_min", &a))
+            .transpose()?;
+        let amount_max = present(self.amount_max)
+            .map(|a| amount("amount_max", &a))
+            .transpose()?;
+        if let (Some(min), Some(max)) = (amount_min, amount_max) {
+            if min > max {
+                return Err(invalid("`amount_min` must not exceed `amount_max`"));
+            }
+        }
+        let kind = present(self.kind)
+            .map(|k| one_of("type", k, &["credit", "debit"]))
+            .transpose()?;
+        let status = present(self.status)
+            .map(|s| one_of("status", s, &STATUSES))
+            .transpose()?;
+        Ok(ListQuery {
+            limit,
+            after,
+            date_from,
+            date_to,
+            amount_min: amount_min.map(|a| a.to_string()),
+            amount_max: amount_max.map(|a| a.to_string()),
+            category: present(self.category)
+                .map(|c| text("category", c))
+                .transpose()?,
+            merchant: present(self.merchant)
+                .map(|m| text("merchant", m))
+                .transpose()?,
+            kind,
+            status,
+            search: present(self.q)
+                .map(|q| text("q", q).map(|q| format!("%{}%", escape_like(&q))))
+                .transpose()?,
+        })
+    }
+}
+
+/// Escapes `\`, `%` and `_` so `text` matches literally inside a `LIKE … ESCAPE '\'` pattern.
+pub fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn present(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.trim().is_empty())
+}
+
+fn date(name: &str, text: &str) -> Result<NaiveDate, AccountsError> {
+    let ok = text.len() == 10;
+    ok.then(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+        .flatten()
+        .ok_or_else(|| invalid(format!("`{name}` must be a date as YYYY-MM-DD")))
+}
+
+fn amount(name: &str, text: &str) -> Result<Decimal, AccountsError> {
+    text.trim()
+        .parse::<Decimal>()
+        .ok()
+        .filter(|a| a.abs() < Decimal::from(10_000_000_000i64))
+        .ok_or_else(|| invalid(format!("`{name}` must be a decimal number")))
+}
+
+fn one_of(name: &str, value: String, allowed: &[&str]) -> Result<String, AccountsError> {
+    let value = value.trim().to_ascii_lowercase();
+    if allowed.contains(&value.as_str()) {
+        Ok(value)
+    } else {
+        Err(invalid(format!(
+            "`{name}` must be one of: {}",
+            allowed.join(", ")
+        )))
+    }
+}
+
+fn text(name: &str, value: String) -> Result<String, AccountsError> {
+    let value = value.trim().to_owned();
+    if value.chars().count() > MAX_TEXT {
+        return Err(invalid(format!(
+            "`{name}` must be at most {MAX_TEXT} characters"
+        )));
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(pairs: &[(&str, &str)]) -> Result<ListQuery, AccountsError> {
+        let mut raw = RawListQuery::default();
+        for (key, value) in pairs {
+            let value = Some((*value).to_owned());
+            match *key {
+                "limit" => raw.limit = value,
+                "cursor" => raw.cursor = value,
+                "date_from" => raw.date_from = value,
+                "date_to" => raw.date_to = value,
+                "amount_min" => raw.amount_min = value,
+                "amount_max" => raw.amount_max = value,
+                "category" => raw.category = value,
+                "merchant" => raw.merchant = value,
+                "type" => raw.kind = value,
+                "status" => raw.status = value,
+                "q" => raw.q = value,
+                other => panic!("unknown key {other}"),
+            }
+        }
+        raw.validate()
+    }
+
+    #[test]
+    fn defaults() {
+        let q = query(&[]).unwrap();
+        assert_eq!(q.limit, DEFAULT_LIMIT);
+        assert_eq!(q.after, None);
+        assert_eq!(q.search, None);
+        assert_eq!(query(&[("limit", ""), ("q", "  ")]).unwrap(), q);
+    }
+
+    #[test]
+    fn limit_bounds() {
+        assert_eq!(query(&[("limit", "1")]).unwrap().limit, 1);
+        assert_eq!(query(&[("limit", "200")]).unwrap().limit, 200);
+        for bad in ["0", "201", "-1", "ten", "1.5"] {
+            assert!(matches!(
+                query(&[("limit", bad)]),
+                Err(AccountsError::Validation(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn ranges_and_enums() {
+        let q = query(&[
+            ("date_from", "2025-01-01"),
+            ("date_to", "2025-01-31"),
+            ("amount_min", "-100.5"),
+            ("amount_max", "20"),
+            ("type", "Debit"),
+            ("status", "pending"),
+        ])
+        .unwrap();
+        assert_eq!(q.date_from, NaiveDate::from_ymd_opt(2025, 1, 1));
+        assert_eq!(q.amount_min.as_deref(), Some("-100.5"));
+        assert_eq!(q.kind.as_deref(), Some("debit"));
+        let bad: [&[(&str, &str)]; 8] = [
+            &[("date_from", "01/02/2025")],
+            &[("date_to", "2025-02-30")],
+            &[("date_from", "2025-02-01"), ("date_to", "2025-01-01")],
+            &[("amount_min", "abc")],
+            &[("amount_min", "5"), ("amount_max", "1")],
+            &[("type", "transfer")],
+            &[("status", "done")],
+            &[("q", &"x".repeat(201))],
+        ];
+        for case in bad {
+            assert!(
+                matches!(query(case), Err(AccountsError::Validation(_))),
+                "{case:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_cursor_is_its_own_error() {
+        assert!(matches!(
+            query(&[("cursor", "garbage")]),
+            Err(AccountsError::InvalidCursor(_))
+        ));
+    }
+
+    #[test]
+    fn search_escapes_wildcards() {
+        assert_eq!(escape_like(r"50%_off\"), r"50\%\_off\\");
+        let q = query(&[("q", " 100% ")]).unwrap();
+        assert_eq!(q.search.as_deref(), Some(r"%100\%%"));
+    }
+}

@@ -1,0 +1,389 @@
+//! The accounts SQL. Every statement filters by the caller's `user_id`, so another user's row
+//! is indistinguishable from a missing one. Amounts are read as `float8` of the `numeric(12,2)`
+//! column (two decimals) and compared as `numeric`.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::pg::Pg;
+use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::sql_types::{Bool, Date, Double, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::{OptionalExtension, QueryableByName};
+use diesel_async::pooled_connection::bb8::PooledConnection;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use scale_schema::PgPool;
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::cursor::Cursor;
+use super::edits::{sign_change, ProfileUpdate, SignChange, TransactionEdit};
+use super::filters::ListQuery;
+use super::AccountsError;
+
+/// One transaction as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, QueryableByName)]
+pub struct TransactionView {
+    /// Transaction id.
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    /// Statement-local calendar date.
+    #[diesel(sql_type = Date)]
+    pub transaction_date: NaiveDate,
+    /// Signed amount, two decimals (debits negative).
+    #[diesel(sql_type = Double)]
+    pub amount: f64,
+    /// ISO 4217 code.
+    #[diesel(sql_type = Text)]
+    pub currency: String,
+    /// `credit` or `debit`.
+    #[diesel(sql_type = Text)]
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The statement's narration.
+    #[diesel(sql_type = Text)]
+    pub description: String,
+    /// Extracted or corrected merchant.
+    #[diesel(sql_type = Text)]
+    pub merchant_name: String,
+    /// Current category.
+    #[diesel(sql_type = Text)]
+    pub category: String,
+    /// The category before the first manual correction.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub original_category: Option<String>,
+    /// UPI, card, NEFT…
+    #[diesel(sql_type = Text)]
+    pub payment_method: String,
+    /// Bank reference.
+    #[diesel(sql_type = Text)]
+    pub reference: String,
+    /// `completed`, `pending`, `refunded`, `cancelled` or `failed`.
+    #[diesel(sql_type = Text)]
+    pub status: String,
+    /// Whether the user corrected the category.
+    #[diesel(sql_type = Bool)]
+    pub is_manual: bool,
+    /// When the row was stored.
+    #[diesel(sql_type = Timestamptz)]
+    pub created_at: DateTime<Utc>,
+}
+
+/// One page of the transaction list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TransactionPage {
+    /// The rows, newest first (`transaction_date DESC, id DESC`).
+    pub transactions: Vec<TransactionView>,
+    /// Cursor of the next page; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The caller's `users` row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, QueryableByName)]
+pub struct Profile {
+    /// The user's id (the JWT `sub`).
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    /// E-mail address, if set.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub email: Option<String>,
+    /// `user` or `admin`.
+    #[diesel(sql_type = Text)]
+    pub role: String,
+    /// Display currency (ISO 4217).
+    #[diesel(sql_type = Text)]
+    pub currency: String,
+    /// IANA time zone.
+    #[diesel(sql_type = Text)]
+    pub timezone: String,
+    /// When the row was created.
+    #[diesel(sql_type = Timestamptz)]
+    pub created_at: DateTime<Utc>,
+}
+
+const TRANSACTION_COLUMNS: &str = "id, transaction_date, amount::float8 AS amount, \
+    currency::text AS currency, type AS kind, description, merchant_name, category, \
+    original_category, payment_method, reference, status, is_manual, created_at";
+
+const PROFILE_COLUMNS: &str = "id, email, role, currency::text AS currency, timezone, created_at";
+
+async fn connect(pool: &PgPool) -> Result<PooledConnection<'_, AsyncPgConnection>, AccountsError> {
+    pool.get()
+        .await
+        .map_err(|e| AccountsError::Database(e.to_string()))
+}
+
+/// Appends `AND <clause>`, numbering each `?` in it as the next bind parameter.
+fn and<'f>(
+    query: BoxedSqlQuery<'f, Pg, SqlQuery>,
+    params: &mut usize,
+    clause: &str,
+) -> BoxedSqlQuery<'f, Pg, SqlQuery> {
+    let mut sql = String::from(" AND ");
+    for (i, part) in clause.split('?').enumerate() {
+        if i > 0 {
+            *params += 1;
+            sql.push_str(&format!("${params}"));
+        }
+        sql.push_str(part);
+    }
+    query.sql(sql)
+}
+
+/// One page of `user`'s transactions matching `q`, by keyset over
+/// `(transaction_date DESC, id DESC)` (index `idx_transactions_user_keyset`).
+pub async fn list(
+    pool: &PgPool,
+    user: Uuid,
+    q: &ListQuery,
+) -> Result<TransactionPage, AccountsError> {
+    let mut params = 1;
+    let mut query = diesel::sql_query(format!(
+        "SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE user_id = $1"
+    ))
+    .into_boxed::<Pg>()
+    .bind::<SqlUuid, _>(user);
+    if let Some(after) = q.after {
+        query = and(query, &mut params, "(transaction_date, id) < (?, ?)")
+            .bind::<Date, _>(after.date)
+            .bind::<SqlUuid, _>(after.id);
+    }
+    if let Some(from) = q.date_from {
+        query = and(query, &mut params, "transaction_date >= ?").bind::<Date, _>(from);
+    }
+    if let Some(to) = q.date_to {
+        query = and(query, &mut params, "transaction_date <= ?").bind::<Date, _>(to);
+    }
+    if let Some(min) = &q.amount_min {
+        query = and(query, &mut params, "amount >= ?::numeric").bind::<Text, _>(min.clone());
+    }
+    if let Some(max) = &q.amount_max {
+        query = and(query, &mut params, "amount <= ?::numeric").bind::<Text, _>(max.clone());
+    }
+    if let Some(category) = &q.category {
+        query =
+            and(query, &mut params, "lower(category) = lower(?)").bind::<Text, _>(category.clone());
+    }
+    if let Some(merchant) = &q.merchant {
+        query = and(query, &mut params, "lower(merchant_name) = lower(?)")
+            .bind::<Text, _>(merchant.clone());
+    }
+    if let Some(kind) = &q.kind {
+        query = and(query, &mut params, "type = ?").bind::<Text, _>(kind.clone());
+    }
+    if let Some(status) = &q.status {
+        query = and(query, &mut params, "status = ?").bind::<Text, _>(status.clone());
+    }
+    if let Some(pattern) = &q.search {
+        query = and(
+            query,
+            &mut params,
+            r"(description ILIKE ? ESCAPE '\' OR merchant_name ILIKE ? ESCAPE '\')",
+        )
+        .bind::<Text, _>(pattern.clone())
+        .bind::<Text, _>(pattern.clone());
+    }
+    let query = query.sql(format!(
+        " ORDER BY transaction_date DESC, id DESC LIMIT {}",
+        q.limit + 1
+    ));
+    let mut conn = connect(pool).await?;
+    let mut rows: Vec<TransactionView> = query.load(&mut conn).await?;
+    let limit = usize::try_from(q.limit).unwrap_or(usize::MAX);
+    let next_cursor = (rows.len() > limit).then(|| {
+        rows.truncate(limit);
+        rows.last().map(|last| {
+            Cursor {
+                date: last.transaction_date,
+                id: last.id,
+            }
+            .encode()
+        })
+    });
+    Ok(TransactionPage {
+        transactions: rows,
+        next_cursor: next_cursor.flatten(),
+    })
+}
+
+/// `user`'s transaction `id`.
+pub async fn get(pool: &PgPool, user: Uuid, id: Uuid) -> Result<TransactionView, AccountsError> {
+    let mut conn = connect(pool).await?;
+    diesel::sql_query(format!(
+        "SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE user_id = $1 AND id = $2"
+    ))
+    .bind::<SqlUuid, _>(user)
+    .bind::<SqlUuid, _>(id)
+    .get_result(&mut conn)
+    .await
+    .optional()?
+    .ok_or(AccountsError::NotFound("transaction"))
+}
+
+/// The current category of a locked row.
+#[derive(QueryableByName)]
+struct CurrentCategory {
+    #[diesel(sql_type = Text)]
+    category: String,
+}
+
+const UPDATE_TRANSACTION: &str = "\
+UPDATE transactions SET
+    category = COALESCE($3, category),
+    description = COALESCE($4, description),
+    merchant_name = COALESCE($5, merchant_name),
+    is_manual = is_manual OR $6,
+    original_category = CASE WHEN $6 THEN COALESCE(original_category, category)
+                             ELSE original_category END,
+    amount = CASE $7 WHEN 'credit' THEN abs(amount) WHEN 'debit' THEN -abs(amount)
+                     ELSE amount END,
+    type = COALESCE($7, type),
+    updated_at = now()
+WHERE user_id = $1 AND id = $2
+RETURNING ";
+
+const UPSERT_CORRECTION: &str = "\
+INSERT INTO training_corrections
+    (user_id, transaction_id, description, original_category, corrected_category)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (user_id, transaction_id) WHERE transaction_id IS NOT NULL
+DO UPDATE SET description = EXCLUDED.description,
+              corrected_category = EXCLUDED.corrected_category,
+              updated_at = now()";
+
+/// Applies `edit` to `user`'s transaction `id` in one database transaction. A category change
+/// is a manual correction (categorisation spec §5.7): `is_manual` is set, `original_category`
+/// keeps the first category, the Income sign rule applies and the `training_corrections` row
+/// of this transaction is upserted.
+pub async fn update(
+    pool: &PgPool,
+    user: Uuid,
+    id: Uuid,
+    edit: &TransactionEdit,
+) -> Result<TransactionView, AccountsError> {
+    let mut conn = connect(pool).await?;
+    conn.transaction::<_, AccountsError, _>(async |conn| {
+        let current: CurrentCategory = diesel::sql_query(
+            "SELECT category FROM transactions WHERE user_id = $1 AND id = $2 FOR UPDATE",
+        )
+        .bind::<SqlUuid, _>(user)
+        .bind::<SqlUuid, _>(id)
+        .get_result(conn)
+        .await
+        .optional()?
+        .ok_or(AccountsError::NotFound("transaction"))?;
+        let corrected = edit
+            .category
+            .as_deref()
+            .filter(|new| *new != current.category);
+        let sign = corrected.map_or(SignChange::Keep, |new| sign_change(&current.category, new));
+        let row: TransactionView =
+            diesel::sql_query(format!("{UPDATE_TRANSACTION}{TRANSACTION_COLUMNS}"))
+                .bind::<SqlUuid, _>(user)
+                .bind::<SqlUuid, _>(id)
+                .bind::<Nullable<Text>, _>(edit.category.as_deref())
+                .bind::<Nullable<Text>, _>(edit.description.as_deref())
+                .bind::<Nullable<Text>, _>(edit.merchant_name.as_deref())
+                .bind::<Bool, _>(corrected.is_some())
+                .bind::<Nullable<Text>, _>(sign.kind())
+                .get_result(conn)
+                .await?;
+        if corrected.is_some() {
+            diesel::sql_query(UPSERT_CORRECTION)
+                .bind::<SqlUuid, _>(user)
+                .bind::<SqlUuid, _>(id)
+                .bind::<Text, _>(&row.description)
+                .bind::<Nullable<Text>, _>(row.original_category.as_deref())
+                .bind::<Text, _>(&row.category)
+                .execute(conn)
+                .await?;
+        }
+        Ok(row)
+    })
+    .await
+}
+
+/// Deletes `user`'s transaction `id`.
+pub async fn delete(pool: &PgPool, user: Uuid, id: Uuid) -> Result<(), AccountsError> {
+    let mut conn = connect(pool).await?;
+    let deleted = diesel::sql_query("DELETE FROM transactions WHERE user_id = $1 AND id = $2")
+        .bind::<SqlUuid, _>(user)
+        .bind::<SqlUuid, _>(id)
+        .execute(&mut conn)
+        .await?;
+    if deleted == 0 {
+        return Err(AccountsError::NotFound("transaction"));
+    }
+    Ok(())
+}
+
+/// Deletes everything `user` stored — corrections, transactions, uploads, training jobs — in
+/// one database transaction; the `users` row (profile and settings) stays.
+pub async fn delete_all(pool: &PgPool, user: Uuid) -> Result<(), AccountsError> {
+    let mut conn = connect(pool).await?;
+    conn.transaction::<_, AccountsError, _>(async |conn| {
+        for table in [
+            "training_corrections",
+            "transactions",
+            "uploaded_files",
+            "training_jobs",
+        ] {
+            diesel::sql_query(format!("DELETE FROM {table} WHERE user_id = $1"))
+                .bind::<SqlUuid, _>(user)
+                .execute(conn)
+                .await?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// `user`'s profile, creating the row with `role` on first access.
+pub async fn profile(pool: &PgPool, user: Uuid, role: &str) -> Result<Profile, AccountsError> {
+    let mut conn = connect(pool).await?;
+    ensure_user(&mut conn, user, role).await?;
+    Ok(
+        diesel::sql_query(format!("SELECT {PROFILE_COLUMNS} FROM users WHERE id = $1"))
+            .bind::<SqlUuid, _>(user)
+            .get_result(&mut conn)
+            .await?,
+    )
+}
+
+/// Applies a validated `update` to `user`'s profile (created with `role` if missing).
+pub async fn update_profile(
+    pool: &PgPool,
+    user: Uuid,
+    role: &str,
+    update: &ProfileUpdate,
+) -> Result<Profile, AccountsError> {
+    let mut conn = connect(pool).await?;
+    ensure_user(&mut conn, user, role).await?;
+    diesel::sql_query(format!(
+        "UPDATE users SET email = COALESCE($2, email), currency = COALESCE($3, currency), \
+         timezone = COALESCE($4, timezone) WHERE id = $1 RETURNING {PROFILE_COLUMNS}"
+    ))
+    .bind::<SqlUuid, _>(user)
+    .bind::<Nullable<Text>, _>(update.email.as_deref())
+    .bind::<Nullable<Text>, _>(update.currency.as_deref())
+    .bind::<Nullable<Text>, _>(update.timezone.as_deref())
+    .get_result(&mut conn)
+    .await
+    .map_err(|err| match err {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+            AccountsError::EmailTaken
+        }
+        other => other.into(),
+    })
+}
+
+async fn ensure_user(
+    conn: &mut AsyncPgConnection,
+    user: Uuid,
+    role: &str,
+) -> Result<(), AccountsError> {
+    diesel::sql_query("INSERT INTO users (id, role) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING")
+        .bind::<SqlUuid, _>(user)
+        .bind::<Text, _>(role)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,211 @@
+//! The caller's own data (`/api/v1/accounts/*`): the transaction list (keyset pagination and
+//! filters), one transaction (read, edit, delete), deleting all data, and the profile and
+//! settings. Input is validated here by the pure accounts modules; the accounts actor runs the
+//! queries, always scoped to the JWT user, so another user's id answers 404.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use scale_actors::accounts::edits::{ProfileUpdate, TransactionEdit};
+use scale_actors::accounts::filters::RawListQuery;
+use scale_actors::accounts::service::{
+    DeleteAllData, DeleteTransaction, GetProfile, GetTransaction, ListTransactions, UpdateProfile,
+    UpdateTransaction,
+};
+use scale_actors::accounts::store::Profile;
+use scale_actors::accounts::AccountsError;
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::auth::{AuthUser, Role};
+use crate::problem::ApiError;
+use crate::AppState;
+
+/// Registers the accounts routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/accounts/transactions").get(list_transactions))
+        .service(
+            web::resource("/accounts/transactions/{id}")
+                .get(get_transaction)
+                .patch(update_transaction)
+                .delete(delete_transaction),
+        )
+        .service(web::resource("/accounts/data").delete(delete_all_data))
+        .service(
+            web::resource("/accounts/profile")
+                .get(get_profile)
+                .put(put_profile),
+        )
+        .service(
+            web::resource("/accounts/settings")
+                .get(get_settings)
+                .put(put_settings),
+        );
+}
+
+/// `GET /accounts/transactions`: `{transactions: [...], next_cursor}`, newest first.
+async fn list_transactions(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    query: web::Query<RawListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner().validate()?;
+    let page = state
+        .accounts
+        .ask(ListTransactions {
+            user: user.id,
+            query,
+        })
+        .await??;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// `GET /accounts/transactions/{id}`.
+async fn get_transaction(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let msg = GetTransaction {
+        user: user.id,
+        id: id.into_inner(),
+    };
+    Ok(HttpResponse::Ok().json(state.accounts.ask(msg).await??))
+}
+
+/// `PATCH /accounts/transactions/{id}` with `{category?, description?, merchant_name?}`: the
+/// updated transaction.
+async fn update_transaction(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    body: web::Json<TransactionEdit>,
+) -> Result<HttpResponse, ApiError> {
+    let msg = UpdateTransaction {
+        user: user.id,
+        id: id.into_inner(),
+        edit: body.into_inner().validate()?,
+    };
+    Ok(HttpResponse::Ok().json(state.accounts.ask(msg).await??))
+}
+
+/// `DELETE /accounts/transactions/{id}`: 204.
+async fn delete_transaction(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let msg = DeleteTransaction {
+        user: user.id,
+        id: id.into_inner(),
+    };
+    state.accounts.ask(msg).await??;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `DELETE /accounts/data`: deletes the caller's transactions, uploads, training jobs and
+/// corrections; 204.
+async fn delete_all_data(
+    user: AuthUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    state
+        .accounts
+        .ask(DeleteAllData { user: user.id })
+        .await??;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `GET /accounts/profile`: `{id, email, role, currency, timezone, created_at}`.
+async fn get_profile(user: AuthUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(profile(&user, &state).await?))
+}
+
+/// `PUT /accounts/profile` with `{email?, currency?, timezone?}`: the updated profile.
+async fn put_profile(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    body: web::Json<ProfileUpdate>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(update_profile(&user, &state, body.into_inner()).await?))
+}
+
+/// The settings body: the profile's `currency` and `timezone`.
+#[derive(Deserialize)]
+struct SettingsUpdate {
+    currency: Option<String>,
+    timezone: Option<String>,
+}
+
+/// `GET /accounts/settings`: `{currency, timezone}`.
+async fn get_settings(
+    user: AuthUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(settings(&profile(&user, &state).await?)))
+}
+
+/// `PUT /accounts/settings` with `{currency?, timezone?}`: the updated settings.
+async fn put_settings(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    body: web::Json<SettingsUpdate>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let update = ProfileUpdate {
+        email: None,
+        currency: body.currency,
+        timezone: body.timezone,
+    };
+    Ok(HttpResponse::Ok().json(settings(&update_profile(&user, &state, update).await?)))
+}
+
+async fn profile(user: &AuthUser, state: &AppState) -> Result<Profile, ApiError> {
+    let msg = GetProfile {
+        user: user.id,
+        role: role_name(user.role),
+    };
+    Ok(state.accounts.ask(msg).await??)
+}
+
+async fn update_profile(
+    user: &AuthUser,
+    state: &AppState,
+    update: ProfileUpdate,
+) -> Result<Profile, ApiError> {
+    let msg = UpdateProfile {
+        user: user.id,
+        role: role_name(user.role),
+        update: update.validate()?,
+    };
+    Ok(state.accounts.ask(msg).await??)
+}
+
+fn settings(profile: &Profile) -> serde_json::Value {
+    json!({"currency": profile.currency, "timezone": profile.timezone})
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::User => "user",
+        Role::Admin => "admin",
+    }
+}
+
+impl From<AccountsError> for ApiError {
+    fn from(err: AccountsError) -> Self {
+        let detail = err.to_string();
+        match err {
+            AccountsError::NotFound(_) => ApiError::not_found(detail),
+            AccountsError::InvalidCursor(_) => ApiError::bad_request("invalid_cursor", detail),
+            AccountsError::Validation(_) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", detail)
+            }
+            AccountsError::EmailTaken => ApiError::new(StatusCode::CONFLICT, "email_taken", detail),
+            AccountsError::Database(cause) => {
+                tracing::error!(%cause, "accounts database error");
+                ApiError::internal()
+            }
+        }
+    }
+}
