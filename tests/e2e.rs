@@ -391,3 +391,52 @@ async fn the_binary_imports_a_multipart_upload() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["inserted"], 6);
 }
+
+#[test]
+fn benchmarks_report_their_baselines() {
+    let db = TestDatabase::create();
+    let env = [("DATABASE_URL", db.url()), ("LOG_LEVEL", "warn".to_owned())];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let out = cli(&["bench", "import", "--rows", "300"], &env);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["rows_parsed"], 300);
+    assert!(
+        report["raw_copy_baseline"]["rows_per_sec"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+    assert!(
+        report["ratios"]["parse_and_insert_vs_copy"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+
+    let args = [
+        "bench",
+        "transactions",
+        "--rows",
+        "300",
+        "--seconds",
+        "1",
+        "--concurrency",
+        "2",
+    ];
+    let out = cli(&args, &env);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["http"]["errors"], 0);
+    assert!(report["http"]["requests"].as_u64().unwrap() > 0);
+    assert!(report["postgres_pgbench"]["requests"].as_u64().unwrap() > 0);
+    assert!(report["ratios"]["http_rps_vs_postgres"].as_f64().unwrap() > 0.0);
+}

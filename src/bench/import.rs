@@ -1,11 +1,10 @@
-//! `scale bench …`: benchmarks with a JSON report. Figures are rows per second, and the ratio
-//! to a baseline measured in the same run on the same machine and database.
+//! `scale bench import`: a realistic statement parsed, imported through the real store, and
+//! COPYed raw into the same table, in one run.
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use clap::Subcommand;
 use futures_util::SinkExt;
 use scale_actors::ingest::fingerprint::FINGERPRINT_VERSION;
 use scale_actors::ingest::pipeline::{self, ParsedStatement};
@@ -13,31 +12,8 @@ use scale_actors::ingest::store;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::config::Config;
-
-/// The available benchmarks.
-#[derive(Subcommand)]
-pub enum Bench {
-    /// Statement import: parse only, parse + insert, and raw COPY of the same rows.
-    Import {
-        /// Rows in the generated statement.
-        #[arg(long, default_value_t = 100_000)]
-        rows: usize,
-    },
-}
-
-/// Runs a benchmark against `DATABASE_URL` and prints its report.
-pub fn run(config: &Config, bench: Bench) -> anyhow::Result<()> {
-    let Bench::Import { rows } = bench;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let report = runtime.block_on(import(&config.database_url, rows))?;
-    println!("{}", serde_json::to_string_pretty(&report)?);
-    Ok(())
-}
-
-async fn import(database_url: &str, rows: usize) -> anyhow::Result<serde_json::Value> {
+/// Runs the import benchmark against `database_url` with a statement of `rows` rows.
+pub async fn run(database_url: &str, rows: usize) -> anyhow::Result<serde_json::Value> {
     scale_schema::run_migrations(database_url).await?;
     let csv = statement(rows);
 

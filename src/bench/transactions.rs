@@ -1,0 +1,294 @@
+//! `scale bench transactions`: requests/s and latency percentiles of the first page of
+//! `GET /api/v1/accounts/transactions` served by the real binary, next to pgbench running the
+//! same SQL on the same database at the same concurrency, in the same run.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use scale_http::auth::{mint_token, Role};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::config::Config;
+
+/// Options of `scale bench transactions`.
+#[derive(clap::Args)]
+pub struct Options {
+    /// Transactions stored for the benchmark user.
+    #[arg(long, default_value_t = 100_000)]
+    rows: usize,
+    /// Requests in flight at once (HTTP clients and pgbench clients alike).
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    /// Seconds each side is measured (after one second of warm-up).
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Page size.
+    #[arg(long, default_value_t = 50)]
+    limit: usize,
+}
+
+/// The SQL the list route runs for a first page (see `actors/src/accounts/store.rs`).
+const PAGE_SQL: &str =
+    "SELECT id, transaction_date, amount::float8 AS amount, currency::text AS currency, \
+type AS kind, description, merchant_name, category, original_category, payment_method, reference, \
+status, is_manual, created_at FROM transactions WHERE user_id = '{user}' \
+ORDER BY transaction_date DESC, id DESC LIMIT {limit}";
+
+/// Runs both sides and returns the report.
+pub fn run(config: &Config, options: &Options) -> anyhow::Result<Value> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let user = Uuid::new_v4();
+    runtime.block_on(seed(&config.database_url, user, options.rows))?;
+    let result = (|| {
+        let server = Server::start(config)?;
+        let token = mint_token(&config.jwt_secret, user, Role::User, 3600);
+        let url = format!(
+            "{}/accounts/transactions?limit={}",
+            server.base, options.limit
+        );
+        let http = runtime.block_on(http_load(&url, &token, options))?;
+        drop(server);
+        let sql = PAGE_SQL
+            .replace("{user}", &user.to_string())
+            .replace("{limit}", &(options.limit + 1).to_string());
+        let pg = pgbench(&config.database_url, &sql, options)?;
+        anyhow::Ok((http, pg))
+    })();
+    runtime.block_on(cleanup(&config.database_url, user))?;
+    let (http, pg) = result?;
+    Ok(json!({
+        "benchmark": "transactions",
+        "rows": options.rows,
+        "concurrency": options.concurrency,
+        "seconds": options.seconds,
+        "page_size": options.limit,
+        "http": http.report(),
+        "postgres_pgbench": pg.report(),
+        "ratios": { "http_rps_vs_postgres": http.rps() / pg.rps() },
+        "targets": {
+            "http_p95_under_10ms": http.percentile(0.95) < 10.0,
+            "http_at_least_half_of_postgres_rate": http.rps() >= 0.5 * pg.rps(),
+        },
+    }))
+}
+
+/// Latencies (ms) of completed requests over a measured span.
+struct Sample {
+    latencies_ms: Vec<f64>,
+    errors: usize,
+    span: Duration,
+}
+
+impl Sample {
+    fn rps(&self) -> f64 {
+        self.latencies_ms.len() as f64 / self.span.as_secs_f64()
+    }
+
+    fn percentile(&self, q: f64) -> f64 {
+        let mut sorted = self.latencies_ms.clone();
+        sorted.sort_by(f64::total_cmp);
+        let index = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len().max(1)) - 1;
+        sorted.get(index).copied().unwrap_or(f64::NAN)
+    }
+
+    fn report(&self) -> Value {
+        json!({
+            "requests": self.latencies_ms.len(),
+            "errors": self.errors,
+            "requests_per_sec": self.rps(),
+            "p50_ms": self.percentile(0.50),
+            "p95_ms": self.percentile(0.95),
+            "p99_ms": self.percentile(0.99),
+        })
+    }
+}
+
+async fn seed(url: &str, user: Uuid, rows: usize) -> anyhow::Result<()> {
+    scale_schema::run_migrations(url).await?;
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    client
+        .execute("INSERT INTO users (id) VALUES ($1)", &[&user])
+        .await?;
+    let rows = i32::try_from(rows)?;
+    client
+        .execute(
+            "INSERT INTO transactions (user_id, transaction_date, amount, type, description, merchant_name, \
+             category, fingerprint, fingerprint_version, raw_data) \
+             SELECT $1, date '2020-01-01' + (g % 2000), -(g % 9000 + 1)::numeric / 100, 'debit', \
+             'UPI/DR/' || g || '/MERCHANT ' || (g % 500) || '/SBIN', 'Merchant ' || (g % 500), \
+             (ARRAY['Food','Travel','Bills','Shopping'])[g % 4 + 1], encode(sha256((g::text || $3)::bytea), 'hex'), 2, \
+             jsonb_build_object('source', jsonb_build_object('row', g)) FROM generate_series(1, $2) g",
+            &[&user, &rows, &user.to_string()],
+        )
+        .await?;
+    client.execute("ANALYZE transactions", &[]).await?;
+    Ok(())
+}
+
+async fn cleanup(url: &str, user: Uuid) -> anyhow::Result<()> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    client
+        .execute("DELETE FROM users WHERE id = $1", &[&user])
+        .await?;
+    Ok(())
+}
+
+/// `concurrency` clients requesting `url` back to back; one warm-up second is not measured.
+async fn http_load(url: &str, token: &str, options: &Options) -> anyhow::Result<Sample> {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(options.concurrency)
+        .build()?;
+    let warm_up = Instant::now() + Duration::from_secs(1);
+    let end = warm_up + Duration::from_secs(options.seconds);
+    let workers: Vec<_> = (0..options.concurrency)
+        .map(|_| {
+            let (client, url, token) = (client.clone(), url.to_owned(), token.to_owned());
+            tokio::spawn(async move {
+                let (mut latencies, mut errors) = (Vec::new(), 0usize);
+                loop {
+                    let started = Instant::now();
+                    if started >= end {
+                        break;
+                    }
+                    let ok = match client.get(&url).bearer_auth(&token).send().await {
+                        Ok(res) if res.status().is_success() => res.bytes().await.is_ok(),
+                        _ => false,
+                    };
+                    if started >= warm_up {
+                        if ok {
+                            latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+                        } else {
+                            errors += 1;
+                        }
+                    }
+                }
+                (latencies, errors)
+            })
+        })
+        .collect();
+    let mut sample = Sample {
+        latencies_ms: Vec::new(),
+        errors: 0,
+        span: Duration::from_secs(options.seconds),
+    };
+    for worker in workers {
+        let (latencies, errors) = worker.await?;
+        sample.latencies_ms.extend(latencies);
+        sample.errors += errors;
+    }
+    Ok(sample)
+}
+
+/// pgbench with the same SQL, clients and duration; latencies from its per-transaction log.
+fn pgbench(url: &str, sql: &str, options: &Options) -> anyhow::Result<Sample> {
+    let dir = std::env::temp_dir().join(format!("scale-pgbench-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir)?;
+    let script = dir.join("page.sql");
+    std::fs::write(&script, format!("{sql};\n"))?;
+    let status = Command::new("pgbench")
+        .args(["-n", "-M", "prepared", "-j", "2", "-l"])
+        .arg(format!("-c{}", options.concurrency))
+        .arg(format!("-T{}", options.seconds + 1))
+        .arg(format!("--log-prefix={}", dir.join("log").display()))
+        .arg("-f")
+        .arg(&script)
+        .arg(url)
+        .stdout(Stdio::null())
+        .status()
+        .context("pgbench is required (Debian: postgresql-client / postgresql-contrib)")?;
+    if !status.success() {
+        bail!("pgbench failed: {status}");
+    }
+    let sample = read_pgbench_logs(&dir, options.seconds);
+    let _ = std::fs::remove_dir_all(&dir);
+    sample
+}
+
+/// Reads `log.*` files: `client tx latency_us script epoch_s epoch_us`; the first second of
+/// the run is warm-up, as on the HTTP side.
+fn read_pgbench_logs(dir: &Path, seconds: u64) -> anyhow::Result<Sample> {
+    let mut entries = Vec::new();
+    for file in std::fs::read_dir(dir)? {
+        let path = file?.path();
+        if !path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("log"))
+        {
+            continue;
+        }
+        for line in BufReader::new(std::fs::File::open(&path)?).lines() {
+            let line = line?;
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            if let (Some(latency), Some(epoch), Some(micros)) =
+                (fields.get(2), fields.get(4), fields.get(5))
+            {
+                let at = epoch.parse::<f64>()? + micros.parse::<f64>()? / 1e6;
+                entries.push((at, latency.parse::<f64>()? / 1000.0));
+            }
+        }
+    }
+    let start = entries.iter().map(|e| e.0).fold(f64::INFINITY, f64::min);
+    let latencies_ms = entries
+        .into_iter()
+        .filter(|(at, _)| *at >= start + 1.0)
+        .map(|(_, ms)| ms)
+        .collect();
+    Ok(Sample {
+        latencies_ms,
+        errors: 0,
+        span: Duration::from_secs(seconds),
+    })
+}
+
+/// The real binary serving on a free port, with limits out of the way; killed on drop.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(config: &Config) -> anyhow::Result<Self> {
+        let mut child = Command::new(std::env::current_exe()?)
+            .arg("serve")
+            .env("DATABASE_URL", &config.database_url)
+            .env("JWT_SECRET", &config.jwt_secret)
+            .env("BIND_ADDR", "127.0.0.1:0")
+            .env("LOG_LEVEL", "warn,scale::serve=info")
+            .env("RATE_LIMIT_DEFAULT_PER_MIN", "1000000000")
+            .stdout(Stdio::piped())
+            .spawn()?;
+        let stdout = child.stdout.take().context("server stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let addr = loop {
+            let line = lines
+                .next()
+                .context("the server exited before listening")??;
+            let value: Value = serde_json::from_str(&line).unwrap_or_default();
+            if value["message"] == "listening" {
+                break value["addr"].as_str().unwrap_or_default().to_owned();
+            }
+        };
+        // Keep draining the log so the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Ok(Self {
+            child,
+            base: format!("http://{addr}/api/v1"),
+        })
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
