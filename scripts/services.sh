@@ -73,6 +73,12 @@ ensure_database() {
   fi
 }
 
+# Load generators used by `scale bench` (pgbench ships with the PostgreSQL client).
+ensure_bench_tools() {
+  command -v pgbench >/dev/null 2>&1 || apt_install postgresql-client
+  command -v wrk >/dev/null 2>&1 || apt_install wrk
+}
+
 ensure_rust() {
   if ! command -v cargo >/dev/null 2>&1; then
     # shellcheck disable=SC1091
@@ -85,4 +91,5 @@ ensure_services() {
   ensure_rust
   ensure_postgres
   ensure_redis
+  ensure_bench_tools
 }

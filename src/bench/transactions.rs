@@ -1,11 +1,11 @@
 //! `scale bench transactions`: requests/s and latency percentiles of the first page of
-//! `GET /api/v1/accounts/transactions` served by the real binary, next to pgbench running the
-//! same SQL on the same database at the same concurrency, in the same run.
+//! `GET /api/v1/accounts/transactions` served by the real binary and driven by wrk, next to
+//! pgbench running the same SQL on the same database at the same concurrency, in the same run.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use scale_http::auth::{mint_token, Role};
@@ -53,7 +53,7 @@ pub fn run(config: &Config, options: &Options) -> anyhow::Result<Value> {
             "{}/accounts/transactions?limit={}",
             server.base, options.limit
         );
-        let http = runtime.block_on(http_load(&url, &token, options))?;
+        let http = http_load(&url, &token, options)?;
         drop(server);
         let sql = PAGE_SQL
             .replace("{user}", &user.to_string())
@@ -73,13 +73,13 @@ pub fn run(config: &Config, options: &Options) -> anyhow::Result<Value> {
         "postgres_pgbench": pg.report(),
         "ratios": { "http_rps_vs_postgres": http.rps() / pg.rps() },
         "targets": {
-            "http_p95_under_10ms": http.percentile(0.95) < 10.0,
+            "http_p95_under_10ms": http.p95_us < 10_000,
             "http_at_least_half_of_postgres_rate": http.rps() >= 0.5 * pg.rps(),
         },
     }))
 }
 
-/// Latencies (ms) of completed requests over a measured span.
+/// pgbench latencies (ms) of completed transactions over a measured span.
 struct Sample {
     latencies_ms: Vec<f64>,
     errors: usize,
@@ -142,50 +142,72 @@ async fn cleanup(url: &str, user: Uuid) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `concurrency` clients requesting `url` back to back; one warm-up second is not measured.
-async fn http_load(url: &str, token: &str, options: &Options) -> anyhow::Result<Sample> {
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(options.concurrency)
-        .build()?;
-    let warm_up = Instant::now() + Duration::from_secs(1);
-    let end = warm_up + Duration::from_secs(options.seconds);
-    let workers: Vec<_> = (0..options.concurrency)
-        .map(|_| {
-            let (client, url, token) = (client.clone(), url.to_owned(), token.to_owned());
-            tokio::spawn(async move {
-                let (mut latencies, mut errors) = (Vec::new(), 0usize);
-                loop {
-                    let started = Instant::now();
-                    if started >= end {
-                        break;
-                    }
-                    let ok = match client.get(&url).bearer_auth(&token).send().await {
-                        Ok(res) if res.status().is_success() => res.bytes().await.is_ok(),
-                        _ => false,
-                    };
-                    if started >= warm_up {
-                        if ok {
-                            latencies.push(started.elapsed().as_secs_f64() * 1000.0);
-                        } else {
-                            errors += 1;
-                        }
-                    }
-                }
-                (latencies, errors)
-            })
-        })
-        .collect();
-    let mut sample = Sample {
-        latencies_ms: Vec::new(),
-        errors: 0,
-        span: Duration::from_secs(options.seconds),
+/// Reports what wrk measured as one JSON line (latencies in microseconds).
+const WRK_REPORT: &str = r#"
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('{"requests":%d,"errors":%d,"duration_us":%d,"p50_us":%d,"p95_us":%d,"p99_us":%d}\n',
+    summary.requests, e.connect + e.read + e.write + e.status + e.timeout, summary.duration,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99)))
+end
+"#;
+
+/// HTTP figures from wrk, an external C load generator like pgbench, with `concurrency`
+/// connections on two threads after a one-second warm-up run.
+fn http_load(url: &str, token: &str, options: &Options) -> anyhow::Result<HttpFigures> {
+    let dir = std::env::temp_dir().join(format!("scale-wrk-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir)?;
+    let script = dir.join("report.lua");
+    std::fs::write(&script, WRK_REPORT)?;
+    let wrk = |seconds: u64| {
+        Command::new("wrk")
+            .args(["-t2", "--timeout", "5s", "-H"])
+            .arg(format!("Authorization: Bearer {token}"))
+            .arg(format!("-c{}", options.concurrency.max(2)))
+            .arg(format!("-d{seconds}s"))
+            .arg("-s")
+            .arg(&script)
+            .arg(url)
+            .output()
+            .context("wrk is required (Debian package wrk)")
     };
-    for worker in workers {
-        let (latencies, errors) = worker.await?;
-        sample.latencies_ms.extend(latencies);
-        sample.errors += errors;
+    wrk(1)?;
+    let output = wrk(options.seconds)?;
+    let _ = std::fs::remove_dir_all(&dir);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout
+        .lines()
+        .rfind(|l| l.starts_with('{'))
+        .with_context(|| format!("wrk printed no report: {stdout}"))?;
+    Ok(serde_json::from_str(line)?)
+}
+
+/// wrk's report.
+#[derive(serde::Deserialize)]
+struct HttpFigures {
+    requests: u64,
+    errors: u64,
+    duration_us: u64,
+    p50_us: u64,
+    p95_us: u64,
+    p99_us: u64,
+}
+
+impl HttpFigures {
+    fn rps(&self) -> f64 {
+        self.requests as f64 / (self.duration_us as f64 / 1e6)
     }
-    Ok(sample)
+
+    fn report(&self) -> Value {
+        json!({
+            "requests": self.requests,
+            "errors": self.errors,
+            "requests_per_sec": self.rps(),
+            "p50_ms": self.p50_us as f64 / 1000.0,
+            "p95_ms": self.p95_us as f64 / 1000.0,
+            "p99_ms": self.p99_us as f64 / 1000.0,
+        })
+    }
 }
 
 /// pgbench with the same SQL, clients and duration; latencies from its per-transaction log.
