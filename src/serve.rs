@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use actix_web::{web, HttpServer};
 use anyhow::Context as _;
 use scale_actors::accounts::service::AccountsService;
+use scale_actors::analytics::service::AnalyticsService;
 use scale_actors::health::HealthService;
 use scale_actors::ingest::service::IngestService;
 use scale_actors::{redis_pool, spawn, Registry};
@@ -87,12 +88,17 @@ async fn serve(config: Config, auth: Arc<Authenticator>) -> anyhow::Result<()> {
     let parsers = config.ingest_parsers;
     let accounts_pg = pg.clone();
     let accounts = spawn(&registry, move || AccountsService::new(accounts_pg.clone()));
+    let analytics_pg = pg.clone();
+    let analytics = spawn(&registry, move || {
+        AnalyticsService::new(analytics_pg.clone())
+    });
     let ingest = spawn(&registry, move || IngestService::new(pg.clone(), parsers));
 
     let state = web::Data::new(AppState {
         health,
         ingest,
         accounts,
+        analytics,
         registry,
         auth,
         chaos_enabled: config.chaos_enabled,

@@ -1,8 +1,10 @@
 //! SCALE actors. [`supervision`] holds the supervised-actor toolkit (panic capture, restart with
 //! fresh state, restart-intensity escalation), [`registry`] the shared view of every actor's
-//! health, and the domain actors live in their own modules ([`accounts`], [`health`], [`ingest`]).
+//! health, and the domain actors live in their own modules ([`accounts`], [`analytics`],
+//! [`health`], [`ingest`]).
 
 pub mod accounts;
+pub mod analytics;
 pub mod health;
 pub mod ingest;
 pub mod redis_pool;

@@ -18,6 +18,7 @@ use actix_web::http::{header, Method};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, Error};
 use scale_actors::accounts::service::AccountsService;
+use scale_actors::analytics::service::AnalyticsService;
 use scale_actors::health::HealthService;
 use scale_actors::ingest::service::IngestService;
 use scale_actors::{Handle, Registry};
@@ -38,6 +39,8 @@ pub struct AppState {
     pub ingest: Handle<IngestService>,
     /// The accounts actor (the caller's transactions, data and profile).
     pub accounts: Handle<AccountsService>,
+    /// The analytics actor (dashboard numbers).
+    pub analytics: Handle<AnalyticsService>,
     /// Every supervised actor, for readiness and ops.
     pub registry: Registry,
     /// Verifies bearer tokens.

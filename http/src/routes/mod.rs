@@ -1,6 +1,7 @@
 //! Route table for `/api/v1`.
 
 pub mod accounts;
+pub mod analytics;
 pub mod health;
 pub mod ingest;
 pub mod ops;
@@ -12,6 +13,7 @@ use crate::problem::ApiError;
 /// Registers every `/api/v1` route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(accounts::configure)
+        .configure(analytics::configure)
         .configure(health::configure)
         .configure(ingest::configure)
         .configure(ops::configure);

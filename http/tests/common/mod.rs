@@ -9,6 +9,7 @@ use actix_web::dev::ServiceResponse;
 use actix_web::http::header;
 use actix_web::{test, web, HttpResponse};
 use scale_actors::accounts::service::AccountsService;
+use scale_actors::analytics::service::AnalyticsService;
 use scale_actors::health::{HealthService, ProbeConfig};
 use scale_actors::ingest::service::IngestService;
 use scale_actors::{redis_pool, spawn, Registry, SupervisorConfig};
@@ -54,12 +55,17 @@ pub fn state_with(db: &TestDatabase, rate_limiter: RateLimiter) -> web::Data<App
     });
     let accounts_pg = pg.clone();
     let accounts = spawn(&registry, move || AccountsService::new(accounts_pg.clone()));
+    let analytics_pg = pg.clone();
+    let analytics = spawn(&registry, move || {
+        AnalyticsService::new(analytics_pg.clone())
+    });
     let ingest = spawn(&registry, move || IngestService::new(pg.clone(), 2));
     let jwks = include_str!("../fixtures/jwks.json");
     web::Data::new(AppState {
         health,
         ingest,
         accounts,
+        analytics,
         registry,
         auth: Arc::new(Authenticator::new(SECRET, Some(jwks)).unwrap()),
         chaos_enabled: true,
