@@ -1,23 +1,28 @@
 //! The analytics API over HTTP with real actors and a fresh database per test: the §8.2 shapes
 //! and numbers on rows imported through the real import endpoint (dated relative to today),
-//! time-zone and timeframe validation, authentication, and per-user isolation.
+//! time-zone and timeframe validation, authentication, per-user isolation, and the cache:
+//! read-through hits, invalidation by imports, edits and deletes, and the in-memory fallback
+//! while Redis is cut (then Redis taking over again).
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
-use actix_web::http::StatusCode;
+use std::time::{Duration, Instant};
+
+use actix_web::http::{Method, StatusCode};
 use actix_web::test;
 use chrono::{Datelike, Days, NaiveDate, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use scale_actors::analytics::period::{parse_tz, today_in};
+use scale_chaos::{FaultMode, FaultProxy};
 use scale_http::auth::{mint_token, Role};
-use scale_http::HttpSettings;
+use scale_http::{HttpSettings, RateLimiter, RateLimits};
 use scale_schema::testing::TestDatabase;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 mod common;
 
-use common::{bearer, get, problem, state, SECRET};
+use common::{bearer, get, problem, state, state_with_cache, unique_prefix, SECRET};
 
 async fn app(
     db: &TestDatabase,
@@ -356,5 +361,163 @@ async fn another_users_rows_never_count() {
     assert_eq!(
         o["top_categories"],
         json!([{"name": "Bob", "value": 9999.99}])
+    );
+}
+
+/// `GET /ops/cache` as an admin.
+async fn cache_stats<S, B>(app: &S) -> Value
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let admin = mint_token(SECRET, Uuid::new_v4(), Role::Admin, 600);
+    fetch(app, "/api/v1/ops/cache", &admin).await
+}
+
+const WEEK: &str = "/api/v1/analytics/overview?timeframe=weekly&tz=UTC";
+
+#[actix_rt::test]
+async fn answers_are_cached_until_the_users_data_changes() {
+    let db = TestDatabase::create();
+    let app = app(&db).await;
+    let (id, token) = user();
+    import(&app, &db, id, &token, ROWS).await;
+    let before = cache_stats(&app).await;
+    assert_eq!(before["backend"], "redis");
+    let first = fetch(&app, WEEK, &token).await;
+    let second = fetch(&app, WEEK, &token).await;
+    assert_eq!(first, second);
+    let after = cache_stats(&app).await;
+    assert_eq!(after["hits"], before["hits"].as_u64().unwrap() + 1);
+    assert_eq!(after["misses"], before["misses"].as_u64().unwrap() + 1);
+    fetch(&app, "/api/v1/analytics/summary?tz=UTC", &token).await;
+
+    // An import invalidates the overview and the summary.
+    import(
+        &app,
+        &db,
+        id,
+        &token,
+        &[(0, "-10.00", "SNACK", "Kiosk", "Food")],
+    )
+    .await;
+    let o = fetch(&app, WEEK, &token).await;
+    assert_eq!(o["total_expenses"], json!(360.65));
+    let s = fetch(&app, "/api/v1/analytics/summary?tz=UTC", &token).await;
+    assert!(s["merchant_leaderboard"].to_string().contains("Kiosk"));
+
+    // So does a correction…
+    let amazon = o["splurges"][0]["id"].as_str().unwrap().to_owned();
+    let req = test::TestRequest::default()
+        .method(Method::PATCH)
+        .uri(&format!("/api/v1/accounts/transactions/{amazon}"))
+        .insert_header(bearer(&token))
+        .set_json(json!({"category": "Travel"}))
+        .to_request();
+    assert_eq!(test::call_service(&app, req).await.status(), StatusCode::OK);
+    let o = fetch(&app, WEEK, &token).await;
+    assert_eq!(
+        o["top_categories"][0],
+        json!({"name": "Travel", "value": 200.2})
+    );
+
+    // …deleting a transaction…
+    let req = test::TestRequest::delete()
+        .uri(&format!("/api/v1/accounts/transactions/{amazon}"))
+        .insert_header(bearer(&token))
+        .to_request();
+    assert_eq!(
+        test::call_service(&app, req).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let o = fetch(&app, WEEK, &token).await;
+    assert_eq!(o["total_expenses"], json!(160.45));
+
+    // …and deleting everything.
+    let req = test::TestRequest::delete()
+        .uri("/api/v1/accounts/data")
+        .insert_header(bearer(&token))
+        .to_request();
+    assert_eq!(
+        test::call_service(&app, req).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let o = fetch(&app, WEEK, &token).await;
+    assert_eq!(o["total_expenses"], json!(0.0));
+}
+
+#[actix_rt::test]
+async fn without_redis_the_cache_lives_in_memory_and_redis_takes_over_again() {
+    let db = TestDatabase::create();
+    scale_schema::run_migrations(&db.url()).await.unwrap();
+    let proxy = FaultProxy::start("127.0.0.1:6379".parse().unwrap());
+    let limiter = RateLimiter::new(
+        None,
+        unique_prefix(),
+        RateLimits::uniform(100_000, Duration::from_secs(60)),
+    );
+    let state = state_with_cache(
+        &db,
+        limiter,
+        &format!("redis://{}", proxy.addr()),
+        Duration::from_millis(300),
+    );
+    let app = test::init_service(scale_http::app(state, &HttpSettings::default())).await;
+    let (id, token) = user();
+    import(&app, &db, id, &token, ROWS).await;
+    assert_eq!(
+        fetch(&app, WEEK, &token).await["total_expenses"],
+        json!(350.65)
+    );
+    assert_eq!(cache_stats(&app).await["backend"], "redis");
+
+    proxy.set_mode(FaultMode::Down);
+    let started = Instant::now();
+    assert_eq!(
+        fetch(&app, WEEK, &token).await["total_expenses"],
+        json!(350.65)
+    );
+    let stats = cache_stats(&app).await;
+    assert_eq!(stats["backend"], "memory");
+    let hits = stats["hits"].as_u64().unwrap();
+    assert_eq!(
+        fetch(&app, WEEK, &token).await["total_expenses"],
+        json!(350.65)
+    );
+    let stats = cache_stats(&app).await;
+    assert_eq!(stats["hits"], hits + 1, "the memory cache answered");
+    assert!(stats["memory_entries"].as_u64().unwrap() >= 1);
+    // An import while Redis is down invalidates the memory entries at once…
+    import(
+        &app,
+        &db,
+        id,
+        &token,
+        &[(0, "-10.00", "SNACK", "Kiosk", "Food")],
+    )
+    .await;
+    assert_eq!(
+        fetch(&app, WEEK, &token).await["total_expenses"],
+        json!(360.65)
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the fallback was slow"
+    );
+
+    proxy.set_mode(FaultMode::Pass);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while cache_stats(&app).await["backend"] != "redis" {
+        assert!(Instant::now() < deadline, "Redis never took over again");
+        actix_rt::time::sleep(Duration::from_millis(20)).await;
+    }
+    // …and the stale Redis entry from before the outage was dropped on recovery.
+    assert_eq!(
+        fetch(&app, WEEK, &token).await["total_expenses"],
+        json!(360.65)
+    );
+    assert_eq!(
+        fetch(&app, WEEK, &token).await["total_expenses"],
+        json!(360.65)
     );
 }

@@ -1,8 +1,13 @@
 //! Dashboard numbers (`/api/v1/analytics/*`, categorisation spec §8.2): the overview of the last
 //! seven days or the current month, and the all-history summary. `?tz=` (an IANA zone; default
 //! the profile's zone, else `Asia/Kolkata`) decides what "today" is; transaction dates are
-//! calendar dates and are never converted. The analytics actor computes the numbers in SQL.
+//! calendar dates and are never converted. The analytics actor computes the numbers in SQL;
+//! answers are read through the cache under `an:{user}:overview:{timeframe}:{tz}:{date}` and
+//! `an:{user}:summary:{tz}:{date}`, which every change to the user's transactions invalidates.
 
+use std::future::Future;
+
+use actix_web::http::header::ContentType;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use chrono::{NaiveDate, Utc};
@@ -10,7 +15,9 @@ use chrono::{NaiveDate, Utc};
 use scale_actors::analytics::period::{parse_tz, today_in, Timeframe, Tz, DEFAULT_TZ};
 use scale_actors::analytics::service::{GetOverview, GetSummary, UserTimezone};
 use scale_actors::analytics::AnalyticsError;
-use serde::Deserialize;
+use scale_actors::cache::keys;
+use scale_actors::cache::service::{Get, Set};
+use serde::{Deserialize, Serialize};
 
 use crate::auth::AuthUser;
 use crate::problem::ApiError;
@@ -43,13 +50,14 @@ async fn overview(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let timeframe = Timeframe::parse(query.timeframe.as_deref())?;
-    let (_, today) = resolve_today(&state, &user, query.tz.as_deref()).await?;
+    let (tz, today) = resolve_today(&state, &user, query.tz.as_deref()).await?;
+    let key = keys::overview(user.id, timeframe.as_str(), tz.name(), today);
     let msg = GetOverview {
         user: user.id,
         timeframe,
         today,
     };
-    Ok(HttpResponse::Ok().json(state.analytics.ask(msg).await??))
+    read_through(&state, key, async { Ok(state.analytics.ask(msg).await??) }).await
 }
 
 /// `GET /analytics/summary?tz=`.
@@ -58,12 +66,43 @@ async fn summary(
     state: web::Data<AppState>,
     query: web::Query<SummaryQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, today) = resolve_today(&state, &user, query.tz.as_deref()).await?;
+    let (tz, today) = resolve_today(&state, &user, query.tz.as_deref()).await?;
+    let key = keys::summary(user.id, tz.name(), today);
     let msg = GetSummary {
         user: user.id,
         today,
     };
-    Ok(HttpResponse::Ok().json(state.analytics.ask(msg).await??))
+    read_through(&state, key, async { Ok(state.analytics.ask(msg).await??) }).await
+}
+
+/// Answers with the JSON cached under `key`, else computes it, caches it for
+/// [`AppState::analytics_cache_ttl`] and answers with it. A failing cache only costs the lookup.
+async fn read_through<T: Serialize>(
+    state: &AppState,
+    key: String,
+    compute: impl Future<Output = Result<T, ApiError>>,
+) -> Result<HttpResponse, ApiError> {
+    let json = |body: String| {
+        HttpResponse::Ok()
+            .content_type(ContentType::json())
+            .body(body)
+    };
+    if let Ok(Some(body)) = state.cache.ask(Get { key: key.clone() }).await {
+        return Ok(json(body));
+    }
+    let body = serde_json::to_string(&compute.await?).map_err(|err| {
+        tracing::error!(%err, "cannot serialise an analytics answer");
+        ApiError::internal()
+    })?;
+    let set = Set {
+        key,
+        value: body.clone(),
+        ttl: state.analytics_cache_ttl,
+    };
+    if let Err(err) = state.cache.ask(set).await {
+        tracing::warn!(%err, "cannot cache an analytics answer");
+    }
+    Ok(json(body))
 }
 
 /// The caller's zone (the parameter, else the profile's, else [`DEFAULT_TZ`]) and today's date
