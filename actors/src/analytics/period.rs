@@ -5,6 +5,7 @@
 use std::str::FromStr;
 
 use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc, Weekday};
+/// An IANA time zone (re-exported so callers need no `chrono-tz` dependency).
 pub use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use serde::Serialize;
