@@ -89,6 +89,11 @@ pub struct Config {
     pub rate_limits: RateLimits,
     /// `RATE_LIMIT_REDIS_TIMEOUT_MS`: longest wait for Redis before limiting in process.
     pub rate_limit_redis_timeout: Duration,
+    /// `CACHE_REDIS_TIMEOUT_MS`: longest wait for a Redis read or write before the cache falls
+    /// back to memory.
+    pub cache_redis_timeout: Duration,
+    /// `ANALYTICS_CACHE_TTL_SECS`: how long analytics answers stay cached.
+    pub analytics_cache_ttl: Duration,
 }
 
 /// The development-only JWT secret used when `JWT_SECRET` is unset outside production.
@@ -215,6 +220,16 @@ impl Config {
                 "RATE_LIMIT_REDIS_TIMEOUT_MS",
                 "50",
             )?),
+            cache_redis_timeout: Duration::from_millis(positive(
+                &get,
+                "CACHE_REDIS_TIMEOUT_MS",
+                "50",
+            )?),
+            analytics_cache_ttl: Duration::from_secs(positive(
+                &get,
+                "ANALYTICS_CACHE_TTL_SECS",
+                "300",
+            )?),
         })
     }
 }
@@ -296,6 +311,8 @@ mod tests {
         assert_eq!(c.redis_key_prefix, "scale:");
         assert_eq!(c.rate_limits, RateLimits::default());
         assert_eq!(c.rate_limit_redis_timeout, Duration::from_millis(50));
+        assert_eq!(c.cache_redis_timeout, Duration::from_millis(50));
+        assert_eq!(c.analytics_cache_ttl, Duration::from_secs(300));
     }
 
     #[test]
@@ -330,6 +347,8 @@ mod tests {
             ("RATE_LIMIT_DEFAULT_PER_MIN", "0"),
             ("RATE_LIMIT_CLASSIFY_PER_MIN", "many"),
             ("RATE_LIMIT_REDIS_TIMEOUT_MS", "0"),
+            ("CACHE_REDIS_TIMEOUT_MS", "0"),
+            ("ANALYTICS_CACHE_TTL_SECS", "soon"),
         ] {
             let err = config(&[(var, value)]).expect_err(var);
             assert_eq!(err.var, var, "{err}");

@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 use actix_web::{web, HttpServer};
 use anyhow::Context as _;
 use scale_actors::accounts::service::AccountsService;
+use scale_actors::analytics::service::AnalyticsService;
+use scale_actors::cache::service::{CacheConfig, CacheService, MEMORY_CAPACITY};
 use scale_actors::health::HealthService;
 use scale_actors::ingest::service::IngestService;
 use scale_actors::{redis_pool, spawn, Registry};
@@ -72,6 +74,13 @@ async fn serve(config: Config, auth: Arc<Authenticator>) -> anyhow::Result<()> {
     )
     .with_redis_timeout(config.rate_limit_redis_timeout);
 
+    let cache_config = CacheConfig {
+        prefix: config.redis_key_prefix.clone(),
+        timeout: config.cache_redis_timeout,
+        memory_capacity: MEMORY_CAPACITY,
+    };
+    let cache_redis = redis.clone();
+
     let registry = Registry::new(config.supervisor);
     let probe = config.probe;
     let health_registry = registry.clone();
@@ -87,12 +96,22 @@ async fn serve(config: Config, auth: Arc<Authenticator>) -> anyhow::Result<()> {
     let parsers = config.ingest_parsers;
     let accounts_pg = pg.clone();
     let accounts = spawn(&registry, move || AccountsService::new(accounts_pg.clone()));
+    let analytics_pg = pg.clone();
+    let analytics = spawn(&registry, move || {
+        AnalyticsService::new(analytics_pg.clone())
+    });
+    let cache = spawn(&registry, move || {
+        CacheService::new(cache_redis.clone(), cache_config.clone())
+    });
     let ingest = spawn(&registry, move || IngestService::new(pg.clone(), parsers));
 
     let state = web::Data::new(AppState {
         health,
         ingest,
         accounts,
+        analytics,
+        cache,
+        analytics_cache_ttl: config.analytics_cache_ttl,
         registry,
         auth,
         chaos_enabled: config.chaos_enabled,

@@ -1,8 +1,11 @@
 //! SCALE actors. [`supervision`] holds the supervised-actor toolkit (panic capture, restart with
 //! fresh state, restart-intensity escalation), [`registry`] the shared view of every actor's
-//! health, and the domain actors live in their own modules ([`accounts`], [`health`], [`ingest`]).
+//! health, and the domain actors live in their own modules ([`accounts`], [`analytics`], [`cache`],
+//! [`health`], [`ingest`]).
 
 pub mod accounts;
+pub mod analytics;
+pub mod cache;
 pub mod health;
 pub mod ingest;
 pub mod redis_pool;

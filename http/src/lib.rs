@@ -9,7 +9,7 @@ pub mod routes;
 pub mod security_headers;
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_cors::Cors;
 use actix_web::body::MessageBody;
@@ -18,6 +18,8 @@ use actix_web::http::{header, Method};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, Error};
 use scale_actors::accounts::service::AccountsService;
+use scale_actors::analytics::service::AnalyticsService;
+use scale_actors::cache::service::CacheService;
 use scale_actors::health::HealthService;
 use scale_actors::ingest::service::IngestService;
 use scale_actors::{Handle, Registry};
@@ -38,6 +40,12 @@ pub struct AppState {
     pub ingest: Handle<IngestService>,
     /// The accounts actor (the caller's transactions, data and profile).
     pub accounts: Handle<AccountsService>,
+    /// The analytics actor (dashboard numbers).
+    pub analytics: Handle<AnalyticsService>,
+    /// The cache actor (Redis, with an in-process fallback).
+    pub cache: Handle<CacheService>,
+    /// How long analytics answers stay cached.
+    pub analytics_cache_ttl: Duration,
     /// Every supervised actor, for readiness and ops.
     pub registry: Registry,
     /// Verifies bearer tokens.

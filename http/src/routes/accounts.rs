@@ -86,7 +86,9 @@ async fn update_transaction(
         id: id.into_inner(),
         edit: body.into_inner().validate()?,
     };
-    Ok(HttpResponse::Ok().json(state.accounts.ask(msg).await??))
+    let updated = state.accounts.ask(msg).await??;
+    super::invalidate_cache(&state, user.id).await;
+    Ok(HttpResponse::Ok().json(updated))
 }
 
 /// `DELETE /accounts/transactions/{id}`: 204.
@@ -100,6 +102,7 @@ async fn delete_transaction(
         id: id.into_inner(),
     };
     state.accounts.ask(msg).await??;
+    super::invalidate_cache(&state, user.id).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -113,6 +116,7 @@ async fn delete_all_data(
         .accounts
         .ask(DeleteAllData { user: user.id })
         .await??;
+    super::invalidate_cache(&state, user.id).await;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -120,6 +120,7 @@ async fn import(
             })
             .await??
     };
+    super::invalidate_cache(&state, user.id).await;
     Ok(HttpResponse::Ok().json(json!({
         "success": true,
         "inserted": outcome.inserted,

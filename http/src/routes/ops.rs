@@ -1,6 +1,8 @@
-//! Operator routes (`/api/v1/ops/*`, admin only): the actor registry and the chaos hook.
+//! Operator routes (`/api/v1/ops/*`, admin only): the actor registry, cache statistics and the
+//! chaos hook.
 
 use actix_web::{web, HttpResponse};
+use scale_actors::cache::service::Stats;
 use scale_actors::Control;
 use scale_chaos::Crash;
 use serde_json::json;
@@ -12,6 +14,7 @@ use crate::AppState;
 /// Registers the ops routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/ops/actors").get(list_actors))
+        .service(web::resource("/ops/cache").get(cache_stats))
         .service(web::resource("/ops/actors/{name}/ping").post(ping_actor))
         .service(web::resource("/ops/actors/{name}/crash").post(crash_actor));
 }
@@ -19,6 +22,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// `GET /api/v1/ops/actors`: every actor's status, restarts, last error, backlog, heartbeat.
 async fn list_actors(_: AdminUser, state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(json!({ "actors": state.registry.snapshot() }))
+}
+
+/// `GET /api/v1/ops/cache`: `{backend: redis|memory, hits, misses, memory_entries}`.
+async fn cache_stats(_: AdminUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(state.cache.ask(Stats).await?))
 }
 
 /// `POST /api/v1/ops/actors/{name}/ping`: proves the actor answers; returns its restart count.

@@ -9,6 +9,8 @@ use actix_web::dev::ServiceResponse;
 use actix_web::http::header;
 use actix_web::{test, web, HttpResponse};
 use scale_actors::accounts::service::AccountsService;
+use scale_actors::analytics::service::AnalyticsService;
+use scale_actors::cache::service::{CacheConfig, CacheService, MEMORY_CAPACITY};
 use scale_actors::health::{HealthService, ProbeConfig};
 use scale_actors::ingest::service::IngestService;
 use scale_actors::{redis_pool, spawn, Registry, SupervisorConfig};
@@ -40,6 +42,17 @@ pub fn state(db: &TestDatabase) -> web::Data<AppState> {
 
 /// State with real health, ingest and accounts actors over `db` and the given rate limiter.
 pub fn state_with(db: &TestDatabase, rate_limiter: RateLimiter) -> web::Data<AppState> {
+    state_with_cache(db, rate_limiter, REDIS_URL, Duration::from_secs(2))
+}
+
+/// State with real actors over `db`, the given rate limiter, and a cache over `cache_redis`
+/// (with its own key prefix) that falls back to memory after `cache_timeout`.
+pub fn state_with_cache(
+    db: &TestDatabase,
+    rate_limiter: RateLimiter,
+    cache_redis: &str,
+    cache_timeout: Duration,
+) -> web::Data<AppState> {
     let probe = ProbeConfig {
         interval: Duration::from_millis(50),
         timeout: Duration::from_millis(500),
@@ -54,12 +67,28 @@ pub fn state_with(db: &TestDatabase, rate_limiter: RateLimiter) -> web::Data<App
     });
     let accounts_pg = pg.clone();
     let accounts = spawn(&registry, move || AccountsService::new(accounts_pg.clone()));
+    let analytics_pg = pg.clone();
+    let analytics = spawn(&registry, move || {
+        AnalyticsService::new(analytics_pg.clone())
+    });
     let ingest = spawn(&registry, move || IngestService::new(pg.clone(), 2));
+    let cache_pool = redis_pool::connect(cache_redis, cache_timeout).unwrap();
+    let cache_config = CacheConfig {
+        prefix: unique_prefix(),
+        timeout: cache_timeout,
+        memory_capacity: MEMORY_CAPACITY,
+    };
+    let cache = spawn(&registry, move || {
+        CacheService::new(Some(cache_pool.clone()), cache_config.clone())
+    });
     let jwks = include_str!("../fixtures/jwks.json");
     web::Data::new(AppState {
         health,
         ingest,
         accounts,
+        analytics,
+        cache,
+        analytics_cache_ttl: Duration::from_secs(300),
         registry,
         auth: Arc::new(Authenticator::new(SECRET, Some(jwks)).unwrap()),
         chaos_enabled: true,

@@ -1,0 +1,99 @@
+//! The cache: string values under `{prefix}{key}` in Redis, with a bounded in-process LRU
+//! ([`lru`]) taking over while Redis fails or is slower than its timeout. The cache actor
+//! ([`service`]) owns the Redis pool. Keys name their user (`cat:{user}`,
+//! `an:{user}:…`), so [`service::Invalidate`] drops every key of a user; [`keys`] builds them.
+
+pub mod lru;
+pub mod service;
+
+/// Cache keys, without the configured prefix.
+pub mod keys {
+    use chrono::NaiveDate;
+    use uuid::Uuid;
+
+    /// The analytics overview of `user` for `timeframe` in zone `tz` on `date`.
+    pub fn overview(user: Uuid, timeframe: &str, tz: &str, date: NaiveDate) -> String {
+        format!("an:{user}:overview:{timeframe}:{tz}:{date}")
+    }
+
+    /// The analytics summary of `user` in zone `tz` on `date`.
+    pub fn summary(user: Uuid, tz: &str, date: NaiveDate) -> String {
+        format!("an:{user}:summary:{tz}:{date}")
+    }
+
+    /// `user`'s category cache entry.
+    pub fn categories(user: Uuid) -> String {
+        format!("cat:{user}")
+    }
+
+    /// The prefix every analytics key of `user` starts with.
+    pub fn analytics_of(user: Uuid) -> String {
+        format!("an:{user}:")
+    }
+
+    /// Whether `key` (unprefixed) belongs to `user`.
+    pub fn belongs_to(key: &str, user: Uuid) -> bool {
+        key == categories(user) || key.starts_with(&analytics_of(user))
+    }
+
+    /// `text` with Redis glob metacharacters escaped, for `SCAN … MATCH`.
+    pub fn glob_escape(text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        for c in text.chars() {
+            if matches!(c, '*' | '?' | '[' | ']' | '\\' | '^') {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn keys_name_their_user() {
+            let u = Uuid::nil();
+            let date = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
+            let key = overview(u, "weekly", "Asia/Kolkata", date);
+            assert_eq!(
+                key,
+                "an:00000000-0000-0000-0000-000000000000:overview:weekly:Asia/Kolkata:2026-11-25"
+            );
+            assert!(belongs_to(&key, u));
+            assert!(belongs_to(&summary(u, "UTC", date), u));
+            assert!(belongs_to(&categories(u), u));
+            assert!(!belongs_to(&key, Uuid::from_u128(1)));
+        }
+
+        #[test]
+        fn glob_metacharacters_are_escaped() {
+            assert_eq!(glob_escape("scale:"), "scale:");
+            assert_eq!(glob_escape("a*b?[c]\\"), "a\\*b\\?\\[c\\]\\\\");
+        }
+    }
+}
+
+/// Where values currently live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// Redis answers.
+    Redis,
+    /// Redis is failing or not configured: the in-process LRU.
+    Memory,
+}
+
+/// Cache counters since the actor (re)started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct CacheStats {
+    /// Where values currently live.
+    pub backend: Backend,
+    /// Lookups that found a value.
+    pub hits: u64,
+    /// Lookups that found none.
+    pub misses: u64,
+    /// Entries in the in-process LRU.
+    pub memory_entries: usize,
+}
