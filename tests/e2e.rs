@@ -221,14 +221,22 @@ async fn postgres_down_is_503_and_readiness_stays_fast_while_it_hangs() {
     server.ready_becomes(StatusCode::OK).await;
 
     proxy.set_mode(FaultMode::Hang);
-    let (headers, _) = server.ready_becomes(StatusCode::SERVICE_UNAVAILABLE).await;
-    assert!(response_time(&headers) < Duration::from_millis(50));
+    server.ready_becomes(StatusCode::SERVICE_UNAVAILABLE).await;
+    // Neither route waits for the hanging probe (300 ms timeout): the typical answer is well
+    // under 50 ms and none comes near the probe timeout, even on a loaded test machine.
     for path in ["/health", "/health/ready"] {
-        let res = server.get(path).await;
-        let took = response_time(res.headers());
+        let mut times = Vec::new();
+        for _ in 0..5 {
+            times.push(response_time(server.get(path).await.headers()));
+        }
+        times.sort();
         assert!(
-            took < Duration::from_millis(50),
-            "{path} took {took:?} while Postgres hangs"
+            times[2] < Duration::from_millis(50),
+            "{path}: {times:?} while Postgres hangs"
+        );
+        assert!(
+            times[4] < Duration::from_millis(250),
+            "{path}: {times:?} while Postgres hangs"
         );
     }
     proxy.set_mode(FaultMode::Pass);
