@@ -1,7 +1,7 @@
 //! The accounts SQL. Every operation runs in one database transaction scoped to the caller by
 //! [`as_user`] (row-level security), and every statement still filters by the caller's
-//! `user_id`, so another user's row is indistinguishable from a missing one. Amounts are read as `float8` of the `numeric(12,2)`
-//! column (two decimals) and compared as `numeric`.
+//! `user_id`, so another user's row is indistinguishable from a missing one. Amounts are read
+//! as `float8` of the `numeric(12,2)` column (two decimals) and compared as `numeric`.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::pg::Pg;

@@ -1,6 +1,6 @@
 //! Writing an import: one database transaction, scoped to the user by [`as_user`] (row-level
-//! security), records the upload and inserts its rows in
-//! batches (`INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING`), so a failure leaves
+//! security), records the upload and inserts its rows in batches
+//! (`INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING`), so a failure leaves
 //! nothing behind and stored duplicates are counted, not fatal.
 
 use chrono::{DateTime, Utc};
