@@ -24,7 +24,7 @@ struct Rig {
 }
 
 fn rig() -> Rig {
-    let db = TestDatabase::create();
+    let db = TestDatabase::migrated();
     let pg_proxy = FaultProxy::start("127.0.0.1:5432".parse::<SocketAddr>().unwrap());
     let redis_proxy = FaultProxy::start("127.0.0.1:6379".parse::<SocketAddr>().unwrap());
     let pg_url = db

@@ -35,7 +35,7 @@ async fn service(
 
 #[actix_rt::test]
 async fn unknown_routes_and_methods_are_problems() {
-    let db = TestDatabase::create();
+    let db = TestDatabase::migrated();
     let app = service(&db).await;
     let res = test::call_service(&app, get("/api/v1/nope", None)).await;
     let body = problem(res, 404, "not_found").await;
@@ -52,7 +52,7 @@ async fn unknown_routes_and_methods_are_problems() {
 
 #[actix_rt::test]
 async fn bad_bodies_are_problems() {
-    let db = TestDatabase::create();
+    let db = TestDatabase::migrated();
     let app = service(&db).await;
     let post = || test::TestRequest::post().uri("/test/echo");
     let json = || (header::CONTENT_TYPE, "application/json");
@@ -107,7 +107,7 @@ async fn bad_bodies_are_problems() {
 
 #[actix_rt::test]
 async fn a_panicking_handler_is_a_500_problem_and_the_app_keeps_serving() {
-    let db = TestDatabase::create();
+    let db = TestDatabase::migrated();
     let app = service(&db).await;
     let req = test::TestRequest::get()
         .uri("/test/explode")
@@ -137,7 +137,7 @@ async fn a_panicking_handler_is_a_500_problem_and_the_app_keeps_serving() {
 
 #[actix_rt::test]
 async fn request_ids_are_echoed_or_generated() {
-    let db = TestDatabase::create();
+    let db = TestDatabase::migrated();
     let app = service(&db).await;
     let call = |id: Option<&str>| {
         let mut req = test::TestRequest::get().uri("/api/v1/health");
@@ -167,7 +167,7 @@ async fn request_ids_are_echoed_or_generated() {
 
 #[actix_rt::test]
 async fn every_authentication_failure_has_its_own_401() {
-    let db = TestDatabase::create();
+    let db = TestDatabase::migrated();
     let app = service(&db).await;
     let user = Uuid::new_v4();
     let now = chrono::Utc::now().timestamp();
@@ -226,7 +226,7 @@ async fn every_authentication_failure_has_its_own_401() {
 
 #[actix_rt::test]
 async fn roles_gate_ops_and_jwks_keys_are_accepted() {
-    let db = TestDatabase::create();
+    let db = TestDatabase::migrated();
     let app = service(&db).await;
     let user = Uuid::new_v4();
     let res = test::call_service(
@@ -270,7 +270,7 @@ async fn roles_gate_ops_and_jwks_keys_are_accepted() {
 
 #[actix_rt::test]
 async fn crashing_an_actor_is_a_500_problem_and_it_answers_next() {
-    let db = TestDatabase::create();
+    let db = TestDatabase::migrated();
     let app = service(&db).await;
     let admin = mint_token(SECRET, Uuid::new_v4(), Role::Admin, 60);
     let post = |path: &str| {
@@ -291,7 +291,7 @@ async fn crashing_an_actor_is_a_500_problem_and_it_answers_next() {
 
 #[actix_rt::test]
 async fn health_and_readiness() {
-    let db = TestDatabase::create();
+    let db = TestDatabase::migrated();
     let app = service(&db).await;
     let res = test::call_service(&app, get("/api/v1/health", None)).await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -317,7 +317,7 @@ async fn health_and_readiness() {
 
 #[actix_rt::test]
 async fn cors_allows_only_configured_origins() {
-    let db = TestDatabase::create();
+    let db = TestDatabase::migrated();
     let app = service(&db).await;
     let preflight = |origin: &str| {
         test::TestRequest::default()

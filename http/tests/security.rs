@@ -114,7 +114,7 @@ const LIMITED: &str = "/api/v1/ops/actors";
 
 #[actix_rt::test]
 async fn every_response_carries_the_security_headers() {
-    let db = TestDatabase::create();
+    let db = TestDatabase::migrated();
     let app = service(state(&db), false).await;
     let res = test::call_service(&app, get("/api/v1/health", None)).await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -145,7 +145,7 @@ async fn every_response_carries_the_security_headers() {
 
 #[actix_rt::test]
 async fn hsts_is_sent_only_when_enabled() {
-    let db = TestDatabase::create();
+    let db = TestDatabase::migrated();
     let app = service(state(&db), true).await;
     let res = test::call_service(&app, get("/api/v1/health", None)).await;
     assert_secured(res.headers(), true, "200");
@@ -157,7 +157,7 @@ async fn hsts_is_sent_only_when_enabled() {
 
 #[actix_rt::test]
 async fn callers_over_their_limit_get_429_keyed_by_user_or_ip() {
-    let db = TestDatabase::create();
+    let db = TestDatabase::migrated();
     let limits = RateLimits {
         import: Limit {
             max: 7,
@@ -225,7 +225,7 @@ async fn callers_over_their_limit_get_429_keyed_by_user_or_ip() {
 
 #[actix_rt::test]
 async fn the_window_slides_open_again() {
-    let db = TestDatabase::create();
+    let db = TestDatabase::migrated();
     let window = Duration::from_secs(2);
     let (limiter, _) = limiter(
         REDIS_URL,
@@ -262,7 +262,7 @@ async fn the_window_slides_open_again() {
 
 #[actix_rt::test]
 async fn without_redis_limits_hold_in_process_and_redis_takes_over_again() {
-    let db = TestDatabase::create();
+    let db = TestDatabase::migrated();
     let proxy = FaultProxy::start("127.0.0.1:6379".parse().unwrap());
     let (limiter, prefix) = limiter(
         &format!("redis://{}", proxy.addr()),

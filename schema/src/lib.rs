@@ -1,11 +1,13 @@
 //! SCALE database schema: diesel table definitions, the embedded SQL migrations and the
-//! Postgres connection pool shared by every actor.
+//! Postgres connection pool shared by every actor, and the row-level security user context.
 
 pub mod migrations;
 pub mod pool;
+pub mod rls;
 pub mod tables;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use migrations::run_migrations;
 pub use pool::{connect, DbError, PgPool};
+pub use rls::{as_user, APP_ROLE};

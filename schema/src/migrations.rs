@@ -12,17 +12,22 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
 
 /// Applies every pending migration to the database at `url` and returns the versions applied
 /// (empty when the schema is already current). Runs on a blocking thread: diesel's migration
-/// harness is synchronous.
+/// harness is synchronous. Migrations run as the user `url` logs in as (the tables' owner),
+/// not as the application role.
 pub async fn run_migrations(url: &str) -> Result<Vec<String>, DbError> {
     let url = url.to_owned();
-    tokio::task::spawn_blocking(move || {
-        let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)
-            .map_err(|e| DbError::Connect(e.to_string()))?;
-        let applied = conn
-            .run_pending_migrations(MIGRATIONS)
-            .map_err(|e| DbError::Migration(e.to_string()))?;
-        Ok(applied.iter().map(ToString::to_string).collect())
-    })
-    .await
-    .map_err(|e| DbError::Migration(format!("migration task failed: {e}")))?
+    tokio::task::spawn_blocking(move || run_migrations_blocking(&url))
+        .await
+        .map_err(|e| DbError::Migration(format!("migration task failed: {e}")))?
+}
+
+/// [`run_migrations`] for synchronous callers outside an async runtime (the connection wrapper
+/// brings its own); blocks the calling thread.
+pub fn run_migrations_blocking(url: &str) -> Result<Vec<String>, DbError> {
+    let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(url)
+        .map_err(|e| DbError::Connect(e.to_string()))?;
+    let applied = conn
+        .run_pending_migrations(MIGRATIONS)
+        .map_err(|e| DbError::Migration(e.to_string()))?;
+    Ok(applied.iter().map(ToString::to_string).collect())
 }

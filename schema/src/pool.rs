@@ -2,8 +2,11 @@
 
 use std::time::Duration;
 
-use diesel_async::pooled_connection::{bb8, AsyncDieselConnectionManager};
-use diesel_async::AsyncPgConnection;
+use diesel::ConnectionError;
+use diesel_async::pooled_connection::{bb8, AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+
+use crate::rls::APP_ROLE;
 
 /// A bb8 pool of async Postgres connections.
 pub type PgPool = bb8::Pool<AsyncPgConnection>;
@@ -24,8 +27,25 @@ pub enum DbError {
 
 /// Builds a pool of at most `max_size` connections. Connections are opened lazily, so this
 /// succeeds while Postgres is down; `connection_timeout` bounds how long a checkout may wait.
+///
+/// Every connection runs `SET ROLE scale_app` ([`APP_ROLE`]) as soon as it is opened, so the
+/// service acts as a non-superuser that row-level security applies to, whoever `url` logs in
+/// as (that user must be a member of the role — the migration grants it). Without the role
+/// (migrations not applied) no connection can be made: the pool fails closed.
 pub fn connect(url: &str, max_size: u32, connection_timeout: Duration) -> PgPool {
-    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+    let mut config = ManagerConfig::default();
+    config.custom_setup = Box::new(|url| {
+        let url = url.to_owned();
+        Box::pin(async move {
+            let mut conn = AsyncPgConnection::establish(&url).await?;
+            diesel::sql_query(format!("SET ROLE {APP_ROLE}"))
+                .execute(&mut conn)
+                .await
+                .map_err(ConnectionError::CouldntSetupConfiguration)?;
+            Ok(conn)
+        })
+    });
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
     bb8::Pool::builder()
         .max_size(max_size)
         .connection_timeout(connection_timeout)

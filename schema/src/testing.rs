@@ -22,6 +22,18 @@ impl TestDatabase {
         Self { name }
     }
 
+    /// Creates a uniquely named database with every migration applied (the application role
+    /// the pool assumes exists only once migrations ran).
+    pub fn migrated() -> Self {
+        let db = Self::create();
+        let url = db.url();
+        std::thread::spawn(move || crate::migrations::run_migrations_blocking(&url))
+            .join()
+            .expect("migration thread panicked")
+            .unwrap_or_else(|e| panic!("migrating {}: {e}", db.name));
+        db
+    }
+
     /// The connection URL of this database.
     pub fn url(&self) -> String {
         format!("{}/{}", server_url(), self.name)

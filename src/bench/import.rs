@@ -70,7 +70,9 @@ fn best_of(
 }
 
 /// COPYs the already-parsed rows into `transactions` for `user` (fresh user, no conflicts):
-/// the fastest way Postgres can take these rows, with the same table and indexes.
+/// the fastest way Postgres can take these rows, with the same table and indexes. Connects as
+/// `url`'s user directly, not as the pool's application role: Postgres refuses `COPY FROM`
+/// under row-level security, so that user must bypass it (a superuser or `BYPASSRLS`).
 async fn copy_baseline(
     url: &str,
     user: Uuid,
@@ -80,6 +82,18 @@ async fn copy_baseline(
         .await
         .context("connect for COPY")?;
     tokio::spawn(connection);
+    let bypasses: bool = client
+        .query_one(
+            "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user",
+            &[],
+        )
+        .await?
+        .get(0);
+    anyhow::ensure!(
+        bypasses,
+        "raw COPY baseline: DATABASE_URL's user must bypass row-level security \
+         (superuser or BYPASSRLS)"
+    );
     client
         .execute("INSERT INTO users (id) VALUES ($1)", &[&user])
         .await?;

@@ -1,6 +1,7 @@
-//! The accounts SQL. Every statement filters by the caller's `user_id`, so another user's row
-//! is indistinguishable from a missing one. Amounts are read as `float8` of the `numeric(12,2)`
-//! column (two decimals) and compared as `numeric`.
+//! The accounts SQL. Every operation runs in one database transaction scoped to the caller by
+//! [`as_user`] (row-level security), and every statement still filters by the caller's
+//! `user_id`, so another user's row is indistinguishable from a missing one. Amounts are read
+//! as `float8` of the `numeric(12,2)` column (two decimals) and compared as `numeric`.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::pg::Pg;
@@ -9,8 +10,8 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::sql_types::{Bool, Date, Double, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel::{OptionalExtension, QueryableByName};
 use diesel_async::pooled_connection::bb8::PooledConnection;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use scale_schema::PgPool;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use scale_schema::{as_user, PgPool};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -186,7 +187,11 @@ pub async fn list(
         q.limit + 1
     ));
     let mut conn = connect(pool).await?;
-    let mut rows: Vec<TransactionView> = query.load(&mut conn).await?;
+    let mut rows: Vec<TransactionView> =
+        as_user::<_, AccountsError, _>(&mut conn, user, async move |conn| {
+            Ok(query.load(conn).await?)
+        })
+        .await?;
     let limit = usize::try_from(q.limit).unwrap_or(usize::MAX);
     let next_cursor = (rows.len() > limit).then(|| {
         rows.truncate(limit);
@@ -207,15 +212,18 @@ pub async fn list(
 /// `user`'s transaction `id`.
 pub async fn get(pool: &PgPool, user: Uuid, id: Uuid) -> Result<TransactionView, AccountsError> {
     let mut conn = connect(pool).await?;
-    diesel::sql_query(format!(
-        "SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE user_id = $1 AND id = $2"
-    ))
-    .bind::<SqlUuid, _>(user)
-    .bind::<SqlUuid, _>(id)
-    .get_result(&mut conn)
+    as_user(&mut conn, user, async |conn| {
+        diesel::sql_query(format!(
+            "SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE user_id = $1 AND id = $2"
+        ))
+        .bind::<SqlUuid, _>(user)
+        .bind::<SqlUuid, _>(id)
+        .get_result(conn)
+        .await
+        .optional()?
+        .ok_or(AccountsError::NotFound("transaction"))
+    })
     .await
-    .optional()?
-    .ok_or(AccountsError::NotFound("transaction"))
 }
 
 /// The current category of a locked row.
@@ -260,7 +268,7 @@ pub async fn update(
     edit: &TransactionEdit,
 ) -> Result<TransactionView, AccountsError> {
     let mut conn = connect(pool).await?;
-    conn.transaction::<_, AccountsError, _>(async |conn| {
+    as_user::<_, AccountsError, _>(&mut conn, user, async |conn| {
         let current: CurrentCategory = diesel::sql_query(
             "SELECT category FROM transactions WHERE user_id = $1 AND id = $2 FOR UPDATE",
         )
@@ -304,22 +312,25 @@ pub async fn update(
 /// Deletes `user`'s transaction `id`.
 pub async fn delete(pool: &PgPool, user: Uuid, id: Uuid) -> Result<(), AccountsError> {
     let mut conn = connect(pool).await?;
-    let deleted = diesel::sql_query("DELETE FROM transactions WHERE user_id = $1 AND id = $2")
-        .bind::<SqlUuid, _>(user)
-        .bind::<SqlUuid, _>(id)
-        .execute(&mut conn)
-        .await?;
-    if deleted == 0 {
-        return Err(AccountsError::NotFound("transaction"));
-    }
-    Ok(())
+    as_user(&mut conn, user, async |conn| {
+        let deleted = diesel::sql_query("DELETE FROM transactions WHERE user_id = $1 AND id = $2")
+            .bind::<SqlUuid, _>(user)
+            .bind::<SqlUuid, _>(id)
+            .execute(conn)
+            .await?;
+        if deleted == 0 {
+            return Err(AccountsError::NotFound("transaction"));
+        }
+        Ok(())
+    })
+    .await
 }
 
 /// Deletes everything `user` stored — corrections, transactions, uploads, training jobs — in
 /// one database transaction; the `users` row (profile and settings) stays.
 pub async fn delete_all(pool: &PgPool, user: Uuid) -> Result<(), AccountsError> {
     let mut conn = connect(pool).await?;
-    conn.transaction::<_, AccountsError, _>(async |conn| {
+    as_user::<_, AccountsError, _>(&mut conn, user, async |conn| {
         for table in [
             "training_corrections",
             "transactions",
@@ -339,13 +350,16 @@ pub async fn delete_all(pool: &PgPool, user: Uuid) -> Result<(), AccountsError> 
 /// `user`'s profile, creating the row with `role` on first access.
 pub async fn profile(pool: &PgPool, user: Uuid, role: &str) -> Result<Profile, AccountsError> {
     let mut conn = connect(pool).await?;
-    ensure_user(&mut conn, user, role).await?;
-    Ok(
-        diesel::sql_query(format!("SELECT {PROFILE_COLUMNS} FROM users WHERE id = $1"))
-            .bind::<SqlUuid, _>(user)
-            .get_result(&mut conn)
-            .await?,
-    )
+    as_user(&mut conn, user, async |conn| {
+        ensure_user(conn, user, role).await?;
+        Ok(
+            diesel::sql_query(format!("SELECT {PROFILE_COLUMNS} FROM users WHERE id = $1"))
+                .bind::<SqlUuid, _>(user)
+                .get_result(conn)
+                .await?,
+        )
+    })
+    .await
 }
 
 /// Applies a validated `update` to `user`'s profile (created with `role` if missing).
@@ -356,23 +370,26 @@ pub async fn update_profile(
     update: &ProfileUpdate,
 ) -> Result<Profile, AccountsError> {
     let mut conn = connect(pool).await?;
-    ensure_user(&mut conn, user, role).await?;
-    diesel::sql_query(format!(
-        "UPDATE users SET email = COALESCE($2, email), currency = COALESCE($3, currency), \
-         timezone = COALESCE($4, timezone) WHERE id = $1 RETURNING {PROFILE_COLUMNS}"
-    ))
-    .bind::<SqlUuid, _>(user)
-    .bind::<Nullable<Text>, _>(update.email.as_deref())
-    .bind::<Nullable<Text>, _>(update.currency.as_deref())
-    .bind::<Nullable<Text>, _>(update.timezone.as_deref())
-    .get_result(&mut conn)
-    .await
-    .map_err(|err| match err {
-        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
-            AccountsError::EmailTaken
-        }
-        other => other.into(),
+    as_user(&mut conn, user, async |conn| {
+        ensure_user(conn, user, role).await?;
+        diesel::sql_query(format!(
+            "UPDATE users SET email = COALESCE($2, email), currency = COALESCE($3, currency), \
+             timezone = COALESCE($4, timezone) WHERE id = $1 RETURNING {PROFILE_COLUMNS}"
+        ))
+        .bind::<SqlUuid, _>(user)
+        .bind::<Nullable<Text>, _>(update.email.as_deref())
+        .bind::<Nullable<Text>, _>(update.currency.as_deref())
+        .bind::<Nullable<Text>, _>(update.timezone.as_deref())
+        .get_result(conn)
+        .await
+        .map_err(|err| match err {
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+                AccountsError::EmailTaken
+            }
+            other => other.into(),
+        })
     })
+    .await
 }
 
 async fn ensure_user(

@@ -9,7 +9,7 @@ use diesel::{OptionalExtension, QueryableByName};
 use diesel_async::pooled_connection::bb8::PooledConnection;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
-use scale_schema::PgPool;
+use scale_schema::{as_user, PgPool};
 use uuid::Uuid;
 
 use super::period::{self, Timeframe};
@@ -146,12 +146,15 @@ async fn connect(pool: &PgPool) -> Result<PooledConnection<'_, AsyncPgConnection
 /// `user`'s stored time zone; `None` when the user has no profile row yet.
 pub async fn timezone(pool: &PgPool, user: Uuid) -> Result<Option<String>, AnalyticsError> {
     let mut conn = connect(pool).await?;
-    let row: Option<Name> = diesel::sql_query(TIMEZONE)
-        .bind::<SqlUuid, _>(user)
-        .get_result(&mut conn)
-        .await
-        .optional()?;
-    Ok(row.map(|r| r.name))
+    as_user::<_, AnalyticsError, _>(&mut conn, user, async |conn| {
+        let row: Option<Name> = diesel::sql_query(TIMEZONE)
+            .bind::<SqlUuid, _>(user)
+            .get_result(conn)
+            .await
+            .optional()?;
+        Ok(row.map(|r| r.name))
+    })
+    .await
 }
 
 /// `user`'s overview of `timeframe` at `today`.
@@ -163,46 +166,44 @@ pub async fn overview(
 ) -> Result<Overview, AnalyticsError> {
     let range = period::period(timeframe, today);
     let mut conn = connect(pool).await?;
-    let daily: Vec<DayTotal> = diesel::sql_query(DAILY)
-        .bind::<SqlUuid, _>(user)
-        .bind::<Date, _>(range.start)
-        .bind::<Date, _>(range.end)
-        .load(&mut conn)
-        .await?;
-    let daily = daily
-        .into_iter()
-        .map(|r| Ok((r.day, decimal(&r.total)?)))
-        .collect::<Result<Vec<_>, AnalyticsError>>()?;
-    let categories = categories(
-        &mut conn,
-        user,
-        (range.start, range.end),
-        report::TOP_CATEGORIES,
-    )
-    .await?;
-    let splurges: Vec<SplurgeRow> = diesel::sql_query(SPLURGES)
-        .bind::<SqlUuid, _>(user)
-        .bind::<Date, _>(range.start)
-        .bind::<Date, _>(range.end)
-        .bind::<BigInt, _>(report::SPLURGES as i64)
-        .load(&mut conn)
-        .await?;
-    let splurges = splurges
-        .into_iter()
-        .map(|r| {
-            Ok(Splurge {
-                id: r.id,
-                transaction_date: r.transaction_date,
-                description: r.description,
-                merchant_name: r.merchant_name,
-                category: r.category,
-                amount: money(decimal(&r.amount)?),
+    as_user::<_, AnalyticsError, _>(&mut conn, user, async |conn| {
+        let daily: Vec<DayTotal> = diesel::sql_query(DAILY)
+            .bind::<SqlUuid, _>(user)
+            .bind::<Date, _>(range.start)
+            .bind::<Date, _>(range.end)
+            .load(conn)
+            .await?;
+        let daily = daily
+            .into_iter()
+            .map(|r| Ok((r.day, decimal(&r.total)?)))
+            .collect::<Result<Vec<_>, AnalyticsError>>()?;
+        let categories =
+            categories(conn, user, (range.start, range.end), report::TOP_CATEGORIES).await?;
+        let splurges: Vec<SplurgeRow> = diesel::sql_query(SPLURGES)
+            .bind::<SqlUuid, _>(user)
+            .bind::<Date, _>(range.start)
+            .bind::<Date, _>(range.end)
+            .bind::<BigInt, _>(report::SPLURGES as i64)
+            .load(conn)
+            .await?;
+        let splurges = splurges
+            .into_iter()
+            .map(|r| {
+                Ok(Splurge {
+                    id: r.id,
+                    transaction_date: r.transaction_date,
+                    description: r.description,
+                    merchant_name: r.merchant_name,
+                    category: r.category,
+                    amount: money(decimal(&r.amount)?),
+                })
             })
-        })
-        .collect::<Result<Vec<_>, AnalyticsError>>()?;
-    Ok(report::overview(
-        timeframe, today, &daily, categories, splurges,
-    ))
+            .collect::<Result<Vec<_>, AnalyticsError>>()?;
+        Ok(report::overview(
+            timeframe, today, &daily, categories, splurges,
+        ))
+    })
+    .await
 }
 
 /// `user`'s all-history summary, this month being `today`'s.
@@ -214,50 +215,48 @@ pub async fn summary(
     let (month_start, month_end) = period::month_of(today);
     let (prev_start, _) = period::previous_month(today);
     let mut conn = connect(pool).await?;
-    let months: MonthTotals = diesel::sql_query(MONTHS)
-        .bind::<SqlUuid, _>(user)
-        .bind::<Date, _>(prev_start)
-        .bind::<Date, _>(month_end)
-        .bind::<Date, _>(month_start)
-        .get_result(&mut conn)
-        .await?;
-    let weekdays: Vec<WeekdayTotal> = diesel::sql_query(WEEKDAYS)
-        .bind::<SqlUuid, _>(user)
-        .load(&mut conn)
-        .await?;
-    let weekdays = weekdays
-        .into_iter()
-        .map(|r| {
-            let day = u8::try_from(r.dow)
-                .ok()
-                .and_then(|n| Weekday::try_from((n + 6) % 7).ok())
-                .ok_or_else(|| AnalyticsError::Database(format!("bad weekday {}", r.dow)))?;
-            Ok((day, decimal(&r.total)?))
-        })
-        .collect::<Result<Vec<_>, AnalyticsError>>()?;
-    let categories = categories(
-        &mut conn,
-        user,
-        all_history(),
-        report::CATEGORY_DISTRIBUTION,
-    )
-    .await?;
-    let merchants: Vec<MerchantTotal> = diesel::sql_query(MERCHANTS)
-        .bind::<SqlUuid, _>(user)
-        .bind::<BigInt, _>(report::MERCHANT_LEADERBOARD as i64)
-        .load(&mut conn)
-        .await?;
-    let merchants = merchants
-        .into_iter()
-        .map(|r| Ok((r.name, decimal(&r.total)?, r.visits)))
-        .collect::<Result<Vec<_>, AnalyticsError>>()?;
-    Ok(report::summary(
-        decimal(&months.current)?,
-        decimal(&months.previous)?,
-        &weekdays,
-        categories,
-        merchants,
-    ))
+    as_user::<_, AnalyticsError, _>(&mut conn, user, async |conn| {
+        let months: MonthTotals = diesel::sql_query(MONTHS)
+            .bind::<SqlUuid, _>(user)
+            .bind::<Date, _>(prev_start)
+            .bind::<Date, _>(month_end)
+            .bind::<Date, _>(month_start)
+            .get_result(conn)
+            .await?;
+        let weekdays: Vec<WeekdayTotal> = diesel::sql_query(WEEKDAYS)
+            .bind::<SqlUuid, _>(user)
+            .load(conn)
+            .await?;
+        let weekdays = weekdays
+            .into_iter()
+            .map(|r| {
+                let day = u8::try_from(r.dow)
+                    .ok()
+                    .and_then(|n| Weekday::try_from((n + 6) % 7).ok())
+                    .ok_or_else(|| AnalyticsError::Database(format!("bad weekday {}", r.dow)))?;
+                Ok((day, decimal(&r.total)?))
+            })
+            .collect::<Result<Vec<_>, AnalyticsError>>()?;
+        let categories =
+            categories(conn, user, all_history(), report::CATEGORY_DISTRIBUTION).await?;
+        let merchants: Vec<MerchantTotal> = diesel::sql_query(MERCHANTS)
+            .bind::<SqlUuid, _>(user)
+            .bind::<BigInt, _>(report::MERCHANT_LEADERBOARD as i64)
+            .load(conn)
+            .await?;
+        let merchants = merchants
+            .into_iter()
+            .map(|r| Ok((r.name, decimal(&r.total)?, r.visits)))
+            .collect::<Result<Vec<_>, AnalyticsError>>()?;
+        Ok(report::summary(
+            decimal(&months.current)?,
+            decimal(&months.previous)?,
+            &weekdays,
+            categories,
+            merchants,
+        ))
+    })
+    .await
 }
 
 /// `user`'s top `limit` categories by spend within `range` (inclusive).

@@ -1,13 +1,14 @@
-//! Writing an import: one database transaction records the upload and inserts its rows in
-//! batches (`INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING`), so a failure leaves
+//! Writing an import: one database transaction, scoped to the user by [`as_user`] (row-level
+//! security), records the upload and inserts its rows in batches
+//! (`INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING`), so a failure leaves
 //! nothing behind and stored duplicates are counted, not fatal.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, Date, Jsonb, Text, Uuid as SqlUuid};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use scale_schema::tables::uploaded_files;
-use scale_schema::PgPool;
+use scale_schema::{as_user, PgPool};
 use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -74,18 +75,17 @@ pub async fn import(
         .get()
         .await
         .map_err(|e| IngestError::Database(e.to_string()))?;
-    let (uploaded_file_id, inserted) = conn
-        .transaction::<_, TxError, _>(async |conn| {
-            let id = record_upload(conn, user, filename, statement, force).await?;
-            let inserted = insert_rows(conn, user, id, statement).await?;
-            diesel::update(uploaded_files::table.find(id))
-                .set(uploaded_files::inserted.eq(i32::try_from(inserted).unwrap_or(i32::MAX)))
-                .execute(conn)
-                .await?;
-            Ok((id, inserted))
-        })
-        .await
-        .map_err(IngestError::from)?;
+    let (uploaded_file_id, inserted) = as_user::<_, TxError, _>(&mut conn, user, async |conn| {
+        let id = record_upload(conn, user, filename, statement, force).await?;
+        let inserted = insert_rows(conn, user, id, statement).await?;
+        diesel::update(uploaded_files::table.find(id))
+            .set(uploaded_files::inserted.eq(i32::try_from(inserted).unwrap_or(i32::MAX)))
+            .execute(conn)
+            .await?;
+        Ok((id, inserted))
+    })
+    .await
+    .map_err(IngestError::from)?;
     let skipped = statement.skipped;
     Ok(ImportOutcome {
         inserted,
@@ -105,14 +105,17 @@ pub async fn uploaded_files(pool: &PgPool, user: Uuid) -> Result<Vec<UploadedFil
         .get()
         .await
         .map_err(|e| IngestError::Database(e.to_string()))?;
-    uploaded_files::table
-        .filter(uploaded_files::user_id.eq(user))
-        .order((uploaded_files::created_at.desc(), uploaded_files::id.desc()))
-        .limit(500)
-        .select(UploadedFile::as_select())
-        .load(&mut conn)
-        .await
-        .map_err(|e| IngestError::Database(e.to_string()))
+    as_user(&mut conn, user, async |conn| {
+        uploaded_files::table
+            .filter(uploaded_files::user_id.eq(user))
+            .order((uploaded_files::created_at.desc(), uploaded_files::id.desc()))
+            .limit(500)
+            .select(UploadedFile::as_select())
+            .load(conn)
+            .await
+    })
+    .await
+    .map_err(|e: diesel::result::Error| IngestError::Database(e.to_string()))
 }
 
 /// Errors inside the import transaction (rolled back).

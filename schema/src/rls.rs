@@ -1,0 +1,54 @@
+//! Row-level security: the role the service acts as and the per-transaction user context.
+//!
+//! Migration `2026-11-25-000002_row_level_security` forces RLS on every user table with policies
+//! keyed on the transaction-local setting `app.user_id`. Pooled connections act as [`APP_ROLE`]
+//! (see [`crate::connect`]), so outside [`as_user`] they see no user rows at all.
+
+use std::future::Future;
+
+use diesel::sql_types::{Text, Uuid as SqlUuid};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+/// The non-superuser role the service's pooled connections assume (`SET ROLE`); RLS applies to it.
+pub const APP_ROLE: &str = "scale_app";
+
+/// The setting the policies compare `user_id` with.
+pub const USER_SETTING: &str = "app.user_id";
+
+/// An async closure over a connection whose future is nameable, so [`as_user`] can require it
+/// to be `Send` (the same work-around as diesel-async's own `transaction` bound).
+pub trait ScopedFn<T, R>: AsyncFnOnce(T) -> R + FnOnce(T) -> <Self as ScopedFn<T, R>>::Fut {
+    /// The future the closure returns.
+    type Fut: Future<Output = R>;
+}
+
+impl<F, T, Fut, R> ScopedFn<T, R> for F
+where
+    F: AsyncFnOnce(T) -> R + FnOnce(T) -> Fut,
+    Fut: Future<Output = R>,
+{
+    type Fut = Fut;
+}
+
+/// Runs `f` in one database transaction that first sets `app.user_id` to `user` (transaction
+/// local, so it ends with the transaction and never leaks to the connection's next borrower).
+/// Inside, RLS shows and accepts only `user`'s rows; an error from `f` rolls everything back.
+pub async fn as_user<R, E, F>(conn: &mut AsyncPgConnection, user: Uuid, f: F) -> Result<R, E>
+where
+    for<'r> F: AsyncFnOnce(&'r mut AsyncPgConnection) -> Result<R, E>
+        + ScopedFn<&'r mut AsyncPgConnection, Result<R, E>, Fut: Send>
+        + Send,
+    E: From<diesel::result::Error> + Send,
+    R: Send,
+{
+    conn.transaction(async move |conn| {
+        diesel::sql_query("SELECT set_config($1, $2::text, true)")
+            .bind::<Text, _>(USER_SETTING)
+            .bind::<SqlUuid, _>(user)
+            .execute(conn)
+            .await?;
+        f(conn).await
+    })
+    .await
+}

@@ -1,0 +1,174 @@
+//! Row-level security against a real Postgres: what the pool's connections (the application
+//! role) can see and write inside and outside a user context.
+
+use std::time::Duration;
+
+use diesel::sql_types::{BigInt, Bool, Text};
+use diesel::QueryableByName;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use scale_schema::testing::TestDatabase;
+use scale_schema::{as_user, PgPool, APP_ROLE};
+use uuid::Uuid;
+
+const TABLES: [&str; 5] = [
+    "users",
+    "transactions",
+    "uploaded_files",
+    "training_jobs",
+    "training_corrections",
+];
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct Session {
+    #[diesel(sql_type = Text)]
+    role: String,
+    #[diesel(sql_type = Bool)]
+    superuser: bool,
+    #[diesel(sql_type = Bool)]
+    bypass_rls: bool,
+}
+
+/// A migrated database holding one row per user table for each of two users, and a pool of
+/// one connection (so every checkout reuses the same session).
+async fn two_users() -> (TestDatabase, PgPool, Uuid, Uuid) {
+    let db = TestDatabase::migrated();
+    let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+    let mut owner = AsyncPgConnection::establish(&db.url()).await.unwrap();
+    for (user, fp) in [(a, 'a'), (b, 'b')] {
+        let fp = fp.to_string().repeat(64);
+        for sql in [
+            format!("INSERT INTO users (id) VALUES ('{user}')"),
+            format!(
+                "INSERT INTO uploaded_files (user_id, file_hash, upload_type) \
+                 VALUES ('{user}', '{fp}', 'import')"
+            ),
+            format!(
+                "INSERT INTO transactions (user_id, transaction_date, amount, type, fingerprint, \
+                 fingerprint_version) VALUES ('{user}', '2026-01-31', -5, 'debit', '{fp}', 2)"
+            ),
+            format!("INSERT INTO training_jobs (user_id, kind) VALUES ('{user}', 'categorizer')"),
+            format!(
+                "INSERT INTO training_corrections (user_id, description, corrected_category) \
+                 VALUES ('{user}', 'SWIGGY', 'Food')"
+            ),
+        ] {
+            diesel::sql_query(sql).execute(&mut owner).await.unwrap();
+        }
+    }
+    // The owner (a superuser here) bypasses RLS: both users' rows are really there.
+    for table in TABLES {
+        assert_eq!(count(&mut owner, table, "").await.unwrap(), 2, "{table}");
+    }
+    let pool = scale_schema::connect(&db.url(), 1, Duration::from_secs(5));
+    (db, pool, a, b)
+}
+
+/// `SELECT count(*) FROM <table> <rest>`.
+async fn count(
+    conn: &mut AsyncPgConnection,
+    table: &str,
+    rest: &str,
+) -> Result<i64, diesel::result::Error> {
+    let rows: Vec<Count> = diesel::sql_query(format!("SELECT count(*) AS n FROM {table} {rest}"))
+        .load(conn)
+        .await?;
+    Ok(rows[0].n)
+}
+
+#[tokio::test]
+async fn pooled_connections_act_as_the_app_role_which_is_no_superuser() {
+    let (_db, pool, _, _) = two_users().await;
+    let mut conn = pool.get().await.unwrap();
+    let session: Session = diesel::sql_query(
+        "SELECT current_user::text AS role, rolsuper AS superuser, rolbypassrls AS bypass_rls \
+         FROM pg_roles WHERE rolname = current_user",
+    )
+    .get_result(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!(session.role, APP_ROLE);
+    assert!(!session.superuser && !session.bypass_rls);
+}
+
+#[tokio::test]
+async fn unscoped_queries_in_a_user_context_see_only_that_users_rows() {
+    let (_db, pool, a, b) = two_users().await;
+    let mut conn = pool.get().await.unwrap();
+    for user in [a, b] {
+        as_user::<_, diesel::result::Error, _>(&mut conn, user, async |conn| {
+            for table in TABLES {
+                // Deliberately no WHERE: the policy alone scopes the rows.
+                assert_eq!(count(conn, table, "").await?, 1, "{table}");
+                let owner = if table == "users" { "id" } else { "user_id" };
+                let mine = format!("WHERE {owner} = '{user}'");
+                assert_eq!(count(conn, table, &mine).await?, 1, "{table}");
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn without_a_user_context_nothing_is_visible() {
+    let (_db, pool, a, _) = two_users().await;
+    let mut conn = pool.get().await.unwrap();
+    for table in TABLES {
+        assert_eq!(count(&mut conn, table, "").await.unwrap(), 0, "{table}");
+    }
+    // Once a context ended, the same session reads the setting as '' and still sees nothing.
+    as_user::<_, diesel::result::Error, _>(&mut conn, a, async |conn| {
+        assert_eq!(count(conn, "transactions", "").await?, 1);
+        Ok(())
+    })
+    .await
+    .unwrap();
+    for table in TABLES {
+        assert_eq!(count(&mut conn, table, "").await.unwrap(), 0, "{table}");
+    }
+}
+
+#[tokio::test]
+async fn writes_for_another_user_are_refused_and_unscoped_deletes_stay_scoped() {
+    let (db, pool, a, b) = two_users().await;
+    let mut conn = pool.get().await.unwrap();
+    for sql in [
+        format!(
+            "INSERT INTO transactions (user_id, transaction_date, amount, type, fingerprint, \
+             fingerprint_version) VALUES ('{b}', '2026-02-01', 7, 'credit', '{}', 2)",
+            "c".repeat(64)
+        ),
+        format!("INSERT INTO users (id) VALUES ('{}')", Uuid::new_v4()),
+        format!("UPDATE transactions SET user_id = '{b}'"),
+    ] {
+        let err = as_user(&mut conn, a, async |conn| {
+            diesel::sql_query(&sql).execute(conn).await
+        })
+        .await
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("row-level security"),
+            "{sql}: {err}"
+        );
+    }
+    // An unscoped DELETE removes the context user's rows only.
+    let deleted = as_user(&mut conn, a, async |conn| {
+        diesel::sql_query("DELETE FROM transactions")
+            .execute(conn)
+            .await
+    })
+    .await
+    .unwrap();
+    assert_eq!(deleted, 1);
+    let mut owner = AsyncPgConnection::establish(&db.url()).await.unwrap();
+    let left = format!("WHERE user_id = '{b}'");
+    assert_eq!(count(&mut owner, "transactions", &left).await.unwrap(), 1);
+    assert_eq!(count(&mut owner, "transactions", "").await.unwrap(), 1);
+}
