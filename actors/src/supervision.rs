@@ -3,6 +3,10 @@
 //! the caller with [`ActorError::Panicked`], stops the actor, and the supervisor restarts it with
 //! state rebuilt by the factory. Restarts are counted in the [`Registry`]; too many within the
 //! configured window escalates the actor, which then refuses work and fails readiness.
+//!
+//! A handler that must wait (a query, a parse) answers [`Reply::Later`] with a `Send` future
+//! that owns what it needs. The caller awaits it on its own thread, so one actor's arbiter never
+//! becomes the bottleneck of every request; a panic inside it still restarts the actor.
 
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -12,9 +16,9 @@ use std::time::Duration;
 use actix::fut::wrap_future;
 use actix::{
     Actor, ActorContext, ActorFutureExt, Addr, AsyncContext, Context, Handler, MailboxError,
-    Message, ResponseFuture, Supervised, Supervisor,
+    Message, Supervised, Supervisor,
 };
-use futures_util::future::{ready, FutureExt, LocalBoxFuture};
+use futures_util::future::{BoxFuture, FutureExt};
 
 use crate::registry::{Entry, Registry};
 
@@ -36,17 +40,18 @@ pub trait Request: Send + 'static {
     type Output: Send + 'static;
 }
 
-/// A handler's answer: ready now, or computed by a future that does not borrow the state.
+/// A handler's answer: ready now, or computed by a future that does not borrow the state and
+/// runs on the caller's thread.
 pub enum Reply<T> {
     /// The answer, computed synchronously.
     Ready(T),
-    /// The answer, computed asynchronously (the future may not touch actor state).
-    Later(LocalBoxFuture<'static, T>),
+    /// The answer, computed asynchronously by the caller (the future may not touch actor state).
+    Later(BoxFuture<'static, T>),
 }
 
 impl<T> Reply<T> {
     /// An asynchronous answer.
-    pub fn later(fut: impl Future<Output = T> + 'static) -> Self {
+    pub fn later(fut: impl Future<Output = T> + Send + 'static) -> Self {
         Reply::Later(Box::pin(fut))
     }
 }
@@ -106,7 +111,7 @@ impl ActorError {
 pub struct Envelope<M>(M);
 
 impl<M: Request> Message for Envelope<M> {
-    type Result = Result<M::Output, ActorError>;
+    type Result = Result<Reply<M::Output>, ActorError>;
 }
 
 /// Operations every supervised actor accepts, whatever its service (used by ops and tests).
@@ -198,30 +203,11 @@ where
     S: Handles<M>,
     M: Request,
 {
-    type Result = ResponseFuture<Result<M::Output, ActorError>>;
+    type Result = Result<Reply<M::Output>, ActorError>;
 
     fn handle(&mut self, Envelope(msg): Envelope<M>, ctx: &mut Self::Context) -> Self::Result {
         self.entry.handled();
-        match self.guarded(ctx, |state, ctx| state.handle(msg, ctx)) {
-            Ok(Reply::Ready(value)) => Box::pin(ready(Ok(value))),
-            Ok(Reply::Later(fut)) => {
-                let addr = ctx.address();
-                Box::pin(async move {
-                    match AssertUnwindSafe(fut).catch_unwind().await {
-                        Ok(value) => Ok(value),
-                        Err(payload) => {
-                            let reason = panic_text(payload.as_ref());
-                            addr.do_send(AsyncPanic(reason.clone()));
-                            Err(ActorError::Panicked {
-                                actor: S::NAME,
-                                reason,
-                            })
-                        }
-                    }
-                })
-            }
-            Err(err) => Box::pin(ready(Err(err))),
-        }
+        self.guarded(ctx, |state, ctx| state.handle(msg, ctx))
     }
 }
 
@@ -279,7 +265,8 @@ impl<S: Service> Handle<S> {
         self.ask_within(msg, self.timeout).await
     }
 
-    /// Sends a request and waits for the answer, at most `timeout`.
+    /// Sends a request and waits for the answer, at most `timeout` in all. A [`Reply::Later`]
+    /// future runs here, on the caller's thread; if it panics the actor is restarted.
     pub async fn ask_within<M: Request>(
         &self,
         msg: M,
@@ -288,12 +275,33 @@ impl<S: Service> Handle<S> {
     where
         S: Handles<M>,
     {
+        let deadline = tokio::time::Instant::now() + timeout;
         self.entry.sent();
-        self.addr
+        let reply = self
+            .addr
             .send(Envelope(msg))
             .timeout(timeout)
             .await
-            .map_err(|e| ActorError::from_mailbox(S::NAME, e, timeout))?
+            .map_err(|e| ActorError::from_mailbox(S::NAME, e, timeout))??;
+        let fut = match reply {
+            Reply::Ready(value) => return Ok(value),
+            Reply::Later(fut) => fut,
+        };
+        match tokio::time::timeout_at(deadline, AssertUnwindSafe(fut).catch_unwind()).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(payload)) => {
+                let reason = panic_text(payload.as_ref());
+                self.addr.do_send(AsyncPanic(reason.clone()));
+                Err(ActorError::Panicked {
+                    actor: S::NAME,
+                    reason,
+                })
+            }
+            Err(_) => Err(ActorError::Timeout {
+                actor: S::NAME,
+                ms: timeout.as_millis(),
+            }),
+        }
     }
 }
 

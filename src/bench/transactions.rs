@@ -31,12 +31,17 @@ pub struct Options {
     limit: usize,
 }
 
-/// The SQL the list route runs for a first page (see `actors/src/accounts/store.rs`).
-const PAGE_SQL: &str =
-    "SELECT id, transaction_date, amount::float8 AS amount, currency::text AS currency, \
+/// The statements the list route runs for a first page (see `actors/src/accounts/store.rs` and
+/// `scale_schema::as_user`): a transaction that sets the row-level-security user, the page
+/// query, and the commit. pgbench runs them as the application role, like the pool does.
+const PAGE_SQL: &str = "BEGIN;
+SELECT set_config('app.user_id', '{user}', true);
+SELECT id, transaction_date, amount::float8 AS amount, currency::text AS currency, \
 type AS kind, description, merchant_name, category, original_category, payment_method, reference, \
 status, is_manual, created_at FROM transactions WHERE user_id = '{user}' \
-ORDER BY transaction_date DESC, id DESC LIMIT {limit}";
+ORDER BY transaction_date DESC, id DESC LIMIT {limit};
+COMMIT;
+";
 
 /// Runs both sides and returns the report.
 pub fn run(config: &Config, options: &Options) -> anyhow::Result<Value> {
@@ -215,8 +220,9 @@ fn pgbench(url: &str, sql: &str, options: &Options) -> anyhow::Result<Sample> {
     let dir = std::env::temp_dir().join(format!("scale-pgbench-{}", Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir)?;
     let script = dir.join("page.sql");
-    std::fs::write(&script, format!("{sql};\n"))?;
+    std::fs::write(&script, sql)?;
     let status = Command::new("pgbench")
+        .env("PGOPTIONS", format!("-c role={}", scale_schema::APP_ROLE))
         .args(["-n", "-M", "prepared", "-j", "2", "-l"])
         .arg(format!("-c{}", options.concurrency))
         .arg(format!("-T{}", options.seconds + 1))
