@@ -13,27 +13,15 @@ use diesel::sql_types::Text;
 use diesel::QueryableByName;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use scale_http::auth::{mint_token, Role};
-use scale_http::HttpSettings;
 use scale_schema::testing::TestDatabase;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 mod common;
 
-use common::{bearer, problem, state, SECRET};
+use common::{app, bearer, problem, SECRET};
 
 const LIST: &str = "/api/v1/accounts/transactions";
-
-async fn app(
-    db: &TestDatabase,
-) -> impl Service<
-    actix_http::Request,
-    Response = ServiceResponse<impl MessageBody>,
-    Error = actix_web::Error,
-> {
-    scale_schema::run_migrations(&db.url()).await.unwrap();
-    test::init_service(scale_http::app(state(db), &HttpSettings::default())).await
-}
 
 /// A user id and a token for it.
 fn user(role: Role) -> (Uuid, String) {

@@ -22,18 +22,7 @@ use uuid::Uuid;
 
 mod common;
 
-use common::{bearer, get, problem, state, state_with_cache, unique_prefix, SECRET};
-
-async fn app(
-    db: &TestDatabase,
-) -> impl Service<
-    actix_http::Request,
-    Response = ServiceResponse<impl MessageBody>,
-    Error = actix_web::Error,
-> {
-    scale_schema::run_migrations(&db.url()).await.unwrap();
-    test::init_service(scale_http::app(state(db), &HttpSettings::default())).await
-}
+use common::{app, bearer, get, problem, state_with_cache, unique_prefix, SECRET};
 
 /// A user id and a token for it.
 fn user() -> (Uuid, String) {

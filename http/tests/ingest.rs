@@ -1,12 +1,9 @@
 //! Ingestion over HTTP: parse preview, import (multipart and JSON), whole-file de-duplication,
 //! per-user isolation, and problem+json for every bad upload.
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::{header, StatusCode};
 use actix_web::test;
 use scale_http::auth::{mint_token, Role};
-use scale_http::HttpSettings;
 use scale_schema::testing::TestDatabase;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -16,18 +13,7 @@ mod common;
 #[path = "../../actors/tests/common/workbooks.rs"]
 mod workbooks;
 
-use common::{bearer, fixture, multipart, problem, state, SECRET};
-
-async fn app(
-    db: &TestDatabase,
-) -> impl Service<
-    actix_http::Request,
-    Response = ServiceResponse<impl MessageBody>,
-    Error = actix_web::Error,
-> {
-    scale_schema::run_migrations(&db.url()).await.unwrap();
-    test::init_service(scale_http::app(state(db), &HttpSettings::default())).await
-}
+use common::{app, bearer, fixture, multipart, problem, SECRET};
 
 fn upload(path: &str, token: &str, fields: &[(&str, Option<&str>, &[u8])]) -> actix_http::Request {
     let (content_type, body) = multipart(fields);

@@ -188,3 +188,19 @@ pub fn fixture(name: &str) -> Vec<u8> {
     );
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
+
+/// The real app over a freshly migrated `db`, with the default test state.
+pub async fn app(
+    db: &TestDatabase,
+) -> impl actix_web::dev::Service<
+    actix_http::Request,
+    Response = ServiceResponse<impl MessageBody>,
+    Error = actix_web::Error,
+> {
+    scale_schema::run_migrations(&db.url()).await.unwrap();
+    test::init_service(scale_http::app(
+        state(db),
+        &scale_http::HttpSettings::default(),
+    ))
+    .await
+}
