@@ -1,7 +1,7 @@
 //! SCALE actors. [`supervision`] holds the supervised-actor toolkit (panic capture, restart with
 //! fresh state, restart-intensity escalation), [`registry`] the shared view of every actor's
 //! health, and the domain actors live in their own modules ([`accounts`], [`analytics`], [`cache`],
-//! [`health`], [`ingest`]).
+//! [`health`], [`ingest`], [`training`]).
 
 pub mod accounts;
 pub mod analytics;
@@ -11,6 +11,7 @@ pub mod ingest;
 pub mod redis_pool;
 pub mod registry;
 pub mod supervision;
+pub mod training;
 
 pub use registry::{ActorSnapshot, ActorStatus, Registry, SupervisorConfig};
 pub use supervision::{

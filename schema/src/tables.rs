@@ -72,6 +72,40 @@ diesel::table! {
         updated_at -> Timestamptz,
         started_at -> Nullable<Timestamptz>,
         finished_at -> Nullable<Timestamptz>,
+        step -> Int4,
+        total -> Int4,
+        message -> Text,
+        event_seq -> Int8,
+    }
+}
+
+diesel::table! {
+    /// Every visible change of a job, appended by trigger (SSE replay after `Last-Event-ID`).
+    training_job_events (job_id, seq) {
+        job_id -> Uuid,
+        seq -> Int8,
+        user_id -> Uuid,
+        status -> Text,
+        step -> Int4,
+        total -> Int4,
+        progress -> Float4,
+        message -> Text,
+        metrics -> Nullable<Jsonb>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Fitted models, one per completed job; the artefact is never shown to clients.
+    training_models (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        kind -> Text,
+        job_id -> Uuid,
+        format -> Text,
+        artefact -> Bytea,
+        metrics -> Jsonb,
+        created_at -> Timestamptz,
     }
 }
 
@@ -94,6 +128,8 @@ diesel::joinable!(transactions -> uploaded_files (uploaded_file_id));
 diesel::joinable!(uploaded_files -> users (user_id));
 diesel::joinable!(training_jobs -> users (user_id));
 diesel::joinable!(training_corrections -> users (user_id));
+diesel::joinable!(training_job_events -> training_jobs (job_id));
+diesel::joinable!(training_models -> training_jobs (job_id));
 diesel::joinable!(training_corrections -> transactions (transaction_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -101,5 +137,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     uploaded_files,
     transactions,
     training_jobs,
+    training_job_events,
+    training_models,
     training_corrections,
 );
