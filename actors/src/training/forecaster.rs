@@ -15,7 +15,7 @@ pub fn train(
     }
     control.step(1, 1, "fitted")?;
     Ok(TrainingOutput {
-        metrics: serde_json::json!({ "transactions": entries.len(), "as_of": today }),
+        metrics: serde_json::json!({ "transactions": entries.len(), "as_of": today, "seed": seed }),
         artefact: Vec::new(),
         format: "forecaster-placeholder",
     })

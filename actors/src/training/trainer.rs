@@ -26,6 +26,10 @@ pub trait JobControl {
     /// Reports that `step` of `total` steps is done; returns [`TrainError::Stopped`] when the
     /// job must stop now (fitting returns that error at once).
     fn step(&mut self, step: u32, total: u32, message: &str) -> Result<(), TrainError>;
+
+    /// Returns [`TrainError::Stopped`] when the job must stop now; cheap, publishes nothing.
+    /// Long loops call it often (at least every ~50 ms of work).
+    fn check(&self) -> Result<(), TrainError>;
 }
 
 /// Where a labelled example comes from.
@@ -76,6 +80,9 @@ pub enum TrainingInput {
         entries: Vec<LedgerEntry>,
         /// Today in the user's timezone.
         today: NaiveDate,
+        /// Seed of the interval simulation (derived from the user's id), so a refit of the
+        /// same data gives the same model.
+        seed: u64,
     },
 }
 
@@ -107,6 +114,10 @@ pub fn train(
 ) -> Result<TrainingOutput, TrainError> {
     match input {
         TrainingInput::Categorizer(examples) => categorizer::train(examples, control),
-        TrainingInput::Forecaster { entries, today } => forecaster::train(entries, *today, control),
+        TrainingInput::Forecaster {
+            entries,
+            today,
+            seed,
+        } => forecaster::train(entries, *today, *seed, control),
     }
 }
