@@ -8,6 +8,7 @@ use super::trainer::{JobControl, LedgerEntry, TrainError, TrainingOutput};
 pub fn train(
     entries: &[LedgerEntry],
     today: NaiveDate,
+    seed: u64,
     control: &mut dyn JobControl,
 ) -> Result<TrainingOutput, TrainError> {
     if entries.len() < 7 {
