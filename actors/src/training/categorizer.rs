@@ -1,21 +1,515 @@
-//! Placeholder: the per-user categorizer (categorization spec §4.7) lands here.
+//! The per-user categorizer (categorization spec §4.7 "no-training alternative" + per-user
+//! layer): one L2-normalised sparse prototype per label (the weighted mean of its examples'
+//! [`features`](super::features)), scored by `softmax(cos(x, μ_c) / 0.05)`.
+//!
+//! Labels (§1.3): `Uncategorized` and empty labels are skipped; the 11 canonical labels match
+//! case-insensitively; other user labels are kept verbatim, except that an alias label
+//! (`Grocery→Food`, `Subscriptions→Entertainment`, `Healthcare→Health`, `Income→Salary`) with
+//! fewer than [`MIN_CORRECTIONS`] corrections is learned under its parent. A user label without a
+//! parent is learned as soon as it has an example (there is nothing to fall back to).
 
-use super::trainer::{JobControl, LabelledExample, TrainError, TrainingOutput};
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::artefact::JsonArtefact;
+use super::features::{self, featurize, SparseVector, DIM, FEATURES_VERSION, HASH_SEED, NGRAM};
+use super::trainer::{JobControl, LabelSource, LabelledExample, TrainError, TrainingOutput};
+
+/// The canonical labels (§1.1).
+pub const CANONICAL_LABELS: [&str; 11] = [
+    "Food",
+    "Transport",
+    "Utilities",
+    "Salary",
+    "Shopping",
+    "Entertainment",
+    "Health",
+    "Education",
+    "Finance",
+    "People",
+    "Misc",
+];
+/// Alias labels and their canonical parents (§1.3), matched case-insensitively.
+pub const ALIASES: [(&str, &str); 4] = [
+    ("Grocery", "Food"),
+    ("Subscriptions", "Entertainment"),
+    ("Healthcare", "Health"),
+    ("Income", "Salary"),
+];
+/// Corrections an alias label needs before it is learned as itself.
+pub const MIN_CORRECTIONS: usize = 3;
+/// Weight of a correction in its prototype (a labelled row weighs 1).
+pub const CORRECTION_WEIGHT: f64 = 3.0;
+/// Softmax temperature over cosines (§4.7).
+pub const TEMPERATURE: f64 = 0.05;
+/// Examples between two cancellation checks.
+const CHECK_EVERY: usize = 1024;
+/// Examples needed before a holdout accuracy is measured.
+const MIN_HOLDOUT_EXAMPLES: usize = 10;
+
+/// One label's prototype.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Prototype {
+    /// The label as the user wrote it (canonical spelling for the 11 labels).
+    pub label: String,
+    /// Examples behind it.
+    pub examples: u32,
+    /// How many of them are corrections.
+    pub corrections: u32,
+    /// The normalised weighted mean of the examples' features.
+    pub vector: SparseVector,
+}
+
+/// A fitted per-user categorizer; the header fields pin the feature extraction it was built with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CategorizerModel {
+    /// Always [`CategorizerModel::FORMAT`].
+    pub format: String,
+    /// [`FEATURES_VERSION`] at fit time.
+    pub version: u32,
+    /// Hash buckets.
+    pub dim: u32,
+    /// Character n-gram lengths.
+    pub ngram: [usize; 2],
+    /// The feature hash seed.
+    pub seed: u64,
+    /// Softmax temperature.
+    pub temperature: f64,
+    /// The labels, in prototype order.
+    pub labels: Vec<String>,
+    /// One prototype per label.
+    pub prototypes: Vec<Prototype>,
+}
+
+impl JsonArtefact for CategorizerModel {
+    const FORMAT: &'static str = "categorizer-prototypes-v1+json";
+
+    fn format(&self) -> &str {
+        &self.format
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if (self.version, self.dim, self.ngram, self.seed)
+            != (FEATURES_VERSION, DIM, NGRAM, HASH_SEED)
+        {
+            return Err("built with other features; refit".into());
+        }
+        let names: Vec<&str> = self.prototypes.iter().map(|p| p.label.as_str()).collect();
+        if names != self.labels || !self.prototypes.iter().all(|p| p.vector.is_well_formed()) {
+            return Err("inconsistent prototypes".into());
+        }
+        Ok(())
+    }
+}
+
+/// The most likely label of a transaction and its softmax probability, or `None` when the text
+/// has no features or the model no labels. Ties go to the earlier label.
+pub fn predict<'m>(
+    model: &'m CategorizerModel,
+    description: &str,
+    merchant: &str,
+) -> Option<(&'m str, f64)> {
+    classify(model, &featurize(description, merchant))
+}
+
+/// [`predict`] for a feature vector.
+fn classify<'m>(model: &'m CategorizerModel, x: &SparseVector) -> Option<(&'m str, f64)> {
+    if x.is_empty() {
+        return None;
+    }
+    let scores: Vec<f64> = model
+        .prototypes
+        .iter()
+        .map(|p| x.dot(&p.vector) / model.temperature)
+        .collect();
+    let (best, top) =
+        scores
+            .iter()
+            .enumerate()
+            .fold(None, |best: Option<(usize, f64)>, (i, &s)| match best {
+                Some((_, top)) if top >= s => best,
+                _ => Some((i, s)),
+            })?;
+    let total: f64 = scores.iter().map(|s| (s - top).exp()).sum();
+    Some((model.prototypes[best].label.as_str(), 1.0 / total))
+}
+
+/// A usable example: its features, resolved label and split key.
+struct Example {
+    vector: SparseVector,
+    label: String,
+    correction: bool,
+    split_key: u64,
+}
+
+/// The canonical spelling of `label` when it is one of the 11 labels.
+fn canonical(label: &str) -> Option<&'static str> {
+    CANONICAL_LABELS
+        .into_iter()
+        .find(|c| c.eq_ignore_ascii_case(label))
+}
+
+/// The parent of an alias label.
+fn alias_parent(label: &str) -> Option<&'static str> {
+    ALIASES
+        .into_iter()
+        .find(|(alias, _)| alias.eq_ignore_ascii_case(label))
+        .map(|(_, parent)| parent)
+}
+
+/// Whether a label teaches nothing (`Uncategorized` or blank).
+fn is_unlabelled(label: &str) -> bool {
+    label.is_empty() || label.eq_ignore_ascii_case("uncategorized")
+}
+
+/// Maps each verbatim label to the label it is learned under (§1.3).
+fn resolve_labels(examples: &[LabelledExample]) -> BTreeMap<String, String> {
+    let mut corrections: BTreeMap<String, usize> = BTreeMap::new();
+    let mut spelling: BTreeMap<String, String> = BTreeMap::new();
+    for example in examples {
+        let label = example.category.trim();
+        if is_unlabelled(label) {
+            continue;
+        }
+        let key = label.to_lowercase();
+        spelling
+            .entry(key.clone())
+            .or_insert_with(|| label.to_owned());
+        if example.source == LabelSource::Correction {
+            *corrections.entry(key).or_default() += 1;
+        }
+    }
+    let mut resolved = BTreeMap::new();
+    for example in examples {
+        let label = example.category.trim();
+        if is_unlabelled(label) || resolved.contains_key(label) {
+            continue;
+        }
+        let key = label.to_lowercase();
+        let learned = match (canonical(label), alias_parent(label)) {
+            (Some(name), _) => name.to_owned(),
+            (None, Some(parent))
+                if corrections.get(&key).copied().unwrap_or(0) < MIN_CORRECTIONS =>
+            {
+                parent.to_owned()
+            }
+            _ => spelling[&key].clone(),
+        };
+        resolved.insert(label.to_owned(), learned);
+    }
+    resolved
+}
+
+/// Fits one prototype per label from `examples`.
+fn fit(examples: &[&Example], control: &dyn JobControl) -> Result<CategorizerModel, TrainError> {
+    #[derive(Default)]
+    struct Sum {
+        weights: BTreeMap<u32, f64>,
+        examples: u32,
+        corrections: u32,
+    }
+    let mut sums: BTreeMap<&str, Sum> = BTreeMap::new();
+    for (i, example) in examples.iter().enumerate() {
+        if i % CHECK_EVERY == 0 {
+            control.check()?;
+        }
+        let sum = sums.entry(&example.label).or_default();
+        let weight = if example.correction {
+            sum.corrections += 1;
+            CORRECTION_WEIGHT
+        } else {
+            1.0
+        };
+        sum.examples += 1;
+        example.vector.add_to(&mut sum.weights, weight);
+    }
+    let prototypes: Vec<Prototype> = sums
+        .into_iter()
+        .map(|(label, sum)| Prototype {
+            label: label.to_owned(),
+            examples: sum.examples,
+            corrections: sum.corrections,
+            vector: SparseVector::normalized(&sum.weights),
+        })
+        .collect();
+    Ok(CategorizerModel {
+        format: CategorizerModel::FORMAT.to_owned(),
+        version: FEATURES_VERSION,
+        dim: DIM,
+        ngram: NGRAM,
+        seed: HASH_SEED,
+        temperature: TEMPERATURE,
+        labels: prototypes.iter().map(|p| p.label.clone()).collect(),
+        prototypes,
+    })
+}
+
+/// The holdout: the ⌈n/10⌉ examples with the smallest split keys (a hash of their text, so the
+/// split is deterministic and independent of input order).
+fn split(examples: &[Example]) -> (Vec<&Example>, Vec<&Example>) {
+    let mut order: Vec<&Example> = examples.iter().collect();
+    order.sort_by_key(|e| e.split_key);
+    let holdout = order.len().div_ceil(10);
+    let train = order.split_off(holdout);
+    (train, order)
+}
 
 /// Fits the per-user categorizer from `examples`.
 pub fn train(
     examples: &[LabelledExample],
     control: &mut dyn JobControl,
 ) -> Result<TrainingOutput, TrainError> {
-    if examples.is_empty() {
+    const STEPS: u32 = 4;
+    let resolved = resolve_labels(examples);
+    let mut usable = Vec::new();
+    let mut skipped = 0usize;
+    for (i, example) in examples.iter().enumerate() {
+        if i % CHECK_EVERY == 0 {
+            control.check()?;
+        }
+        let Some(label) = resolved.get(example.category.trim()) else {
+            skipped += 1;
+            continue;
+        };
+        let vector = featurize(&example.description, &example.merchant);
+        if vector.is_empty() {
+            skipped += 1;
+            continue;
+        }
+        let text = features::clean(&format!("{} {}", example.description, example.merchant));
+        usable.push(Example {
+            vector,
+            label: label.clone(),
+            correction: example.source == LabelSource::Correction,
+            split_key: features::feature_hash(text.as_bytes()),
+        });
+    }
+    if usable.is_empty() {
         return Err(TrainError::Unusable(
-            "no labelled transactions or corrections".into(),
+            "no labelled transactions or corrections with a usable description".into(),
         ));
     }
-    control.step(1, 1, "fitted")?;
-    Ok(TrainingOutput {
-        metrics: serde_json::json!({ "examples": examples.len() }),
-        artefact: Vec::new(),
-        format: "categorizer-placeholder",
-    })
+    control.step(1, STEPS, "features extracted")?;
+
+    let (holdout_size, holdout_accuracy) = if usable.len() >= MIN_HOLDOUT_EXAMPLES {
+        let (train_part, holdout) = split(&usable);
+        let model = fit(&train_part, control)?;
+        let correct = holdout
+            .iter()
+            .filter(|e| {
+                classify(&model, &e.vector).map(|(label, _)| label) == Some(e.label.as_str())
+            })
+            .count();
+        (holdout.len(), Some(correct as f64 / holdout.len() as f64))
+    } else {
+        (0, None)
+    };
+    control.step(2, STEPS, "holdout evaluated")?;
+
+    let all: Vec<&Example> = usable.iter().collect();
+    let model = fit(&all, control)?;
+    control.step(3, STEPS, "prototypes fitted")?;
+
+    let folded: BTreeMap<&str, &str> = resolved
+        .iter()
+        .filter(|(from, to)| !from.eq_ignore_ascii_case(to))
+        .map(|(from, to)| (from.as_str(), to.as_str()))
+        .collect();
+    let metrics = serde_json::json!({
+        "model": "prototypes_v1",
+        "examples": usable.len(),
+        "corrections": usable.iter().filter(|e| e.correction).count(),
+        "skipped": skipped,
+        "labels": model.prototypes.len(),
+        "label_counts": model.prototypes.iter()
+            .map(|p| (p.label.clone(), p.examples))
+            .collect::<BTreeMap<_, _>>(),
+        "learned_under_parent": folded,
+        "holdout_size": holdout_size,
+        "holdout_accuracy": holdout_accuracy.map(|a| (a * 1e4).round() / 1e4),
+        "features": { "version": FEATURES_VERSION, "dim": DIM, "ngram": NGRAM },
+    });
+    let output = TrainingOutput {
+        metrics,
+        artefact: model.to_artefact(),
+        format: CategorizerModel::FORMAT,
+    };
+    control.step(4, STEPS, "model serialised")?;
+    Ok(output)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::training::testing::RecordingControl;
+
+    fn example(description: &str, category: &str, source: LabelSource) -> LabelledExample {
+        LabelledExample {
+            description: description.into(),
+            merchant: String::new(),
+            amount: None,
+            category: category.into(),
+            source,
+        }
+    }
+
+    fn labelled(description: &str, category: &str) -> LabelledExample {
+        example(description, category, LabelSource::Labelled)
+    }
+
+    fn corrected(description: &str, category: &str) -> LabelledExample {
+        example(description, category, LabelSource::Correction)
+    }
+
+    fn base() -> Vec<LabelledExample> {
+        vec![
+            labelled("UPI/DR/1234/SWIGGY/food order", "Food"),
+            labelled("ZOMATO ORDER 5512", "Food"),
+            labelled("POS 4432 DOMINOS PIZZA", "Food"),
+            labelled("UBER TRIP 9921", "Transport"),
+            labelled("OLA CABS RIDE", "Transport"),
+            labelled("METRO CARD RECHARGE", "Transport"),
+            labelled("NETFLIX SUBSCRIPTION", "Entertainment"),
+            labelled("SPOTIFY PREMIUM", "Entertainment"),
+            labelled("Some row", "Uncategorized"),
+            labelled("Another row", ""),
+        ]
+    }
+
+    fn fitted(examples: &[LabelledExample]) -> (CategorizerModel, serde_json::Value) {
+        let mut control = RecordingControl::running();
+        let output = train(examples, &mut control).unwrap();
+        assert_eq!(output.format, CategorizerModel::FORMAT);
+        let model = CategorizerModel::from_artefact(&output.artefact).unwrap();
+        (model, output.metrics)
+    }
+
+    #[test]
+    fn predicts_from_labelled_rows_and_skips_uncategorized() {
+        let (model, metrics) = fitted(&base());
+        assert_eq!(model.labels, ["Entertainment", "Food", "Transport"]);
+        assert_eq!(metrics["examples"], 8);
+        assert_eq!(metrics["skipped"], 2);
+        assert_eq!(metrics["labels"], 3);
+        assert_eq!(metrics["label_counts"]["Food"], 3);
+        assert!(metrics["holdout_accuracy"].is_null());
+        let (label, confidence) = predict(&model, "SWIGGY INSTAMART ORDER", "Swiggy").unwrap();
+        assert_eq!(label, "Food");
+        assert!(confidence > 0.5 && confidence <= 1.0, "{confidence}");
+        assert_eq!(predict(&model, "UBER AUTO", "").unwrap().0, "Transport");
+        assert_eq!(predict(&model, "123456", ""), None);
+    }
+
+    #[test]
+    fn learns_a_corrected_merchant() {
+        let mut examples = base();
+        examples.push(labelled("BLUE TOKAI COFFEE ROASTERS", "Misc"));
+        let (before, _) = fitted(&examples);
+        assert_ne!(predict(&before, "BLUE TOKAI", "").unwrap().0, "Food");
+        examples.push(corrected("BLUE TOKAI COFFEE", "Food"));
+        let (after, metrics) = fitted(&examples);
+        assert_eq!(predict(&after, "BLUE TOKAI", "").unwrap().0, "Food");
+        assert_eq!(metrics["corrections"], 1);
+    }
+
+    #[test]
+    fn alias_labels_need_three_corrections() {
+        let mut examples = base();
+        examples.push(corrected("BIGBASKET DAILY", "grocery"));
+        examples.push(corrected("BIGBASKET VEGETABLES", "Grocery"));
+        let (model, metrics) = fitted(&examples);
+        assert!(!model.labels.iter().any(|l| l == "Grocery"));
+        assert_eq!(predict(&model, "BIGBASKET", "").unwrap().0, "Food");
+        assert_eq!(metrics["learned_under_parent"]["Grocery"], "Food");
+
+        examples.push(corrected("BIGBASKET FRUITS", "Grocery"));
+        let (model, metrics) = fitted(&examples);
+        assert_eq!(predict(&model, "BIGBASKET", "").unwrap().0, "grocery");
+        assert!(metrics["learned_under_parent"].get("Grocery").is_none());
+    }
+
+    #[test]
+    fn custom_and_canonical_labels() {
+        let mut examples = base();
+        examples.push(labelled("PETSMART FOOD", "Pets"));
+        examples.push(labelled("DTDC COURIER", "misc"));
+        let (model, _) = fitted(&examples);
+        assert!(model.labels.iter().any(|l| l == "Pets"));
+        assert!(model.labels.iter().any(|l| l == "Misc"));
+    }
+
+    #[test]
+    fn measures_a_deterministic_holdout() {
+        let mut examples = base();
+        for i in 0..30 {
+            examples.push(labelled(
+                &format!("SWIGGY ORDER {}", ["A", "B", "C"][i % 3]),
+                "Food",
+            ));
+            examples.push(labelled(
+                &format!("UBER RIDE {}", ["X", "Y", "Z"][i % 3]),
+                "Transport",
+            ));
+        }
+        let (_, metrics) = fitted(&examples);
+        let mut reversed = examples.clone();
+        reversed.reverse();
+        let (_, again) = fitted(&reversed);
+        assert_eq!(metrics["holdout_size"], 7);
+        assert_eq!(metrics["holdout_accuracy"], again["holdout_accuracy"]);
+        assert!(
+            metrics["holdout_accuracy"].as_f64().unwrap() >= 0.8,
+            "{metrics}"
+        );
+    }
+
+    #[test]
+    fn reports_a_handful_of_steps() {
+        let mut control = RecordingControl::running();
+        train(&base(), &mut control).unwrap();
+        let steps: Vec<u32> = control.steps.iter().map(|s| s.0).collect();
+        assert_eq!(steps, [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn unusable_without_labels() {
+        let mut control = RecordingControl::running();
+        assert!(matches!(
+            train(&[], &mut control),
+            Err(TrainError::Unusable(_))
+        ));
+        let only_uncategorized = [
+            labelled("SWIGGY", "Uncategorized"),
+            labelled("1234", "Food"),
+        ];
+        assert!(matches!(
+            train(&only_uncategorized, &mut control),
+            Err(TrainError::Unusable(_))
+        ));
+    }
+
+    #[test]
+    fn stops_when_cancelled() {
+        let examples: Vec<LabelledExample> = (0..5000)
+            .map(|i| labelled(&format!("MERCHANT {}", i % 50), "Food"))
+            .collect();
+        let mut control = RecordingControl::stopping_after(2);
+        assert_eq!(train(&examples, &mut control), Err(TrainError::Stopped));
+        assert_eq!(control.calls(), 3);
+        assert!(control.steps.is_empty());
+    }
+
+    #[test]
+    fn artefacts_round_trip_and_reject_other_features() {
+        let (model, _) = fitted(&base());
+        let mut other = model.clone();
+        other.dim = 1 << 18;
+        assert!(CategorizerModel::from_artefact(&other.to_artefact()).is_err());
+        assert!(CategorizerModel::from_artefact(b"{}").is_err());
+        assert_eq!(
+            CategorizerModel::from_artefact(&model.to_artefact()).unwrap(),
+            model
+        );
+    }
 }

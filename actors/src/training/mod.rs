@@ -2,11 +2,15 @@
 //! every process, [`trainer`] is the seam between the job runner and the pure model fitting in
 //! [`categorizer`] and [`forecaster`].
 
+pub mod artefact;
 pub mod categorizer;
 pub mod events;
+pub mod features;
 pub mod forecaster;
 pub mod service;
 pub mod store;
+#[cfg(test)]
+mod testing;
 pub mod trainer;
 
 use serde::{Deserialize, Serialize};
