@@ -1,8 +1,274 @@
-//! Placeholder: the per-user spending forecaster (categorization spec §6.5) lands here.
+//! The per-user spending forecaster (categorization spec §6.5).
+//!
+//! Fitting: usable flows → hole-free daily series → recurring debits taken out → discretionary
+//! spend winsorised at its 99th percentile → `y = ln(1+d)` → ETS(A,N,A) m=7 (≥ 14 days), the
+//! plain log-mean (7–13 days) or, below 7 days, an `insufficient_data` model that forecasts
+//! zero discretionary spend (the routes report it with confidence 0). No usable transaction at
+//! all is [`TrainError::Unusable`].
+//!
+//! Forecasting ([`forecast`]) is a pure function of the stored model: 1,000 paths through the
+//! model driven by a circular 7-day block bootstrap of the in-sample residuals (ChaCha8 seeded
+//! by the user's seed, stream = the last day's number, so the same model always gives the same
+//! numbers), back-transformed, clipped at 0, plus the recurring debits due; per-day quantiles
+//! across paths and horizon totals from per-path sums.
 
-use chrono::NaiveDate;
+use std::collections::BTreeSet;
 
+use chrono::{Datelike, Days, NaiveDate};
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use super::artefact::JsonArtefact;
+use super::backtest;
+use super::daily_series::{flows, DailySeries, Flow};
+use super::ets::{EtsFit, EtsState, MIN_SEASONAL_DAYS, SEASON};
+use super::recurring::{self, RecurringDebit};
+use super::stats::{mean, money, quantile, quantile_sorted};
 use super::trainer::{JobControl, LedgerEntry, TrainError, TrainingOutput};
+
+/// Simulated paths per forecast.
+pub const PATHS: usize = 1000;
+/// Longest forecast horizon in days.
+pub const MAX_HORIZON: u32 = 90;
+/// Days below which there is no model, only zeros.
+pub const MIN_DAYS: usize = 7;
+/// Residuals kept for the bootstrap (the latest year).
+const MAX_RESIDUALS: usize = 52 * SEASON;
+/// Horizon of the metrics preview (the safe-to-spend default).
+const PREVIEW_DAYS: u32 = 7;
+
+/// Which model a forecast comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    /// ETS(A,N,A) with a weekly season on log spend.
+    EtsWeeklyV1,
+    /// The mean of log spend (7–13 days of data).
+    LogMean,
+    /// Fewer than 7 days: zero discretionary spend, confidence 0.
+    InsufficientData,
+}
+
+/// A fitted forecaster: everything [`forecast`] needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForecastModel {
+    /// Always [`ForecastModel::FORMAT`].
+    pub format: String,
+    /// The model behind the discretionary spend.
+    pub model: ModelKind,
+    /// The last day of the fitted series; forecasts start the day after.
+    pub last_date: NaiveDate,
+    /// Days of history.
+    pub days: usize,
+    /// The smoothing state on the `ln(1+spend)` scale.
+    pub state: EtsState,
+    /// In-sample one-step residuals (latest year), bootstrapped in 7-day blocks.
+    pub residuals: Vec<f64>,
+    /// Recurring debits, projected on their due days.
+    pub recurring: Vec<RecurringDebit>,
+    /// Income per day (§6.5 `r`).
+    pub income_rate: f64,
+    /// Seed of the path simulation.
+    pub seed: u64,
+}
+
+impl JsonArtefact for ForecastModel {
+    const FORMAT: &'static str = "forecaster-ets-v1+json";
+
+    fn format(&self) -> &str {
+        &self.format
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let numbers = [
+            self.state.level,
+            self.state.alpha,
+            self.state.gamma,
+            self.income_rate,
+        ];
+        let finite = numbers
+            .iter()
+            .chain(&self.state.season)
+            .chain(&self.residuals)
+            .chain(self.recurring.iter().map(|r| &r.amount))
+            .all(|v| v.is_finite());
+        if !finite || self.residuals.len() > MAX_RESIDUALS {
+            return Err("non-finite numbers or too many residuals".into());
+        }
+        Ok(())
+    }
+}
+
+/// Low, middle and high quantiles of spend.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Quantiles {
+    /// 10th percentile.
+    pub p10: f64,
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+}
+
+impl Quantiles {
+    /// The quantiles of `values` (sorted here), rounded to 2 dp.
+    fn of(values: &mut [f64]) -> Self {
+        values.sort_by(f64::total_cmp);
+        Self {
+            p10: money(quantile_sorted(values, 0.1)),
+            p50: money(quantile_sorted(values, 0.5)),
+            p90: money(quantile_sorted(values, 0.9)),
+        }
+    }
+}
+
+/// One forecast day.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForecastDay {
+    /// The day.
+    pub date: NaiveDate,
+    /// Spend quantiles of the day (recurring debits included).
+    #[serde(flatten)]
+    pub spend: Quantiles,
+}
+
+/// A spend forecast.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Forecast {
+    /// The model behind it.
+    pub model: ModelKind,
+    /// Income per day, rounded to 2 dp.
+    pub income_rate: f64,
+    /// Each day from the day after the model's last date.
+    pub days: Vec<ForecastDay>,
+    /// Quantiles of the horizon's total spend (per-path sums).
+    pub total: Quantiles,
+}
+
+/// Forecasts spend for `horizon_days` (clamped to 1..=[`MAX_HORIZON`]) from the day after the
+/// model's last date.
+pub fn forecast(model: &ForecastModel, horizon_days: u32) -> Forecast {
+    let horizon = horizon_days.clamp(1, MAX_HORIZON) as usize;
+    let first = model.last_date + Days::new(1);
+    let scheduled = recurring::scheduled(&model.recurring, first, horizon);
+    let mut rng = ChaCha8Rng::seed_from_u64(model.seed);
+    rng.set_stream(model.last_date.num_days_from_ce().unsigned_abs().into());
+    let mut days: Vec<Vec<f64>> = vec![Vec::with_capacity(PATHS); horizon];
+    let mut totals = Vec::with_capacity(PATHS);
+    for _ in 0..PATHS {
+        let path = model
+            .state
+            .simulate(block_bootstrap(&model.residuals, &mut rng), horizon);
+        let mut total = 0.0;
+        for ((log_spend, due), day) in path.iter().zip(&scheduled).zip(&mut days) {
+            let spend = log_spend.exp_m1().max(0.0) + due;
+            day.push(spend);
+            total += spend;
+        }
+        totals.push(total);
+    }
+    Forecast {
+        model: model.model,
+        income_rate: money(model.income_rate),
+        days: days
+            .iter_mut()
+            .zip(first.iter_days())
+            .map(|(values, date)| ForecastDay {
+                date,
+                spend: Quantiles::of(values),
+            })
+            .collect(),
+        total: Quantiles::of(&mut totals),
+    }
+}
+
+/// An endless error sequence: circular 7-day blocks of `residuals` from uniform random starts
+/// (zeros without residuals).
+fn block_bootstrap<'a>(
+    residuals: &'a [f64],
+    rng: &'a mut ChaCha8Rng,
+) -> impl Iterator<Item = f64> + 'a {
+    let (mut start, mut k) = (0, 0);
+    std::iter::from_fn(move || {
+        let n = residuals.len();
+        if n == 0 {
+            return Some(0.0);
+        }
+        if k % SEASON == 0 {
+            // Multiply-shift maps a uniform u64 onto 0..n (bias below n / 2^64).
+            start = ((u128::from(rng.next_u64()) * n as u128) >> 64) as usize;
+        }
+        let error = residuals[(start + k % SEASON) % n];
+        k += 1;
+        Some(error)
+    })
+}
+
+/// A fitted forecaster with what the metrics report about the fit.
+#[derive(Debug, Clone)]
+pub struct Fitted {
+    /// The model.
+    pub model: ForecastModel,
+    /// The daily series it was fitted on.
+    pub series: DailySeries,
+    /// Mean absolute one-step error of discretionary spend (money), when a model was fitted.
+    pub one_step_mae: Option<f64>,
+    /// The winsorising cap of discretionary spend.
+    pub cap: f64,
+}
+
+/// Fits the forecaster to date-sorted `flows` as of `today`.
+pub fn fit(
+    flows: &[Flow],
+    today: NaiveDate,
+    seed: u64,
+    control: &dyn JobControl,
+) -> Result<Fitted, TrainError> {
+    let series = DailySeries::aggregate(flows, today)
+        .ok_or_else(|| TrainError::Unusable("no settled transactions".into()))?;
+    let recurring = recurring::detect(flows, series.end());
+    let merchants: BTreeSet<&str> = recurring.iter().map(|r| r.merchant.as_str()).collect();
+    let mut discretionary = series.spend.clone();
+    for flow in flows {
+        if flow.amount < 0.0 && merchants.contains(flow.merchant.as_str()) {
+            let day = &mut discretionary[series.index(flow.date)];
+            *day = (*day + flow.amount).max(0.0);
+        }
+    }
+    let cap = quantile(&discretionary, 0.99);
+    let capped: Vec<f64> = discretionary.iter().map(|d| d.min(cap)).collect();
+    let y: Vec<f64> = capped.iter().map(|d| d.ln_1p()).collect();
+    let (kind, fit) = match y.len() {
+        n if n < MIN_DAYS => (ModelKind::InsufficientData, EtsFit::mean(&[])),
+        n if n < MIN_SEASONAL_DAYS => (ModelKind::LogMean, EtsFit::mean(&y)),
+        _ => (ModelKind::EtsWeeklyV1, EtsFit::seasonal(&y, control)?),
+    };
+    let residuals = fit.residuals(&y);
+    let one_step_errors: Vec<f64> = fit
+        .fitted
+        .iter()
+        .zip(&capped)
+        .map(|(f, d)| (f.exp_m1() - d).abs())
+        .collect();
+    let model = ForecastModel {
+        format: ForecastModel::FORMAT.to_owned(),
+        model: kind,
+        last_date: series.end(),
+        days: series.len(),
+        state: fit.state,
+        residuals: residuals[residuals.len().saturating_sub(MAX_RESIDUALS)..].to_vec(),
+        recurring,
+        income_rate: series.income_rate(),
+        seed,
+    };
+    Ok(Fitted {
+        model,
+        series,
+        one_step_mae: (!one_step_errors.is_empty()).then(|| mean(&one_step_errors)),
+        cap,
+    })
+}
 
 /// Fits the user's spending forecast from `entries` as of `today`.
 pub fn train(
@@ -11,13 +277,199 @@ pub fn train(
     seed: u64,
     control: &mut dyn JobControl,
 ) -> Result<TrainingOutput, TrainError> {
-    if entries.len() < 7 {
-        return Err(TrainError::Unusable("fewer than 7 transactions".into()));
+    const STEPS: u32 = 5;
+    let flows = flows(entries);
+    if flows.is_empty() {
+        return Err(TrainError::Unusable(
+            "no settled transactions (cancelled, failed and pending rows are ignored)".into(),
+        ));
     }
-    control.step(1, 1, "fitted")?;
-    Ok(TrainingOutput {
-        metrics: serde_json::json!({ "transactions": entries.len(), "as_of": today, "seed": seed }),
-        artefact: Vec::new(),
-        format: "forecaster-placeholder",
-    })
+    control.step(1, STEPS, "transactions read")?;
+    let fitted = fit(&flows, today, seed, control)?;
+    control.step(2, STEPS, "model fitted")?;
+    let preview = forecast(&fitted.model, PREVIEW_DAYS);
+    control.step(3, STEPS, "intervals simulated")?;
+    let backtest = backtest::run(&flows, &fitted.series, seed, control)?;
+    control.step(4, STEPS, "backtest done")?;
+
+    let model = &fitted.model;
+    let metrics = serde_json::json!({
+        "model": model.model,
+        "days": model.days,
+        "transactions": flows.len(),
+        "first_date": fitted.series.start,
+        "last_date": model.last_date,
+        "alpha": model.state.alpha,
+        "gamma": model.state.gamma,
+        "one_step_mae": fitted.one_step_mae.map(money),
+        "winsor_cap": money(fitted.cap),
+        "recurring": model.recurring.len(),
+        "recurring_monthly": money(model.recurring.iter().map(|r| r.amount).sum()),
+        "paydays": fitted.series.paydays().keys().collect::<Vec<_>>(),
+        "income_rate": money(model.income_rate),
+        "spend_7d": preview.total,
+        "safe_to_spend_7d": money(model.income_rate * f64::from(PREVIEW_DAYS) - preview.total.p90),
+        "backtest": backtest,
+    });
+    let output = TrainingOutput {
+        metrics,
+        artefact: model.to_artefact(),
+        format: ForecastModel::FORMAT,
+    };
+    control.step(5, STEPS, "model serialised")?;
+    Ok(output)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::training::daily_series::tests::{day, entry, worked_example};
+    use crate::training::testing::RecordingControl;
+
+    fn trained(entries: &[LedgerEntry], today: NaiveDate) -> (ForecastModel, serde_json::Value) {
+        let mut control = RecordingControl::running();
+        let output = train(entries, today, 42, &mut control).unwrap();
+        assert_eq!(output.format, ForecastModel::FORMAT);
+        let steps: Vec<u32> = control.steps.iter().map(|s| s.0).collect();
+        assert_eq!(steps, [1, 2, 3, 4, 5]);
+        (
+            ForecastModel::from_artefact(&output.artefact).unwrap(),
+            output.metrics,
+        )
+    }
+
+    fn daily(start: NaiveDate, amounts: impl IntoIterator<Item = f64>) -> Vec<LedgerEntry> {
+        start
+            .iter_days()
+            .zip(amounts)
+            .map(|(date, amount)| entry(date, -amount, ""))
+            .collect()
+    }
+
+    #[test]
+    fn reproduces_a_noise_free_weekly_series() {
+        let pattern = [100.0, 200.0, 300.0, 150.0, 250.0, 500.0, 800.0];
+        let start = day(2024, 1, 1);
+        let entries = daily(start, (0..70).map(|t| pattern[t % 7]));
+        let (model, metrics) = trained(&entries, day(2024, 3, 10));
+        assert_eq!(metrics["model"], "ets_weekly_v1");
+        let forecast = forecast(&model, 14);
+        assert_eq!(forecast.days[0].date, day(2024, 3, 11));
+        for (k, day) in forecast.days.iter().enumerate() {
+            let expected = pattern[(70 + k) % 7];
+            assert!(
+                (day.spend.p50 - expected).abs() <= expected * 0.01,
+                "{day:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn constant_spend_has_zero_width_intervals() {
+        let entries = daily(day(2024, 1, 1), std::iter::repeat_n(500.0, 60));
+        let (model, metrics) = trained(&entries, day(2024, 2, 29));
+        let forecast = forecast(&model, 7);
+        for day in &forecast.days {
+            assert_eq!(
+                (day.spend.p10, day.spend.p50, day.spend.p90),
+                (500.0, 500.0, 500.0)
+            );
+        }
+        assert_eq!(
+            forecast.total,
+            Quantiles {
+                p10: 3500.0,
+                p50: 3500.0,
+                p90: 3500.0
+            }
+        );
+        assert_eq!(metrics["spend_7d"]["p90"], 3500.0);
+        assert_eq!(metrics["safe_to_spend_7d"], -3500.0);
+        assert_eq!(metrics["backtest"]["origins"], 4);
+        assert_eq!(metrics["backtest"]["coverage"], 1.0);
+    }
+
+    #[test]
+    fn worked_example_projects_rent_and_income() {
+        let end = day(2025, 12, 31);
+        let (model, metrics) = trained(&worked_example(end), end);
+        assert_eq!(metrics["recurring"], 1);
+        assert_eq!(metrics["paydays"], serde_json::json!([1]));
+        assert!((metrics["income_rate"].as_f64().unwrap() - 1971.09).abs() < 0.01);
+        let forecast = forecast(&model, 7);
+        assert_eq!(forecast.days[4].date, day(2026, 1, 5));
+        assert!(forecast.days[4].spend.p10 >= 20_000.0);
+        assert!(forecast.days[3].spend.p90 < 2_000.0);
+        let total = forecast.total;
+        assert!(total.p10 < total.p50 && total.p50 < total.p90, "{total:?}");
+        assert!(total.p50 > 22_000.0 && total.p50 < 27_000.0, "{total:?}");
+        let safe = metrics["safe_to_spend_7d"].as_f64().unwrap();
+        assert_eq!(safe, money(model.income_rate * 7.0 - total.p90));
+        assert!(metrics["backtest"]["mae_total"].as_f64().unwrap() > 0.0);
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_model() {
+        let end = day(2025, 12, 31);
+        let entries = worked_example(end);
+        let mut first = RecordingControl::running();
+        let mut second = RecordingControl::running();
+        let a = train(&entries, end, 7, &mut first).unwrap();
+        let b = train(&entries, end, 7, &mut second).unwrap();
+        assert_eq!(a, b);
+        let model = ForecastModel::from_artefact(&a.artefact).unwrap();
+        assert_eq!(forecast(&model, 10), forecast(&model, 10));
+        let other = ForecastModel {
+            seed: 8,
+            ..model.clone()
+        };
+        assert_ne!(forecast(&model, 10).total, forecast(&other, 10).total);
+    }
+
+    #[test]
+    fn short_histories_fall_back() {
+        let ten = daily(day(2024, 1, 1), (0..10).map(|t| 100.0 + 10.0 * t as f64));
+        let (model, metrics) = trained(&ten, day(2024, 1, 10));
+        assert_eq!(metrics["model"], "log_mean");
+        assert!(metrics["backtest"].is_null());
+        let short = forecast(&model, 3);
+        assert!(short
+            .days
+            .iter()
+            .all(|d| d.spend.p50 > 100.0 && d.spend.p50 < 200.0));
+
+        let three = daily(day(2024, 1, 1), [50.0, 60.0, 70.0]);
+        let (model, metrics) = trained(&three, day(2024, 1, 3));
+        assert_eq!(metrics["model"], "insufficient_data");
+        assert!(metrics["one_step_mae"].is_null());
+        assert_eq!(forecast(&model, 2).total.p90, 0.0);
+    }
+
+    #[test]
+    fn unusable_and_stopped() {
+        let mut control = RecordingControl::running();
+        let mut pending = entry(day(2024, 1, 1), -10.0, "");
+        pending.status = "pending".into();
+        for entries in [vec![], vec![pending]] {
+            assert!(matches!(
+                train(&entries, day(2024, 1, 1), 1, &mut control),
+                Err(TrainError::Unusable(_))
+            ));
+        }
+        let entries = worked_example(day(2025, 12, 31));
+        let mut stopping = RecordingControl::stopping_after(3);
+        assert_eq!(
+            train(&entries, day(2025, 12, 31), 1, &mut stopping),
+            Err(TrainError::Stopped)
+        );
+        assert_eq!(stopping.steps.len(), 1);
+    }
+
+    #[test]
+    fn horizons_are_bounded() {
+        let entries = daily(day(2024, 1, 1), std::iter::repeat_n(10.0, 20));
+        let (model, _) = trained(&entries, day(2024, 1, 20));
+        assert_eq!(forecast(&model, 0).days.len(), 1);
+        assert_eq!(forecast(&model, 1000).days.len(), MAX_HORIZON as usize);
+    }
 }

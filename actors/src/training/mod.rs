@@ -1,13 +1,19 @@
 //! Training: background jobs that fit each user's models. [`events`] carries job progress to
 //! every process, [`trainer`] is the seam between the job runner and the pure model fitting in
-//! [`categorizer`] and [`forecaster`].
+//! [`categorizer`] (on [`features`]) and [`forecaster`] (on [`daily_series`], [`recurring`],
+//! [`ets`] and [`backtest`]); [`artefact`] stores the fitted models.
 
 pub mod artefact;
+pub mod backtest;
 pub mod categorizer;
+pub mod daily_series;
+pub mod ets;
 pub mod events;
 pub mod features;
 pub mod forecaster;
+pub mod recurring;
 pub mod service;
+pub mod stats;
 pub mod store;
 #[cfg(test)]
 mod testing;

@@ -1,0 +1,290 @@
+//! The forecaster's input (categorization spec §6.1 fixed as in §6.5): usable money flows and
+//! the hole-free daily income and spend series built from them, plus payday detection and the
+//! income rate.
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, Days, NaiveDate};
+use rust_decimal::prelude::ToPrimitive;
+
+use super::stats::{median, quantile};
+use super::trainer::LedgerEntry;
+
+/// Statuses that never moved money.
+const EXCLUDED_STATUSES: [&str; 3] = ["cancelled", "failed", "pending"];
+/// Data at most this many days old is padded with zero days up to today.
+const MAX_STALE_DAYS: i64 = 3;
+/// Days of history behind the non-recurring income mean.
+const INCOME_WINDOW_DAYS: usize = 90;
+/// Average days per month.
+pub const DAYS_PER_MONTH: f64 = 30.44;
+/// A recurring flow (payday, monthly debit) counts only when seen within this many days of the
+/// series end.
+pub const ACTIVE_DAYS: i64 = 62;
+
+/// One transaction that moved money.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flow {
+    /// Statement-local date.
+    pub date: NaiveDate,
+    /// Signed amount (negative = spend).
+    pub amount: f64,
+    /// Normalised merchant (lowercase, single spaces; '' when none).
+    pub merchant: String,
+}
+
+/// The usable flows of `entries` (status not cancelled, failed or pending), by date.
+pub fn flows(entries: &[LedgerEntry]) -> Vec<Flow> {
+    let mut flows: Vec<Flow> = entries
+        .iter()
+        .filter(|e| {
+            !EXCLUDED_STATUSES
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(e.status.trim()))
+        })
+        .map(|e| Flow {
+            date: e.date,
+            amount: e.amount.to_f64().unwrap_or(0.0),
+            merchant: e
+                .merchant
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_lowercase(),
+        })
+        .collect();
+    flows.sort_by_key(|f| f.date);
+    flows
+}
+
+/// Daily income (Σ credits) and spend (|Σ debits|) on every day from `start`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DailySeries {
+    /// The first day.
+    pub start: NaiveDate,
+    /// Σ of positive amounts per day.
+    pub income: Vec<f64>,
+    /// |Σ of negative amounts| per day.
+    pub spend: Vec<f64>,
+}
+
+impl DailySeries {
+    /// Aggregates date-sorted `flows` from the first to the last date, padded with zero days
+    /// up to `today` when the last date is at most 3 days before it; `None` without flows.
+    pub fn aggregate(flows: &[Flow], today: NaiveDate) -> Option<Self> {
+        let start = flows.first()?.date;
+        let last = flows.last()?.date;
+        let stale = (today - last).num_days();
+        let end = if (1..=MAX_STALE_DAYS).contains(&stale) {
+            today
+        } else {
+            last
+        };
+        let days = (end - start).num_days() as usize + 1;
+        let mut series = Self {
+            start,
+            income: vec![0.0; days],
+            spend: vec![0.0; days],
+        };
+        for flow in flows {
+            let day = series.index(flow.date);
+            if flow.amount > 0.0 {
+                series.income[day] += flow.amount;
+            } else {
+                series.spend[day] -= flow.amount;
+            }
+        }
+        Some(series)
+    }
+
+    /// Number of days.
+    pub fn len(&self) -> usize {
+        self.spend.len()
+    }
+
+    /// Whether the series has no day (never true for an aggregated series).
+    pub fn is_empty(&self) -> bool {
+        self.spend.is_empty()
+    }
+
+    /// The date of day `index`.
+    pub fn date(&self, index: usize) -> NaiveDate {
+        self.start + Days::new(index as u64)
+    }
+
+    /// The last day.
+    pub fn end(&self) -> NaiveDate {
+        self.date(self.len() - 1)
+    }
+
+    /// The index of `date` (which must lie in the series).
+    pub fn index(&self, date: NaiveDate) -> usize {
+        (date - self.start).num_days() as usize
+    }
+
+    /// Paydays (§6.1 `detect_paydays(pct=90)`): days of month with at least two income days at or
+    /// above the 90th percentile of income days, the latest within [`ACTIVE_DAYS`] of the end;
+    /// each with the median of those incomes.
+    pub fn paydays(&self) -> BTreeMap<u32, f64> {
+        let threshold = self.payday_threshold();
+        let mut by_day: BTreeMap<u32, Vec<(usize, f64)>> = BTreeMap::new();
+        for (i, &income) in self.income.iter().enumerate() {
+            if income > 0.0 && income >= threshold {
+                by_day
+                    .entry(self.date(i).day())
+                    .or_default()
+                    .push((i, income));
+            }
+        }
+        by_day
+            .into_iter()
+            .filter(|(_, days)| {
+                days.len() >= 2 && (self.len() - 1 - days[days.len() - 1].0) as i64 <= ACTIVE_DAYS
+            })
+            .map(|(day, days)| {
+                let amounts: Vec<f64> = days.iter().map(|d| d.1).collect();
+                (day, median(&amounts))
+            })
+            .collect()
+    }
+
+    fn payday_threshold(&self) -> f64 {
+        let positive: Vec<f64> = self.income.iter().copied().filter(|&i| i > 0.0).collect();
+        quantile(&positive, 0.9)
+    }
+
+    /// The income rate per day (§6.5): (Σ payday medians + mean monthly income of the last 90
+    /// days outside paydays) / 30.44.
+    pub fn income_rate(&self) -> f64 {
+        let paydays = self.paydays();
+        let threshold = self.payday_threshold();
+        let window = self.len().min(INCOME_WINDOW_DAYS);
+        let other: f64 = (self.len() - window..self.len())
+            .map(|i| (i, self.income[i]))
+            .filter(|&(i, income)| {
+                !(income >= threshold && paydays.contains_key(&self.date(i).day()))
+            })
+            .map(|(_, income)| income)
+            .sum();
+        paydays.values().sum::<f64>() / DAYS_PER_MONTH + other / window as f64
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use rust_decimal::Decimal;
+
+    use super::*;
+
+    /// A completed ledger entry.
+    pub(crate) fn entry(date: NaiveDate, amount: f64, merchant: &str) -> LedgerEntry {
+        LedgerEntry {
+            date,
+            amount: Decimal::from_f64_retain(amount).unwrap().round_dp(2),
+            merchant: merchant.into(),
+            status: "completed".into(),
+        }
+    }
+
+    /// A date.
+    pub(crate) fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn aggregates_the_spec_table_exactly() {
+        let entries = [
+            entry(day(2024, 1, 1), -50.0, ""),
+            entry(day(2024, 1, 1), -20.0, ""),
+            entry(day(2024, 1, 2), 1000.0, ""),
+            entry(day(2024, 1, 4), -10.0, ""),
+        ];
+        let series = DailySeries::aggregate(&flows(&entries), day(2024, 1, 4)).unwrap();
+        let closing: Vec<f64> = series
+            .income
+            .iter()
+            .zip(&series.spend)
+            .scan(0.0, |balance, (i, s)| {
+                *balance += i - s;
+                Some(*balance)
+            })
+            .collect();
+        assert_eq!(series.start, day(2024, 1, 1));
+        assert_eq!(series.income, [0.0, 1000.0, 0.0, 0.0]);
+        assert_eq!(series.spend, [70.0, 0.0, 0.0, 10.0]);
+        assert_eq!(closing, [-70.0, 930.0, 930.0, 920.0]);
+    }
+
+    #[test]
+    fn pads_recent_data_to_today_and_skips_unsettled_rows() {
+        let mut entries = vec![
+            entry(day(2024, 1, 1), -50.0, " Big  Bazaar "),
+            entry(day(2024, 1, 2), -30.0, ""),
+        ];
+        for status in ["pending", "Cancelled", "failed"] {
+            let mut row = entry(day(2024, 1, 9), -99.0, "");
+            row.status = status.into();
+            entries.push(row);
+        }
+        let usable = flows(&entries);
+        assert_eq!(usable.len(), 2);
+        assert_eq!(usable[0].merchant, "big bazaar");
+        let padded = DailySeries::aggregate(&usable, day(2024, 1, 5)).unwrap();
+        assert_eq!(padded.end(), day(2024, 1, 5));
+        assert_eq!(padded.spend, [50.0, 30.0, 0.0, 0.0, 0.0]);
+        let stale = DailySeries::aggregate(&usable, day(2024, 1, 6)).unwrap();
+        assert_eq!(stale.end(), day(2024, 1, 2));
+        assert_eq!(DailySeries::aggregate(&[], day(2024, 1, 6)), None);
+    }
+
+    /// The §6.3 worked-example user from 2025-10-01 to `end`: salary 60,000 on the 1st, rent
+    /// 20,000 on the 5th, daily spend averaging 400 on weekdays and 900 on weekends.
+    pub(crate) fn worked_example(end: NaiveDate) -> Vec<LedgerEntry> {
+        let mut entries = Vec::new();
+        let mut date = day(2025, 10, 1);
+        let mut wobble = 0.0f64;
+        while date <= end {
+            if date.day() == 1 {
+                entries.push(entry(date, 60_000.0, "ACME PAYROLL"));
+            }
+            if date.day() == 5 {
+                entries.push(entry(date, -20_000.0, "Landlord"));
+            }
+            wobble = (wobble + 0.37).fract();
+            let weekend = date.weekday().number_from_monday() >= 6;
+            let base = if weekend { 900.0 } else { 400.0 };
+            entries.push(entry(date, -(base * (0.6 + 0.8 * wobble)), "Shop"));
+            date = date.succ_opt().unwrap();
+        }
+        entries
+    }
+
+    #[test]
+    fn payday_on_the_first_is_detected() {
+        let entries = worked_example(day(2025, 12, 31));
+        let series = DailySeries::aggregate(&flows(&entries), day(2025, 12, 31)).unwrap();
+        assert_eq!(
+            series.paydays().into_iter().collect::<Vec<_>>(),
+            [(1, 60_000.0)]
+        );
+        let single = [entry(day(2025, 10, 1), 60_000.0, "")];
+        let series = DailySeries::aggregate(&flows(&single), day(2025, 10, 1)).unwrap();
+        assert!(series.paydays().is_empty());
+    }
+
+    #[test]
+    fn income_rate_does_not_swing_with_the_window() {
+        for end in [
+            day(2025, 11, 20),
+            day(2025, 12, 2),
+            day(2025, 12, 31),
+            day(2026, 1, 1),
+            day(2026, 1, 15),
+        ] {
+            let entries = worked_example(end);
+            let series = DailySeries::aggregate(&flows(&entries), end).unwrap();
+            let rate = series.income_rate();
+            assert!((rate - 1971.0).abs() < 1971.0 * 0.02, "{end}: {rate}");
+        }
+    }
+}
