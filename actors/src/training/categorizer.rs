@@ -255,6 +255,41 @@ fn split(examples: &[Example]) -> (Vec<&Example>, Vec<&Example>) {
     (train, order)
 }
 
+/// Holdout figures.
+#[derive(Debug, Clone, Copy)]
+struct Holdout {
+    size: usize,
+    /// Share of holdout examples the model fitted on the rest labels right.
+    accuracy: f64,
+    /// The same for always answering the most frequent training label (the baseline).
+    majority_accuracy: f64,
+}
+
+/// Fits on ~90% of `examples` and scores the held-out rest.
+fn evaluate(examples: &[Example], control: &dyn JobControl) -> Result<Holdout, TrainError> {
+    let (train_part, holdout) = split(examples);
+    let model = fit(&train_part, control)?;
+    let majority = model
+        .prototypes
+        .iter()
+        .max_by_key(|p| p.examples)
+        .map(|p| p.label.as_str());
+    let share = |hits: usize| (hits as f64 / holdout.len() as f64 * 1e4).round() / 1e4;
+    let hits = holdout
+        .iter()
+        .filter(|e| classify(&model, &e.vector).map(|(label, _)| label) == Some(e.label.as_str()))
+        .count();
+    let majority_hits = holdout
+        .iter()
+        .filter(|e| majority == Some(e.label.as_str()))
+        .count();
+    Ok(Holdout {
+        size: holdout.len(),
+        accuracy: share(hits),
+        majority_accuracy: share(majority_hits),
+    })
+}
+
 /// Fits the per-user categorizer from `examples`.
 pub fn train(
     examples: &[LabelledExample],
@@ -272,12 +307,12 @@ pub fn train(
             skipped += 1;
             continue;
         };
-        let vector = featurize(&example.description, &example.merchant);
+        let text = features::transaction_text(&example.description, &example.merchant);
+        let vector = features::vectorize(&text);
         if vector.is_empty() {
             skipped += 1;
             continue;
         }
-        let text = features::clean(&format!("{} {}", example.description, example.merchant));
         usable.push(Example {
             vector,
             label: label.clone(),
@@ -292,18 +327,10 @@ pub fn train(
     }
     control.step(1, STEPS, "features extracted")?;
 
-    let (holdout_size, holdout_accuracy) = if usable.len() >= MIN_HOLDOUT_EXAMPLES {
-        let (train_part, holdout) = split(&usable);
-        let model = fit(&train_part, control)?;
-        let correct = holdout
-            .iter()
-            .filter(|e| {
-                classify(&model, &e.vector).map(|(label, _)| label) == Some(e.label.as_str())
-            })
-            .count();
-        (holdout.len(), Some(correct as f64 / holdout.len() as f64))
+    let holdout = if usable.len() >= MIN_HOLDOUT_EXAMPLES {
+        Some(evaluate(&usable, control)?)
     } else {
-        (0, None)
+        None
     };
     control.step(2, STEPS, "holdout evaluated")?;
 
@@ -326,8 +353,9 @@ pub fn train(
             .map(|p| (p.label.clone(), p.examples))
             .collect::<BTreeMap<_, _>>(),
         "learned_under_parent": folded,
-        "holdout_size": holdout_size,
-        "holdout_accuracy": holdout_accuracy.map(|a| (a * 1e4).round() / 1e4),
+        "holdout_size": holdout.map_or(0, |h| h.size),
+        "holdout_accuracy": holdout.map(|h| h.accuracy),
+        "holdout_majority_accuracy": holdout.map(|h| h.majority_accuracy),
         "features": { "version": FEATURES_VERSION, "dim": DIM, "ngram": NGRAM },
     });
     let output = TrainingOutput {
@@ -458,6 +486,7 @@ mod tests {
         let (_, again) = fitted(&reversed);
         assert_eq!(metrics["holdout_size"], 7);
         assert_eq!(metrics["holdout_accuracy"], again["holdout_accuracy"]);
+        assert!(metrics["holdout_majority_accuracy"].as_f64().unwrap() < 0.8);
         assert!(
             metrics["holdout_accuracy"].as_f64().unwrap() >= 0.8,
             "{metrics}"

@@ -14,6 +14,8 @@ use super::trainer::LedgerEntry;
 const EXCLUDED_STATUSES: [&str; 3] = ["cancelled", "failed", "pending"];
 /// Data at most this many days old is padded with zero days up to today.
 const MAX_STALE_DAYS: i64 = 3;
+/// Days of history the forecaster looks at.
+pub const MAX_HISTORY_DAYS: u64 = 2 * 365;
 /// Days of history behind the non-recurring income mean.
 const INCOME_WINDOW_DAYS: usize = 90;
 /// Average days per month.
@@ -33,14 +35,18 @@ pub struct Flow {
     pub merchant: String,
 }
 
-/// The usable flows of `entries` (status not cancelled, failed or pending), by date.
-pub fn flows(entries: &[LedgerEntry]) -> Vec<Flow> {
+/// The usable flows of `entries` as of `today`, by date: status not cancelled, failed or
+/// pending, dated within the [`MAX_HISTORY_DAYS`] up to today (future-dated rows are not history;
+/// the bound keeps the series' memory bounded whatever the dates).
+pub fn flows(entries: &[LedgerEntry], today: NaiveDate) -> Vec<Flow> {
+    let oldest = today - Days::new(MAX_HISTORY_DAYS - 1);
     let mut flows: Vec<Flow> = entries
         .iter()
         .filter(|e| {
-            !EXCLUDED_STATUSES
-                .iter()
-                .any(|s| s.eq_ignore_ascii_case(e.status.trim()))
+            (oldest..=today).contains(&e.date)
+                && !EXCLUDED_STATUSES
+                    .iter()
+                    .any(|s| s.eq_ignore_ascii_case(e.status.trim()))
         })
         .map(|e| Flow {
             date: e.date,
@@ -186,6 +192,11 @@ pub(crate) mod tests {
         }
     }
 
+    /// The series of `entries` as of `today`.
+    fn series_of(entries: &[LedgerEntry], today: NaiveDate) -> DailySeries {
+        DailySeries::aggregate(&flows(entries, today), today).unwrap()
+    }
+
     /// A date.
     pub(crate) fn day(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()
@@ -199,7 +210,7 @@ pub(crate) mod tests {
             entry(day(2024, 1, 2), 1000.0, ""),
             entry(day(2024, 1, 4), -10.0, ""),
         ];
-        let series = DailySeries::aggregate(&flows(&entries), day(2024, 1, 4)).unwrap();
+        let series = series_of(&entries, day(2024, 1, 4));
         let closing: Vec<f64> = series
             .income
             .iter()
@@ -222,11 +233,13 @@ pub(crate) mod tests {
             entry(day(2024, 1, 2), -30.0, ""),
         ];
         for status in ["pending", "Cancelled", "failed"] {
-            let mut row = entry(day(2024, 1, 9), -99.0, "");
+            let mut row = entry(day(2024, 1, 2), -99.0, "");
             row.status = status.into();
             entries.push(row);
         }
-        let usable = flows(&entries);
+        entries.push(entry(day(2024, 1, 9), -99.0, "future"));
+        entries.push(entry(day(2022, 1, 1), -99.0, "too old"));
+        let usable = flows(&entries, day(2024, 1, 5));
         assert_eq!(usable.len(), 2);
         assert_eq!(usable[0].merchant, "big bazaar");
         let padded = DailySeries::aggregate(&usable, day(2024, 1, 5)).unwrap();
@@ -262,13 +275,13 @@ pub(crate) mod tests {
     #[test]
     fn payday_on_the_first_is_detected() {
         let entries = worked_example(day(2025, 12, 31));
-        let series = DailySeries::aggregate(&flows(&entries), day(2025, 12, 31)).unwrap();
+        let series = series_of(&entries, day(2025, 12, 31));
         assert_eq!(
             series.paydays().into_iter().collect::<Vec<_>>(),
             [(1, 60_000.0)]
         );
         let single = [entry(day(2025, 10, 1), 60_000.0, "")];
-        let series = DailySeries::aggregate(&flows(&single), day(2025, 10, 1)).unwrap();
+        let series = series_of(&single, day(2025, 10, 1));
         assert!(series.paydays().is_empty());
     }
 
@@ -282,7 +295,7 @@ pub(crate) mod tests {
             day(2026, 1, 15),
         ] {
             let entries = worked_example(end);
-            let series = DailySeries::aggregate(&flows(&entries), end).unwrap();
+            let series = series_of(&entries, end);
             let rate = series.income_rate();
             assert!((rate - 1971.0).abs() < 1971.0 * 0.02, "{end}: {rate}");
         }

@@ -164,11 +164,20 @@ impl SparseVector {
     }
 }
 
+/// The cleaned text of a transaction's description and merchant.
+pub fn transaction_text(description: &str, merchant: &str) -> String {
+    clean(&format!("{description} {merchant}"))
+}
+
 /// The feature vector of a transaction's description and merchant.
 pub fn featurize(description: &str, merchant: &str) -> SparseVector {
-    let cleaned = clean(&format!("{description} {merchant}"));
+    vectorize(&transaction_text(description, merchant))
+}
+
+/// The feature vector of an already [`clean`]ed text.
+pub fn vectorize(cleaned: &str) -> SparseVector {
     let mut weights = BTreeMap::new();
-    for (feature, tf) in term_frequencies(&cleaned) {
+    for (feature, tf) in term_frequencies(cleaned) {
         let (index, sign) = bucket(&feature);
         *weights.entry(index).or_insert(0.0) += sign * (1.0 + f64::from(tf).ln());
     }

@@ -35,6 +35,8 @@ pub const MAX_HORIZON: u32 = 90;
 pub const MIN_DAYS: usize = 7;
 /// Residuals kept for the bootstrap (the latest year).
 const MAX_RESIDUALS: usize = 52 * SEASON;
+/// Days of history for full confidence.
+const COVERAGE_DAYS: f64 = 90.0;
 /// Horizon of the metrics preview (the safe-to-spend default).
 const PREVIEW_DAYS: u32 = 7;
 
@@ -144,6 +146,9 @@ pub struct Forecast {
     pub days: Vec<ForecastDay>,
     /// Quantiles of the horizon's total spend (per-path sums).
     pub total: Quantiles,
+    /// §6.5 confidence: history coverage `min(days/90, 1)` × `clamp(1 − (Q90−Q10)/(2·Q50+ε),
+    /// 0.2, 1)` of the total, 2 dp; 0 for `insufficient_data`.
+    pub confidence: f64,
 }
 
 /// Forecasts spend for `horizon_days` (clamped to 1..=[`MAX_HORIZON`]) from the day after the
@@ -168,6 +173,15 @@ pub fn forecast(model: &ForecastModel, horizon_days: u32) -> Forecast {
         }
         totals.push(total);
     }
+    let total = Quantiles::of(&mut totals);
+    let confidence = match model.model {
+        ModelKind::InsufficientData => 0.0,
+        _ => {
+            let coverage = (model.days as f64 / COVERAGE_DAYS).min(1.0);
+            let width = 1.0 - (total.p90 - total.p10) / (2.0 * total.p50 + f64::EPSILON);
+            (coverage * width.clamp(0.2, 1.0) * 100.0).round() / 100.0
+        }
+    };
     Forecast {
         model: model.model,
         income_rate: money(model.income_rate),
@@ -179,7 +193,8 @@ pub fn forecast(model: &ForecastModel, horizon_days: u32) -> Forecast {
                 spend: Quantiles::of(values),
             })
             .collect(),
-        total: Quantiles::of(&mut totals),
+        total,
+        confidence,
     }
 }
 
@@ -278,7 +293,7 @@ pub fn train(
     control: &mut dyn JobControl,
 ) -> Result<TrainingOutput, TrainError> {
     const STEPS: u32 = 5;
-    let flows = flows(entries);
+    let flows = flows(entries, today);
     if flows.is_empty() {
         return Err(TrainError::Unusable(
             "no settled transactions (cancelled, failed and pending rows are ignored)".into(),
@@ -308,6 +323,7 @@ pub fn train(
         "paydays": fitted.series.paydays().keys().collect::<Vec<_>>(),
         "income_rate": money(model.income_rate),
         "spend_7d": preview.total,
+        "confidence_7d": preview.confidence,
         "safe_to_spend_7d": money(model.income_rate * f64::from(PREVIEW_DAYS) - preview.total.p90),
         "backtest": backtest,
     });
@@ -385,6 +401,7 @@ mod tests {
         );
         assert_eq!(metrics["spend_7d"]["p90"], 3500.0);
         assert_eq!(metrics["safe_to_spend_7d"], -3500.0);
+        assert_eq!(metrics["confidence_7d"], 0.67);
         assert_eq!(metrics["backtest"]["origins"], 4);
         assert_eq!(metrics["backtest"]["coverage"], 1.0);
     }
@@ -442,7 +459,8 @@ mod tests {
         let (model, metrics) = trained(&three, day(2024, 1, 3));
         assert_eq!(metrics["model"], "insufficient_data");
         assert!(metrics["one_step_mae"].is_null());
-        assert_eq!(forecast(&model, 2).total.p90, 0.0);
+        let zeros = forecast(&model, 2);
+        assert_eq!((zeros.total.p90, zeros.confidence), (0.0, 0.0));
     }
 
     #[test]

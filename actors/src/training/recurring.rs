@@ -102,7 +102,7 @@ mod tests {
     #[test]
     fn rent_is_recurring_and_groceries_are_not() {
         let end = day(2025, 12, 31);
-        let found = detect(&flows(&worked_example(end)), end);
+        let found = detect(&flows(&worked_example(end), end), end);
         assert_eq!(
             found,
             [RecurringDebit {
@@ -135,7 +135,7 @@ mod tests {
             entry(day(2024, 5, 28), -1000.0, "netflix"),
             entry(day(2024, 6, 30), -1000.0, "netflix"),
         ];
-        let found = detect(&flows(&rows), end);
+        let found = detect(&flows(&rows, end), end);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].merchant, "netflix");
         // Due on the 28th: clamped to the 28th of February too.
