@@ -483,3 +483,45 @@ impl From<TrainingError> for ApiError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+
+    fn event(status: JobStatus, step: u32) -> JobEvent {
+        JobEvent {
+            job_id: Uuid::nil(),
+            user_id: Uuid::from_u128(7),
+            seq: 3,
+            status,
+            step,
+            total: 4,
+            progress: 0.25,
+            message: "line one\nline two".into(),
+            metrics: None,
+            at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn frames_carry_id_type_and_one_data_line_without_the_owner() {
+        let text = String::from_utf8(frame(&event(JobStatus::Processing, 1)).to_vec()).unwrap();
+        let lines: Vec<&str> = text.split('\n').collect();
+        assert_eq!(lines[0], "id: 3");
+        assert_eq!(lines[1], "event: progress");
+        let data: Value = serde_json::from_str(lines[2].strip_prefix("data: ").unwrap()).unwrap();
+        assert_eq!(data["message"], "line one\nline two");
+        assert_eq!(data.get("user_id"), None);
+        assert_eq!(&lines[3..], ["", ""]);
+    }
+
+    #[test]
+    fn event_types() {
+        assert_eq!(event_name(&event(JobStatus::Pending, 0)), "pending");
+        assert_eq!(event_name(&event(JobStatus::Processing, 0)), "processing");
+        assert_eq!(event_name(&event(JobStatus::Processing, 2)), "progress");
+        assert_eq!(event_name(&event(JobStatus::Completed, 4)), "completed");
+    }
+}
