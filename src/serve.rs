@@ -10,6 +10,8 @@ use scale_actors::analytics::service::AnalyticsService;
 use scale_actors::cache::service::{CacheConfig, CacheService, MEMORY_CAPACITY};
 use scale_actors::health::HealthService;
 use scale_actors::ingest::service::IngestService;
+use scale_actors::training::events::EventBus;
+use scale_actors::training::service::TrainingService;
 use scale_actors::{redis_pool, spawn, Registry};
 use scale_http::{AppState, Authenticator, HttpSettings, RateLimiter};
 
@@ -103,6 +105,12 @@ async fn serve(config: Config, auth: Arc<Authenticator>) -> anyhow::Result<()> {
     let cache = spawn(&registry, move || {
         CacheService::new(cache_redis.clone(), cache_config.clone())
     });
+    let events = EventBus::local();
+    let training_pg = pg.clone();
+    let training_events = events.clone();
+    let training = spawn(&registry, move || {
+        TrainingService::new(training_pg.clone(), training_events.clone())
+    });
     let ingest = spawn(&registry, move || IngestService::new(pg.clone(), parsers));
 
     let state = web::Data::new(AppState {
@@ -111,6 +119,8 @@ async fn serve(config: Config, auth: Arc<Authenticator>) -> anyhow::Result<()> {
         accounts,
         analytics,
         cache,
+        training,
+        events,
         analytics_cache_ttl: config.analytics_cache_ttl,
         registry,
         auth,

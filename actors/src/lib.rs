@@ -1,13 +1,15 @@
 //! SCALE actors. [`supervision`] holds the supervised-actor toolkit (panic capture, restart with
 //! fresh state, restart-intensity escalation), [`registry`] the shared view of every actor's
 //! health, and the domain actors live in their own modules ([`accounts`], [`analytics`], [`cache`],
-//! [`health`], [`ingest`], [`training`]).
+//! [`health`], [`ingest`], [`training`]); [`pagination`] holds the
+//! keyset cursor the list endpoints share.
 
 pub mod accounts;
 pub mod analytics;
 pub mod cache;
 pub mod health;
 pub mod ingest;
+pub mod pagination;
 pub mod redis_pool;
 pub mod registry;
 pub mod supervision;

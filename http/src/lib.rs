@@ -22,6 +22,8 @@ use scale_actors::analytics::service::AnalyticsService;
 use scale_actors::cache::service::CacheService;
 use scale_actors::health::HealthService;
 use scale_actors::ingest::service::IngestService;
+use scale_actors::training::events::EventBus;
+use scale_actors::training::service::TrainingService;
 use scale_actors::{Handle, Registry};
 
 pub use auth::{AuthUser, Authenticator};
@@ -44,6 +46,10 @@ pub struct AppState {
     pub analytics: Handle<AnalyticsService>,
     /// The cache actor (Redis, with an in-process fallback).
     pub cache: Handle<CacheService>,
+    /// The training actor (the caller's training jobs).
+    pub training: Handle<TrainingService>,
+    /// Job events of every process, for the event streams.
+    pub events: EventBus,
     /// How long analytics answers stay cached.
     pub analytics_cache_ttl: Duration,
     /// Every supervised actor, for readiness and ops.

@@ -9,9 +9,6 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::{header, Method, StatusCode};
 use actix_web::test;
-use diesel::sql_types::Text;
-use diesel::QueryableByName;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use scale_http::auth::{mint_token, Role};
 use scale_schema::testing::TestDatabase;
 use serde_json::{json, Value};
@@ -19,7 +16,7 @@ use uuid::Uuid;
 
 mod common;
 
-use common::{app, bearer, problem, SECRET};
+use common::{app, bearer, execute, expect, problem, scalar, send, SECRET};
 
 const LIST: &str = "/api/v1/accounts/transactions";
 
@@ -27,51 +24,6 @@ const LIST: &str = "/api/v1/accounts/transactions";
 fn user(role: Role) -> (Uuid, String) {
     let id = Uuid::new_v4();
     (id, mint_token(SECRET, id, role, 600))
-}
-
-/// Sends a request (JSON body when given) as `token`.
-async fn send<S, B>(
-    app: &S,
-    method: Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> ServiceResponse<B>
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let mut req = test::TestRequest::default().method(method).uri(path);
-    if let Some(token) = token {
-        req = req.insert_header(bearer(token));
-    }
-    if let Some(body) = body {
-        req = req.set_json(body);
-    }
-    test::call_service(app, req.to_request()).await
-}
-
-/// Sends a request and expects `status` with a JSON body (`Null` for an empty one).
-async fn expect<S, B>(
-    app: &S,
-    method: Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-    status: u16,
-) -> Value
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let res = send(app, method.clone(), path, Some(token), body).await;
-    assert_eq!(res.status().as_u16(), status, "{method} {path}");
-    let bytes = test::read_body(res).await;
-    if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes).unwrap()
-    }
 }
 
 async fn list<S, B>(app: &S, token: &str, query: &str) -> Value
@@ -108,27 +60,6 @@ fn field(page: &Value, name: &str) -> Vec<String> {
         .collect();
     out.sort();
     out
-}
-
-async fn execute(db: &TestDatabase, sql: &str) {
-    let mut conn = AsyncPgConnection::establish(&db.url()).await.unwrap();
-    diesel::sql_query(sql).execute(&mut conn).await.unwrap();
-}
-
-#[derive(QueryableByName)]
-struct Scalar {
-    #[diesel(sql_type = Text)]
-    v: String,
-}
-
-/// The value of a SQL expression, as text.
-async fn scalar(db: &TestDatabase, expr: &str) -> String {
-    let mut conn = AsyncPgConnection::establish(&db.url()).await.unwrap();
-    let row: Scalar = diesel::sql_query(format!("SELECT ({expr})::text AS v"))
-        .get_result(&mut conn)
-        .await
-        .unwrap();
-    row.v
 }
 
 /// A seeded transaction: date, signed amount, category, merchant, description, status.

@@ -6,8 +6,8 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::cursor::Cursor;
 use super::{invalid, AccountsError};
+use crate::pagination::{page_limit, Cursor};
 
 /// Page size when the client sends none.
 pub const DEFAULT_LIMIT: i64 = 50;
@@ -52,7 +52,7 @@ pub struct ListQuery {
     /// Rows per page.
     pub limit: i64,
     /// Start after this position (`None`: the newest row).
-    pub after: Option<Cursor>,
+    pub after: Option<Cursor<NaiveDate>>,
     /// Earliest date, inclusive.
     pub date_from: Option<NaiveDate>,
     /// Latest date, inclusive.
@@ -77,14 +77,7 @@ impl RawListQuery {
     /// Validates every parameter; a bad cursor is [`AccountsError::InvalidCursor`], anything
     /// else [`AccountsError::Validation`]. Empty values count as absent.
     pub fn validate(self) -> Result<ListQuery, AccountsError> {
-        let limit = match present(self.limit) {
-            None => DEFAULT_LIMIT,
-            Some(text) => text
-                .parse::<i64>()
-                .ok()
-                .filter(|n| (1..=MAX_LIMIT).contains(n))
-                .ok_or_else(|| invalid(format!("`limit` must be an integer 1..={MAX_LIMIT}")))?,
-        };
+        let limit = page_limit(self.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT).map_err(invalid)?;
         let after = present(self.cursor)
             .map(|c| Cursor::decode(&c))
             .transpose()?;

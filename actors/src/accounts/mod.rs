@@ -1,10 +1,9 @@
 //! The caller's own data: transactions (keyset-paginated listing with filters, read, edit,
 //! delete), deleting everything the user stored, and the profile/settings row. The accounts
-//! actor ([`service`]) owns the Postgres pool; [`cursor`], [`filters`] and [`edits`] are pure
+//! actor ([`service`]) owns the Postgres pool; [`filters`] and [`edits`] are pure
 //! validation with unit tests; [`store`] holds the SQL. Every query is scoped to the caller, so
 //! another user's row is simply not found.
 
-pub mod cursor;
 pub mod edits;
 pub mod filters;
 pub mod service;
@@ -33,6 +32,12 @@ pub enum AccountsError {
 impl From<diesel::result::Error> for AccountsError {
     fn from(err: diesel::result::Error) -> Self {
         AccountsError::Database(err.to_string())
+    }
+}
+
+impl From<crate::pagination::CursorError> for AccountsError {
+    fn from(err: crate::pagination::CursorError) -> Self {
+        AccountsError::InvalidCursor(err.to_string())
     }
 }
 

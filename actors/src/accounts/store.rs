@@ -15,10 +15,10 @@ use scale_schema::{as_user, PgPool};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::cursor::Cursor;
 use super::edits::{sign_change, ProfileUpdate, SignChange, TransactionEdit};
 use super::filters::ListQuery;
 use super::AccountsError;
+use crate::pagination::Cursor;
 
 /// One transaction as the API shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, QueryableByName)]
@@ -144,7 +144,7 @@ pub async fn list(
     .bind::<SqlUuid, _>(user);
     if let Some(after) = q.after {
         query = and(query, &mut params, "(transaction_date, id) < (?, ?)")
-            .bind::<Date, _>(after.date)
+            .bind::<Date, _>(after.key)
             .bind::<SqlUuid, _>(after.id);
     }
     if let Some(from) = q.date_from {
@@ -197,7 +197,7 @@ pub async fn list(
         rows.truncate(limit);
         rows.last().map(|last| {
             Cursor {
-                date: last.transaction_date,
+                key: last.transaction_date,
                 id: last.id,
             }
             .encode()
@@ -392,11 +392,13 @@ pub async fn update_profile(
     .await
 }
 
-async fn ensure_user(
+/// Creates `user`'s `users` row with `role` unless it exists (a JWT user is known before any
+/// row of theirs is stored).
+pub(crate) async fn ensure_user(
     conn: &mut AsyncPgConnection,
     user: Uuid,
     role: &str,
-) -> Result<(), AccountsError> {
+) -> diesel::QueryResult<()> {
     diesel::sql_query("INSERT INTO users (id, role) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING")
         .bind::<SqlUuid, _>(user)
         .bind::<Text, _>(role)

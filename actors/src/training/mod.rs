@@ -1,7 +1,9 @@
-//! Training: background jobs that fit each user's models. [`events`] carries job progress to
-//! every process, [`trainer`] is the seam between the job runner and the pure model fitting in
-//! [`categorizer`] (on [`features`]) and [`forecaster`] (on [`daily_series`], [`recurring`],
-//! [`ets`] and [`backtest`]); [`artefact`] stores the fitted models.
+//! Training: background jobs that fit each user's models. The training actor ([`service`])
+//! answers the API's job requests with the SQL in [`store`] ([`listing`] validates the list's
+//! query string); [`events`] carries job progress to every process; [`trainer`] is the seam
+//! between the job runner and the pure model fitting in [`categorizer`] (on [`features`]) and
+//! [`forecaster`] (on [`daily_series`], [`recurring`], [`ets`] and [`backtest`]); [`artefact`]
+//! stores the fitted models.
 
 pub mod artefact;
 pub mod backtest;
@@ -11,6 +13,7 @@ pub mod ets;
 pub mod events;
 pub mod features;
 pub mod forecaster;
+pub mod listing;
 pub mod recurring;
 pub mod service;
 pub mod stats;
@@ -20,6 +23,7 @@ mod testing;
 pub mod trainer;
 
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 /// Why a training request failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -27,6 +31,18 @@ pub enum TrainingError {
     /// No such job for this user (including another user's job).
     #[error("job not found")]
     NotFound,
+    /// The user already has an active (pending or processing) job of this kind: its id.
+    #[error("an active job of this kind already exists: {0}")]
+    Conflict(Uuid),
+    /// The job reached a final status and can no longer change.
+    #[error("the job has already finished")]
+    Finished,
+    /// The pagination cursor was not issued by us or was altered.
+    #[error("invalid cursor: {0}")]
+    InvalidCursor(String),
+    /// A parameter or body field is out of range or malformed.
+    #[error("{0}")]
+    Validation(String),
     /// Postgres failed.
     #[error("database error: {0}")]
     Database(String),
@@ -36,6 +52,12 @@ impl TrainingError {
     /// Wraps a database-side error.
     pub fn database(err: impl std::fmt::Display) -> Self {
         Self::Database(err.to_string())
+    }
+}
+
+impl From<crate::pagination::CursorError> for TrainingError {
+    fn from(err: crate::pagination::CursorError) -> Self {
+        Self::InvalidCursor(err.to_string())
     }
 }
 

@@ -1,19 +1,29 @@
-//! The training-jobs SQL. User-facing reads run in the caller's row-level-security context
-//! ([`as_user`]), so another user's job is indistinguishable from a missing one.
+//! The training-jobs SQL of the API. Every operation runs in the caller's row-level-security
+//! context ([`as_user`], one database transaction) and still filters by `user_id`, so another
+//! user's job is indistinguishable from a missing one. Changes return the job's new
+//! [`JobView`]; the caller publishes [`JobView::event`] after the commit.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
-use scale_schema::tables::training_jobs;
+use diesel::upsert::DecoratableTarget;
+use diesel_async::pooled_connection::bb8::PooledConnection;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use scale_schema::tables::{training_job_events, training_jobs};
 use scale_schema::{as_user, PgPool};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::events::JobEvent;
-use super::{JobStatus, TrainingError};
+use super::listing::JobQuery;
+use super::{JobKind, JobStatus, TrainingError};
+use crate::accounts::store::ensure_user;
+use crate::pagination::Cursor;
+
+/// Most logged events one [`events`] call returns.
+pub const EVENTS_PAGE: i64 = 256;
 
 /// A job as clients see it (no lease internals).
-#[derive(Debug, Clone, PartialEq, Serialize, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Queryable, Selectable)]
 #[diesel(table_name = training_jobs)]
 pub struct JobView {
     /// Job id.
@@ -56,36 +66,258 @@ impl JobView {
     /// The event describing the job's current state (as logged by the trigger that bumped
     /// [`JobView::event_seq`]).
     pub fn event(&self) -> JobEvent {
-        let status = JobStatus::parse(&self.status).unwrap_or(JobStatus::Failed);
-        JobEvent {
+        let completed = self.status == JobStatus::Completed.as_str();
+        LoggedEvent {
             job_id: self.id,
-            user_id: self.user_id,
             seq: self.event_seq,
-            status,
-            step: u32::try_from(self.step).unwrap_or(0),
-            total: u32::try_from(self.total).unwrap_or(0),
+            user_id: self.user_id,
+            status: self.status.clone(),
+            step: self.step,
+            total: self.total,
             progress: self.progress,
             message: self.message.clone(),
-            metrics: (status == JobStatus::Completed)
-                .then(|| self.metrics.clone())
-                .flatten(),
-            at: self.updated_at,
+            metrics: self.metrics.clone().filter(|_| completed),
+            created_at: self.updated_at,
+        }
+        .into()
+    }
+}
+
+/// A `training_job_events` row.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = training_job_events)]
+struct LoggedEvent {
+    job_id: Uuid,
+    seq: i64,
+    user_id: Uuid,
+    status: String,
+    step: i32,
+    total: i32,
+    progress: f32,
+    message: String,
+    metrics: Option<serde_json::Value>,
+    created_at: DateTime<Utc>,
+}
+
+impl From<LoggedEvent> for JobEvent {
+    fn from(row: LoggedEvent) -> Self {
+        JobEvent {
+            job_id: row.job_id,
+            user_id: row.user_id,
+            seq: row.seq,
+            status: JobStatus::parse(&row.status).unwrap_or(JobStatus::Failed),
+            step: u32::try_from(row.step).unwrap_or(0),
+            total: u32::try_from(row.total).unwrap_or(0),
+            progress: row.progress,
+            message: row.message,
+            metrics: row.metrics,
+            at: row.created_at,
         }
     }
 }
 
+/// One page of the caller's jobs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JobPage {
+    /// The jobs, newest first (`created_at DESC, id DESC`).
+    pub jobs: Vec<JobView>,
+    /// Cursor of the next page; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+async fn connect(pool: &PgPool) -> Result<PooledConnection<'_, AsyncPgConnection>, TrainingError> {
+    pool.get().await.map_err(TrainingError::database)
+}
+
 /// The caller's job `id`.
 pub async fn get(pool: &PgPool, user: Uuid, id: Uuid) -> Result<JobView, TrainingError> {
-    let mut conn = pool.get().await.map_err(TrainingError::database)?;
+    let mut conn = connect(pool).await?;
+    as_user(&mut conn, user, async |conn| find(conn, user, id).await).await
+}
+
+async fn find(
+    conn: &mut AsyncPgConnection,
+    user: Uuid,
+    id: Uuid,
+) -> Result<JobView, TrainingError> {
+    training_jobs::table
+        .filter(training_jobs::id.eq(id))
+        .filter(training_jobs::user_id.eq(user))
+        .select(JobView::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or(TrainingError::NotFound)
+}
+
+/// How often [`create`] retries when the active job it collided with finished meanwhile.
+const CREATE_ATTEMPTS: usize = 3;
+
+/// Queues a pending `kind` job for `user` (creating the `users` row with `role` if missing),
+/// allowed `max_attempts` attempts (the table's default when `None`). An active job of the same
+/// kind (index `uq_training_jobs_active`) is [`TrainingError::Conflict`] with its id.
+pub async fn create(
+    pool: &PgPool,
+    user: Uuid,
+    role: &str,
+    kind: JobKind,
+    max_attempts: Option<i32>,
+) -> Result<JobView, TrainingError> {
+    let mut conn = connect(pool).await?;
     as_user(&mut conn, user, async |conn| {
-        training_jobs::table
-            .filter(training_jobs::id.eq(id))
+        ensure_user(conn, user, role).await?;
+        for _ in 0..CREATE_ATTEMPTS {
+            // ON CONFLICT … DO NOTHING instead of catching the violation: the transaction stays
+            // usable, and a concurrent insert is waited for, so the SELECT below sees it.
+            let inserted = diesel::insert_into(training_jobs::table)
+                .values((
+                    training_jobs::user_id.eq(user),
+                    training_jobs::kind.eq(kind.as_str()),
+                    max_attempts.map(|n| training_jobs::max_attempts.eq(n)),
+                ))
+                .on_conflict((training_jobs::user_id, training_jobs::kind))
+                .filter_target(training_jobs::status.eq_any(ACTIVE))
+                .do_nothing()
+                .returning(JobView::as_returning())
+                .get_result(conn)
+                .await
+                .optional()?;
+            if let Some(job) = inserted {
+                return Ok(job);
+            }
+            let active: Option<Uuid> = training_jobs::table
+                .filter(training_jobs::user_id.eq(user))
+                .filter(training_jobs::kind.eq(kind.as_str()))
+                .filter(training_jobs::status.eq_any(ACTIVE))
+                .select(training_jobs::id)
+                .first(conn)
+                .await
+                .optional()?;
+            if let Some(id) = active {
+                return Err(TrainingError::Conflict(id));
+            }
+        }
+        Err(TrainingError::database(
+            "the active job kept changing while queueing a new one",
+        ))
+    })
+    .await
+}
+
+/// The statuses of an active job.
+const ACTIVE: [&str; 2] = ["pending", "processing"];
+
+/// One page of `user`'s jobs matching `q`, by keyset over `(created_at DESC, id DESC)` (index
+/// `idx_training_jobs_user_created`).
+pub async fn list(pool: &PgPool, user: Uuid, q: &JobQuery) -> Result<JobPage, TrainingError> {
+    let mut query = training_jobs::table
+        .filter(training_jobs::user_id.eq(user))
+        .select(JobView::as_select())
+        .order((training_jobs::created_at.desc(), training_jobs::id.desc()))
+        .limit(q.limit + 1)
+        .into_boxed();
+    if let Some(after) = q.after {
+        query = query.filter(
+            training_jobs::created_at
+                .lt(after.key)
+                .or(training_jobs::created_at
+                    .eq(after.key)
+                    .and(training_jobs::id.lt(after.id))),
+        );
+    }
+    if let Some(status) = q.status {
+        query = query.filter(training_jobs::status.eq(status.as_str()));
+    }
+    if let Some(kind) = q.kind {
+        query = query.filter(training_jobs::kind.eq(kind.as_str()));
+    }
+    let mut conn = connect(pool).await?;
+    let mut jobs: Vec<JobView> =
+        as_user::<_, TrainingError, _>(&mut conn, user, async move |conn| {
+            Ok(query.load(conn).await?)
+        })
+        .await?;
+    let limit = usize::try_from(q.limit).unwrap_or(usize::MAX);
+    let next_cursor = if jobs.len() > limit {
+        jobs.truncate(limit);
+        jobs.last().map(|last| {
+            Cursor {
+                key: last.created_at,
+                id: last.id,
+            }
+            .encode()
+        })
+    } else {
+        None
+    };
+    Ok(JobPage { jobs, next_cursor })
+}
+
+/// Cancels `user`'s job `id`: a pending or running job becomes `cancelled` at once (a worker
+/// running it notices through its fenced writes and its status watch); a finished job is
+/// [`TrainingError::Finished`].
+pub async fn cancel(pool: &PgPool, user: Uuid, id: Uuid) -> Result<JobView, TrainingError> {
+    let mut conn = connect(pool).await?;
+    as_user(&mut conn, user, async |conn| {
+        let cancelled = diesel::update(
+            training_jobs::table
+                .filter(training_jobs::id.eq(id))
+                .filter(training_jobs::user_id.eq(user))
+                .filter(training_jobs::status.eq_any(ACTIVE)),
+        )
+        .set((
+            training_jobs::status.eq(JobStatus::Cancelled.as_str()),
+            training_jobs::finished_at.eq(diesel::dsl::now),
+            training_jobs::message.eq("cancelled by the user"),
+        ))
+        .returning(JobView::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?;
+        match cancelled {
+            Some(job) => Ok(job),
+            // Not active: either missing (404) or final (409).
+            None => find(conn, user, id).await.and(Err(TrainingError::Finished)),
+        }
+    })
+    .await
+}
+
+/// The logged events of `user`'s job `job` after sequence number `after_seq`, oldest first, at
+/// most [`EVENTS_PAGE`] of them (ask again after the last one for more).
+pub async fn events(
+    pool: &PgPool,
+    user: Uuid,
+    job: Uuid,
+    after_seq: i64,
+) -> Result<Vec<JobEvent>, TrainingError> {
+    let mut conn = connect(pool).await?;
+    let rows: Vec<LoggedEvent> = as_user::<_, TrainingError, _>(&mut conn, user, async |conn| {
+        Ok(training_job_events::table
+            .filter(training_job_events::job_id.eq(job))
+            .filter(training_job_events::user_id.eq(user))
+            .filter(training_job_events::seq.gt(after_seq))
+            .order(training_job_events::seq.asc())
+            .limit(EVENTS_PAGE)
+            .select(LoggedEvent::as_select())
+            .load(conn)
+            .await?)
+    })
+    .await?;
+    Ok(rows.into_iter().map(JobEvent::from).collect())
+}
+
+/// `user`'s newest job, if any.
+pub async fn latest(pool: &PgPool, user: Uuid) -> Result<Option<JobView>, TrainingError> {
+    let mut conn = connect(pool).await?;
+    as_user(&mut conn, user, async |conn| {
+        Ok(training_jobs::table
             .filter(training_jobs::user_id.eq(user))
+            .order((training_jobs::created_at.desc(), training_jobs::id.desc()))
             .select(JobView::as_select())
             .first(conn)
             .await
-            .optional()?
-            .ok_or(TrainingError::NotFound)
+            .optional()?)
     })
     .await
 }

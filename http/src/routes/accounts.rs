@@ -189,7 +189,8 @@ fn settings(profile: &Profile) -> serde_json::Value {
     json!({"currency": profile.currency, "timezone": profile.timezone})
 }
 
-fn role_name(role: Role) -> &'static str {
+/// The stored name of `role` (`users.role`).
+pub(crate) fn role_name(role: Role) -> &'static str {
     match role {
         Role::User => "user",
         Role::Admin => "admin",

@@ -145,7 +145,10 @@ async fn uploaded_files(
 
 /// Reads the `file` and `password` fields; other fields are ignored. The file is capped at
 /// [`UPLOAD_LIMIT`] while streaming, so an oversized upload is refused without buffering it.
-async fn read_upload(req: &HttpRequest, mut multipart: Multipart) -> Result<Upload, ApiError> {
+pub(crate) async fn read_upload(
+    req: &HttpRequest,
+    mut multipart: Multipart,
+) -> Result<Upload, ApiError> {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)

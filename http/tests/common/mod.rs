@@ -5,14 +5,19 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
-use actix_web::dev::ServiceResponse;
-use actix_web::http::header;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::{header, Method};
 use actix_web::{test, web, HttpResponse};
+use diesel::sql_types::Text;
+use diesel::QueryableByName;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use scale_actors::accounts::service::AccountsService;
 use scale_actors::analytics::service::AnalyticsService;
 use scale_actors::cache::service::{CacheConfig, CacheService, MEMORY_CAPACITY};
 use scale_actors::health::{HealthService, ProbeConfig};
 use scale_actors::ingest::service::IngestService;
+use scale_actors::training::events::EventBus;
+use scale_actors::training::service::TrainingService;
 use scale_actors::{redis_pool, spawn, Registry, SupervisorConfig};
 use scale_http::{AppState, Authenticator, RateLimiter, RateLimits};
 use scale_schema::testing::TestDatabase;
@@ -71,6 +76,12 @@ pub fn state_with_cache(
     let analytics = spawn(&registry, move || {
         AnalyticsService::new(analytics_pg.clone())
     });
+    let events = EventBus::local();
+    let training_pg = pg.clone();
+    let training_events = events.clone();
+    let training = spawn(&registry, move || {
+        TrainingService::new(training_pg.clone(), training_events.clone())
+    });
     let ingest = spawn(&registry, move || IngestService::new(pg.clone(), 2));
     let cache_pool = redis_pool::connect(cache_redis, cache_timeout).unwrap();
     let cache_config = CacheConfig {
@@ -88,6 +99,8 @@ pub fn state_with_cache(
         accounts,
         analytics,
         cache,
+        training,
+        events,
         analytics_cache_ttl: Duration::from_secs(300),
         registry,
         auth: Arc::new(Authenticator::new(SECRET, Some(jwks)).unwrap()),
@@ -162,6 +175,73 @@ pub fn get(path: &str, token: Option<&str>) -> actix_http::Request {
     req.to_request()
 }
 
+/// Sends a request (JSON body when given) as `token`.
+pub async fn send<S, B>(
+    app: &S,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> ServiceResponse<B>
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let mut req = test::TestRequest::default().method(method).uri(path);
+    if let Some(token) = token {
+        req = req.insert_header(bearer(token));
+    }
+    if let Some(body) = body {
+        req = req.set_json(body);
+    }
+    test::call_service(app, req.to_request()).await
+}
+
+/// Sends a request and expects `status` with a JSON body (`Null` for an empty one).
+pub async fn expect<S, B>(
+    app: &S,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+    status: u16,
+) -> Value
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let res = send(app, method.clone(), path, Some(token), body).await;
+    assert_eq!(res.status().as_u16(), status, "{method} {path}");
+    let bytes = test::read_body(res).await;
+    if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap()
+    }
+}
+
+/// Runs `sql` as the superuser (outside row-level security), as a worker or a seed would.
+pub async fn execute(db: &TestDatabase, sql: &str) {
+    let mut conn = AsyncPgConnection::establish(&db.url()).await.unwrap();
+    diesel::sql_query(sql).execute(&mut conn).await.unwrap();
+}
+
+#[derive(QueryableByName)]
+struct Scalar {
+    #[diesel(sql_type = Text)]
+    v: String,
+}
+
+/// The value of a SQL expression, as text.
+pub async fn scalar(db: &TestDatabase, expr: &str) -> String {
+    let mut conn = AsyncPgConnection::establish(&db.url()).await.unwrap();
+    let row: Scalar = diesel::sql_query(format!("SELECT ({expr})::text AS v"))
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+    row.v
+}
+
 /// A multipart/form-data body: `(field name, file name, bytes)`; returns the content type too.
 pub fn multipart(fields: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
     const BOUNDARY: &str = "scale-test-boundary-7f3a";
@@ -192,7 +272,7 @@ pub fn fixture(name: &str) -> Vec<u8> {
 /// The real app over a freshly migrated `db`, with the default test state.
 pub async fn app(
     db: &TestDatabase,
-) -> impl actix_web::dev::Service<
+) -> impl Service<
     actix_http::Request,
     Response = ServiceResponse<impl MessageBody>,
     Error = actix_web::Error,
@@ -203,4 +283,25 @@ pub async fn app(
         &scale_http::HttpSettings::default(),
     ))
     .await
+}
+
+/// The real app over a migrated `db` and its state, for tests that also drive the actors or
+/// the event bus directly.
+pub async fn app_and_state(
+    db: &TestDatabase,
+) -> (
+    web::Data<AppState>,
+    impl Service<
+        actix_http::Request,
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+    >,
+) {
+    let state = state(db);
+    let app = test::init_service(scale_http::app(
+        state.clone(),
+        &scale_http::HttpSettings::default(),
+    ))
+    .await;
+    (state, app)
 }
