@@ -10,6 +10,8 @@ use scale_actors::analytics::service::AnalyticsService;
 use scale_actors::cache::service::{CacheConfig, CacheService, MEMORY_CAPACITY};
 use scale_actors::health::HealthService;
 use scale_actors::ingest::service::IngestService;
+use scale_actors::training::events::EventBus;
+use scale_actors::training::service::TrainingService;
 use scale_actors::{redis_pool, spawn, Registry};
 use scale_http::{AppState, Authenticator, HttpSettings, RateLimiter};
 
@@ -80,11 +82,14 @@ async fn serve(config: Config, auth: Arc<Authenticator>) -> anyhow::Result<()> {
         memory_capacity: MEMORY_CAPACITY,
     };
     let cache_redis = redis.clone();
+    let events = EventBus::connect(config.redis_url.as_deref(), &config.redis_key_prefix)
+        .map_err(|e| anyhow::anyhow!("REDIS_URL: {e}"))?;
 
     let registry = Registry::new(config.supervisor);
     let probe = config.probe;
     let health_registry = registry.clone();
     let health_pg = pg.clone();
+    let health_events = events.clone();
     let health = spawn(&registry, move || {
         HealthService::new(
             health_pg.clone(),
@@ -92,6 +97,7 @@ async fn serve(config: Config, auth: Arc<Authenticator>) -> anyhow::Result<()> {
             probe,
             health_registry.clone(),
         )
+        .with_events(health_events.clone())
     });
     let parsers = config.ingest_parsers;
     let accounts_pg = pg.clone();
@@ -102,6 +108,11 @@ async fn serve(config: Config, auth: Arc<Authenticator>) -> anyhow::Result<()> {
     });
     let cache = spawn(&registry, move || {
         CacheService::new(cache_redis.clone(), cache_config.clone())
+    });
+    let training_pg = pg.clone();
+    let training_events = events.clone();
+    let training = spawn(&registry, move || {
+        TrainingService::new(training_pg.clone(), training_events.clone())
     });
     let ingest = spawn(&registry, move || IngestService::new(pg.clone(), parsers));
 
@@ -117,6 +128,8 @@ async fn serve(config: Config, auth: Arc<Authenticator>) -> anyhow::Result<()> {
         chaos_enabled: config.chaos_enabled,
         started_at: Instant::now(),
         rate_limiter,
+        training,
+        events,
     });
     let settings = HttpSettings {
         allowed_origins: config.allowed_origins.clone(),

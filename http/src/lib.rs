@@ -22,6 +22,8 @@ use scale_actors::analytics::service::AnalyticsService;
 use scale_actors::cache::service::CacheService;
 use scale_actors::health::HealthService;
 use scale_actors::ingest::service::IngestService;
+use scale_actors::training::events::EventBus;
+use scale_actors::training::service::TrainingService;
 use scale_actors::{Handle, Registry};
 
 pub use auth::{AuthUser, Authenticator};
@@ -56,6 +58,10 @@ pub struct AppState {
     pub started_at: Instant,
     /// Limits `/api/v1` requests per caller (Redis, with an in-process fallback).
     pub rate_limiter: RateLimiter,
+    /// The training actor (the caller's jobs).
+    pub training: Handle<TrainingService>,
+    /// Job progress events of every process (Redis pub/sub, with an in-process fallback).
+    pub events: EventBus,
 }
 
 /// HTTP settings that shape the app.

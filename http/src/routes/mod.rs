@@ -5,6 +5,7 @@ pub mod analytics;
 pub mod health;
 pub mod ingest;
 pub mod ops;
+pub mod ws;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use scale_actors::cache::service::Invalidate;
@@ -19,7 +20,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(analytics::configure)
         .configure(health::configure)
         .configure(ingest::configure)
-        .configure(ops::configure);
+        .configure(ops::configure)
+        .configure(ws::configure);
 }
 
 /// The answer for paths no route matches.

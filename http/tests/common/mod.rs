@@ -13,6 +13,8 @@ use scale_actors::analytics::service::AnalyticsService;
 use scale_actors::cache::service::{CacheConfig, CacheService, MEMORY_CAPACITY};
 use scale_actors::health::{HealthService, ProbeConfig};
 use scale_actors::ingest::service::IngestService;
+use scale_actors::training::events::EventBus;
+use scale_actors::training::service::TrainingService;
 use scale_actors::{redis_pool, spawn, Registry, SupervisorConfig};
 use scale_http::{AppState, Authenticator, RateLimiter, RateLimits};
 use scale_schema::testing::TestDatabase;
@@ -71,6 +73,11 @@ pub fn state_with_cache(
     let analytics = spawn(&registry, move || {
         AnalyticsService::new(analytics_pg.clone())
     });
+    let events = EventBus::local();
+    let (training_pg, training_events) = (pg.clone(), events.clone());
+    let training = spawn(&registry, move || {
+        TrainingService::new(training_pg.clone(), training_events.clone())
+    });
     let ingest = spawn(&registry, move || IngestService::new(pg.clone(), 2));
     let cache_pool = redis_pool::connect(cache_redis, cache_timeout).unwrap();
     let cache_config = CacheConfig {
@@ -94,6 +101,8 @@ pub fn state_with_cache(
         chaos_enabled: true,
         started_at: Instant::now(),
         rate_limiter,
+        training,
+        events,
     })
 }
 
