@@ -84,6 +84,8 @@ async fn serve(config: Config, auth: Arc<Authenticator>) -> anyhow::Result<()> {
     let cache_redis = redis.clone();
     let events = EventBus::connect(config.redis_url.as_deref(), &config.redis_key_prefix)
         .map_err(|e| anyhow::anyhow!("REDIS_URL: {e}"))?;
+    let bus = events.live_within(config.probe.timeout).await;
+    tracing::info!(status = ?bus, "job event bus");
 
     let registry = Registry::new(config.supervisor);
     let probe = config.probe;
@@ -137,6 +139,8 @@ async fn serve(config: Config, auth: Arc<Authenticator>) -> anyhow::Result<()> {
     };
     let server = HttpServer::new(move || scale_http::app(state.clone(), &settings))
         .workers(config.http_workers)
+        // Small writes (job events on WebSockets, short JSON answers) must not wait for Nagle.
+        .tcp_nodelay(true)
         .shutdown_timeout(10)
         .bind(config.bind_addr)
         .with_context(|| format!("BIND_ADDR: cannot listen on {}", config.bind_addr))?;

@@ -448,3 +448,41 @@ fn benchmarks_report_their_baselines() {
     assert!(report["postgres_pgbench"]["requests"].as_u64().unwrap() > 0);
     assert!(report["ratios"]["http_rps_vs_postgres"].as_f64().unwrap() > 0.0);
 }
+
+#[test]
+fn websocket_benchmark_reports_its_baseline() {
+    let db = TestDatabase::create();
+    let prefix = format!("scale-e2e-{}:", uuid::Uuid::new_v4());
+    let env = [
+        ("DATABASE_URL", db.url()),
+        ("LOG_LEVEL", "warn".to_owned()),
+        ("REDIS_KEY_PREFIX", prefix),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let args = [
+        "bench",
+        "ws",
+        "--connections",
+        "6",
+        "--events",
+        "5",
+        "--users",
+        "2",
+    ];
+    let out = cli(&args, &env);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for side in ["websocket_via_redis", "in_process_broadcast_baseline"] {
+        // Users 0 and 1 own events 0, 2, 4 and 1, 3: three subscribers each.
+        assert_eq!(report[side]["expected"], 15, "{report}");
+        assert_eq!(report[side]["delivered"], 15, "{report}");
+        assert_eq!(report[side]["in_order"], true);
+        assert!(report[side]["latency"]["p99_ms"].as_f64().unwrap() > 0.0);
+    }
+    assert!(report["websocket_via_redis"]["bytes_per_connection"].is_number());
+    assert!(report["ratios"]["p50_vs_broadcast"].as_f64().unwrap() > 0.0);
+}

@@ -19,6 +19,8 @@ use uuid::Uuid;
 const REDIS: &str = "127.0.0.1:6379";
 /// The longest an event may take from one process to another.
 const CROSS_PROCESS: Duration = Duration::from_millis(200);
+/// The longest a link may take to come up (reconnection backs off up to 2 s).
+const LINK_UP: Duration = Duration::from_secs(10);
 
 fn prefix() -> String {
     format!("scale-test-{}:", Uuid::new_v4())
@@ -43,9 +45,9 @@ fn event(job_id: Uuid, seq: i64) -> JobEvent {
     }
 }
 
-/// Polls `check` until it holds (ten-second deadline: reconnection backs off up to 2 s).
+/// Polls `check` until it holds (five-second deadline).
 async fn until(what: &str, check: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(5);
     while !check() {
         assert!(Instant::now() < deadline, "timed out waiting until {what}");
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -63,10 +65,9 @@ async fn next(rx: &mut broadcast::Receiver<Arc<JobEvent>>, within: Duration) -> 
 async fn events_cross_processes_in_order_once() {
     let prefix = prefix();
     let (a, b) = (bus(REDIS, &prefix), bus(REDIS, &prefix));
-    until("both buses are live", || {
-        a.status() == BusStatus::Redis && b.status() == BusStatus::Redis
-    })
-    .await;
+    for bus in [&a, &b] {
+        assert_eq!(bus.live_within(LINK_UP).await, BusStatus::Redis);
+    }
     let (mut on_a, mut on_b) = (a.subscribe(), b.subscribe());
     let job = Uuid::new_v4();
     for seq in 1..=50 {
@@ -90,10 +91,7 @@ async fn events_cross_processes_in_order_once() {
     assert!(on_a.try_recv().is_err() && on_b.try_recv().is_err());
     // Another prefix is another deployment: it hears nothing.
     let other = bus(REDIS, &self::prefix());
-    until("the other bus is live", || {
-        other.status() == BusStatus::Redis
-    })
-    .await;
+    assert_eq!(other.live_within(LINK_UP).await, BusStatus::Redis);
     let mut on_other = other.subscribe();
     a.publish(event(job, 52)).await;
     assert_eq!(next(&mut on_b, CROSS_PROCESS).await.seq, 52);
@@ -128,10 +126,9 @@ async fn rig() -> Rig {
         HealthService::new(pg.clone(), Some(redis.clone()), probe, reg.clone())
             .with_events(watched.clone())
     });
-    until("both buses are live", || {
-        cut.status() == BusStatus::Redis && direct.status() == BusStatus::Redis
-    })
-    .await;
+    for bus in [&cut, &direct] {
+        assert_eq!(bus.live_within(LINK_UP).await, BusStatus::Redis);
+    }
     Rig {
         _db: db,
         proxy,
@@ -159,10 +156,7 @@ impl Rig {
 
     /// Publishes on the proxied bus until the direct bus receives through Redis again.
     async fn recovers(&self, job: Uuid) {
-        until("the cut bus is live again", || {
-            self.cut.status() == BusStatus::Redis
-        })
-        .await;
+        assert_eq!(self.cut.live_within(LINK_UP).await, BusStatus::Redis);
         let mut on_direct = self.direct.subscribe();
         let mut on_cut = self.cut.subscribe();
         self.cut.publish(event(job, 100)).await;

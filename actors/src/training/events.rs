@@ -11,7 +11,6 @@
 //! filter by user and job themselves; a receiver that falls behind sees `Lagged` and must drop
 //! its client rather than buffer.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -20,7 +19,7 @@ use futures_util::{FutureExt, StreamExt};
 use redis::aio::{MultiplexedConnection, PubSubSink, PubSubStream};
 use redis::AsyncConnectionConfig;
 use serde::{Deserialize, Serialize};
-use tokio::sync::{broadcast, oneshot, Notify};
+use tokio::sync::{broadcast, oneshot, watch, Notify};
 use uuid::Uuid;
 
 use super::JobStatus;
@@ -93,8 +92,8 @@ struct Link {
     /// `Some` exactly while the subscriber is subscribed: publishing through Redis then reaches
     /// this process too.
     publisher: RwLock<Option<MultiplexedConnection>>,
-    /// Whether the link was down the last time it changed (for one log line per transition).
-    down: AtomicBool,
+    /// Whether the subscriber is live (one log line per transition; [`EventBus::live_within`]).
+    live: watch::Sender<bool>,
     /// Asks the subscriber task to drop its connection and reconnect (a publish failed).
     reconnect: Notify,
 }
@@ -131,7 +130,7 @@ impl EventBus {
         let link = Arc::new(Link {
             channel: channel(key_prefix),
             publisher: RwLock::new(None),
-            down: AtomicBool::new(true),
+            live: watch::Sender::new(false),
             reconnect: Notify::new(),
         });
         let (stop, stopped) = oneshot::channel();
@@ -186,6 +185,16 @@ impl EventBus {
     pub fn is_degraded(&self) -> bool {
         self.status() == BusStatus::Degraded
     }
+
+    /// Waits at most `within` for the Redis link to be live (at start-up); returns the status
+    /// then.
+    pub async fn live_within(&self, within: Duration) -> BusStatus {
+        if let Some(link) = &self.shared.link {
+            let mut live = link.live.subscribe();
+            let _ = tokio::time::timeout(within, live.wait_for(|live| *live)).await;
+        }
+        self.status()
+    }
 }
 
 impl Link {
@@ -198,16 +207,16 @@ impl Link {
 
     /// Goes live with `conn` (`None`: down, after `error`), logging each transition once.
     fn set_publisher(&self, conn: Option<MultiplexedConnection>, error: &str) {
-        let down = conn.is_none();
+        let live = conn.is_some();
         *self
             .publisher
             .write()
             .unwrap_or_else(PoisonError::into_inner) = conn;
-        match (self.down.swap(down, Ordering::Relaxed), down) {
-            (true, false) => {
+        match (self.live.send_replace(live), live) {
+            (false, true) => {
                 tracing::info!(channel = %self.channel, "event bus: Redis pub/sub is live")
             }
-            (false, true) => {
+            (true, false) => {
                 tracing::warn!(%error, channel = %self.channel, "event bus: Redis pub/sub lost; delivering in process only")
             }
             _ => {}
@@ -389,7 +398,7 @@ mod tests {
     #[tokio::test]
     async fn without_a_url_the_bus_is_local() {
         let bus = EventBus::connect(None, "p:").unwrap();
-        assert_eq!(bus.status(), BusStatus::Local);
+        assert_eq!(bus.live_within(Duration::ZERO).await, BusStatus::Local);
     }
 
     #[tokio::test]
