@@ -218,6 +218,7 @@ async fn websockets(
         .enumerate()
         .map(|(i, ws)| tokio::spawn(read_events(ws, expected_for(i, options), deadline)))
         .collect();
+    let cpu_before = (cpu_ms(server.pid()), cpu_ms(std::process::id()));
     let mut published = Vec::with_capacity(options.events);
     for event in events {
         published.push(Instant::now());
@@ -228,6 +229,8 @@ async fn websockets(
         received.push(reader.await?);
     }
     let rss_after_burst = rss_bytes(server.pid());
+    let cpu_after = (cpu_ms(server.pid()), cpu_ms(std::process::id()));
+    let spent = |before: Option<f64>, after: Option<f64>| Some(after? - before?);
 
     let mut report = figures(options, &published, &received);
     report["bus_stayed_on_redis"] = json!(!bus.is_degraded());
@@ -237,6 +240,11 @@ async fn websockets(
         "after_burst": rss_after_burst,
     });
     report["bytes_per_connection"] = json!(per_connection(rss_idle, rss_connected, options));
+    // Which side the burst kept busy: both share this machine's cores.
+    report["burst_cpu_ms"] = json!({
+        "server": spent(cpu_before.0, cpu_after.0),
+        "bench_clients": spent(cpu_before.1, cpu_after.1),
+    });
     Ok(report)
 }
 
@@ -357,6 +365,18 @@ fn per_connection(before: Option<u64>, after: Option<u64>, options: &Options) ->
     Some(after?.saturating_sub(before?) as f64 / options.connections as f64)
 }
 
+/// CPU time (user + system, all threads) of process `pid` so far, from `/proc/{pid}/stat`, in
+/// milliseconds (Linux reports it in ticks of 1/100 s on every mainstream architecture).
+fn cpu_ms(pid: u32) -> Option<f64> {
+    const TICK_MS: f64 = 10.0;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks * TICK_MS)
+}
+
 /// Resident memory of process `pid` from `/proc` (`None` where there is no `/proc`).
 fn rss_bytes(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -388,7 +408,13 @@ mod tests {
     }
 
     #[test]
-    fn rss_of_this_process_is_known() {
+    fn memory_and_cpu_of_this_process_are_known() {
         assert!(rss_bytes(std::process::id()).unwrap() > 0);
+        let spent = cpu_ms(std::process::id()).unwrap();
+        let busy = Instant::now();
+        while Instant::now() < busy + Duration::from_millis(50) {
+            std::hint::black_box(0);
+        }
+        assert!(cpu_ms(std::process::id()).unwrap() > spent);
     }
 }
