@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_ws::{CloseCode, CloseReason, Message, MessageStream, Session};
+use futures_util::SinkExt;
 use scale_actors::training::events::JobEvent;
 use scale_actors::training::service::GetJob;
 use scale_actors::training::TrainingError;
@@ -290,7 +291,7 @@ impl Connection {
         self.heard = Instant::now();
         match message {
             Message::Text(text) => self.command(&text).await,
-            Message::Ping(bytes) => self.session.pong(&bytes).await.map_err(|_| None),
+            Message::Ping(bytes) => self.bounded(Message::Pong(bytes)).await,
             Message::Pong(_) | Message::Nop => Ok(()),
             Message::Binary(_) | Message::Continuation(_) => {
                 self.send(&Outgoing::error(
@@ -395,16 +396,17 @@ impl Connection {
         if self.heard.elapsed() > CLIENT_TIMEOUT {
             return Err(close(CloseCode::Policy, "no pong in time"));
         }
-        match tokio::time::timeout(SEND_TIMEOUT, self.session.ping(b"")).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(None),
-            Err(_) => Err(close(CloseCode::Again, "slow consumer")),
-        }
+        self.bounded(Message::Ping(Default::default())).await
     }
 
-    /// Queues `message`, waiting at most [`SEND_TIMEOUT`] for room in the bounded outbox.
+    /// Queues `message`.
     async fn send(&mut self, message: &Outgoing<'_>) -> Result<(), End> {
-        match tokio::time::timeout(SEND_TIMEOUT, self.session.text(message.text())).await {
+        self.bounded(Message::Text(message.text().into())).await
+    }
+
+    /// Queues `frame`, waiting at most [`SEND_TIMEOUT`] for room in the bounded outbox.
+    async fn bounded(&mut self, frame: Message) -> Result<(), End> {
+        match tokio::time::timeout(SEND_TIMEOUT, self.session.send(frame)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(None),
             Err(_) => {
