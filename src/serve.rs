@@ -136,6 +136,7 @@ async fn serve(config: Config, auth: Arc<Authenticator>) -> anyhow::Result<()> {
     let settings = HttpSettings {
         allowed_origins: config.allowed_origins.clone(),
         hsts: config.environment == Environment::Production,
+        ..HttpSettings::default()
     };
     let server = HttpServer::new(move || scale_http::app(state.clone(), &settings))
         .workers(config.http_workers)

@@ -71,6 +71,8 @@ pub struct HttpSettings {
     pub allowed_origins: Vec<String>,
     /// Whether to send `Strict-Transport-Security` (production only).
     pub hsts: bool,
+    /// Timings of `/api/v1/ws/jobs` connections.
+    pub websocket: routes::ws::Limits,
 }
 
 /// Builds the application: middleware, error handlers and every route.
@@ -95,6 +97,7 @@ pub fn app(
         )
         .app_data(web::QueryConfig::default().error_handler(problem::query_error))
         .app_data(web::PathConfig::default().error_handler(problem::path_error))
+        .app_data(web::Data::new(settings.websocket))
         .service(
             web::scope("/api/v1")
                 .wrap(from_fn(rate_limit::limit))

@@ -11,9 +11,11 @@ use futures_util::{SinkExt, StreamExt};
 use scale_actors::training::events::JobEvent;
 use scale_actors::training::{JobKind, JobStatus};
 use scale_http::auth::{mint_token, Role};
-use scale_http::AppState;
+use scale_http::routes::ws::Limits;
+use scale_http::{AppState, HttpSettings};
 use scale_schema::testing::TestDatabase;
 use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -27,8 +29,8 @@ use common::SECRET;
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// How long any single expected message may take (more than the server's auth window).
-const WAIT: Duration = Duration::from_secs(10);
+/// How long any single expected message may take.
+const WAIT: Duration = Duration::from_secs(5);
 
 /// The app serving on a free loopback port over a fresh database.
 struct Rig {
@@ -38,15 +40,22 @@ struct Rig {
 }
 
 async fn rig() -> Rig {
+    rig_with(Limits::default()).await
+}
+
+/// The app with these connection timings.
+async fn rig_with(websocket: Limits) -> Rig {
     let db = TestDatabase::migrated();
     let state = common::state(&db);
     let app_state = state.clone();
-    let server = HttpServer::new(move || {
-        scale_http::app(app_state.clone(), &scale_http::HttpSettings::default())
-    })
-    .workers(1)
-    .bind("127.0.0.1:0")
-    .unwrap();
+    let settings = HttpSettings {
+        websocket,
+        ..HttpSettings::default()
+    };
+    let server = HttpServer::new(move || scale_http::app(app_state.clone(), &settings))
+        .workers(1)
+        .bind("127.0.0.1:0")
+        .unwrap();
     let url = format!("ws://{}/api/v1/ws/jobs", server.addrs()[0]);
     actix_rt::spawn(server.run());
     Rig { db, state, url }
@@ -209,7 +218,11 @@ async fn authenticates_by_protocol_header_or_first_message() {
 
 #[actix_rt::test]
 async fn bad_credentials_are_refused_with_the_http_codes() {
-    let rig = rig().await;
+    let rig = rig_with(Limits {
+        auth_window: Duration::from_millis(300),
+        ..Limits::default()
+    })
+    .await;
     let (id, _) = user();
     let policy = Some(CloseCode::Policy);
 
@@ -418,5 +431,79 @@ async fn clients_that_do_not_keep_up_are_closed_with_bounded_memory() {
         assert!((seqs.len() as i64) < BURST, "a slow client got everything");
         // What it did get is the start of the burst, in order, without gaps.
         assert!(seqs.iter().copied().eq(1..=seqs.len() as i64));
+    }
+}
+
+/// A bare-TCP client that completes the handshake (token by sub-protocol) and then only reads
+/// raw frames, never answering pings; returns the server's close code and how many pings came
+/// before it.
+async fn silent_client(url: &str, token: &str) -> (u16, usize) {
+    let addr = url.trim_start_matches("ws://").split('/').next().unwrap();
+    let mut socket = TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "GET /api/v1/ws/jobs HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Sec-WebSocket-Protocol: bearer, {token}\r\n\r\n"
+    );
+    socket.write_all(request.as_bytes()).await.unwrap();
+    let deadline = Instant::now() + WAIT;
+    let mut buffer = Vec::new();
+    let head = loop {
+        read_more(&mut socket, &mut buffer, deadline).await;
+        if let Some(at) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+    };
+    assert!(buffer.starts_with(b"HTTP/1.1 101"));
+    buffer.drain(..head);
+    let mut pings = 0;
+    loop {
+        // Server frames are unmasked, and these are all short (length < 126).
+        while let [first, len, ..] = buffer[..] {
+            let end = 2 + usize::from(len & 0x7f);
+            if buffer.len() < end {
+                break;
+            }
+            match first & 0x0f {
+                0x9 => pings += 1,
+                0x8 => return (u16::from_be_bytes([buffer[2], buffer[3]]), pings),
+                _ => {}
+            }
+            buffer.drain(..end);
+        }
+        read_more(&mut socket, &mut buffer, deadline).await;
+    }
+}
+
+/// Appends what the socket has next; fails at `deadline` or when the connection ends.
+async fn read_more(socket: &mut TcpStream, buffer: &mut Vec<u8>, deadline: Instant) {
+    let mut chunk = [0_u8; 4096];
+    let left = deadline.saturating_duration_since(Instant::now());
+    let read = tokio::time::timeout(left, socket.read(&mut chunk))
+        .await
+        .expect("the server never closed the silent client")
+        .unwrap();
+    assert!(read > 0, "the connection ended without a close frame");
+    buffer.extend_from_slice(&chunk[..read]);
+}
+
+#[actix_rt::test]
+async fn a_client_that_answers_no_ping_is_closed() {
+    let rig = rig_with(Limits {
+        ping_interval: Duration::from_millis(100),
+        client_timeout: Duration::from_millis(350),
+        ..Limits::default()
+    })
+    .await;
+    let (_, token) = user();
+    let (code, pings) = silent_client(&rig.url, &token).await;
+    assert_eq!(code, 1008);
+    assert!(pings >= 3, "{pings} pings before the close");
+    // A client that talks stays connected all along.
+    let mut ws = rig.authenticated(&token).await;
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(1) {
+        ping_pong(&mut ws).await;
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! Authentication suits browsers, which cannot set headers on a WebSocket: either the offered
 //! sub-protocols `bearer, <token>` (the server answers with `bearer`), or else the first client
-//! message `{"type":"auth","token":"…"}` within [`AUTH_WINDOW`]. A bad token is answered with an
+//! message `{"type":"auth","token":"…"}` within [`Limits::auth_window`]. A bad token is answered with an
 //! `error` message carrying the same code as the HTTP 401, then close 1008.
 //!
 //! Client messages (JSON text): `subscribe` / `unsubscribe` with `job_id` (one of the caller's
@@ -13,8 +13,8 @@
 //!
 //! Bounded everywhere: each connection holds one bounded bus receiver (only while subscribed)
 //! and actix-ws's bounded outbox. A client that falls behind the bus (`Lagged`) or does not take
-//! a frame within [`SEND_TIMEOUT`] is closed 1013; one that answers no ping for
-//! [`CLIENT_TIMEOUT`] is closed 1008.
+//! a frame within [`Limits::send_timeout`] is closed 1013; one that answers no ping for
+//! [`Limits::client_timeout`] is closed 1008.
 
 use std::collections::HashSet;
 use std::convert::Infallible;
@@ -37,14 +37,31 @@ use crate::AppState;
 
 /// The sub-protocol that carries the token (`Sec-WebSocket-Protocol: bearer, <token>`).
 pub const BEARER_PROTOCOL: &str = "bearer";
-/// How long a connection may stay unauthenticated.
-pub const AUTH_WINDOW: Duration = Duration::from_secs(5);
-/// How often the server pings.
-pub const PING_INTERVAL: Duration = Duration::from_secs(10);
-/// How long the client may stay silent (no pong, no message) before it is closed.
-pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Longest wait for a frame to enter the connection's outbox before the client counts as slow.
-pub const SEND_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The connection timings ([`crate::HttpSettings::websocket`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// How long a connection may stay unauthenticated.
+    pub auth_window: Duration,
+    /// How often the server pings.
+    pub ping_interval: Duration,
+    /// How long the client may stay silent (no pong, no message) before it is closed.
+    pub client_timeout: Duration,
+    /// Longest wait for a frame to enter the connection's outbox before the client counts as
+    /// slow.
+    pub send_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            auth_window: Duration::from_secs(5),
+            ping_interval: Duration::from_secs(10),
+            client_timeout: Duration::from_secs(30),
+            send_timeout: Duration::from_secs(2),
+        }
+    }
+}
 /// Most single jobs one connection may subscribe to.
 pub const MAX_JOB_SUBSCRIPTIONS: usize = 100;
 /// Largest client frame accepted.
@@ -69,7 +86,12 @@ async fn jobs(
                 format!("This route speaks WebSocket only: {e}"),
             )
         })?;
+    let limits = req
+        .app_data::<web::Data<Limits>>()
+        .map(|limits| *limits.get_ref())
+        .unwrap_or_default();
     let connection = Connection {
+        limits,
         state: state.into_inner(),
         session,
         user: Uuid::nil(),
@@ -178,6 +200,7 @@ fn close(code: CloseCode, description: &str) -> End {
 
 /// One client connection.
 struct Connection {
+    limits: Limits,
     state: Arc<AppState>,
     session: Session,
     /// The authenticated caller (nil until then).
@@ -197,7 +220,9 @@ impl Connection {
         let Err(end) = self.serve(&mut stream, offered).await;
         if let Some(reason) = end {
             tracing::debug!(user = %self.user, ?reason, "websocket closed by the server");
-            let _ = tokio::time::timeout(SEND_TIMEOUT, self.session.close(Some(reason))).await;
+            let _ =
+                tokio::time::timeout(self.limits.send_timeout, self.session.close(Some(reason)))
+                    .await;
         }
     }
 
@@ -211,7 +236,7 @@ impl Connection {
             None => self.first_message_token(stream).await?,
         };
         self.authenticate(&token).await?;
-        let mut ping = tokio::time::interval(PING_INTERVAL);
+        let mut ping = tokio::time::interval(self.limits.ping_interval);
         ping.tick().await;
         loop {
             tokio::select! {
@@ -222,12 +247,13 @@ impl Connection {
         }
     }
 
-    /// Waits up to [`AUTH_WINDOW`] for `{"type":"auth","token":…}`.
+    /// Waits up to [`Limits::auth_window`] for `{"type":"auth","token":…}`.
     async fn first_message_token(&mut self, stream: &mut MessageStream) -> Result<String, End> {
         let refused = |why: &str| Outgoing::error("auth_required", why);
-        let message = match tokio::time::timeout(AUTH_WINDOW, stream.recv()).await {
+        let window = self.limits.auth_window;
+        let message = match tokio::time::timeout(window, stream.recv()).await {
             Err(_) => {
-                let why = format!("send {{\"type\":\"auth\",\"token\":…}} within {AUTH_WINDOW:?}");
+                let why = format!("send {{\"type\":\"auth\",\"token\":…}} within {window:?}");
                 return self.refuse(refused(&why)).await;
             }
             Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => return Err(None),
@@ -393,7 +419,7 @@ impl Connection {
     }
 
     async fn heartbeat(&mut self) -> Result<(), End> {
-        if self.heard.elapsed() > CLIENT_TIMEOUT {
+        if self.heard.elapsed() > self.limits.client_timeout {
             return Err(close(CloseCode::Policy, "no pong in time"));
         }
         self.bounded(Message::Ping(Default::default())).await
@@ -404,9 +430,9 @@ impl Connection {
         self.bounded(Message::Text(message.text().into())).await
     }
 
-    /// Queues `frame`, waiting at most [`SEND_TIMEOUT`] for room in the bounded outbox.
+    /// Queues `frame`, waiting at most [`Limits::send_timeout`] for room in the bounded outbox.
     async fn bounded(&mut self, frame: Message) -> Result<(), End> {
-        match tokio::time::timeout(SEND_TIMEOUT, self.session.send(frame)).await {
+        match tokio::time::timeout(self.limits.send_timeout, self.session.send(frame)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(None),
             Err(_) => {
