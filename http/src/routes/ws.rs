@@ -167,11 +167,17 @@ impl Scope {
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Outgoing<'a> {
+    /// The token was accepted.
     Authenticated { user_id: Uuid },
+    /// A subscription is in place.
     Subscribed(Scope),
+    /// A subscription was dropped.
     Unsubscribed(Scope),
+    /// A job event, its fields flattened beside `type`.
     Event(&'a JobEvent),
+    /// Answers `ping`.
     Pong,
+    /// A refused message (`code` as in the HTTP problems where one applies).
     Error { code: &'a str, message: String },
 }
 
