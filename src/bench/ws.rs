@@ -92,6 +92,7 @@ pub fn run(config: &Config, options: &Options) -> anyhow::Result<Value> {
     let p99_ms = ws["latency"]["p99_ms"].as_f64().unwrap_or(f64::NAN);
     Ok(json!({
         "benchmark": "ws",
+        "build": if cfg!(debug_assertions) { "debug" } else { "release" },
         "connections": options.connections,
         "events": options.events,
         "users": options.users,
