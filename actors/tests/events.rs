@@ -177,7 +177,8 @@ async fn redis_down_falls_back_in_process_then_recovers() {
     let mut remote = rig.direct.subscribe();
 
     rig.proxy.set_mode(FaultMode::Down);
-    // Whether the cut was noticed yet or the publish finds out, every event is delivered here.
+    // The subscriber notices its connection was cut.
+    until("the bus reports degraded", || rig.cut.is_degraded()).await;
     for seq in 1..=5 {
         rig.cut.publish(event(job, seq)).await;
         assert_eq!(next(&mut local, Duration::from_secs(1)).await.seq, seq);
