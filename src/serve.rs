@@ -82,11 +82,16 @@ async fn serve(config: Config, auth: Arc<Authenticator>) -> anyhow::Result<()> {
         memory_capacity: MEMORY_CAPACITY,
     };
     let cache_redis = redis.clone();
+    let events = EventBus::connect(config.redis_url.as_deref(), &config.redis_key_prefix)
+        .map_err(|e| anyhow::anyhow!("REDIS_URL: {e}"))?;
+    let bus = events.live_within(config.probe.timeout).await;
+    tracing::info!(status = ?bus, "job event bus");
 
     let registry = Registry::new(config.supervisor);
     let probe = config.probe;
     let health_registry = registry.clone();
     let health_pg = pg.clone();
+    let health_events = events.clone();
     let health = spawn(&registry, move || {
         HealthService::new(
             health_pg.clone(),
@@ -94,6 +99,7 @@ async fn serve(config: Config, auth: Arc<Authenticator>) -> anyhow::Result<()> {
             probe,
             health_registry.clone(),
         )
+        .with_events(health_events.clone())
     });
     let parsers = config.ingest_parsers;
     let accounts_pg = pg.clone();
@@ -105,7 +111,6 @@ async fn serve(config: Config, auth: Arc<Authenticator>) -> anyhow::Result<()> {
     let cache = spawn(&registry, move || {
         CacheService::new(cache_redis.clone(), cache_config.clone())
     });
-    let events = EventBus::local();
     let training_pg = pg.clone();
     let training_events = events.clone();
     let training = spawn(&registry, move || {
@@ -131,9 +136,12 @@ async fn serve(config: Config, auth: Arc<Authenticator>) -> anyhow::Result<()> {
     let settings = HttpSettings {
         allowed_origins: config.allowed_origins.clone(),
         hsts: config.environment == Environment::Production,
+        ..HttpSettings::default()
     };
     let server = HttpServer::new(move || scale_http::app(state.clone(), &settings))
         .workers(config.http_workers)
+        // Small writes (job events on WebSockets, short JSON answers) must not wait for Nagle.
+        .tcp_nodelay(true)
         .shutdown_timeout(10)
         .bind(config.bind_addr)
         .with_context(|| format!("BIND_ADDR: cannot listen on {}", config.bind_addr))?;

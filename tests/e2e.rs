@@ -448,3 +448,147 @@ fn benchmarks_report_their_baselines() {
     assert!(report["postgres_pgbench"]["requests"].as_u64().unwrap() > 0);
     assert!(report["ratios"]["http_rps_vs_postgres"].as_f64().unwrap() > 0.0);
 }
+
+#[test]
+fn websocket_benchmark_reports_its_baseline() {
+    let db = TestDatabase::create();
+    let prefix = format!("scale-e2e-{}:", uuid::Uuid::new_v4());
+    let env = [
+        ("DATABASE_URL", db.url()),
+        ("LOG_LEVEL", "warn".to_owned()),
+        ("REDIS_KEY_PREFIX", prefix),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let args = [
+        "bench",
+        "ws",
+        "--connections",
+        "6",
+        "--events",
+        "5",
+        "--users",
+        "2",
+    ];
+    let out = cli(&args, &env);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for side in ["websocket_via_redis", "in_process_broadcast_baseline"] {
+        // Users 0 and 1 own events 0, 2, 4 and 1, 3: three subscribers each.
+        assert_eq!(report[side]["expected"], 15, "{report}");
+        assert_eq!(report[side]["delivered"], 15, "{report}");
+        assert_eq!(report[side]["in_order"], true);
+        assert!(report[side]["latency"]["p99_ms"].as_f64().unwrap() > 0.0);
+    }
+    assert!(report["websocket_via_redis"]["bytes_per_connection"].is_number());
+    assert!(report["ratios"]["p50_vs_broadcast"].as_f64().unwrap() > 0.0);
+}
+
+/// A job of a new user, inserted straight into `database_url` (a superuser bypasses RLS).
+async fn insert_job(database_url: &str) -> (uuid::Uuid, uuid::Uuid) {
+    let (client, connection) = tokio_postgres::connect(database_url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let (user, job) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    client
+        .execute("INSERT INTO users (id) VALUES ($1)", &[&user])
+        .await
+        .unwrap();
+    client
+        .execute(
+            "INSERT INTO training_jobs (id, user_id, kind) VALUES ($1, $2, 'forecaster')",
+            &[&job, &user],
+        )
+        .await
+        .unwrap();
+    (user, job)
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The next JSON text message, which must come `within`.
+async fn next_text(ws: &mut Ws, within: Duration) -> Value {
+    use futures_util::StreamExt;
+    loop {
+        let message = tokio::time::timeout(within, ws.next())
+            .await
+            .unwrap_or_else(|_| panic!("nothing within {within:?}"))
+            .unwrap()
+            .unwrap();
+        if let tokio_tungstenite::tungstenite::Message::Text(text) = message {
+            return serde_json::from_str(&text).unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_websocket_on_one_process_gets_another_process_events_in_order_within_200ms() {
+    use futures_util::SinkExt;
+    use scale_actors::training::events::{BusStatus, EventBus, JobEvent};
+    use scale_actors::training::JobStatus;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let db = TestDatabase::create();
+    let prefix = format!("scale-e2e-{}:", uuid::Uuid::new_v4());
+    let server = Server::start(&db.url(), &[("REDIS_KEY_PREFIX", &prefix)]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.ready_becomes(StatusCode::OK).await.1["events"] != "redis" {
+        assert!(
+            Instant::now() < deadline,
+            "the server's bus never went live"
+        );
+    }
+    let (user, job) = insert_job(&db.url()).await;
+
+    let token = scale_http::auth::mint_token(SECRET, user, scale_http::auth::Role::User, 600);
+    let url = format!("{}/ws/jobs", server.base.replacen("http", "ws", 1));
+    let mut request = url.into_client_request().unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        format!("bearer, {token}").parse().unwrap(),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let handshake = Duration::from_secs(5);
+    assert_eq!(next_text(&mut ws, handshake).await["type"], "authenticated");
+    let subscribe = serde_json::json!({"type": "subscribe", "job_id": job});
+    ws.send(Message::text(subscribe.to_string())).await.unwrap();
+    assert_eq!(next_text(&mut ws, handshake).await["type"], "subscribed");
+
+    // This test process plays the worker process: its bus shares the server's Redis channel.
+    let worker = EventBus::connect(Some("redis://127.0.0.1:6379"), &prefix).unwrap();
+    assert_eq!(
+        worker.live_within(Duration::from_secs(5)).await,
+        BusStatus::Redis
+    );
+    for seq in 1..=20_u32 {
+        let status = if seq == 20 {
+            JobStatus::Completed
+        } else {
+            JobStatus::Processing
+        };
+        worker
+            .publish(JobEvent {
+                job_id: job,
+                user_id: user,
+                seq: i64::from(seq),
+                status,
+                step: seq,
+                total: 20,
+                progress: seq as f32 / 20.0,
+                message: format!("step {seq}"),
+                metrics: None,
+                at: chrono::Utc::now(),
+            })
+            .await;
+        let got = next_text(&mut ws, Duration::from_millis(200)).await;
+        assert_eq!(got["type"], "event");
+        assert_eq!(got["seq"], seq);
+        assert_eq!(got["status"], status.as_str());
+    }
+}

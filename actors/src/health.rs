@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::redis_pool::RedisPool;
 use crate::registry::{ActorSnapshot, ActorStatus, Registry};
 use crate::supervision::{every, spawn_then, Handles, Reply, Request, Service, ServiceContext};
+use crate::training::events::{BusStatus, EventBus};
 
 /// Probe timing.
 #[derive(Debug, Clone, Copy)]
@@ -101,6 +102,8 @@ pub struct HealthReport {
     pub postgres: DependencyHealth,
     /// Redis (optional).
     pub redis: DependencyHealth,
+    /// How job events are delivered (`None`: no event bus watched).
+    pub events: Option<BusStatus>,
     /// Every supervised actor.
     pub actors: Vec<ActorSnapshot>,
 }
@@ -120,6 +123,7 @@ pub struct HealthService {
     registry: Registry,
     postgres: DependencyHealth,
     redis: DependencyHealth,
+    events: Option<EventBus>,
     probing: bool,
 }
 
@@ -143,8 +147,15 @@ impl HealthService {
             registry,
             postgres: DependencyHealth::with_status(DependencyStatus::Unknown),
             redis: DependencyHealth::with_status(redis),
+            events: None,
             probing: false,
         }
+    }
+
+    /// Also reports the job event bus, degraded while it delivers in process only.
+    pub fn with_events(mut self, events: EventBus) -> Self {
+        self.events = Some(events);
+        self
     }
 
     /// Starts a probe round unless one is still running.
@@ -206,6 +217,13 @@ impl HealthService {
                 );
             }
         }
+        let events = self.events.as_ref().map(EventBus::status);
+        if events == Some(BusStatus::Degraded) {
+            downgrade(
+                Readiness::Degraded,
+                "events: Redis pub/sub unavailable; job events reach this process only".into(),
+            );
+        }
         for actor in &actors {
             match actor.status {
                 ActorStatus::Escalated => downgrade(
@@ -227,6 +245,7 @@ impl HealthService {
             reasons,
             postgres: self.postgres.clone(),
             redis: self.redis.clone(),
+            events,
             actors,
         }
     }

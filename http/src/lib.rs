@@ -46,10 +46,6 @@ pub struct AppState {
     pub analytics: Handle<AnalyticsService>,
     /// The cache actor (Redis, with an in-process fallback).
     pub cache: Handle<CacheService>,
-    /// The training actor (the caller's training jobs).
-    pub training: Handle<TrainingService>,
-    /// Job events of every process, for the event streams.
-    pub events: EventBus,
     /// How long analytics answers stay cached.
     pub analytics_cache_ttl: Duration,
     /// Every supervised actor, for readiness and ops.
@@ -62,6 +58,10 @@ pub struct AppState {
     pub started_at: Instant,
     /// Limits `/api/v1` requests per caller (Redis, with an in-process fallback).
     pub rate_limiter: RateLimiter,
+    /// The training actor (the caller's jobs).
+    pub training: Handle<TrainingService>,
+    /// Job progress events of every process (Redis pub/sub, with an in-process fallback).
+    pub events: EventBus,
 }
 
 /// HTTP settings that shape the app.
@@ -71,6 +71,8 @@ pub struct HttpSettings {
     pub allowed_origins: Vec<String>,
     /// Whether to send `Strict-Transport-Security` (production only).
     pub hsts: bool,
+    /// Timings of `/api/v1/ws/jobs` connections.
+    pub websocket: routes::ws::Limits,
 }
 
 /// Builds the application: middleware, error handlers and every route.
@@ -95,6 +97,7 @@ pub fn app(
         )
         .app_data(web::QueryConfig::default().error_handler(problem::query_error))
         .app_data(web::PathConfig::default().error_handler(problem::path_error))
+        .app_data(web::Data::new(settings.websocket))
         .service(
             web::scope("/api/v1")
                 .wrap(from_fn(rate_limit::limit))

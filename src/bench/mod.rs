@@ -2,7 +2,9 @@
 //! in the same run on the same machine and database, and their ratio.
 
 mod import;
+mod server;
 mod transactions;
+mod ws;
 
 use clap::Subcommand;
 
@@ -20,6 +22,9 @@ pub enum Bench {
     /// `GET /accounts/transactions` (first page) through the real binary, next to pgbench
     /// running the same SQL at the same concurrency.
     Transactions(transactions::Options),
+    /// Job events to many concurrent WebSocket subscribers of the real binary, published through
+    /// Redis, next to the same burst over an in-process broadcast channel.
+    Ws(ws::Options),
 }
 
 /// Runs a benchmark against `DATABASE_URL` and prints its report.
@@ -30,7 +35,33 @@ pub fn run(config: &Config, bench: Bench) -> anyhow::Result<()> {
             .build()?
             .block_on(import::run(&config.database_url, rows))?,
         Bench::Transactions(options) => transactions::run(config, &options)?,
+        Bench::Ws(options) => ws::run(config, &options)?,
     };
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
+}
+
+/// The `qs` quantiles of `values` (nearest rank; NaN when empty).
+fn percentiles<const N: usize>(values: &[f64], qs: [f64; N]) -> [f64; N] {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    qs.map(|q| {
+        let rank = (sorted.len() as f64 * q).ceil() as usize;
+        sorted
+            .get(rank.clamp(1, sorted.len().max(1)) - 1)
+            .copied()
+            .unwrap_or(f64::NAN)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percentiles;
+
+    #[test]
+    fn percentiles_take_the_nearest_rank() {
+        let values: Vec<f64> = (1..=100).rev().map(f64::from).collect();
+        assert_eq!(percentiles(&values, [0.5, 0.99, 1.0]), [50.0, 99.0, 100.0]);
+        assert!(percentiles(&[], [0.5])[0].is_nan());
+    }
 }

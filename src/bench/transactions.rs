@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
@@ -12,6 +12,8 @@ use scale_http::auth::{mint_token, Role};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use super::percentiles;
+use super::server::Server;
 use crate::config::Config;
 
 /// Options of `scale bench transactions`.
@@ -52,7 +54,7 @@ pub fn run(config: &Config, options: &Options) -> anyhow::Result<Value> {
     let user = Uuid::new_v4();
     runtime.block_on(seed(&config.database_url, user, options.rows))?;
     let result = (|| {
-        let server = Server::start(config)?;
+        let server = Server::start(config, &[])?;
         let token = mint_token(&config.jwt_secret, user, Role::User, 3600);
         let url = format!(
             "{}/accounts/transactions?limit={}",
@@ -96,21 +98,15 @@ impl Sample {
         self.latencies_ms.len() as f64 / self.span.as_secs_f64()
     }
 
-    fn percentile(&self, q: f64) -> f64 {
-        let mut sorted = self.latencies_ms.clone();
-        sorted.sort_by(f64::total_cmp);
-        let index = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len().max(1)) - 1;
-        sorted.get(index).copied().unwrap_or(f64::NAN)
-    }
-
     fn report(&self) -> Value {
+        let [p50, p95, p99] = percentiles(&self.latencies_ms, [0.50, 0.95, 0.99]);
         json!({
             "requests": self.latencies_ms.len(),
             "errors": self.errors,
             "requests_per_sec": self.rps(),
-            "p50_ms": self.percentile(0.50),
-            "p95_ms": self.percentile(0.95),
-            "p99_ms": self.percentile(0.99),
+            "p50_ms": p50,
+            "p95_ms": p95,
+            "p99_ms": p99,
         })
     }
 }
@@ -275,48 +271,4 @@ fn read_pgbench_logs(dir: &Path, seconds: u64) -> anyhow::Result<Sample> {
         errors: 0,
         span: Duration::from_secs(seconds),
     })
-}
-
-/// The real binary serving on a free port, with limits out of the way; killed on drop.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(config: &Config) -> anyhow::Result<Self> {
-        let mut child = Command::new(std::env::current_exe()?)
-            .arg("serve")
-            .env("DATABASE_URL", &config.database_url)
-            .env("JWT_SECRET", &config.jwt_secret)
-            .env("BIND_ADDR", "127.0.0.1:0")
-            .env("LOG_LEVEL", "warn,scale::serve=info")
-            .env("RATE_LIMIT_DEFAULT_PER_MIN", "1000000000")
-            .stdout(Stdio::piped())
-            .spawn()?;
-        let stdout = child.stdout.take().context("server stdout")?;
-        let mut lines = BufReader::new(stdout).lines();
-        let addr = loop {
-            let line = lines
-                .next()
-                .context("the server exited before listening")??;
-            let value: Value = serde_json::from_str(&line).unwrap_or_default();
-            if value["message"] == "listening" {
-                break value["addr"].as_str().unwrap_or_default().to_owned();
-            }
-        };
-        // Keep draining the log so the server never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
-        Ok(Self {
-            child,
-            base: format!("http://{addr}/api/v1"),
-        })
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }

@@ -6,6 +6,7 @@ pub mod health;
 pub mod ingest;
 pub mod ops;
 pub mod training;
+pub mod ws;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use scale_actors::cache::service::Invalidate;
@@ -21,7 +22,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(health::configure)
         .configure(ingest::configure)
         .configure(ops::configure)
-        .configure(training::configure);
+        .configure(training::configure)
+        .configure(ws::configure);
 }
 
 /// The answer for paths no route matches.

@@ -77,8 +77,7 @@ pub fn state_with_cache(
         AnalyticsService::new(analytics_pg.clone())
     });
     let events = EventBus::local();
-    let training_pg = pg.clone();
-    let training_events = events.clone();
+    let (training_pg, training_events) = (pg.clone(), events.clone());
     let training = spawn(&registry, move || {
         TrainingService::new(training_pg.clone(), training_events.clone())
     });

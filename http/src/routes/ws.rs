@@ -1,0 +1,537 @@
+//! `GET /api/v1/ws/jobs`: live training-job events over a WebSocket.
+//!
+//! Authentication suits browsers, which cannot set headers on a WebSocket: either the offered
+//! sub-protocols `bearer, <token>` (the server answers with `bearer`), or else the first client
+//! message `{"type":"auth","token":"…"}` within [`Limits::auth_window`]. A bad token is answered with an
+//! `error` message carrying the same code as the HTTP 401, then close 1008.
+//!
+//! Client messages (JSON text): `subscribe` / `unsubscribe` with `job_id` (one of the caller's
+//! jobs) or `all: true` (every job of the caller), and `ping` (answered `pong`). The server sends
+//! `authenticated`, `subscribed`, `unsubscribed`, `event` (the job event's fields), `pong` and
+//! `error` (`code`, `message`; the connection stays open unless it is an auth error). A client
+//! only ever receives its own jobs' events, in publication order.
+//!
+//! Bounded everywhere: each connection holds one bounded bus receiver (only while subscribed)
+//! and actix-ws's bounded outbox. A client that falls behind the bus (`Lagged`) or does not take
+//! a frame within [`Limits::send_timeout`] is closed 1013; one that answers no ping for
+//! [`Limits::client_timeout`] is closed 1008.
+
+use std::collections::HashSet;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use actix_ws::{CloseCode, CloseReason, Message, MessageStream, Session};
+use futures_util::SinkExt;
+use scale_actors::training::events::JobEvent;
+use scale_actors::training::service::GetJob;
+use scale_actors::training::TrainingError;
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast::{self, error::RecvError};
+use uuid::Uuid;
+
+use crate::problem::ApiError;
+use crate::AppState;
+
+/// The sub-protocol that carries the token (`Sec-WebSocket-Protocol: bearer, <token>`).
+pub const BEARER_PROTOCOL: &str = "bearer";
+
+/// The connection timings ([`crate::HttpSettings::websocket`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// How long a connection may stay unauthenticated.
+    pub auth_window: Duration,
+    /// How often the server pings.
+    pub ping_interval: Duration,
+    /// How long the client may stay silent (no pong, no message) before it is closed.
+    pub client_timeout: Duration,
+    /// Longest wait for a frame to enter the connection's outbox before the client counts as
+    /// slow.
+    pub send_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            auth_window: Duration::from_secs(5),
+            ping_interval: Duration::from_secs(10),
+            client_timeout: Duration::from_secs(30),
+            send_timeout: Duration::from_secs(2),
+        }
+    }
+}
+/// Most single jobs one connection may subscribe to.
+pub const MAX_JOB_SUBSCRIPTIONS: usize = 100;
+/// Largest client frame accepted.
+const MAX_FRAME: usize = 4096;
+
+/// Registers the WebSocket route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/ws/jobs").get(jobs));
+}
+
+/// Upgrades the request and serves the connection on its own task.
+async fn jobs(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let offered = offered_token(&req);
+    let (response, session, stream) =
+        actix_ws::handle_with_protocols(&req, body, &[BEARER_PROTOCOL]).map_err(|e| {
+            ApiError::bad_request(
+                "websocket_upgrade_required",
+                format!("This route speaks WebSocket only: {e}"),
+            )
+        })?;
+    let limits = req
+        .app_data::<web::Data<Limits>>()
+        .map(|limits| *limits.get_ref())
+        .unwrap_or_default();
+    let connection = Connection {
+        limits,
+        state: state.into_inner(),
+        session,
+        user: Uuid::nil(),
+        all: false,
+        jobs: HashSet::new(),
+        events: None,
+        heard: Instant::now(),
+    };
+    actix_web::rt::spawn(connection.run(stream.max_frame_size(MAX_FRAME), offered));
+    Ok(response)
+}
+
+/// The token of `Sec-WebSocket-Protocol: bearer, <token>` (empty when `bearer` comes alone).
+fn offered_token(req: &HttpRequest) -> Option<String> {
+    let offered: Vec<&str> = req
+        .headers()
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    let position = offered
+        .iter()
+        .position(|p| p.eq_ignore_ascii_case(BEARER_PROTOCOL))?;
+    Some(
+        offered
+            .get(position + 1)
+            .copied()
+            .unwrap_or_default()
+            .to_owned(),
+    )
+}
+
+/// What a client may send.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ClientMessage {
+    /// The token, as the first message.
+    Auth { token: String },
+    /// Start receiving a job's (or every own job's) events.
+    Subscribe(Scope),
+    /// Stop receiving them.
+    Unsubscribe(Scope),
+    /// Asks for a `pong`.
+    Ping,
+}
+
+/// One job (`job_id`) or all of the caller's jobs (`all: true`).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+struct Scope {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    job_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    all: bool,
+}
+
+impl Scope {
+    /// The job, or `None` for all jobs; a scope naming both or neither is refused.
+    fn job(self) -> Result<Option<Uuid>, Outgoing<'static>> {
+        match (self.job_id, self.all) {
+            (Some(id), false) => Ok(Some(id)),
+            (None, true) => Ok(None),
+            _ => Err(Outgoing::error(
+                "invalid_message",
+                "give either `job_id` or `all: true`",
+            )),
+        }
+    }
+}
+
+/// What the server sends.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Outgoing<'a> {
+    /// The token was accepted.
+    Authenticated { user_id: Uuid },
+    /// A subscription is in place.
+    Subscribed(Scope),
+    /// A subscription was dropped.
+    Unsubscribed(Scope),
+    /// A job event, its fields flattened beside `type`.
+    Event(&'a JobEvent),
+    /// Answers `ping`.
+    Pong,
+    /// A refused message (`code` as in the HTTP problems where one applies).
+    Error { code: &'a str, message: String },
+}
+
+impl Outgoing<'_> {
+    fn error(code: &'static str, message: impl Into<String>) -> Self {
+        Outgoing::Error {
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn text(&self) -> String {
+        serde_json::to_string(self).expect("server messages serialise")
+    }
+}
+
+/// How a connection ends: the close frame to send, or `None` when the client is gone.
+type End = Option<CloseReason>;
+
+fn close(code: CloseCode, description: &str) -> End {
+    Some(CloseReason {
+        code,
+        description: Some(description.to_owned()),
+    })
+}
+
+/// One client connection.
+struct Connection {
+    limits: Limits,
+    state: Arc<AppState>,
+    session: Session,
+    /// The authenticated caller (nil until then).
+    user: Uuid,
+    /// Subscribed to every own job.
+    all: bool,
+    /// Subscribed single jobs.
+    jobs: HashSet<Uuid>,
+    /// The bus receiver, held only while something is subscribed.
+    events: Option<broadcast::Receiver<Arc<JobEvent>>>,
+    /// When the client last sent anything (a pong included).
+    heard: Instant,
+}
+
+impl Connection {
+    async fn run(mut self, mut stream: MessageStream, offered: Option<String>) {
+        let Err(end) = self.serve(&mut stream, offered).await;
+        if let Some(reason) = end {
+            tracing::debug!(user = %self.user, ?reason, "websocket closed by the server");
+            let _ =
+                tokio::time::timeout(self.limits.send_timeout, self.session.close(Some(reason)))
+                    .await;
+        }
+    }
+
+    async fn serve(
+        &mut self,
+        stream: &mut MessageStream,
+        offered: Option<String>,
+    ) -> Result<Infallible, End> {
+        let token = match offered {
+            Some(token) => token,
+            None => self.first_message_token(stream).await?,
+        };
+        self.authenticate(&token).await?;
+        let mut ping = tokio::time::interval(self.limits.ping_interval);
+        ping.tick().await;
+        loop {
+            tokio::select! {
+                message = stream.recv() => self.received(message).await?,
+                event = next_event(&mut self.events) => self.forward(event).await?,
+                _ = ping.tick() => self.heartbeat().await?,
+            }
+        }
+    }
+
+    /// Waits up to [`Limits::auth_window`] for `{"type":"auth","token":…}`.
+    async fn first_message_token(&mut self, stream: &mut MessageStream) -> Result<String, End> {
+        let refused = |why: &str| Outgoing::error("auth_required", why);
+        let window = self.limits.auth_window;
+        let message = match tokio::time::timeout(window, stream.recv()).await {
+            Err(_) => {
+                let why = format!("send {{\"type\":\"auth\",\"token\":…}} within {window:?}");
+                return self.refuse(refused(&why)).await;
+            }
+            Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => return Err(None),
+            Ok(Some(Ok(message))) => message,
+        };
+        let parsed = match &message {
+            Message::Text(text) => serde_json::from_str::<ClientMessage>(text).ok(),
+            _ => None,
+        };
+        match parsed {
+            Some(ClientMessage::Auth { token }) => Ok(token),
+            _ => {
+                self.refuse(refused(
+                    "the first message must be {\"type\":\"auth\",\"token\":…}",
+                ))
+                .await
+            }
+        }
+    }
+
+    /// Verifies `token` like the HTTP extractor does, then greets the client.
+    async fn authenticate(&mut self, token: &str) -> Result<(), End> {
+        let verified = if token.is_empty() {
+            Err(ApiError::unauthorized(
+                "missing_token",
+                "Missing bearer token",
+            ))
+        } else {
+            self.state.auth.verify(token)
+        };
+        match verified {
+            Ok(claims) => {
+                self.user = claims.sub;
+                self.heard = Instant::now();
+                self.send(&Outgoing::Authenticated { user_id: self.user })
+                    .await
+            }
+            Err(err) => self.refuse(Outgoing::error(err.code, err.detail)).await,
+        }
+    }
+
+    /// Sends `error` and ends the connection with 1008.
+    async fn refuse<T>(&mut self, error: Outgoing<'_>) -> Result<T, End> {
+        self.send(&error).await?;
+        let code = match &error {
+            Outgoing::Error { code, .. } => *code,
+            _ => "policy violation",
+        };
+        Err(close(CloseCode::Policy, code))
+    }
+
+    async fn received(
+        &mut self,
+        message: Option<Result<Message, actix_ws::ProtocolError>>,
+    ) -> Result<(), End> {
+        let message = match message {
+            None => return Err(None),
+            Some(Err(err)) => return Err(close(CloseCode::Protocol, &err.to_string())),
+            Some(Ok(message)) => message,
+        };
+        self.heard = Instant::now();
+        match message {
+            Message::Text(text) => self.command(&text).await,
+            Message::Ping(bytes) => self.bounded(Message::Pong(bytes)).await,
+            Message::Pong(_) | Message::Nop => Ok(()),
+            Message::Binary(_) | Message::Continuation(_) => {
+                self.send(&Outgoing::error(
+                    "invalid_message",
+                    "send JSON text messages only",
+                ))
+                .await
+            }
+            Message::Close(_) => Err(close(CloseCode::Normal, "bye")),
+        }
+    }
+
+    async fn command(&mut self, text: &str) -> Result<(), End> {
+        let reply = match serde_json::from_str::<ClientMessage>(text) {
+            Err(err) => Outgoing::error("invalid_message", err.to_string()),
+            Ok(ClientMessage::Auth { .. }) => {
+                Outgoing::error("already_authenticated", "this connection is authenticated")
+            }
+            Ok(ClientMessage::Ping) => Outgoing::Pong,
+            Ok(ClientMessage::Subscribe(scope)) => self.subscribe(scope).await,
+            Ok(ClientMessage::Unsubscribe(scope)) => self.unsubscribe(scope),
+        };
+        self.send(&reply).await
+    }
+
+    async fn subscribe(&mut self, scope: Scope) -> Outgoing<'static> {
+        let job = match scope.job() {
+            Ok(job) => job,
+            Err(error) => return error,
+        };
+        // Listen before checking, so no event published meanwhile is missed.
+        if self.events.is_none() {
+            self.events = Some(self.state.events.subscribe());
+        }
+        let reply = match job {
+            None => {
+                self.all = true;
+                Outgoing::Subscribed(scope)
+            }
+            Some(_) if self.jobs.len() >= MAX_JOB_SUBSCRIPTIONS => Outgoing::error(
+                "too_many_subscriptions",
+                format!("at most {MAX_JOB_SUBSCRIPTIONS} single jobs per connection; subscribe to `all` instead"),
+            ),
+            Some(id) => match self.state.training.ask(GetJob { user: self.user, id }).await {
+                Ok(Ok(_)) => {
+                    self.jobs.insert(id);
+                    Outgoing::Subscribed(scope)
+                }
+                Ok(Err(TrainingError::NotFound)) => {
+                    Outgoing::error("job_not_found", format!("no job {id} of yours"))
+                }
+                Ok(Err(err)) => {
+                    tracing::warn!(%err, "websocket: job lookup failed");
+                    Outgoing::error("unavailable", "cannot check the job right now; retry")
+                }
+                Err(err) => {
+                    tracing::warn!(%err, "websocket: training actor unavailable");
+                    Outgoing::error("unavailable", "cannot check the job right now; retry")
+                }
+            },
+        };
+        self.release_idle_receiver();
+        reply
+    }
+
+    fn unsubscribe(&mut self, scope: Scope) -> Outgoing<'static> {
+        match scope.job() {
+            Ok(None) => self.all = false,
+            Ok(Some(id)) => {
+                self.jobs.remove(&id);
+            }
+            Err(error) => return error,
+        }
+        self.release_idle_receiver();
+        Outgoing::Unsubscribed(scope)
+    }
+
+    /// Drops the bus receiver when nothing is subscribed, so idle connections cost no work.
+    fn release_idle_receiver(&mut self) {
+        if !self.all && self.jobs.is_empty() {
+            self.events = None;
+        }
+    }
+
+    fn wants(&self, event: &JobEvent) -> bool {
+        event.user_id == self.user && (self.all || self.jobs.contains(&event.job_id))
+    }
+
+    async fn forward(&mut self, event: Result<Arc<JobEvent>, RecvError>) -> Result<(), End> {
+        match event {
+            Ok(event) if self.wants(&event) => self.send(&Outgoing::Event(&event)).await,
+            Ok(_) => Ok(()),
+            Err(RecvError::Lagged(missed)) => {
+                tracing::info!(user = %self.user, missed, "websocket: slow client dropped");
+                Err(close(CloseCode::Again, "slow consumer: events were missed"))
+            }
+            Err(RecvError::Closed) => Err(close(CloseCode::Away, "shutting down")),
+        }
+    }
+
+    async fn heartbeat(&mut self) -> Result<(), End> {
+        if self.heard.elapsed() > self.limits.client_timeout {
+            return Err(close(CloseCode::Policy, "no pong in time"));
+        }
+        self.bounded(Message::Ping(Default::default())).await
+    }
+
+    /// Queues `message`.
+    async fn send(&mut self, message: &Outgoing<'_>) -> Result<(), End> {
+        self.bounded(Message::Text(message.text().into())).await
+    }
+
+    /// Queues `frame`, waiting at most [`Limits::send_timeout`] for room in the bounded outbox.
+    async fn bounded(&mut self, frame: Message) -> Result<(), End> {
+        match tokio::time::timeout(self.limits.send_timeout, self.session.send(frame)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(None),
+            Err(_) => {
+                tracing::info!(user = %self.user, "websocket: slow client dropped");
+                Err(close(CloseCode::Again, "slow consumer"))
+            }
+        }
+    }
+}
+
+/// The next event, or never when nothing is subscribed.
+async fn next_event(
+    events: &mut Option<broadcast::Receiver<Arc<JobEvent>>>,
+) -> Result<Arc<JobEvent>, RecvError> {
+    match events {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    fn offered(value: &str) -> Option<String> {
+        let req = TestRequest::default()
+            .insert_header((header::SEC_WEBSOCKET_PROTOCOL, value))
+            .to_http_request();
+        offered_token(&req)
+    }
+
+    #[test]
+    fn the_token_follows_the_bearer_protocol() {
+        assert_eq!(
+            offered("bearer, abc.def.ghi").as_deref(),
+            Some("abc.def.ghi")
+        );
+        assert_eq!(offered("Bearer,abc").as_deref(), Some("abc"));
+        assert_eq!(offered("bearer").as_deref(), Some(""));
+        assert_eq!(offered("graphql-ws"), None);
+        assert_eq!(
+            offered_token(&TestRequest::default().to_http_request()),
+            None
+        );
+    }
+
+    #[test]
+    fn client_messages_parse_strictly() {
+        let parse = |text: &str| serde_json::from_str::<ClientMessage>(text);
+        assert!(matches!(
+            parse(r#"{"type":"ping"}"#),
+            Ok(ClientMessage::Ping)
+        ));
+        let id = Uuid::new_v4();
+        let sub = parse(&format!(r#"{{"type":"subscribe","job_id":"{id}"}}"#)).unwrap();
+        assert!(
+            matches!(sub, ClientMessage::Subscribe(s) if matches!(s.job(), Ok(Some(x)) if x == id))
+        );
+        let all = parse(r#"{"type":"unsubscribe","all":true}"#).unwrap();
+        assert!(matches!(all, ClientMessage::Unsubscribe(s) if matches!(s.job(), Ok(None))));
+        assert!(parse(r#"{"type":"subscribe","job_id":"nope"}"#).is_err());
+        assert!(parse(r#"{"type":"dance"}"#).is_err());
+        assert!(parse("not json").is_err());
+        let neither = parse(r#"{"type":"subscribe"}"#).unwrap();
+        assert!(matches!(neither, ClientMessage::Subscribe(s) if s.job().is_err()));
+    }
+
+    #[test]
+    fn events_are_sent_flat_with_their_type() {
+        let event = JobEvent {
+            job_id: Uuid::nil(),
+            user_id: Uuid::nil(),
+            seq: 7,
+            status: scale_actors::training::JobStatus::Completed,
+            step: 3,
+            total: 3,
+            progress: 1.0,
+            message: "done".into(),
+            metrics: Some(serde_json::json!({"accuracy": 0.9})),
+            at: chrono::Utc::now(),
+        };
+        let sent: serde_json::Value =
+            serde_json::from_str(&Outgoing::Event(&event).text()).unwrap();
+        assert_eq!(sent["type"], "event");
+        assert_eq!(sent["seq"], 7);
+        assert_eq!(sent["status"], "completed");
+        assert_eq!(sent["metrics"]["accuracy"], 0.9);
+        let ack = Outgoing::Subscribed(Scope {
+            job_id: None,
+            all: true,
+        });
+        assert_eq!(ack.text(), r#"{"type":"subscribed","all":true}"#);
+    }
+}

@@ -1,0 +1,65 @@
+//! The real binary, started by a benchmark on a free port with rate limits out of the way.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use anyhow::Context as _;
+use serde_json::Value;
+
+use crate::config::Config;
+
+/// A running `scale serve`; killed on drop.
+pub struct Server {
+    child: Child,
+    /// The address it listens on (`host:port`).
+    pub addr: String,
+    /// `http://{addr}/api/v1`.
+    pub base: String,
+}
+
+impl Server {
+    /// Starts the binary against `config`'s database and secret, plus `env`, and waits until it
+    /// reports the address it listens on.
+    pub fn start(config: &Config, env: &[(&str, &str)]) -> anyhow::Result<Self> {
+        let mut child = Command::new(std::env::current_exe()?)
+            .arg("serve")
+            .env("DATABASE_URL", &config.database_url)
+            .env("JWT_SECRET", &config.jwt_secret)
+            .env("BIND_ADDR", "127.0.0.1:0")
+            .env("LOG_LEVEL", "warn,scale::serve=info")
+            .env("RATE_LIMIT_DEFAULT_PER_MIN", "1000000000")
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .spawn()?;
+        let stdout = child.stdout.take().context("server stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let addr = loop {
+            let line = lines
+                .next()
+                .context("the server exited before listening")??;
+            let value: Value = serde_json::from_str(&line).unwrap_or_default();
+            if value["message"] == "listening" {
+                break value["addr"].as_str().unwrap_or_default().to_owned();
+            }
+        };
+        // Keep draining the log so the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Ok(Self {
+            child,
+            base: format!("http://{addr}/api/v1"),
+            addr,
+        })
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
