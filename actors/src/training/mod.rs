@@ -1,10 +1,15 @@
 //! Training: background jobs that fit each user's models. [`events`] carries job progress to
 //! every process, [`trainer`] is the seam between the job runner and the pure model fitting in
-//! [`categorizer`] and [`forecaster`].
+//! [`categorizer`] and [`forecaster`]. The [`scheduler`] actor claims jobs from the worker-side
+//! [`queue`], loads their data with [`loader`] and runs each attempt (the private `runner`).
 
 pub mod categorizer;
 pub mod events;
 pub mod forecaster;
+pub mod loader;
+pub mod queue;
+mod runner;
+pub mod scheduler;
 pub mod service;
 pub mod store;
 pub mod trainer;
