@@ -1,10 +1,8 @@
 //! End-to-end: the real `scale` binary on a free port, against real Postgres and Redis (through
 //! fault proxies where a test cuts them).
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+mod common;
+
 use std::time::{Duration, Instant};
 
 use reqwest::header::HeaderMap;
@@ -13,102 +11,7 @@ use scale_chaos::{FaultMode, FaultProxy};
 use scale_schema::testing::TestDatabase;
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_scale");
-const SECRET: &str = "e2e-test-secret-0123456789abcdef01234567";
-
-/// A running `scale serve`, killed on drop.
-struct Server {
-    child: Child,
-    base: String,
-    http: reqwest::Client,
-}
-
-impl Server {
-    /// Starts the binary with `env` (plus a free port and a test secret) and waits until it
-    /// reports the address it listens on.
-    fn start(database_url: &str, env: &[(&str, &str)]) -> Server {
-        let mut child = Command::new(BIN)
-            .arg("serve")
-            .env("DATABASE_URL", database_url)
-            .env("BIND_ADDR", "127.0.0.1:0")
-            .env("JWT_SECRET", SECRET)
-            .env("ENVIRONMENT", "test")
-            .env("HTTP_WORKERS", "2")
-            .env("HEALTH_PROBE_INTERVAL_MS", "100")
-            .env("HEALTH_PROBE_TIMEOUT_MS", "300")
-            .env(
-                "REDIS_KEY_PREFIX",
-                format!("scale-e2e-{}:", uuid::Uuid::new_v4()),
-            )
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start scale");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        // Drains the log for the whole run so the server never blocks on a full pipe.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let addr = serde_json::from_str::<Value>(&line)
-                    .ok()
-                    .filter(|v| v["message"] == "listening");
-                if let Some(addr) = addr.and_then(|v| v["addr"].as_str().map(str::to_owned)) {
-                    let _ = tx.send(addr);
-                }
-            }
-        });
-        let addr: SocketAddr = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("scale did not report a listening address")
-            .parse()
-            .unwrap();
-        Server {
-            child,
-            base: format!("http://{addr}/api/v1"),
-            http: reqwest::Client::new(),
-        }
-    }
-
-    async fn get(&self, path: &str) -> reqwest::Response {
-        self.http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn post_as(&self, token: &str, path: &str) -> reqwest::Response {
-        self.http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// Polls `/health/ready` until its status code is `want` (ten-second deadline); returns the
-    /// headers and body of that answer.
-    async fn ready_becomes(&self, want: StatusCode) -> (HeaderMap, Value) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let res = self.get("/health/ready").await;
-            if res.status() == want {
-                let headers = res.headers().clone();
-                return (headers, res.json().await.unwrap());
-            }
-            assert!(Instant::now() < deadline, "/ready stayed {}", res.status());
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::common::{admin_token, cli, Server};
 
 /// Asserts the problem+json contract on a response's parts.
 fn assert_problem(headers: &HeaderMap, body: &Value, status: u16, code: &str) {
@@ -134,34 +37,6 @@ fn closed_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-fn cli(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
-    Command::new(BIN)
-        .args(args)
-        .env("JWT_SECRET", SECRET)
-        .envs(env.iter().copied())
-        .output()
-        .unwrap()
-}
-
-fn admin_token() -> String {
-    let out = cli(
-        &[
-            "token",
-            "--user",
-            "00000000-0000-0000-0000-00000000a11a",
-            "--role",
-            "admin",
-        ],
-        &[],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
 #[tokio::test]

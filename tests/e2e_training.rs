@@ -1,0 +1,227 @@
+//! End-to-end training jobs: several real `scale serve` processes sharing one database. Three
+//! workers process 200 jobs exactly once; a worker killed with SIGKILL mid-job leaves a job
+//! that another worker retries once its lease expires, never one stuck in `processing`.
+
+mod common;
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::{Duration, Instant};
+
+use scale_schema::testing::TestDatabase;
+use serde_json::Value;
+use tokio_postgres::{Client, NoTls};
+use uuid::Uuid;
+
+use crate::common::{admin_token, Server};
+
+/// Users with 45 days of labelled history and corrections each.
+const SEED: &str = include_str!("../actors/tests/fixtures/training_users.sql");
+
+/// A superuser connection to the test database (row-level security does not apply).
+async fn admin(db: &TestDatabase) -> Client {
+    let (client, connection) = tokio_postgres::connect(&db.url(), NoTls).await.unwrap();
+    tokio::spawn(connection);
+    client
+}
+
+/// Seeds `n` users and queues one job each (categorizer and forecaster alternately).
+async fn queue_jobs(client: &Client, n: usize, max_attempts: i32) -> Vec<Uuid> {
+    let users: Vec<Uuid> = (0..n).map(|_| Uuid::new_v4()).collect();
+    client.execute(SEED, &[&users]).await.unwrap();
+    let rows = client
+        .query(
+            "INSERT INTO training_jobs (user_id, kind, max_attempts) \
+             SELECT u, CASE WHEN i % 2 = 0 THEN 'categorizer' ELSE 'forecaster' END, $2 \
+             FROM unnest($1::uuid[]) WITH ORDINALITY AS t (u, i) RETURNING id",
+            &[&users, &max_attempts],
+        )
+        .await
+        .unwrap();
+    rows.iter().map(|row| row.get(0)).collect()
+}
+
+/// Polls until no job is pending or processing (deadline `within`).
+async fn until_all_final(client: &Client, within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        let open: i64 = client
+            .query_one(
+                "SELECT count(*) FROM training_jobs WHERE status IN ('pending', 'processing')",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if open == 0 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{open} jobs still open");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Each job's logged statuses in order, consecutive repeats collapsed, comma-joined.
+async fn paths(client: &Client) -> BTreeMap<Uuid, String> {
+    let rows = client
+        .query(
+            "SELECT job_id, array_agg(status ORDER BY seq) FROM training_job_events GROUP BY job_id",
+            &[],
+        )
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|row| {
+            let mut statuses: Vec<String> = row.get(1);
+            statuses.dedup();
+            (row.get(0), statuses.join(","))
+        })
+        .collect()
+}
+
+/// The process id in a lease token (`pid:uuid`).
+fn lease_pid(owner: &str) -> u32 {
+    owner.split_once(':').unwrap().0.parse().unwrap()
+}
+
+async fn actor_names(server: &Server, token: &str) -> Vec<String> {
+    let listing: Value = server
+        .http
+        .get(format!("{}/ops/actors", server.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    listing["actors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn worker(db: &TestDatabase, env: &[(&str, &str)]) -> Server {
+    let mut all = vec![("DB_POOL_SIZE", "5"), ("TRAINING_POLL_MS", "100")];
+    all.extend_from_slice(env);
+    Server::start_with(&["serve", "--role", "worker"], &db.url(), &all)
+}
+
+#[tokio::test]
+async fn three_workers_process_200_jobs_exactly_once() {
+    let db = TestDatabase::migrated();
+    let client = admin(&db).await;
+    let jobs = queue_jobs(&client, 200, 3).await;
+    let api = Server::start_with(
+        &["serve", "--role", "api"],
+        &db.url(),
+        &[("DB_POOL_SIZE", "3")],
+    );
+    let workers: Vec<Server> = (0..3)
+        .map(|_| worker(&db, &[("TRAINING_WORKERS", "2")]))
+        .collect();
+
+    let token = admin_token();
+    assert!(!actor_names(&api, &token)
+        .await
+        .contains(&"training-scheduler".to_owned()));
+    let ready: Value = workers[0].get("/health/ready").await.json().await.unwrap();
+    assert!(ready.to_string().contains("training-scheduler"), "{ready}");
+
+    until_all_final(&client, Duration::from_secs(180)).await;
+    let rows = client
+        .query(
+            "SELECT j.id, j.status, j.attempts, j.lease_owner, \
+                    (SELECT count(*) FROM training_models m WHERE m.job_id = j.id) \
+             FROM training_jobs j",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 200);
+    let paths = paths(&client).await;
+    let worker_pids: HashSet<u32> = workers.iter().map(|w| w.child.id()).collect();
+    let mut ran_by = HashSet::new();
+    for row in &rows {
+        let id: Uuid = row.get(0);
+        let status: &str = row.get(1);
+        let attempts: i32 = row.get(2);
+        let models: i64 = row.get(4);
+        assert_eq!((status, attempts, models), ("completed", 1, 1), "job {id}");
+        assert_eq!(paths[&id], "pending,processing,completed", "job {id}");
+        let pid = lease_pid(row.get(3));
+        assert!(worker_pids.contains(&pid), "job {id} ran outside a worker");
+        ran_by.insert(pid);
+    }
+    assert!(jobs.iter().all(|id| paths.contains_key(id)));
+    assert!(ran_by.len() >= 2, "one worker took every job: {ran_by:?}");
+}
+
+#[tokio::test]
+async fn a_job_of_a_sigkilled_worker_is_retried_after_its_lease_expires() {
+    let db = TestDatabase::migrated();
+    let client = admin(&db).await;
+    let job = queue_jobs(&client, 1, 3).await[0];
+    let lease = [
+        ("TRAINING_LEASE_SECS", "2"),
+        ("TRAINING_BACKOFF_BASE_MS", "100"),
+    ];
+    let mut doomed = worker(
+        &db,
+        &[
+            lease[0],
+            lease[1],
+            ("CHAOS_ENABLED", "true"),
+            ("CHAOS_TRAINING_STEP_DELAY_MS", "600000"),
+        ],
+    );
+    // Mid-job: the first step is stored and fitting pauses.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let row = client
+            .query_one(
+                "SELECT status, step, lease_owner FROM training_jobs WHERE id = $1",
+                &[&job],
+            )
+            .await
+            .unwrap();
+        let (status, step): (&str, i32) = (row.get(0), row.get(1));
+        if status == "processing" && step >= 1 {
+            assert_eq!(lease_pid(row.get(2)), doomed.child.id());
+            break;
+        }
+        assert!(Instant::now() < deadline, "the job never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    doomed.child.kill().unwrap(); // SIGKILL: no drain, the lease just stops being renewed
+    doomed.child.wait().unwrap();
+
+    let survivor = worker(&db, &lease);
+    until_all_final(&client, Duration::from_secs(60)).await;
+    let row = client
+        .query_one(
+            "SELECT status, attempts, lease_owner FROM training_jobs WHERE id = $1",
+            &[&job],
+        )
+        .await
+        .unwrap();
+    let (status, attempts): (&str, i32) = (row.get(0), row.get(1));
+    assert_eq!((status, attempts), ("completed", 2));
+    assert_eq!(lease_pid(row.get(2)), survivor.child.id());
+    let paths = paths(&client).await;
+    assert_eq!(
+        paths[&job],
+        "pending,processing,pending,processing,completed"
+    );
+    let reaped: i64 = client
+        .query_one(
+            "SELECT count(*) FROM training_job_events \
+             WHERE job_id = $1 AND message = 'attempt 1 failed: lease expired; retrying'",
+            &[&job],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(reaped, 1);
+}
