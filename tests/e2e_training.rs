@@ -1,6 +1,7 @@
 //! End-to-end training jobs: several real `scale serve` processes sharing one database. Three
 //! workers process 200 jobs exactly once; a worker killed with SIGKILL mid-job leaves a job
-//! that another worker retries once its lease expires, never one stuck in `processing`.
+//! that another worker retries once its lease expires, never one stuck in `processing`; a
+//! worker stopped with SIGTERM hands its running job straight back.
 
 mod common;
 
@@ -102,6 +103,37 @@ async fn actor_names(server: &Server, token: &str) -> Vec<String> {
         .collect()
 }
 
+/// Waits until the job's first step is stored (fitting then pauses on the chaos step delay);
+/// returns the pid of the worker running it.
+async fn until_mid_job(client: &Client, job: Uuid) -> u32 {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let row = client
+            .query_one(
+                "SELECT status, step, lease_owner FROM training_jobs WHERE id = $1",
+                &[&job],
+            )
+            .await
+            .unwrap();
+        let (status, step): (&str, i32) = (row.get(0), row.get(1));
+        if status == "processing" && step >= 1 {
+            return lease_pid(row.get(2));
+        }
+        assert!(Instant::now() < deadline, "the job never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A worker whose fits pause for ten minutes after their first step.
+fn stalling_worker(db: &TestDatabase, env: &[(&str, &str)]) -> Server {
+    let mut all = vec![
+        ("CHAOS_ENABLED", "true"),
+        ("CHAOS_TRAINING_STEP_DELAY_MS", "600000"),
+    ];
+    all.extend_from_slice(env);
+    worker(db, &all)
+}
+
 fn worker(db: &TestDatabase, env: &[(&str, &str)]) -> Server {
     let mut all = vec![("DB_POOL_SIZE", "5"), ("TRAINING_POLL_MS", "100")];
     all.extend_from_slice(env);
@@ -112,7 +144,6 @@ fn worker(db: &TestDatabase, env: &[(&str, &str)]) -> Server {
 async fn three_workers_process_200_jobs_exactly_once() {
     let db = TestDatabase::migrated();
     let client = admin(&db).await;
-    let jobs = queue_jobs(&client, 200, 3).await;
     let api = Server::start_with(
         &["serve", "--role", "api"],
         &db.url(),
@@ -121,6 +152,8 @@ async fn three_workers_process_200_jobs_exactly_once() {
     let workers: Vec<Server> = (0..3)
         .map(|_| worker(&db, &[("TRAINING_WORKERS", "2")]))
         .collect();
+    // Queued once every process is up, so all three race for them.
+    let jobs = queue_jobs(&client, 200, 3).await;
 
     let token = admin_token();
     assert!(!actor_names(&api, &token)
@@ -167,33 +200,8 @@ async fn a_job_of_a_sigkilled_worker_is_retried_after_its_lease_expires() {
         ("TRAINING_LEASE_SECS", "2"),
         ("TRAINING_BACKOFF_BASE_MS", "100"),
     ];
-    let mut doomed = worker(
-        &db,
-        &[
-            lease[0],
-            lease[1],
-            ("CHAOS_ENABLED", "true"),
-            ("CHAOS_TRAINING_STEP_DELAY_MS", "600000"),
-        ],
-    );
-    // Mid-job: the first step is stored and fitting pauses.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let row = client
-            .query_one(
-                "SELECT status, step, lease_owner FROM training_jobs WHERE id = $1",
-                &[&job],
-            )
-            .await
-            .unwrap();
-        let (status, step): (&str, i32) = (row.get(0), row.get(1));
-        if status == "processing" && step >= 1 {
-            assert_eq!(lease_pid(row.get(2)), doomed.child.id());
-            break;
-        }
-        assert!(Instant::now() < deadline, "the job never started");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let mut doomed = stalling_worker(&db, &lease);
+    assert_eq!(until_mid_job(&client, job).await, doomed.child.id());
     doomed.child.kill().unwrap(); // SIGKILL: no drain, the lease just stops being renewed
     doomed.child.wait().unwrap();
 
@@ -224,4 +232,39 @@ async fn a_job_of_a_sigkilled_worker_is_retried_after_its_lease_expires() {
         .unwrap()
         .get(0);
     assert_eq!(reaped, 1);
+}
+
+#[tokio::test]
+async fn a_worker_stopped_with_sigterm_hands_its_running_job_back() {
+    let db = TestDatabase::migrated();
+    let client = admin(&db).await;
+    let job = queue_jobs(&client, 1, 3).await[0];
+    let mut stopping = stalling_worker(&db, &[]);
+    let pid = until_mid_job(&client, job).await;
+    assert_eq!(pid, stopping.child.id());
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let exit = loop {
+        if let Some(exit) = stopping.child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "the worker did not stop");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(exit.success(), "{exit}");
+    let row = client
+        .query_one(
+            "SELECT status, attempts, message, lease_owner FROM training_jobs WHERE id = $1",
+            &[&job],
+        )
+        .await
+        .unwrap();
+    let (status, attempts, message): (&str, i32, &str) = (row.get(0), row.get(1), row.get(2));
+    assert_eq!((status, attempts), ("pending", 0));
+    assert_eq!(message, "released by a stopping worker");
+    assert_eq!(row.get::<_, Option<&str>>(3), None);
 }
