@@ -4,13 +4,13 @@
 //! Cross-user work (claim, reap and the fenced writes of a running job) runs in one transaction
 //! under `SET LOCAL ROLE scale_worker`, whose policy sees every job. Completion runs in the job
 //! owner's row-level-security context (as `scale_schema::as_user` sets it) because it also
-//! stores the model. Transactions are opened and closed explicitly around plain async
-//! functions (see [`Acting`]): diesel's query types inside `Send`-bounded async closures make
-//! the compiler's trait solving explode. Writes of
-//! a running job are fenced by its lease token (`status = 'processing' AND lease_owner = token`):
-//! `None` (or `false`) means the job was cancelled or reaped meanwhile and the worker has lost
-//! it. Every state change returns the job's [`JobView`]; the caller publishes
-//! [`JobView::event`] after the commit.
+//! stores the model. Each transaction is opened by `Acting::begin` and closed by `finish`
+//! around a plain async function.
+//!
+//! Writes of a running job are fenced by its lease token (`status = 'processing' AND
+//! lease_owner = token`): `None` (or `false`) means the job was cancelled or reaped meanwhile
+//! and the worker has lost it. Every state change returns the job's [`JobView`]; the caller
+//! publishes [`JobView::event`] after the commit.
 
 use std::time::Duration;
 
