@@ -7,6 +7,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use scale_actors::health::ProbeConfig;
+use scale_actors::training::queue::Backoff;
+use scale_actors::training::scheduler::SchedulerConfig;
 use scale_actors::SupervisorConfig;
 use scale_http::rate_limit::Limit;
 use scale_http::RateLimits;
@@ -94,6 +96,10 @@ pub struct Config {
     pub cache_redis_timeout: Duration,
     /// `ANALYTICS_CACHE_TTL_SECS`: how long analytics answers stay cached.
     pub analytics_cache_ttl: Duration,
+    /// `TRAINING_WORKERS` / `TRAINING_LEASE_SECS` / `TRAINING_POLL_MS` / `TRAINING_TIMEOUT_SECS`
+    /// (and `TRAINING_TIMEOUT_{CATEGORIZER,FORECASTER}_SECS`) / `TRAINING_BACKOFF_BASE_MS` /
+    /// `TRAINING_BACKOFF_CAP_SECS`, and `CHAOS_TRAINING_STEP_DELAY_MS` when chaos is enabled.
+    pub training: SchedulerConfig,
 }
 
 /// The development-only JWT secret used when `JWT_SECRET` is unset outside production.
@@ -196,6 +202,8 @@ impl Config {
         let default_workers = std::thread::available_parallelism()
             .map_or(2, usize::from)
             .to_string();
+        let chaos_enabled = parse(&get, "CHAOS_ENABLED", "false")?;
+        let training = training(&get, &default_workers, chaos_enabled)?;
         Ok(Self {
             database_url,
             redis_url,
@@ -212,7 +220,7 @@ impl Config {
             ingest_parsers: positive(&get, "INGEST_PARSERS", &default_workers)?,
             supervisor,
             probe,
-            chaos_enabled: parse(&get, "CHAOS_ENABLED", "false")?,
+            chaos_enabled,
             redis_key_prefix: get("REDIS_KEY_PREFIX", "scale:"),
             rate_limits,
             rate_limit_redis_timeout: Duration::from_millis(positive(
@@ -230,8 +238,41 @@ impl Config {
                 "ANALYTICS_CACHE_TTL_SECS",
                 "300",
             )?),
+            training,
         })
     }
+}
+
+/// The training scheduler's settings; the step delay is a chaos knob, ignored unless
+/// `CHAOS_ENABLED=true`.
+fn training(
+    get: &impl Fn(&'static str, &str) -> String,
+    default_workers: &str,
+    chaos_enabled: bool,
+) -> Result<SchedulerConfig, ConfigError> {
+    let secs = |var, default: &str| positive(get, var, default).map(Duration::from_secs);
+    let millis = |var, default: &str| positive(get, var, default).map(Duration::from_millis);
+    // The per-kind timeouts default to the common one.
+    let timeout = positive::<u64>(get, "TRAINING_TIMEOUT_SECS", "1800")?.to_string();
+    let step_delay = if chaos_enabled {
+        Some(parse(get, "CHAOS_TRAINING_STEP_DELAY_MS", "0")?)
+            .filter(|ms| *ms > 0)
+            .map(Duration::from_millis)
+    } else {
+        None
+    };
+    Ok(SchedulerConfig {
+        workers: positive(get, "TRAINING_WORKERS", default_workers)?,
+        lease: secs("TRAINING_LEASE_SECS", "30")?,
+        poll_interval: millis("TRAINING_POLL_MS", "500")?,
+        categorizer_timeout: secs("TRAINING_TIMEOUT_CATEGORIZER_SECS", &timeout)?,
+        forecaster_timeout: secs("TRAINING_TIMEOUT_FORECASTER_SECS", &timeout)?,
+        backoff: Backoff {
+            base: millis("TRAINING_BACKOFF_BASE_MS", "5000")?,
+            cap: secs("TRAINING_BACKOFF_CAP_SECS", "300")?,
+        },
+        step_delay,
+    })
 }
 
 fn invalid(var: &'static str, message: impl Into<String>) -> ConfigError {
@@ -313,6 +354,35 @@ mod tests {
         assert_eq!(c.rate_limit_redis_timeout, Duration::from_millis(50));
         assert_eq!(c.cache_redis_timeout, Duration::from_millis(50));
         assert_eq!(c.analytics_cache_ttl, Duration::from_secs(300));
+        assert_eq!(c.training.lease, Duration::from_secs(30));
+        assert_eq!(c.training.poll_interval, Duration::from_millis(500));
+        assert_eq!(c.training.categorizer_timeout, Duration::from_secs(1800));
+        assert_eq!(c.training.forecaster_timeout, Duration::from_secs(1800));
+        assert_eq!(c.training.backoff.base, Duration::from_secs(5));
+        assert_eq!(c.training.backoff.cap, Duration::from_secs(300));
+        assert!(c.training.workers > 0);
+        assert_eq!(c.training.step_delay, None);
+    }
+
+    #[test]
+    fn training_timeouts_are_per_kind_and_the_step_delay_needs_chaos() {
+        let c = config(&[
+            ("TRAINING_TIMEOUT_SECS", "60"),
+            ("TRAINING_TIMEOUT_FORECASTER_SECS", "5"),
+            ("TRAINING_WORKERS", "3"),
+            ("CHAOS_TRAINING_STEP_DELAY_MS", "250"),
+        ])
+        .unwrap();
+        assert_eq!(c.training.categorizer_timeout, Duration::from_secs(60));
+        assert_eq!(c.training.forecaster_timeout, Duration::from_secs(5));
+        assert_eq!(c.training.workers, 3);
+        assert_eq!(c.training.step_delay, None);
+        let c = config(&[
+            ("CHAOS_ENABLED", "true"),
+            ("CHAOS_TRAINING_STEP_DELAY_MS", "250"),
+        ])
+        .unwrap();
+        assert_eq!(c.training.step_delay, Some(Duration::from_millis(250)));
     }
 
     #[test]
@@ -349,6 +419,11 @@ mod tests {
             ("RATE_LIMIT_REDIS_TIMEOUT_MS", "0"),
             ("CACHE_REDIS_TIMEOUT_MS", "0"),
             ("ANALYTICS_CACHE_TTL_SECS", "soon"),
+            ("TRAINING_WORKERS", "0"),
+            ("TRAINING_LEASE_SECS", "0"),
+            ("TRAINING_TIMEOUT_SECS", "-5"),
+            ("TRAINING_TIMEOUT_CATEGORIZER_SECS", "0"),
+            ("TRAINING_BACKOFF_BASE_MS", "x"),
         ] {
             let err = config(&[(var, value)]).expect_err(var);
             assert_eq!(err.var, var, "{err}");

@@ -24,8 +24,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Apply pending migrations, then serve HTTP until SIGINT/SIGTERM.
-    Serve,
+    /// Apply pending migrations, then serve HTTP (and run training jobs) until SIGINT/SIGTERM.
+    Serve {
+        /// `api`: HTTP only; `worker`: runs training jobs; `all`: both.
+        #[arg(long, value_enum, default_value = "all")]
+        role: serve::Role,
+    },
     /// Apply pending migrations and exit.
     Migrate,
     /// Parse a statement file and store it for a user (the pipeline of POST /ingest/import).
@@ -110,7 +114,7 @@ fn main() -> ExitCode {
             },
         ),
         Command::Bench { which } => bench::run(&config, which),
-        Command::Serve => serve::run(config),
+        Command::Serve { role } => serve::run(config, role),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

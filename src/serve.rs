@@ -1,4 +1,5 @@
 //! Start-up: logging and Sentry, migrations, pools, supervised actors, then the HTTP server.
+//! The role decides whether this process runs training jobs (see [`Role`]).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,6 +12,7 @@ use scale_actors::cache::service::{CacheConfig, CacheService, MEMORY_CAPACITY};
 use scale_actors::health::HealthService;
 use scale_actors::ingest::service::IngestService;
 use scale_actors::training::events::EventBus;
+use scale_actors::training::scheduler::{Drain, TrainingScheduler};
 use scale_actors::training::service::TrainingService;
 use scale_actors::{redis_pool, spawn, Registry};
 use scale_http::{AppState, Authenticator, HttpSettings, RateLimiter};
@@ -19,6 +21,36 @@ use crate::config::{Config, Environment};
 
 /// How long a request may wait for a pooled connection.
 const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a stopping worker waits for its running jobs to hand themselves back.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What a `scale serve` process does. Every role serves the whole HTTP app (health, readiness
+/// and ops included); only the training scheduler differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Role {
+    /// HTTP only: never claims a training job.
+    Api,
+    /// Claims and runs training jobs (and still answers HTTP, e.g. health and ops).
+    Worker,
+    /// Both.
+    All,
+}
+
+impl Role {
+    /// Whether this role runs the training scheduler.
+    fn runs_jobs(self) -> bool {
+        matches!(self, Role::Worker | Role::All)
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Role::Api => "api",
+            Role::Worker => "worker",
+            Role::All => "all",
+        }
+    }
+}
 
 /// `scale migrate`.
 pub fn migrate_only(config: &Config) -> anyhow::Result<()> {
@@ -31,8 +63,8 @@ pub fn migrate_only(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `scale serve`.
-pub fn run(config: Config) -> anyhow::Result<()> {
+/// `scale serve --role ROLE`.
+pub fn run(config: Config, role: Role) -> anyhow::Result<()> {
     init_logging(&config)?;
     let _sentry = scale_monitoring::init_sentry(
         &config.sentry_dsn,
@@ -48,10 +80,10 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         })
         .transpose()?;
     let auth = Arc::new(Authenticator::new(&config.jwt_secret, jwks.as_deref())?);
-    actix_rt::System::new().block_on(serve(config, auth))
+    actix_rt::System::new().block_on(serve(config, role, auth))
 }
 
-async fn serve(config: Config, auth: Arc<Authenticator>) -> anyhow::Result<()> {
+async fn serve(config: Config, role: Role, auth: Arc<Authenticator>) -> anyhow::Result<()> {
     let applied = scale_schema::run_migrations(&config.database_url)
         .await
         .context("cannot prepare the database (is Postgres running and DATABASE_URL right?)")?;
@@ -116,6 +148,12 @@ async fn serve(config: Config, auth: Arc<Authenticator>) -> anyhow::Result<()> {
     let training = spawn(&registry, move || {
         TrainingService::new(training_pg.clone(), training_events.clone())
     });
+    let scheduler = role.runs_jobs().then(|| {
+        let (training, pg, events) = (config.training, pg.clone(), events.clone());
+        spawn(&registry, move || {
+            TrainingScheduler::new(training, pg.clone(), events.clone())
+        })
+    });
     let ingest = spawn(&registry, move || IngestService::new(pg.clone(), parsers));
 
     let state = web::Data::new(AppState {
@@ -146,9 +184,21 @@ async fn serve(config: Config, auth: Arc<Authenticator>) -> anyhow::Result<()> {
         .bind(config.bind_addr)
         .with_context(|| format!("BIND_ADDR: cannot listen on {}", config.bind_addr))?;
     for addr in server.addrs() {
-        tracing::info!(addr = %addr, environment = config.environment.as_str(), "listening");
+        tracing::info!(
+            addr = %addr,
+            environment = config.environment.as_str(),
+            role = role.as_str(),
+            "listening"
+        );
     }
-    server.run().await.context("HTTP server failed")
+    let served = server.run().await.context("HTTP server failed");
+    // SIGTERM stopped the server: stop claiming and hand the running jobs back.
+    if let Some(scheduler) = scheduler {
+        if let Err(err) = scheduler.ask_within(Drain, DRAIN_TIMEOUT).await {
+            tracing::warn!(error = %err, "running training jobs did not stop in time; their leases will expire");
+        }
+    }
+    served
 }
 
 fn init_logging(config: &Config) -> anyhow::Result<()> {

@@ -1,10 +1,8 @@
 //! End-to-end: the real `scale` binary on a free port, against real Postgres and Redis (through
 //! fault proxies where a test cuts them).
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+mod common;
+
 use std::time::{Duration, Instant};
 
 use reqwest::header::HeaderMap;
@@ -13,102 +11,7 @@ use scale_chaos::{FaultMode, FaultProxy};
 use scale_schema::testing::TestDatabase;
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_scale");
-const SECRET: &str = "e2e-test-secret-0123456789abcdef01234567";
-
-/// A running `scale serve`, killed on drop.
-struct Server {
-    child: Child,
-    base: String,
-    http: reqwest::Client,
-}
-
-impl Server {
-    /// Starts the binary with `env` (plus a free port and a test secret) and waits until it
-    /// reports the address it listens on.
-    fn start(database_url: &str, env: &[(&str, &str)]) -> Server {
-        let mut child = Command::new(BIN)
-            .arg("serve")
-            .env("DATABASE_URL", database_url)
-            .env("BIND_ADDR", "127.0.0.1:0")
-            .env("JWT_SECRET", SECRET)
-            .env("ENVIRONMENT", "test")
-            .env("HTTP_WORKERS", "2")
-            .env("HEALTH_PROBE_INTERVAL_MS", "100")
-            .env("HEALTH_PROBE_TIMEOUT_MS", "300")
-            .env(
-                "REDIS_KEY_PREFIX",
-                format!("scale-e2e-{}:", uuid::Uuid::new_v4()),
-            )
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start scale");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        // Drains the log for the whole run so the server never blocks on a full pipe.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let addr = serde_json::from_str::<Value>(&line)
-                    .ok()
-                    .filter(|v| v["message"] == "listening");
-                if let Some(addr) = addr.and_then(|v| v["addr"].as_str().map(str::to_owned)) {
-                    let _ = tx.send(addr);
-                }
-            }
-        });
-        let addr: SocketAddr = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("scale did not report a listening address")
-            .parse()
-            .unwrap();
-        Server {
-            child,
-            base: format!("http://{addr}/api/v1"),
-            http: reqwest::Client::new(),
-        }
-    }
-
-    async fn get(&self, path: &str) -> reqwest::Response {
-        self.http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn post_as(&self, token: &str, path: &str) -> reqwest::Response {
-        self.http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// Polls `/health/ready` until its status code is `want` (ten-second deadline); returns the
-    /// headers and body of that answer.
-    async fn ready_becomes(&self, want: StatusCode) -> (HeaderMap, Value) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let res = self.get("/health/ready").await;
-            if res.status() == want {
-                let headers = res.headers().clone();
-                return (headers, res.json().await.unwrap());
-            }
-            assert!(Instant::now() < deadline, "/ready stayed {}", res.status());
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::common::{admin_token, cli, Server};
 
 /// Asserts the problem+json contract on a response's parts.
 fn assert_problem(headers: &HeaderMap, body: &Value, status: u16, code: &str) {
@@ -134,34 +37,6 @@ fn closed_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-fn cli(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
-    Command::new(BIN)
-        .args(args)
-        .env("JWT_SECRET", SECRET)
-        .envs(env.iter().copied())
-        .output()
-        .unwrap()
-}
-
-fn admin_token() -> String {
-    let out = cli(
-        &[
-            "token",
-            "--user",
-            "00000000-0000-0000-0000-00000000a11a",
-            "--role",
-            "admin",
-        ],
-        &[],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
 #[tokio::test]
@@ -485,110 +360,4 @@ fn websocket_benchmark_reports_its_baseline() {
     }
     assert!(report["websocket_via_redis"]["bytes_per_connection"].is_number());
     assert!(report["ratios"]["p50_vs_broadcast"].as_f64().unwrap() > 0.0);
-}
-
-/// A job of a new user, inserted straight into `database_url` (a superuser bypasses RLS).
-async fn insert_job(database_url: &str) -> (uuid::Uuid, uuid::Uuid) {
-    let (client, connection) = tokio_postgres::connect(database_url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
-    let (user, job) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
-    client
-        .execute("INSERT INTO users (id) VALUES ($1)", &[&user])
-        .await
-        .unwrap();
-    client
-        .execute(
-            "INSERT INTO training_jobs (id, user_id, kind) VALUES ($1, $2, 'forecaster')",
-            &[&job, &user],
-        )
-        .await
-        .unwrap();
-    (user, job)
-}
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// The next JSON text message, which must come `within`.
-async fn next_text(ws: &mut Ws, within: Duration) -> Value {
-    use futures_util::StreamExt;
-    loop {
-        let message = tokio::time::timeout(within, ws.next())
-            .await
-            .unwrap_or_else(|_| panic!("nothing within {within:?}"))
-            .unwrap()
-            .unwrap();
-        if let tokio_tungstenite::tungstenite::Message::Text(text) = message {
-            return serde_json::from_str(&text).unwrap();
-        }
-    }
-}
-
-#[tokio::test]
-async fn a_websocket_on_one_process_gets_another_process_events_in_order_within_200ms() {
-    use futures_util::SinkExt;
-    use scale_actors::training::events::{BusStatus, EventBus, JobEvent};
-    use scale_actors::training::JobStatus;
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-    use tokio_tungstenite::tungstenite::Message;
-
-    let db = TestDatabase::create();
-    let prefix = format!("scale-e2e-{}:", uuid::Uuid::new_v4());
-    let server = Server::start(&db.url(), &[("REDIS_KEY_PREFIX", &prefix)]);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while server.ready_becomes(StatusCode::OK).await.1["events"] != "redis" {
-        assert!(
-            Instant::now() < deadline,
-            "the server's bus never went live"
-        );
-    }
-    let (user, job) = insert_job(&db.url()).await;
-
-    let token = scale_http::auth::mint_token(SECRET, user, scale_http::auth::Role::User, 600);
-    let url = format!("{}/ws/jobs", server.base.replacen("http", "ws", 1));
-    let mut request = url.into_client_request().unwrap();
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        format!("bearer, {token}").parse().unwrap(),
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    let handshake = Duration::from_secs(5);
-    assert_eq!(next_text(&mut ws, handshake).await["type"], "authenticated");
-    let subscribe = serde_json::json!({"type": "subscribe", "job_id": job});
-    ws.send(Message::text(subscribe.to_string())).await.unwrap();
-    assert_eq!(next_text(&mut ws, handshake).await["type"], "subscribed");
-
-    // This test process plays the worker process: its bus shares the server's Redis channel.
-    let worker = EventBus::connect(Some("redis://127.0.0.1:6379"), &prefix).unwrap();
-    assert_eq!(
-        worker.live_within(Duration::from_secs(5)).await,
-        BusStatus::Redis
-    );
-    for seq in 1..=20_u32 {
-        let status = if seq == 20 {
-            JobStatus::Completed
-        } else {
-            JobStatus::Processing
-        };
-        worker
-            .publish(JobEvent {
-                job_id: job,
-                user_id: user,
-                seq: i64::from(seq),
-                status,
-                step: seq,
-                total: 20,
-                progress: seq as f32 / 20.0,
-                message: format!("step {seq}"),
-                metrics: None,
-                at: chrono::Utc::now(),
-            })
-            .await;
-        let got = next_text(&mut ws, Duration::from_millis(200)).await;
-        assert_eq!(got["type"], "event");
-        assert_eq!(got["seq"], seq);
-        assert_eq!(got["status"], status.as_str());
-    }
 }

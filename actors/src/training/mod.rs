@@ -1,9 +1,10 @@
 //! Training: background jobs that fit each user's models. The training actor ([`service`])
 //! answers the API's job requests with the SQL in [`store`] ([`listing`] validates the list's
-//! query string); [`events`] carries job progress to every process; [`trainer`] is the seam
-//! between the job runner and the pure model fitting in [`categorizer`] (on [`features`]) and
-//! [`forecaster`] (on [`daily_series`], [`recurring`], [`ets`] and [`backtest`]); [`artefact`]
-//! stores the fitted models.
+//! query string); [`events`] carries job progress to every process. The [`scheduler`] actor
+//! claims jobs from the worker-side [`queue`], loads their data with [`loader`] and runs each
+//! attempt (the private `runner`) through [`trainer`], the seam to the pure model fitting in
+//! [`categorizer`] (on [`features`]) and [`forecaster`] (on [`daily_series`], [`recurring`],
+//! [`ets`] and [`backtest`]); [`artefact`] (de)serialises the fitted models.
 
 pub mod artefact;
 pub mod backtest;
@@ -14,7 +15,11 @@ pub mod events;
 pub mod features;
 pub mod forecaster;
 pub mod listing;
+pub mod loader;
+pub mod queue;
 pub mod recurring;
+mod runner;
+pub mod scheduler;
 pub mod service;
 pub mod stats;
 pub mod store;

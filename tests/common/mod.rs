@@ -1,0 +1,152 @@
+//! Shared helpers of the end-to-end tests: the real `scale` binary started on a free port, and
+//! its command line. Each test binary uses a part of it.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use reqwest::header::HeaderMap;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_scale");
+/// The JWT secret every test process shares.
+pub const SECRET: &str = "e2e-test-secret-0123456789abcdef01234567";
+
+/// A running `scale serve`, killed on drop.
+pub struct Server {
+    /// The process.
+    pub child: Child,
+    /// `http://addr/api/v1`.
+    pub base: String,
+    /// A client for it.
+    pub http: reqwest::Client,
+}
+
+impl Server {
+    /// Starts the binary with `env` (plus a free port and a test secret) and waits until it
+    /// reports the address it listens on.
+    pub fn start(database_url: &str, env: &[(&str, &str)]) -> Server {
+        Self::start_with(&["serve"], database_url, env)
+    }
+
+    /// [`Server::start`] with other arguments, e.g. `serve --role worker`.
+    pub fn start_with(args: &[&str], database_url: &str, env: &[(&str, &str)]) -> Server {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .env("DATABASE_URL", database_url)
+            .env("BIND_ADDR", "127.0.0.1:0")
+            .env("JWT_SECRET", SECRET)
+            .env("ENVIRONMENT", "test")
+            .env("HTTP_WORKERS", "2")
+            .env("HEALTH_PROBE_INTERVAL_MS", "100")
+            .env("HEALTH_PROBE_TIMEOUT_MS", "300")
+            .env(
+                "REDIS_KEY_PREFIX",
+                format!("scale-e2e-{}:", uuid::Uuid::new_v4()),
+            )
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start scale");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        // Drains the log for the whole run so the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let addr = serde_json::from_str::<Value>(&line)
+                    .ok()
+                    .filter(|v| v["message"] == "listening");
+                if let Some(addr) = addr.and_then(|v| v["addr"].as_str().map(str::to_owned)) {
+                    let _ = tx.send(addr);
+                }
+            }
+        });
+        let addr: SocketAddr = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("scale did not report a listening address")
+            .parse()
+            .unwrap();
+        Server {
+            child,
+            base: format!("http://{addr}/api/v1"),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// `GET path` without credentials.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `POST path` with a bearer token.
+    pub async fn post_as(&self, token: &str, path: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Polls `/health/ready` until its status code is `want` (ten-second deadline); returns the
+    /// headers and body of that answer.
+    pub async fn ready_becomes(&self, want: StatusCode) -> (HeaderMap, Value) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let res = self.get("/health/ready").await;
+            if res.status() == want {
+                let headers = res.headers().clone();
+                return (headers, res.json().await.unwrap());
+            }
+            assert!(Instant::now() < deadline, "/ready stayed {}", res.status());
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs the binary with `args` and waits for it.
+pub fn cli(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    Command::new(BIN)
+        .args(args)
+        .env("JWT_SECRET", SECRET)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
+/// A token for an admin user.
+pub fn admin_token() -> String {
+    let out = cli(
+        &[
+            "token",
+            "--user",
+            "00000000-0000-0000-0000-00000000a11a",
+            "--role",
+            "admin",
+        ],
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
