@@ -275,18 +275,23 @@ async fn the_binary_imports_a_multipart_upload() {
     assert_eq!(body["inserted"], 6);
 }
 
-#[test]
-fn benchmarks_report_their_baselines() {
-    let db = TestDatabase::create();
-    let env = [("DATABASE_URL", db.url()), ("LOG_LEVEL", "warn".to_owned())];
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let out = cli(&["bench", "import", "--rows", "300"], &env);
+/// Runs `scale bench …` and returns its JSON report.
+fn bench_report(args: &[&str], env: &[(&str, &str)]) -> Value {
+    let out = cli(args, env);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn benchmarks_report_their_baselines() {
+    let db = TestDatabase::create();
+    let env = [("DATABASE_URL", db.url()), ("LOG_LEVEL", "warn".to_owned())];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let report = bench_report(&["bench", "import", "--rows", "300"], &env);
     assert_eq!(report["rows_parsed"], 300);
     assert!(
         report["raw_copy_baseline"]["rows_per_sec"]
@@ -311,13 +316,7 @@ fn benchmarks_report_their_baselines() {
         "--concurrency",
         "2",
     ];
-    let out = cli(&args, &env);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = bench_report(&args, &env);
     assert_eq!(report["http"]["errors"], 0);
     assert!(report["http"]["requests"].as_u64().unwrap() > 0);
     assert!(report["postgres_pgbench"]["requests"].as_u64().unwrap() > 0);
@@ -344,13 +343,7 @@ fn websocket_benchmark_reports_its_baseline() {
         "--users",
         "2",
     ];
-    let out = cli(&args, &env);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = bench_report(&args, &env);
     for side in ["websocket_via_redis", "in_process_broadcast_baseline"] {
         // Users 0 and 1 own events 0, 2, 4 and 1, 3: three subscribers each.
         assert_eq!(report[side]["expected"], 15, "{report}");
