@@ -254,12 +254,13 @@ fn training(
     let millis = |var, default: &str| positive(get, var, default).map(Duration::from_millis);
     // The per-kind timeouts default to the common one.
     let timeout = positive::<u64>(get, "TRAINING_TIMEOUT_SECS", "1800")?.to_string();
-    let step_delay = if chaos_enabled {
-        Some(parse(get, "CHAOS_TRAINING_STEP_DELAY_MS", "0")?)
+    let (step_delay, panic_attempts) = if chaos_enabled {
+        let delay = Some(parse(get, "CHAOS_TRAINING_STEP_DELAY_MS", "0")?)
             .filter(|ms| *ms > 0)
-            .map(Duration::from_millis)
+            .map(Duration::from_millis);
+        (delay, parse(get, "CHAOS_TRAINING_PANIC_ATTEMPTS", "0")?)
     } else {
-        None
+        (None, 0)
     };
     Ok(SchedulerConfig {
         workers: positive(get, "TRAINING_WORKERS", default_workers)?,
@@ -272,6 +273,7 @@ fn training(
             cap: secs("TRAINING_BACKOFF_CAP_SECS", "300")?,
         },
         step_delay,
+        panic_attempts,
     })
 }
 
@@ -365,24 +367,28 @@ mod tests {
     }
 
     #[test]
-    fn training_timeouts_are_per_kind_and_the_step_delay_needs_chaos() {
+    fn training_timeouts_are_per_kind_and_the_chaos_knobs_need_chaos() {
         let c = config(&[
             ("TRAINING_TIMEOUT_SECS", "60"),
             ("TRAINING_TIMEOUT_FORECASTER_SECS", "5"),
             ("TRAINING_WORKERS", "3"),
             ("CHAOS_TRAINING_STEP_DELAY_MS", "250"),
+            ("CHAOS_TRAINING_PANIC_ATTEMPTS", "2"),
         ])
         .unwrap();
         assert_eq!(c.training.categorizer_timeout, Duration::from_secs(60));
         assert_eq!(c.training.forecaster_timeout, Duration::from_secs(5));
         assert_eq!(c.training.workers, 3);
         assert_eq!(c.training.step_delay, None);
+        assert_eq!(c.training.panic_attempts, 0);
         let c = config(&[
             ("CHAOS_ENABLED", "true"),
             ("CHAOS_TRAINING_STEP_DELAY_MS", "250"),
+            ("CHAOS_TRAINING_PANIC_ATTEMPTS", "2"),
         ])
         .unwrap();
         assert_eq!(c.training.step_delay, Some(Duration::from_millis(250)));
+        assert_eq!(c.training.panic_attempts, 2);
     }
 
     #[test]

@@ -467,6 +467,7 @@ fn scheduler_config(workers: usize, step_delay: Option<Duration>) -> SchedulerCo
         forecaster_timeout: Duration::from_secs(60),
         backoff: NO_BACKOFF,
         step_delay,
+        panic_attempts: 0,
     }
 }
 
@@ -604,6 +605,48 @@ async fn a_timed_out_attempt_is_retried_then_fails_after_the_last() {
         ["pending", "processing", "pending", "processing", "failed"]
     );
     assert!(fx.models(id).await.is_empty());
+}
+
+#[actix_rt::test]
+async fn a_panic_in_fitting_fails_the_attempt_and_the_retry_completes() {
+    let mut fx = Fixture::new().await;
+    let user = fx.users(1).await[0];
+    let id = fx.job(user, JobKind::Categorizer, 3).await;
+    let bus = EventBus::local();
+    let config = SchedulerConfig {
+        panic_attempts: 1,
+        ..scheduler_config(1, None)
+    };
+    let (_scheduler, registry) = scheduler(&fx, config, &bus);
+    let view = fx
+        .until(id, Duration::from_secs(20), |v| v.status == "completed")
+        .await;
+    assert_eq!(view.attempts, 2);
+    assert!(
+        view.error
+            .as_deref()
+            .unwrap()
+            .starts_with("training panicked: chaos"),
+        "{view:?}"
+    );
+    assert_eq!(
+        fx.path(id).await,
+        [
+            "pending",
+            "processing",
+            "pending",
+            "processing",
+            "completed"
+        ]
+    );
+    assert_eq!(fx.models(id).await.len(), 1);
+    // The panic stayed on the fitting thread: the scheduler itself never restarted.
+    let me = registry
+        .snapshot()
+        .into_iter()
+        .find(|a| a.name == TrainingScheduler::NAME)
+        .unwrap();
+    assert_eq!(me.restarts, 0);
 }
 
 #[actix_rt::test]

@@ -45,6 +45,8 @@ pub struct Lease {
     pub user: Uuid,
     /// Unique to this claim: process id and a random UUID.
     pub token: String,
+    /// Which attempt of the job this claim is (1 for the first).
+    pub attempt: i32,
 }
 
 /// A job this worker just claimed.
@@ -137,6 +139,7 @@ pub async fn claim(pool: &PgPool, lease_for: Duration) -> Result<Option<Claim>, 
             job: view.id,
             user: view.user_id,
             token,
+            attempt: view.attempts,
         },
         view,
     }))

@@ -92,11 +92,14 @@ struct WorkerControl {
     steps: watch::Sender<Option<Step>>,
     /// Chaos: a pause after each step (`CHAOS_TRAINING_STEP_DELAY_MS`), cut short by a stop.
     step_delay: Option<Duration>,
+    /// Chaos: panic at the first step (`CHAOS_TRAINING_PANIC_ATTEMPTS`).
+    panic: bool,
 }
 
 impl JobControl for WorkerControl {
     fn step(&mut self, step: u32, total: u32, message: &str) -> Result<(), TrainError> {
         self.check()?;
+        assert!(!self.panic, "chaos: fitting panicked at step {step}");
         self.steps.send_replace(Some(Step {
             step,
             total,
@@ -218,6 +221,7 @@ impl Attempt {
             stop: self.stop.clone(),
             steps,
             step_delay: self.config.step_delay,
+            panic: self.lease.attempt <= self.config.panic_attempts,
         };
         if let Err(stopped) = control.check() {
             return Ok(Err(stopped));

@@ -42,6 +42,8 @@ pub struct SchedulerConfig {
     pub backoff: Backoff,
     /// Chaos: pause after every fitting step (`None` in production).
     pub step_delay: Option<Duration>,
+    /// Chaos: attempts up to this number panic at their first fitting step (0 in production).
+    pub panic_attempts: i32,
 }
 
 impl SchedulerConfig {
