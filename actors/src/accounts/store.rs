@@ -117,8 +117,9 @@ async fn connect(pool: &PgPool) -> Result<PooledConnection<'_, AsyncPgConnection
 
 /// The list's page query. Only the filters present appear in the SQL, and the page size is a
 /// bind, so each combination of filters is one fixed statement: diesel's statement cache
-/// prepares it once per connection (at most 2^10 shapes) and Postgres plans it once, where a
-/// `sql_query` would be parsed and planned on every request.
+/// prepares it once per connection (at most 2^10 shapes) and Postgres may reuse its plan, where
+/// a `sql_query` would be parsed and planned on every request. The generic plans keep the
+/// keyset index (`EXPLAIN` with `plan_cache_mode = force_generic_plan`).
 struct PageQuery<'a> {
     user: Uuid,
     q: &'a ListQuery,
