@@ -315,12 +315,15 @@ fn benchmarks_report_their_baselines() {
         "1",
         "--concurrency",
         "2",
+        "--rounds",
+        "2",
     ];
     let report = bench_report(&args, &env);
     assert_eq!(report["http"]["errors"], 0);
     assert!(report["http"]["requests"].as_u64().unwrap() > 0);
     assert!(report["postgres_pgbench"]["requests"].as_u64().unwrap() > 0);
     assert!(report["ratios"]["http_rps_vs_postgres"].as_f64().unwrap() > 0.0);
+    assert_eq!(report["rounds"].as_array().unwrap().len(), 2);
 }
 
 #[test]

@@ -178,14 +178,19 @@ fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
 }
 
 impl Authenticator {
-    /// The user a valid bearer token in `headers` names, if any (e.g. to key rate limits).
-    pub fn user_of(&self, headers: &HeaderMap) -> Option<Uuid> {
-        let token = bearer_token(headers).ok()?;
-        self.verify(token).ok().map(|claims| claims.sub)
+    /// The caller the bearer token in `headers` names, or the 401 to answer.
+    pub fn authenticate(&self, headers: &HeaderMap) -> Result<AuthUser, ApiError> {
+        let claims = self.verify(bearer_token(headers)?)?;
+        Ok(AuthUser {
+            id: claims.sub,
+            role: claims.role.unwrap_or(Role::User),
+        })
     }
 }
 
-/// The authenticated caller, extracted from `Authorization: Bearer <JWT>`.
+/// The authenticated caller, extracted from `Authorization: Bearer <JWT>`. The token is
+/// verified once per request: whoever verifies it first (the rate limiter, else this
+/// extractor) [`remember`](AuthUser::remember)s the caller in the request extensions.
 #[derive(Debug, Clone)]
 pub struct AuthUser {
     /// The user's id (`sub`).
@@ -195,14 +200,19 @@ pub struct AuthUser {
 }
 
 impl AuthUser {
+    /// Stores the caller in `req`'s extensions (for the extractor and the access log) and on
+    /// the request's tracing span.
+    pub fn remember(&self, req: &impl HttpMessage) {
+        tracing::Span::current().record("user_id", tracing::field::display(self.id));
+        req.extensions_mut().insert(self.clone());
+    }
+
     fn from_request_parts(req: &HttpRequest, auth: &Authenticator) -> Result<Self, ApiError> {
-        let claims = auth.verify(bearer_token(req.headers())?)?;
-        let user = AuthUser {
-            id: claims.sub,
-            role: claims.role.unwrap_or(Role::User),
-        };
-        tracing::Span::current().record("user_id", tracing::field::display(user.id));
-        req.extensions_mut().insert(user.clone());
+        if let Some(user) = req.extensions().get::<AuthUser>() {
+            return Ok(user.clone());
+        }
+        let user = auth.authenticate(req.headers())?;
+        user.remember(req);
         Ok(user)
     }
 }

@@ -6,8 +6,7 @@
 
 use std::future::Future;
 
-use diesel::sql_types::{Text, Uuid as SqlUuid};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AnsiTransactionManager, AsyncPgConnection, TransactionManager};
 use uuid::Uuid;
 
 /// The non-superuser role the service's pooled connections assume (`SET ROLE`); RLS applies to it.
@@ -34,6 +33,10 @@ where
 /// Runs `f` in one database transaction that first sets `app.user_id` to `user` (transaction
 /// local, so it ends with the transaction and never leaks to the connection's next borrower).
 /// Inside, RLS shows and accepts only `user`'s rows; an error from `f` rolls everything back.
+///
+/// `BEGIN` and the setting travel in one round trip (one simple-protocol message: a `BEGIN`
+/// inside a multi-statement message opens a block that outlives it). It opens a top-level
+/// transaction, so it must not be nested inside another transaction.
 pub async fn as_user<R, E, F>(conn: &mut AsyncPgConnection, user: Uuid, f: F) -> Result<R, E>
 where
     for<'r> F: AsyncFnOnce(&'r mut AsyncPgConnection) -> Result<R, E>
@@ -42,13 +45,18 @@ where
     E: From<diesel::result::Error> + Send,
     R: Send,
 {
-    conn.transaction(async move |conn| {
-        diesel::sql_query("SELECT set_config($1, $2::text, true)")
-            .bind::<Text, _>(USER_SETTING)
-            .bind::<SqlUuid, _>(user)
-            .execute(conn)
-            .await?;
-        f(conn).await
-    })
-    .await
+    // A `Uuid` prints as hex digits and dashes only, so it is safe inside the literal.
+    let begin = format!("BEGIN; SELECT set_config('{USER_SETTING}', '{user}', true)");
+    AnsiTransactionManager::begin_transaction_sql(conn, &begin).await?;
+    // The rest mirrors diesel-async's `TransactionManager::transaction`.
+    match f(conn).await {
+        Ok(value) => {
+            AnsiTransactionManager::commit_transaction(conn).await?;
+            Ok(value)
+        }
+        Err(error) => match AnsiTransactionManager::rollback_transaction(conn).await {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
+            Err(rollback) => Err(rollback.into()),
+        },
+    }
 }

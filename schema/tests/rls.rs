@@ -172,3 +172,33 @@ async fn writes_for_another_user_are_refused_and_unscoped_deletes_stay_scoped() 
     assert_eq!(count(&mut owner, "transactions", &left).await.unwrap(), 1);
     assert_eq!(count(&mut owner, "transactions", "").await.unwrap(), 1);
 }
+
+#[tokio::test]
+async fn a_failed_context_rolls_back_leaves_no_setting_and_contexts_do_not_nest() {
+    let (_db, pool, a, _) = two_users().await;
+    let mut conn = pool.get().await.unwrap();
+    let failed = as_user(&mut conn, a, async |conn| {
+        diesel::sql_query("DELETE FROM transactions")
+            .execute(conn)
+            .await?;
+        diesel::sql_query("SELECT 1 / 0").execute(conn).await
+    })
+    .await;
+    assert!(failed.is_err());
+    // The same session: the setting is gone and the delete was rolled back.
+    assert_eq!(count(&mut conn, "transactions", "").await.unwrap(), 0);
+    let kept = as_user::<_, diesel::result::Error, _>(&mut conn, a, async |conn| {
+        count(conn, "transactions", "").await
+    })
+    .await
+    .unwrap();
+    assert_eq!(kept, 1);
+    let nested = as_user(&mut conn, a, async |conn| {
+        as_user(conn, a, async |_| Ok(())).await
+    })
+    .await;
+    assert!(matches!(
+        nested,
+        Err(diesel::result::Error::AlreadyInTransaction)
+    ));
+}

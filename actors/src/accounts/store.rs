@@ -5,10 +5,13 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::pg::Pg;
-use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel::sql_types::{Bool, Date, Double, Nullable, Text, Timestamptz, Uuid as SqlUuid};
-use diesel::{OptionalExtension, QueryableByName};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{
+    BigInt, Bool, Date, Double, HasSqlType, Nullable, Text, Timestamptz, Untyped, Uuid as SqlUuid,
+};
+use diesel::{OptionalExtension, QueryResult, QueryableByName};
 use diesel_async::pooled_connection::bb8::PooledConnection;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use scale_schema::{as_user, PgPool};
@@ -112,21 +115,91 @@ async fn connect(pool: &PgPool) -> Result<PooledConnection<'_, AsyncPgConnection
         .map_err(|e| AccountsError::Database(e.to_string()))
 }
 
-/// Appends `AND <clause>`, numbering each `?` in it as the next bind parameter.
-fn and<'f>(
-    query: BoxedSqlQuery<'f, Pg, SqlQuery>,
-    params: &mut usize,
-    clause: &str,
-) -> BoxedSqlQuery<'f, Pg, SqlQuery> {
-    let mut sql = String::from(" AND ");
-    for (i, part) in clause.split('?').enumerate() {
-        if i > 0 {
-            *params += 1;
-            sql.push_str(&format!("${params}"));
+/// The list's page query. Only the filters present appear in the SQL, and the page size is a
+/// bind, so each combination of filters is one fixed statement: diesel's statement cache
+/// prepares it once per connection (at most 2^10 shapes) and Postgres may reuse its plan, where
+/// a `sql_query` would be parsed and planned on every request. The generic plans keep the
+/// keyset index (`EXPLAIN` with `plan_cache_mode = force_generic_plan`).
+struct PageQuery<'a> {
+    user: Uuid,
+    q: &'a ListQuery,
+    fetch: i64,
+}
+
+impl QueryId for PageQuery<'_> {
+    type QueryId = ();
+    // The SQL depends on the filters present: cache by SQL text, not by type.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for PageQuery<'_> {
+    type SqlType = Untyped;
+}
+
+/// Pushes ` AND {left}<bind>{right}`.
+fn and<'b, T, U>(
+    out: &mut AstPass<'_, 'b, Pg>,
+    left: &str,
+    value: &'b U,
+    right: &str,
+) -> QueryResult<()>
+where
+    Pg: HasSqlType<T>,
+    U: ToSql<T, Pg> + ?Sized,
+{
+    out.push_sql(" AND ");
+    out.push_sql(left);
+    out.push_bind_param::<T, U>(value)?;
+    out.push_sql(right);
+    Ok(())
+}
+
+impl QueryFragment<Pg> for PageQuery<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        let q = self.q;
+        out.push_sql("SELECT ");
+        out.push_sql(TRANSACTION_COLUMNS);
+        out.push_sql(" FROM transactions WHERE user_id = ");
+        out.push_bind_param::<SqlUuid, _>(&self.user)?;
+        if let Some(after) = &q.after {
+            and::<Date, _>(&mut out, "(transaction_date, id) < (", &after.key, ", ")?;
+            out.push_bind_param::<SqlUuid, _>(&after.id)?;
+            out.push_sql(")");
         }
-        sql.push_str(part);
+        if let Some(from) = &q.date_from {
+            and::<Date, _>(&mut out, "transaction_date >= ", from, "")?;
+        }
+        if let Some(to) = &q.date_to {
+            and::<Date, _>(&mut out, "transaction_date <= ", to, "")?;
+        }
+        if let Some(min) = &q.amount_min {
+            and::<Text, _>(&mut out, "amount >= ", min, "::numeric")?;
+        }
+        if let Some(max) = &q.amount_max {
+            and::<Text, _>(&mut out, "amount <= ", max, "::numeric")?;
+        }
+        if let Some(category) = &q.category {
+            and::<Text, _>(&mut out, "lower(category) = lower(", category, ")")?;
+        }
+        if let Some(merchant) = &q.merchant {
+            and::<Text, _>(&mut out, "lower(merchant_name) = lower(", merchant, ")")?;
+        }
+        if let Some(kind) = &q.kind {
+            and::<Text, _>(&mut out, "type = ", kind, "")?;
+        }
+        if let Some(status) = &q.status {
+            and::<Text, _>(&mut out, "status = ", status, "")?;
+        }
+        if let Some(pattern) = &q.search {
+            and::<Text, _>(&mut out, "(description ILIKE ", pattern, r" ESCAPE '\'")?;
+            out.push_sql(" OR merchant_name ILIKE ");
+            out.push_bind_param::<Text, _>(pattern)?;
+            out.push_sql(r" ESCAPE '\')");
+        }
+        out.push_sql(" ORDER BY transaction_date DESC, id DESC LIMIT ");
+        out.push_bind_param::<BigInt, _>(&self.fetch)?;
+        Ok(())
     }
-    query.sql(sql)
 }
 
 /// One page of `user`'s transactions matching `q`, by keyset over
@@ -136,56 +209,11 @@ pub async fn list(
     user: Uuid,
     q: &ListQuery,
 ) -> Result<TransactionPage, AccountsError> {
-    let mut params = 1;
-    let mut query = diesel::sql_query(format!(
-        "SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE user_id = $1"
-    ))
-    .into_boxed::<Pg>()
-    .bind::<SqlUuid, _>(user);
-    if let Some(after) = q.after {
-        query = and(query, &mut params, "(transaction_date, id) < (?, ?)")
-            .bind::<Date, _>(after.key)
-            .bind::<SqlUuid, _>(after.id);
-    }
-    if let Some(from) = q.date_from {
-        query = and(query, &mut params, "transaction_date >= ?").bind::<Date, _>(from);
-    }
-    if let Some(to) = q.date_to {
-        query = and(query, &mut params, "transaction_date <= ?").bind::<Date, _>(to);
-    }
-    if let Some(min) = &q.amount_min {
-        query = and(query, &mut params, "amount >= ?::numeric").bind::<Text, _>(min.clone());
-    }
-    if let Some(max) = &q.amount_max {
-        query = and(query, &mut params, "amount <= ?::numeric").bind::<Text, _>(max.clone());
-    }
-    if let Some(category) = &q.category {
-        query =
-            and(query, &mut params, "lower(category) = lower(?)").bind::<Text, _>(category.clone());
-    }
-    if let Some(merchant) = &q.merchant {
-        query = and(query, &mut params, "lower(merchant_name) = lower(?)")
-            .bind::<Text, _>(merchant.clone());
-    }
-    if let Some(kind) = &q.kind {
-        query = and(query, &mut params, "type = ?").bind::<Text, _>(kind.clone());
-    }
-    if let Some(status) = &q.status {
-        query = and(query, &mut params, "status = ?").bind::<Text, _>(status.clone());
-    }
-    if let Some(pattern) = &q.search {
-        query = and(
-            query,
-            &mut params,
-            r"(description ILIKE ? ESCAPE '\' OR merchant_name ILIKE ? ESCAPE '\')",
-        )
-        .bind::<Text, _>(pattern.clone())
-        .bind::<Text, _>(pattern.clone());
-    }
-    let query = query.sql(format!(
-        " ORDER BY transaction_date DESC, id DESC LIMIT {}",
-        q.limit + 1
-    ));
+    let query = PageQuery {
+        user,
+        q,
+        fetch: q.limit + 1,
+    };
     let mut conn = connect(pool).await?;
     let mut rows: Vec<TransactionView> =
         as_user::<_, AccountsError, _>(&mut conn, user, async move |conn| {

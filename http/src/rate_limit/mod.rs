@@ -283,9 +283,12 @@ pub async fn limit(
     let (Some(tier), Some(state)) = (tier, state) else {
         return Ok(next.call(req).await?.map_into_left_body());
     };
-    let subject = match state.auth.user_of(req.headers()) {
-        Some(user) => format!("user:{user}"),
-        None => req.peer_addr().map_or_else(
+    let subject = match state.auth.authenticate(req.headers()) {
+        Ok(user) => {
+            user.remember(&req);
+            format!("user:{}", user.id)
+        }
+        Err(_) => req.peer_addr().map_or_else(
             || "ip:unknown".to_owned(),
             |addr| format!("ip:{}", addr.ip()),
         ),
