@@ -296,6 +296,7 @@ mod tests {
             stop: stop.clone(),
             steps: watch::channel(None).0,
             step_delay: delay,
+            panic: false,
         }
     }
 
