@@ -60,6 +60,12 @@ impl Fixture {
         users
     }
 
+    /// A job of a new user (the only job in the database).
+    async fn lone_job(&mut self, kind: JobKind, max_attempts: i32) -> Uuid {
+        let user = self.users(1).await[0];
+        self.job(user, kind, max_attempts).await
+    }
+
     /// Queues a `kind` job for `user`, as the API does.
     async fn job(&mut self, user: Uuid, kind: JobKind, max_attempts: i32) -> Uuid {
         diesel::insert_into(training_jobs::table)
@@ -586,8 +592,7 @@ async fn a_cancel_stops_the_running_job_within_a_second_and_drain_hands_jobs_bac
 #[actix_rt::test]
 async fn a_timed_out_attempt_is_retried_then_fails_after_the_last() {
     let mut fx = Fixture::new().await;
-    let user = fx.users(1).await[0];
-    let id = fx.job(user, JobKind::Forecaster, 2).await;
+    let id = fx.lone_job(JobKind::Forecaster, 2).await;
     let bus = EventBus::local();
     let config = SchedulerConfig {
         forecaster_timeout: Duration::from_secs(1),
@@ -610,8 +615,7 @@ async fn a_timed_out_attempt_is_retried_then_fails_after_the_last() {
 #[actix_rt::test]
 async fn a_panic_in_fitting_fails_the_attempt_and_the_retry_completes() {
     let mut fx = Fixture::new().await;
-    let user = fx.users(1).await[0];
-    let id = fx.job(user, JobKind::Categorizer, 3).await;
+    let id = fx.lone_job(JobKind::Categorizer, 3).await;
     let bus = EventBus::local();
     let config = SchedulerConfig {
         panic_attempts: 1,
@@ -652,8 +656,7 @@ async fn a_panic_in_fitting_fails_the_attempt_and_the_retry_completes() {
 #[actix_rt::test]
 async fn after_a_scheduler_crash_the_abandoned_job_is_reaped_and_retried() {
     let mut fx = Fixture::new().await;
-    let user = fx.users(1).await[0];
-    let id = fx.job(user, JobKind::Categorizer, 3).await;
+    let id = fx.lone_job(JobKind::Categorizer, 3).await;
     let bus = EventBus::local();
     let config = scheduler_config(1, Some(Duration::from_secs(600)));
     let (scheduler, registry) = scheduler(&fx, config, &bus);

@@ -166,29 +166,28 @@ impl QueryFragment<Pg> for PageQuery<'_> {
             out.push_bind_param::<SqlUuid, _>(&after.id)?;
             out.push_sql(")");
         }
-        if let Some(from) = &q.date_from {
-            and::<Date, _>(&mut out, "transaction_date >= ", from, "")?;
+        // Each present filter adds `AND left $n right`.
+        let dates = [
+            (&q.date_from, "transaction_date >= ", ""),
+            (&q.date_to, "transaction_date <= ", ""),
+        ];
+        for (value, left, right) in dates {
+            if let Some(value) = value {
+                and::<Date, _>(&mut out, left, value, right)?;
+            }
         }
-        if let Some(to) = &q.date_to {
-            and::<Date, _>(&mut out, "transaction_date <= ", to, "")?;
-        }
-        if let Some(min) = &q.amount_min {
-            and::<Text, _>(&mut out, "amount >= ", min, "::numeric")?;
-        }
-        if let Some(max) = &q.amount_max {
-            and::<Text, _>(&mut out, "amount <= ", max, "::numeric")?;
-        }
-        if let Some(category) = &q.category {
-            and::<Text, _>(&mut out, "lower(category) = lower(", category, ")")?;
-        }
-        if let Some(merchant) = &q.merchant {
-            and::<Text, _>(&mut out, "lower(merchant_name) = lower(", merchant, ")")?;
-        }
-        if let Some(kind) = &q.kind {
-            and::<Text, _>(&mut out, "type = ", kind, "")?;
-        }
-        if let Some(status) = &q.status {
-            and::<Text, _>(&mut out, "status = ", status, "")?;
+        let texts = [
+            (&q.amount_min, "amount >= ", "::numeric"),
+            (&q.amount_max, "amount <= ", "::numeric"),
+            (&q.category, "lower(category) = lower(", ")"),
+            (&q.merchant, "lower(merchant_name) = lower(", ")"),
+            (&q.kind, "type = ", ""),
+            (&q.status, "status = ", ""),
+        ];
+        for (value, left, right) in texts {
+            if let Some(value) = value {
+                and::<Text, _>(&mut out, left, value, right)?;
+            }
         }
         if let Some(pattern) = &q.search {
             and::<Text, _>(&mut out, "(description ILIKE ", pattern, r" ESCAPE '\'")?;
