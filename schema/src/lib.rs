@@ -10,4 +10,4 @@ pub mod testing;
 
 pub use migrations::run_migrations;
 pub use pool::{connect, DbError, PgPool};
-pub use rls::{as_user, APP_ROLE};
+pub use rls::{as_user, UserScope, APP_ROLE};

@@ -30,14 +30,65 @@ where
     type Fut = Fut;
 }
 
-/// Runs `f` in one database transaction that first sets `app.user_id` to `user` (transaction
-/// local, so it ends with the transaction and never leaks to the connection's next borrower).
-/// Inside, RLS shows and accepts only `user`'s rows; an error from `f` rolls everything back.
+/// Whose rows a transaction opened by [`as_user`] sees, and how its statements are planned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserScope {
+    user: Uuid,
+    generic_plans: bool,
+}
+
+impl UserScope {
+    /// `user`'s rows, with Postgres' default planning.
+    pub fn new(user: Uuid) -> Self {
+        Self {
+            user,
+            generic_plans: false,
+        }
+    }
+
+    /// Also plans the transaction's prepared statements once per connection
+    /// (`plan_cache_mode = force_generic_plan`, transaction local). For hot statements whose
+    /// generic plan is as good as a custom one: with a `LIMIT $n`, Postgres would otherwise
+    /// re-plan on every execution, since its generic estimate of the limit is pessimistic.
+    pub fn with_generic_plans(self) -> Self {
+        Self {
+            generic_plans: true,
+            ..self
+        }
+    }
+
+    /// The simple-protocol message that opens the transaction and sets its context.
+    fn begin_sql(&self) -> String {
+        // A `Uuid` prints as hex digits and dashes only, so it is safe inside the literal.
+        let user = self.user;
+        let plans = if self.generic_plans {
+            ", set_config('plan_cache_mode', 'force_generic_plan', true)"
+        } else {
+            ""
+        };
+        format!("BEGIN; SELECT set_config('{USER_SETTING}', '{user}', true){plans}")
+    }
+}
+
+impl From<Uuid> for UserScope {
+    fn from(user: Uuid) -> Self {
+        Self::new(user)
+    }
+}
+
+/// Runs `f` in one database transaction that first sets `app.user_id` to the scope's user
+/// (transaction local, so it ends with the transaction and never leaks to the connection's next
+/// borrower). Inside, RLS shows and accepts only that user's rows; an error from `f` rolls
+/// everything back. `scope` is a user id or a [`UserScope`].
 ///
-/// `BEGIN` and the setting travel in one round trip (one simple-protocol message: a `BEGIN`
+/// `BEGIN` and the settings travel in one round trip (one simple-protocol message: a `BEGIN`
 /// inside a multi-statement message opens a block that outlives it). It opens a top-level
 /// transaction, so it must not be nested inside another transaction.
-pub async fn as_user<R, E, F>(conn: &mut AsyncPgConnection, user: Uuid, f: F) -> Result<R, E>
+pub async fn as_user<R, E, F>(
+    conn: &mut AsyncPgConnection,
+    scope: impl Into<UserScope>,
+    f: F,
+) -> Result<R, E>
 where
     for<'r> F: AsyncFnOnce(&'r mut AsyncPgConnection) -> Result<R, E>
         + ScopedFn<&'r mut AsyncPgConnection, Result<R, E>, Fut: Send>
@@ -45,8 +96,7 @@ where
     E: From<diesel::result::Error> + Send,
     R: Send,
 {
-    // A `Uuid` prints as hex digits and dashes only, so it is safe inside the literal.
-    let begin = format!("BEGIN; SELECT set_config('{USER_SETTING}', '{user}', true)");
+    let begin = scope.into().begin_sql();
     AnsiTransactionManager::begin_transaction_sql(conn, &begin).await?;
     // The rest mirrors diesel-async's `TransactionManager::transaction`.
     match f(conn).await {

@@ -14,7 +14,7 @@ use diesel::sql_types::{
 use diesel::{OptionalExtension, QueryResult, QueryableByName};
 use diesel_async::pooled_connection::bb8::PooledConnection;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use scale_schema::{as_user, PgPool};
+use scale_schema::{as_user, PgPool, UserScope};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -117,13 +117,29 @@ async fn connect(pool: &PgPool) -> Result<PooledConnection<'_, AsyncPgConnection
 
 /// The list's page query. Only the filters present appear in the SQL, and the page size is a
 /// bind, so each combination of filters is one fixed statement: diesel's statement cache
-/// prepares it once per connection (at most 2^10 shapes) and Postgres may reuse its plan, where
-/// a `sql_query` would be parsed and planned on every request. The generic plans keep the
-/// keyset index (`EXPLAIN` with `plan_cache_mode = force_generic_plan`).
+/// prepares it once per connection (at most 2^10 shapes), where a `sql_query` would be parsed
+/// on every request. Postgres re-plans a statement with `LIMIT $n` on every execution unless
+/// told to keep its generic plan, so [`PageQuery::scope`] asks for generic plans where they
+/// are as good as custom ones.
 struct PageQuery<'a> {
     user: Uuid,
     q: &'a ListQuery,
     fetch: i64,
+}
+
+impl PageQuery<'_> {
+    /// The user context to run in. Generic plans keep the keyset index whatever the values,
+    /// except with an amount range: its generic estimate is narrow, so the plan would read the
+    /// amount index and sort every match (`EXPLAIN` with `force_generic_plan`), and only a
+    /// custom plan, seeing the actual bounds, knows when the keyset walk is cheaper.
+    fn scope(&self) -> UserScope {
+        let scope = UserScope::new(self.user);
+        if self.q.amount_min.is_some() || self.q.amount_max.is_some() {
+            scope
+        } else {
+            scope.with_generic_plans()
+        }
+    }
 }
 
 impl QueryId for PageQuery<'_> {
@@ -214,8 +230,9 @@ pub async fn list(
         fetch: q.limit + 1,
     };
     let mut conn = connect(pool).await?;
+    let scope = query.scope();
     let mut rows: Vec<TransactionView> =
-        as_user::<_, AccountsError, _>(&mut conn, user, async move |conn| {
+        as_user::<_, AccountsError, _>(&mut conn, scope, async move |conn| {
             Ok(query.load(conn).await?)
         })
         .await?;
