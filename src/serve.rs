@@ -14,7 +14,7 @@ use scale_actors::ingest::service::IngestService;
 use scale_actors::training::events::EventBus;
 use scale_actors::training::scheduler::{Drain, TrainingScheduler};
 use scale_actors::training::service::TrainingService;
-use scale_actors::{redis_pool, spawn, Registry};
+use scale_actors::{redis_pool, spawn, Registry, Sharded};
 use scale_http::{AppState, Authenticator, HttpSettings, RateLimiter};
 
 use crate::config::{Config, Environment};
@@ -101,8 +101,15 @@ async fn serve(config: Config, role: Role, auth: Arc<Authenticator>) -> anyhow::
         }
     };
 
+    // The limiter's Redis round trip is on every request: one pool per HTTP worker.
+    let limiter_redis = config
+        .redis_url
+        .as_deref()
+        .map(|url| redis_pool::per_thread(url, config.probe.timeout))
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("REDIS_URL: {e}"))?;
     let rate_limiter = RateLimiter::new(
-        redis.clone(),
+        limiter_redis,
         config.redis_key_prefix.clone(),
         config.rate_limits,
     )
@@ -134,8 +141,11 @@ async fn serve(config: Config, role: Role, auth: Arc<Authenticator>) -> anyhow::
         .with_events(health_events.clone())
     });
     let parsers = config.ingest_parsers;
-    let accounts_pg = pg.clone();
-    let accounts = spawn(&registry, move || AccountsService::new(accounts_pg.clone()));
+    // One accounts shard per HTTP worker, each with its own pool (see `scale_actors::per_thread`).
+    let (url, shard_pool) = (config.database_url.clone(), shard_pool_size(&config));
+    let accounts = Sharded::new(&registry, move || {
+        AccountsService::new(scale_schema::connect(&url, shard_pool, CHECKOUT_TIMEOUT))
+    });
     let analytics_pg = pg.clone();
     let analytics = spawn(&registry, move || {
         AnalyticsService::new(analytics_pg.clone())
@@ -199,6 +209,13 @@ async fn serve(config: Config, role: Role, auth: Arc<Authenticator>) -> anyhow::
         }
     }
     served
+}
+
+/// Connections of each HTTP worker's accounts shard: `DB_POOL_SIZE` split across the workers,
+/// at least two each.
+fn shard_pool_size(config: &Config) -> u32 {
+    let workers = u32::try_from(config.http_workers).unwrap_or(u32::MAX);
+    (config.db_pool_size / workers.max(1)).max(2)
 }
 
 fn init_logging(config: &Config) -> anyhow::Result<()> {

@@ -2,7 +2,8 @@
 //! fresh state, restart-intensity escalation), [`registry`] the shared view of every actor's
 //! health, and the domain actors live in their own modules ([`accounts`], [`analytics`], [`cache`],
 //! [`health`], [`ingest`], [`training`]); [`pagination`] holds the
-//! keyset cursor the list endpoints share.
+//! keyset cursor the list endpoints share, and [`per_thread`] the per-thread values and actor
+//! shards that keep a hot request on the thread that received it.
 
 pub mod accounts;
 pub mod analytics;
@@ -10,11 +11,13 @@ pub mod cache;
 pub mod health;
 pub mod ingest;
 pub mod pagination;
+pub mod per_thread;
 pub mod redis_pool;
 pub mod registry;
 pub mod supervision;
 pub mod training;
 
+pub use per_thread::{PerThread, Sharded};
 pub use registry::{ActorSnapshot, ActorStatus, Registry, SupervisorConfig};
 pub use supervision::{
     every, spawn, spawn_then, ActorError, Control, ControlReply, Handle, Handles, Managed, Reply,

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use bb8_redis::RedisConnectionManager;
 
+use crate::per_thread::PerThread;
+
 /// A bb8 pool of Redis connections.
 pub type RedisPool = bb8::Pool<RedisConnectionManager>;
 
@@ -15,4 +17,14 @@ pub fn connect(url: &str, connection_timeout: Duration) -> Result<RedisPool, Str
         .max_size(16)
         .connection_timeout(connection_timeout)
         .build_unchecked(manager))
+}
+
+/// A pool for `url` per thread that uses it, so a hot path's Redis round trip stays on its
+/// thread (see [`crate::per_thread`]); fails only on a malformed URL.
+pub fn per_thread(url: &str, connection_timeout: Duration) -> Result<PerThread<RedisPool>, String> {
+    connect(url, connection_timeout)?;
+    let url = url.to_owned();
+    Ok(PerThread::new(move || {
+        connect(&url, connection_timeout).expect("the URL was parsed once already")
+    }))
 }

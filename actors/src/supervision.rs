@@ -257,6 +257,11 @@ impl<S: Service> Clone for Handle<S> {
 }
 
 impl<S: Service> Handle<S> {
+    /// Lists this actor in `registry` (readiness, ops control messages).
+    pub(crate) fn register(&self, registry: &Registry) {
+        registry.register(self.entry.clone(), self.addr.clone().recipient());
+    }
+
     /// Sends a request and waits for the answer, at most the configured call timeout.
     pub async fn ask<M: Request>(&self, msg: M) -> Result<M::Output, ActorError>
     where
@@ -307,7 +312,17 @@ impl<S: Service> Handle<S> {
 
 /// Starts `factory()` as a supervised actor on the current arbiter and registers it.
 pub fn spawn<S: Service>(registry: &Registry, factory: impl Fn() -> S + 'static) -> Handle<S> {
-    let entry = registry.entry(S::NAME);
+    let handle = start(registry, registry.entry(S::NAME), factory);
+    handle.register(registry);
+    handle
+}
+
+/// Starts `factory()` as a supervised actor on the current arbiter, recording into `entry`.
+pub(crate) fn start<S: Service>(
+    registry: &Registry,
+    entry: Arc<Entry>,
+    factory: impl Fn() -> S + 'static,
+) -> Handle<S> {
     let state = factory();
     let actor_entry = entry.clone();
     let addr = Supervisor::start(move |_| Managed {
@@ -315,7 +330,6 @@ pub fn spawn<S: Service>(registry: &Registry, factory: impl Fn() -> S + 'static)
         factory: Box::new(factory),
         entry: actor_entry,
     });
-    registry.register(entry.clone(), addr.clone().recipient());
     Handle {
         addr,
         entry,

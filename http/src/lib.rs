@@ -24,7 +24,7 @@ use scale_actors::health::HealthService;
 use scale_actors::ingest::service::IngestService;
 use scale_actors::training::events::EventBus;
 use scale_actors::training::service::TrainingService;
-use scale_actors::{Handle, Registry};
+use scale_actors::{Handle, Registry, Sharded};
 
 pub use auth::{AuthUser, Authenticator};
 pub use problem::ApiError;
@@ -40,8 +40,9 @@ pub struct AppState {
     pub health: Handle<HealthService>,
     /// The ingest actor.
     pub ingest: Handle<IngestService>,
-    /// The accounts actor (the caller's transactions, data and profile).
-    pub accounts: Handle<AccountsService>,
+    /// The accounts actor (the caller's transactions, data and profile), one shard per HTTP
+    /// worker so the hot list query never leaves the worker's thread.
+    pub accounts: Sharded<AccountsService>,
     /// The analytics actor (dashboard numbers).
     pub analytics: Handle<AnalyticsService>,
     /// The cache actor (Redis, with an in-process fallback).
@@ -88,6 +89,8 @@ pub fn app(
         InitError = (),
     >,
 > {
+    // Start this worker's accounts shard now, so readiness lists it before the first request.
+    state.accounts.local();
     App::new()
         .app_data(state)
         .app_data(

@@ -94,7 +94,7 @@ fn header_u64(headers: &HeaderMap, name: impl header::AsHeaderName) -> u64 {
 /// A limiter on Redis at `url` under a fresh prefix (returned too).
 fn limiter(url: &str, limits: RateLimits, timeout: Duration) -> (RateLimiter, String) {
     let prefix = unique_prefix();
-    let pool = redis_pool::connect(url, timeout).unwrap();
+    let pool = redis_pool::per_thread(url, timeout).unwrap();
     let limiter = RateLimiter::new(Some(pool), prefix.clone(), limits).with_redis_timeout(timeout);
     (limiter, prefix)
 }

@@ -17,6 +17,7 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{web, Error};
 use scale_actors::redis_pool::RedisPool;
+use scale_actors::PerThread;
 
 pub use window::{Decision, Limit, SlidingWindows};
 
@@ -161,7 +162,7 @@ impl Default for RateLimits {
 
 /// Decides whether a caller may make a request: in Redis when it answers, else in process.
 pub struct RateLimiter {
-    redis: Option<RedisPool>,
+    redis: Option<PerThread<RedisPool>>,
     prefix: String,
     limits: RateLimits,
     redis_timeout: Duration,
@@ -170,8 +171,13 @@ pub struct RateLimiter {
 }
 
 impl RateLimiter {
-    /// A limiter over `redis` (none: in process only) with keys under `prefix`.
-    pub fn new(redis: Option<RedisPool>, prefix: impl Into<String>, limits: RateLimits) -> Self {
+    /// A limiter over `redis` (none: in process only; one pool per thread, see
+    /// `scale_actors::redis_pool::per_thread`) with keys under `prefix`.
+    pub fn new(
+        redis: Option<PerThread<RedisPool>>,
+        prefix: impl Into<String>,
+        limits: RateLimits,
+    ) -> Self {
         Self {
             redis,
             prefix: prefix.into(),
@@ -212,7 +218,7 @@ impl RateLimiter {
     }
 
     async fn check_in_redis(&self, key: &str, limit: Limit) -> Option<Decision> {
-        let pool = self.redis.as_ref()?;
+        let pool = self.redis.as_ref()?.get();
         let paused_until = *self.paused();
         if paused_until.is_some_and(|until| Instant::now() < until) {
             return None;

@@ -52,6 +52,7 @@ async fn list_transactions(
     let query = query.into_inner().validate()?;
     let page = state
         .accounts
+        .local()
         .ask(ListTransactions {
             user: user.id,
             query,
@@ -70,7 +71,7 @@ async fn get_transaction(
         user: user.id,
         id: id.into_inner(),
     };
-    Ok(HttpResponse::Ok().json(state.accounts.ask(msg).await??))
+    Ok(HttpResponse::Ok().json(state.accounts.local().ask(msg).await??))
 }
 
 /// `PATCH /accounts/transactions/{id}` with `{category?, description?, merchant_name?}`: the
@@ -86,7 +87,7 @@ async fn update_transaction(
         id: id.into_inner(),
         edit: body.into_inner().validate()?,
     };
-    let updated = state.accounts.ask(msg).await??;
+    let updated = state.accounts.local().ask(msg).await??;
     super::invalidate_cache(&state, user.id).await;
     Ok(HttpResponse::Ok().json(updated))
 }
@@ -101,7 +102,7 @@ async fn delete_transaction(
         user: user.id,
         id: id.into_inner(),
     };
-    state.accounts.ask(msg).await??;
+    state.accounts.local().ask(msg).await??;
     super::invalidate_cache(&state, user.id).await;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -114,6 +115,7 @@ async fn delete_all_data(
 ) -> Result<HttpResponse, ApiError> {
     state
         .accounts
+        .local()
         .ask(DeleteAllData { user: user.id })
         .await??;
     super::invalidate_cache(&state, user.id).await;
@@ -169,7 +171,7 @@ async fn profile(user: &AuthUser, state: &AppState) -> Result<Profile, ApiError>
         user: user.id,
         role: role_name(user.role),
     };
-    Ok(state.accounts.ask(msg).await??)
+    Ok(state.accounts.local().ask(msg).await??)
 }
 
 async fn update_profile(
@@ -182,7 +184,7 @@ async fn update_profile(
         role: role_name(user.role),
         update: update.validate()?,
     };
-    Ok(state.accounts.ask(msg).await??)
+    Ok(state.accounts.local().ask(msg).await??)
 }
 
 fn settings(profile: &Profile) -> serde_json::Value {

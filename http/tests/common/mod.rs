@@ -18,7 +18,7 @@ use scale_actors::health::{HealthService, ProbeConfig};
 use scale_actors::ingest::service::IngestService;
 use scale_actors::training::events::EventBus;
 use scale_actors::training::service::TrainingService;
-use scale_actors::{redis_pool, spawn, Registry, SupervisorConfig};
+use scale_actors::{redis_pool, spawn, Registry, Sharded, SupervisorConfig};
 use scale_http::{AppState, Authenticator, RateLimiter, RateLimits};
 use scale_schema::testing::TestDatabase;
 use serde_json::Value;
@@ -36,7 +36,7 @@ pub fn unique_prefix() -> String {
 
 /// State with real health, ingest and accounts actors over `db`, and limits too high to matter.
 pub fn state(db: &TestDatabase) -> web::Data<AppState> {
-    let redis = redis_pool::connect(REDIS_URL, Duration::from_millis(500)).unwrap();
+    let redis = redis_pool::per_thread(REDIS_URL, Duration::from_millis(500)).unwrap();
     let limits = RateLimits::uniform(100_000, Duration::from_secs(60));
     state_with(
         db,
@@ -71,7 +71,7 @@ pub fn state_with_cache(
         HealthService::new(health_pg.clone(), Some(redis.clone()), probe, reg.clone())
     });
     let accounts_pg = pg.clone();
-    let accounts = spawn(&registry, move || AccountsService::new(accounts_pg.clone()));
+    let accounts = Sharded::new(&registry, move || AccountsService::new(accounts_pg.clone()));
     let analytics_pg = pg.clone();
     let analytics = spawn(&registry, move || {
         AnalyticsService::new(analytics_pg.clone())
