@@ -95,7 +95,11 @@ mod tests {
     }
 
     impl Handles<WhichThread> for Where {
-        fn handle(&mut self, _: WhichThread, _: &mut ServiceContext<Self>) -> Reply<std::thread::ThreadId> {
+        fn handle(
+            &mut self,
+            _: WhichThread,
+            _: &mut ServiceContext<Self>,
+        ) -> Reply<std::thread::ThreadId> {
             Reply::Ready(std::thread::current().id())
         }
     }

@@ -12,7 +12,8 @@ use actix_web::test;
 use scale_actors::redis_pool::{self, RedisPool};
 use scale_chaos::{FaultMode, FaultProxy};
 use scale_http::auth::{mint_token, Role};
-use scale_http::rate_limit::{Limit, X_RATELIMIT_LIMIT, X_RATELIMIT_REMAINING};
+use scale_http::rate_limit::lease::max_lease;
+use scale_http::rate_limit::{Limit, Tier, X_RATELIMIT_LIMIT, X_RATELIMIT_REMAINING};
 use scale_http::security_headers::{ALWAYS, HSTS};
 use scale_http::{HttpSettings, RateLimiter, RateLimits};
 use scale_schema::testing::TestDatabase;
@@ -221,6 +222,50 @@ async fn callers_over_their_limit_get_429_keyed_by_user_or_ip() {
         assert_eq!(res.status(), StatusCode::OK);
         assert!(!res.headers().contains_key(X_RATELIMIT_LIMIT));
     }
+}
+
+#[actix_rt::test]
+async fn processes_sharing_a_window_lease_permits_but_never_pass_the_limit() {
+    // Two limiters on one prefix stand for two processes; the limit is high enough to lease.
+    let timeout = Duration::from_secs(2);
+    let limits = RateLimits::uniform(1_000, Duration::from_secs(60));
+    let (a, prefix) = limiter(REDIS_URL, limits, timeout);
+    let b = RateLimiter::new(
+        Some(redis_pool::per_thread(REDIS_URL, timeout).unwrap()),
+        prefix,
+        limits,
+    )
+    .with_redis_timeout(timeout);
+    let mut admitted = 0;
+    for i in 0..1_500 {
+        let limiter = if i % 3 == 0 { &b } else { &a };
+        let decision = limiter.check(Tier::Default, "user:x").await;
+        assert!(decision.remaining < 1_000);
+        admitted += u32::from(decision.allowed);
+    }
+    let key = a.key(Tier::Default, "user:x");
+    let redis = redis_pool::connect(REDIS_URL, timeout).unwrap();
+    assert_eq!(
+        redis_count(&redis, &key).await,
+        1_000,
+        "every permit is counted"
+    );
+    assert!(admitted <= 1_000, "admitted {admitted}");
+    // At worst each process is left holding one lease it could not spend in time.
+    let slack = 2 * (max_lease(limits.default) - 1);
+    assert!(admitted >= 1_000 - slack, "admitted {admitted}");
+    let mut conn = redis.get().await.unwrap();
+    let members: Vec<String> = redis::cmd("ZRANGE")
+        .arg(&key)
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut *conn)
+        .await
+        .unwrap();
+    assert!(
+        members.iter().any(|m| m.ends_with(":2")),
+        "some round trip leased more than one permit"
+    );
 }
 
 #[actix_rt::test]

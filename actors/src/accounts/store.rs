@@ -9,9 +9,9 @@ use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::serialize::ToSql;
 use diesel::sql_types::{
-    BigInt, Bool, Date, Double, HasSqlType, Nullable, Text, Timestamptz, Untyped, Uuid as SqlUuid,
+    BigInt, Bool, Date, Double, HasSqlType, Nullable, Text, Timestamptz, Uuid as SqlUuid,
 };
-use diesel::{OptionalExtension, QueryResult, QueryableByName};
+use diesel::{OptionalExtension, QueryResult, Queryable, QueryableByName};
 use diesel_async::pooled_connection::bb8::PooledConnection;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use scale_schema::{as_user, PgPool, UserScope};
@@ -23,8 +23,9 @@ use super::filters::ListQuery;
 use super::AccountsError;
 use crate::pagination::Cursor;
 
-/// One transaction as the API shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, QueryableByName)]
+/// One transaction as the API shows it. Read by name from single-row queries, by position
+/// (cheaper per row) from the page query, whose columns are [`TRANSACTION_COLUMNS`] in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Queryable, QueryableByName)]
 pub struct TransactionView {
     /// Transaction id.
     #[diesel(sql_type = SqlUuid)]
@@ -149,7 +150,23 @@ impl QueryId for PageQuery<'_> {
 }
 
 impl Query for PageQuery<'_> {
-    type SqlType = Untyped;
+    /// [`TRANSACTION_COLUMNS`], by position.
+    type SqlType = (
+        SqlUuid,
+        Date,
+        Double,
+        Text,
+        Text,
+        Text,
+        Text,
+        Text,
+        Nullable<Text>,
+        Text,
+        Text,
+        Text,
+        Bool,
+        Timestamptz,
+    );
 }
 
 /// Pushes ` AND {left}<bind>{right}`.

@@ -3,8 +3,11 @@
 //! (`X-Forwarded-For` is not trusted). Windows slide and live in Redis — a sorted set per
 //! `{prefix}rl:{tier}:{subject}`, updated atomically by a Lua script — so every process shares
 //! them. When Redis fails or is slower than the timeout, the limiter falls back to an in-process
-//! window ([`window`]) and tries Redis again after [`REDIS_RETRY_AFTER`].
+//! window ([`window`]) and tries Redis again after [`REDIS_RETRY_AFTER`]. A caller far below a
+//! high limit is admitted from a lease of permits taken from its Redis window ([`lease`]),
+//! one round trip per lease instead of per request.
 
+pub mod lease;
 pub mod window;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -19,6 +22,7 @@ use actix_web::{web, Error};
 use scale_actors::redis_pool::RedisPool;
 use scale_actors::PerThread;
 
+pub use lease::Leases;
 pub use window::{Decision, Limit, SlidingWindows};
 
 use crate::problem::ApiError;
@@ -35,20 +39,34 @@ pub const REDIS_RETRY_AFTER: Duration = Duration::from_secs(1);
 /// Most callers the in-process fallback tracks at once.
 pub const FALLBACK_MAX_KEYS: usize = 10_000;
 
-/// Removes expired entries, then admits the request (ZADD) if the window has room.
-/// KEYS[1] the window; ARGV: now (ms), window (ms), limit, a unique member.
-/// Returns {admitted 0/1, requests counted, ms until the oldest entry leaves the window}.
+/// Removes expired entries, then grants up to `wanted` permits if the window has room: one,
+/// stamped now, or (while the window stays under half full) a lease of several, stamped with
+/// the lease's end so they stay counted for as long as they may be spent.
+/// KEYS[1] the window; ARGV: now (ms), window (ms), limit, a unique member prefix, permits
+/// wanted, lease lifetime (ms).
+/// Returns {permits granted, requests counted, ms until the oldest entry leaves the window}.
 const SLIDING_WINDOW: &str = r"
 local key = KEYS[1]
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
+local wanted = tonumber(ARGV[5])
+local lease = tonumber(ARGV[6])
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
 local count = redis.call('ZCARD', key)
 if count < limit then
-  redis.call('ZADD', key, now, ARGV[4])
-  redis.call('PEXPIRE', key, window)
-  return {1, count + 1, 0}
+  local granted, stamp = 1, now
+  if wanted > 1 and count + wanted <= limit / 2 then
+    granted, stamp = wanted, now + lease
+  end
+  local entries = {}
+  for i = 1, granted do
+    entries[2 * i - 1] = stamp
+    entries[2 * i] = ARGV[4] .. ':' .. i
+  end
+  redis.call('ZADD', key, unpack(entries))
+  redis.call('PEXPIRE', key, window + lease)
+  return {granted, count + granted, 0}
 end
 local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
 local wait = window
@@ -167,6 +185,7 @@ pub struct RateLimiter {
     limits: RateLimits,
     redis_timeout: Duration,
     fallback: Mutex<SlidingWindows>,
+    leases: Mutex<Leases>,
     redis_paused_until: Mutex<Option<Instant>>,
 }
 
@@ -184,6 +203,7 @@ impl RateLimiter {
             limits,
             redis_timeout: DEFAULT_REDIS_TIMEOUT,
             fallback: Mutex::new(SlidingWindows::new(FALLBACK_MAX_KEYS)),
+            leases: Mutex::new(Leases::new(FALLBACK_MAX_KEYS)),
             redis_paused_until: Mutex::new(None),
         }
     }
@@ -211,10 +231,7 @@ impl RateLimiter {
         if let Some(decision) = self.check_in_redis(&key, limit).await {
             return decision;
         }
-        self.fallback
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .hit(&key, limit, Instant::now())
+        lock(&self.fallback).hit(&key, limit, Instant::now())
     }
 
     async fn check_in_redis(&self, key: &str, limit: Limit) -> Option<Decision> {
@@ -223,16 +240,31 @@ impl RateLimiter {
         if paused_until.is_some_and(|until| Instant::now() < until) {
             return None;
         }
-        let outcome = tokio::time::timeout(self.redis_timeout, redis_hit(pool, key, limit))
+        let now = Instant::now();
+        let wanted = {
+            let mut leases = lock(&self.leases);
+            if let Some(remaining) = leases.spend(key, limit, now) {
+                let counted = limit.max.saturating_sub(remaining);
+                return Some(Decision::new(limit, true, counted, Duration::ZERO));
+            }
+            leases.wanted(key, limit, now)
+        };
+        let outcome = tokio::time::timeout(self.redis_timeout, redis_hit(pool, key, limit, wanted))
             .await
             .unwrap_or_else(|_| Err(format!("no answer within {:?}", self.redis_timeout)));
         let mut paused = self.paused();
         match outcome {
-            Ok(decision) => {
+            Ok(grant) => {
                 if paused.take().is_some() {
                     tracing::info!("rate limiter: Redis answers again");
                 }
-                Some(decision)
+                lock(&self.leases).record(key, grant.granted, grant.counted, now);
+                Some(Decision::new(
+                    limit,
+                    grant.granted > 0,
+                    grant.counted,
+                    grant.wait,
+                ))
             }
             Err(error) => {
                 if paused.is_none() {
@@ -245,37 +277,57 @@ impl RateLimiter {
     }
 
     fn paused(&self) -> MutexGuard<'_, Option<Instant>> {
-        self.redis_paused_until
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        lock(&self.redis_paused_until)
     }
 }
 
-/// Runs the sliding-window script for `key`.
-async fn redis_hit(pool: &RedisPool, key: &str, limit: Limit) -> Result<Decision, String> {
+/// Locks `mutex`; a poisoned lock only means a panic elsewhere, the state stays consistent.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// What the sliding-window script answered.
+struct Grant {
+    /// Permits granted (0: denied).
+    granted: u32,
+    /// Requests counted in the window, the granted permits included.
+    counted: u32,
+    /// When denied, until the oldest counted request leaves the window.
+    wait: Duration,
+}
+
+/// Runs the sliding-window script for `key`, asking for `wanted` permits.
+async fn redis_hit(
+    pool: &RedisPool,
+    key: &str,
+    limit: Limit,
+    wanted: u32,
+) -> Result<Grant, String> {
     let mut conn = pool.get().await.map_err(|e| e.to_string())?;
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .as_millis();
     let member = format!("{now_ms}-{}", uuid::Uuid::new_v4().simple());
-    let (admitted, counted, wait_ms): (i64, i64, i64) = redis::cmd("EVAL")
+    let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    let (granted, counted, wait_ms): (u32, u32, u64) = redis::cmd("EVAL")
         .arg(SLIDING_WINDOW)
         .arg(1)
         .arg(key)
         .arg(u64::try_from(now_ms).unwrap_or(u64::MAX))
-        .arg(u64::try_from(limit.window.as_millis()).unwrap_or(u64::MAX))
+        .arg(millis(limit.window))
         .arg(limit.max)
         .arg(member)
+        .arg(wanted)
+        .arg(millis(lease::LEASE_TTL))
         .query_async(&mut *conn)
         .await
         .map_err(|e| e.to_string())?;
-    Ok(Decision::new(
-        limit,
-        admitted == 1,
-        u32::try_from(counted).unwrap_or(u32::MAX),
-        Duration::from_millis(u64::try_from(wait_ms).unwrap_or(0)),
-    ))
+    Ok(Grant {
+        granted,
+        counted,
+        wait: Duration::from_millis(wait_ms),
+    })
 }
 
 /// The middleware (`from_fn`): answers 429 `rate_limited` with `Retry-After` over the limit, and
