@@ -15,7 +15,7 @@ use actix_cors::Cors;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method};
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{from_fn, Condition};
 use actix_web::{web, App, Error};
 use scale_actors::accounts::service::AccountsService;
 use scale_actors::analytics::service::AnalyticsService;
@@ -107,9 +107,20 @@ pub fn app(
                 .configure(routes::configure),
         )
         .default_service(web::to(routes::not_found))
-        .wrap(sentry_actix::Sentry::new())
+        .wrap(Condition::new(
+            sentry_enabled(),
+            sentry_actix::Sentry::new(),
+        ))
         .wrap(cors(&settings.allowed_origins))
         .wrap(RequestContext::new(settings.hsts))
+}
+
+/// Whether Sentry was set up with a DSN: without one its middleware would only cost time (a
+/// hub and a scope per request for events that go nowhere).
+fn sentry_enabled() -> bool {
+    sentry::Hub::main()
+        .client()
+        .is_some_and(|client| client.is_enabled())
 }
 
 fn cors(origins: &[String]) -> Cors {
