@@ -259,10 +259,12 @@ impl RateLimiter {
                     tracing::info!("rate limiter: Redis answers again");
                 }
                 lock(&self.leases).record(key, grant.granted, grant.counted, now);
+                // The lease's unspent permits are still this process's to give.
+                let unspent = grant.granted.saturating_sub(1);
                 Some(Decision::new(
                     limit,
                     grant.granted > 0,
-                    grant.counted,
+                    grant.counted.saturating_sub(unspent),
                     grant.wait,
                 ))
             }
