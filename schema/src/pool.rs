@@ -2,8 +2,11 @@
 
 use std::time::Duration;
 
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::ConnectionError;
-use diesel_async::pooled_connection::{bb8, AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::pooled_connection::{
+    bb8, AsyncDieselConnectionManager, ManagerConfig, PoolableConnection, RecyclingMethod,
+};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use crate::rls::APP_ROLE;
@@ -34,6 +37,24 @@ pub enum DbError {
 /// (migrations not applied) no connection can be made: the pool fails closed.
 pub fn connect(url: &str, max_size: u32, connection_timeout: Duration) -> PgPool {
     let mut config = ManagerConfig::default();
+    // Check a connection on checkout without a round trip (the default runs `SELECT 1` before
+    // every request): a connection whose socket closed (Postgres restarted, backend killed) is
+    // known to its driver task and is replaced; one that fails during a query is discarded when
+    // it comes back to the pool.
+    config.recycling_method =
+        RecyclingMethod::CustomFunction(Box::new(|conn: &mut AsyncPgConnection| {
+            let closed = conn.is_broken();
+            Box::pin(async move {
+                if closed {
+                    Err(DieselError::DatabaseError(
+                        DatabaseErrorKind::ClosedConnection,
+                        Box::new("the pooled connection was closed".to_owned()),
+                    ))
+                } else {
+                    Ok(())
+                }
+            })
+        }));
     config.custom_setup = Box::new(|url| {
         let url = url.to_owned();
         Box::pin(async move {
