@@ -664,6 +664,17 @@ async fn job_reads_go_through_the_cache() {
         assert!(Instant::now() < deadline, "stale after the TTL");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+
+    // Deleting all data drops the cached statuses too: the jobs are gone at once.
+    expect(&app, Method::GET, &path, &token, None, 200).await;
+    let accounts_data = "/api/v1/accounts/data";
+    expect(&app, Method::DELETE, accounts_data, &token, None, 204).await;
+    for gone in [id, job] {
+        let key = format!("job:{gone}");
+        assert_eq!(state.cache.ask(Get { key }).await.unwrap(), None);
+        let path = format!("{JOBS}/{gone}");
+        expect(&app, Method::GET, &path, &token, None, 404).await;
+    }
 }
 
 #[actix_rt::test]

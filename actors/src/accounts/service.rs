@@ -44,7 +44,7 @@ pub struct DeleteTransaction {
     pub id: Uuid,
 }
 
-/// Delete all of the caller's data, keeping the `users` row.
+/// Delete all of the caller's data, keeping the `users` row; answers the deleted job ids.
 pub struct DeleteAllData {
     /// Whose data.
     pub user: Uuid,
@@ -81,7 +81,7 @@ impl Request for DeleteTransaction {
     type Output = Result<(), AccountsError>;
 }
 impl Request for DeleteAllData {
-    type Output = Result<(), AccountsError>;
+    type Output = Result<Vec<Uuid>, AccountsError>;
 }
 impl Request for GetProfile {
     type Output = Result<Profile, AccountsError>;

@@ -388,24 +388,32 @@ pub async fn delete(pool: &PgPool, user: Uuid, id: Uuid) -> Result<(), AccountsE
 }
 
 /// Deletes everything `user` stored — corrections, transactions, uploads, training jobs — in
-/// one database transaction; the `users` row (profile and settings) stays.
-pub async fn delete_all(pool: &PgPool, user: Uuid) -> Result<(), AccountsError> {
+/// one database transaction; the `users` row (profile and settings) stays. Returns the ids of
+/// the deleted jobs, whose cached status must go too.
+pub async fn delete_all(pool: &PgPool, user: Uuid) -> Result<Vec<Uuid>, AccountsError> {
     let mut conn = connect(pool).await?;
     as_user::<_, AccountsError, _>(&mut conn, user, async |conn| {
-        for table in [
-            "training_corrections",
-            "transactions",
-            "uploaded_files",
-            "training_jobs",
-        ] {
+        for table in ["training_corrections", "transactions", "uploaded_files"] {
             diesel::sql_query(format!("DELETE FROM {table} WHERE user_id = $1"))
                 .bind::<SqlUuid, _>(user)
                 .execute(conn)
                 .await?;
         }
-        Ok(())
+        let jobs: Vec<DeletedJob> =
+            diesel::sql_query("DELETE FROM training_jobs WHERE user_id = $1 RETURNING id")
+                .bind::<SqlUuid, _>(user)
+                .load(conn)
+                .await?;
+        Ok(jobs.into_iter().map(|job| job.id).collect())
     })
     .await
+}
+
+/// A training job removed by [`delete_all`].
+#[derive(QueryableByName)]
+struct DeletedJob {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
 }
 
 /// `user`'s profile, creating the row with `role` on first access.

@@ -21,6 +21,11 @@ pub mod keys {
         format!("an:{user}:summary:{tz}:{date}")
     }
 
+    /// The status of training job `id` (the stored JSON names its owner).
+    pub fn job(id: Uuid) -> String {
+        format!("job:{id}")
+    }
+
     /// `user`'s category cache entry.
     pub fn categories(user: Uuid) -> String {
         format!("cat:{user}")

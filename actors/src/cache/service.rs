@@ -59,6 +59,12 @@ pub struct Invalidate {
     pub user: Uuid,
 }
 
+/// Drops the given keys (e.g. the `job:{id}` entries of deleted jobs).
+pub struct Forget {
+    /// The keys, without the prefix.
+    pub keys: Vec<String>,
+}
+
 /// The backend in use and the hit/miss counters.
 pub struct Stats;
 
@@ -69,6 +75,9 @@ impl Request for Set {
     type Output = ();
 }
 impl Request for Invalidate {
+    type Output = ();
+}
+impl Request for Forget {
     type Output = ();
 }
 impl Request for Stats {
@@ -308,6 +317,32 @@ impl Handles<Invalidate> for CacheService {
                     state.remember_invalidation(user);
                 }
             },
+        )
+    }
+}
+
+impl Handles<Forget> for CacheService {
+    fn handle(&mut self, msg: Forget, ctx: &mut ServiceContext<Self>) -> Reply<()> {
+        for key in &msg.keys {
+            self.memory.remove(key);
+        }
+        if msg.keys.is_empty() {
+            return Reply::Ready(());
+        }
+        let keys: Vec<String> = msg.keys.iter().map(|key| self.full_key(key)).collect();
+        // While Redis is unreachable its entries cannot be dropped; they expire with their TTL.
+        self.through_redis(
+            ctx,
+            BULK_TIMEOUT.max(self.config.timeout),
+            move |pool| async move {
+                let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+                redis::cmd("UNLINK")
+                    .arg(keys)
+                    .query_async::<i64>(&mut *conn)
+                    .await
+                    .map_err(|e| e.to_string())
+            },
+            |_, _| (),
         )
     }
 }

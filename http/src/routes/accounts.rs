@@ -14,6 +14,8 @@ use scale_actors::accounts::service::{
 };
 use scale_actors::accounts::store::Profile;
 use scale_actors::accounts::AccountsError;
+use scale_actors::cache::keys;
+use scale_actors::cache::service::Forget;
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -114,17 +116,23 @@ async fn delete_transaction(
 }
 
 /// `DELETE /accounts/data`: deletes the caller's transactions, uploads, training jobs and
-/// corrections; 204.
+/// corrections, and their cache entries (the deleted jobs' statuses included); 204.
 async fn delete_all_data(
     user: AuthUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    state
+    let jobs = state
         .accounts
         .local()
         .ask(DeleteAllData { user: user.id })
         .await??;
     super::invalidate_cache(&state, user.id).await;
+    let forget = Forget {
+        keys: jobs.into_iter().map(keys::job).collect(),
+    };
+    if let Err(err) = state.cache.ask(forget).await {
+        tracing::warn!(%err, user = %user.id, "cannot drop cached job statuses");
+    }
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -18,6 +18,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
+use scale_actors::cache::keys;
 use scale_actors::cache::service::{Get, Set};
 use scale_actors::ingest::service::ImportUpload;
 use scale_actors::training::events::JobEvent;
@@ -425,13 +426,9 @@ async fn queue_categorizer(state: &AppState, user: &AuthUser) -> Result<JobView,
     }
 }
 
-fn job_key(id: Uuid) -> String {
-    format!("job:{id}")
-}
-
 /// The caller's job `id`, read through the cache (an entry of another user is a 404).
 async fn cached_job(state: &AppState, user: Uuid, id: Uuid) -> Result<JobView, ApiError> {
-    if let Ok(Some(json)) = state.cache.ask(Get { key: job_key(id) }).await {
+    if let Ok(Some(json)) = state.cache.ask(Get { key: keys::job(id) }).await {
         if let Ok(job) = serde_json::from_str::<JobView>(&json) {
             if job.user_id != user {
                 return Err(TrainingError::NotFound.into());
@@ -451,7 +448,7 @@ async fn remember(state: &AppState, job: &JobView) {
         return;
     };
     let set = Set {
-        key: job_key(job.id),
+        key: keys::job(job.id),
         value,
         ttl: JOB_CACHE_TTL,
     };
