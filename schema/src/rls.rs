@@ -62,11 +62,12 @@ impl UserScope {
         // A `Uuid` prints as hex digits and dashes only, so it is safe inside the literal.
         let user = self.user;
         let plans = if self.generic_plans {
-            ", set_config('plan_cache_mode', 'force_generic_plan', true)"
+            "; SET LOCAL plan_cache_mode = force_generic_plan"
         } else {
             ""
         };
-        format!("BEGIN; SELECT set_config('{USER_SETTING}', '{user}', true){plans}")
+        // `SET LOCAL` is `set_config(…, true)` as a utility statement: no planning, no result.
+        format!("BEGIN; SET LOCAL {USER_SETTING} = '{user}'{plans}")
     }
 }
 
