@@ -72,7 +72,8 @@ pub struct Config {
     pub sentry_dsn: String,
     /// `ENVIRONMENT`.
     pub environment: Environment,
-    /// `DB_POOL_SIZE`: Postgres connections per process.
+    /// `DB_POOL_SIZE`: Postgres connections of the shared pool (and, split across the HTTP
+    /// workers, of the accounts shards' pools).
     pub db_pool_size: u32,
     /// `HTTP_WORKERS`: actix-web worker threads.
     pub http_workers: usize,

@@ -7,7 +7,7 @@ use diesel::sql_types::{BigInt, Bool, Text};
 use diesel::QueryableByName;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use scale_schema::testing::TestDatabase;
-use scale_schema::{as_user, PgPool, APP_ROLE};
+use scale_schema::{as_user, PgPool, UserScope, APP_ROLE};
 use uuid::Uuid;
 
 const TABLES: [&str; 5] = [
@@ -201,4 +201,38 @@ async fn a_failed_context_rolls_back_leaves_no_setting_and_contexts_do_not_nest(
         nested,
         Err(diesel::result::Error::AlreadyInTransaction)
     ));
+}
+
+#[derive(QueryableByName)]
+struct Settings {
+    #[diesel(sql_type = Text)]
+    user_id: String,
+    #[diesel(sql_type = Text)]
+    plans: String,
+}
+
+async fn settings(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Settings> {
+    diesel::sql_query(
+        "SELECT current_setting('app.user_id', true) AS user_id, \
+         current_setting('plan_cache_mode') AS plans",
+    )
+    .get_result(conn)
+    .await
+}
+
+#[tokio::test]
+async fn a_scope_sets_its_user_and_plans_only_inside_its_transaction() {
+    let (_db, pool, a, _) = two_users().await;
+    let mut conn = pool.get().await.unwrap();
+    let inside = as_user(&mut conn, UserScope::new(a).with_generic_plans(), settings)
+        .await
+        .unwrap();
+    assert_eq!(inside.user_id, a.to_string());
+    assert_eq!(inside.plans, "force_generic_plan");
+    let plain = as_user(&mut conn, a, settings).await.unwrap();
+    assert_eq!(plain.user_id, a.to_string());
+    assert_eq!(plain.plans, "auto");
+    let after = settings(&mut conn).await.unwrap();
+    assert_eq!(after.user_id, "");
+    assert_eq!(after.plans, "auto");
 }

@@ -475,3 +475,39 @@ pub(crate) async fn ensure_user(
         .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::filters::RawListQuery;
+
+    #[test]
+    fn page_queries_keep_generic_plans_except_with_an_amount_range() {
+        let user = Uuid::new_v4();
+        let scope = |raw: RawListQuery| {
+            let q = raw.validate().unwrap();
+            PageQuery {
+                user,
+                q: &q,
+                fetch: q.limit + 1,
+            }
+            .scope()
+        };
+        let generic = UserScope::new(user).with_generic_plans();
+        assert_eq!(scope(RawListQuery::default()), generic);
+        let search = RawListQuery {
+            q: Some("coffee".into()),
+            category: Some("Food".into()),
+            ..RawListQuery::default()
+        };
+        assert_eq!(scope(search), generic);
+        for (min, max) in [(Some("1"), None), (None, Some("-1"))] {
+            let amounts = RawListQuery {
+                amount_min: min.map(Into::into),
+                amount_max: max.map(Into::into),
+                ..RawListQuery::default()
+            };
+            assert_eq!(scope(amounts), UserScope::new(user));
+        }
+    }
+}
