@@ -83,6 +83,12 @@ pub struct Config {
     pub probe: ProbeConfig,
     /// `INGEST_PARSERS`: statement parses run at once per process.
     pub ingest_parsers: usize,
+    /// `INGEST_TIMEOUT_SECS`: how long parsing and storing one import may take (waiting for a
+    /// parser slot included); separate from `ACTOR_CALL_TIMEOUT_MS`.
+    pub ingest_timeout: Duration,
+    /// `DB_CHECKOUT_TIMEOUT_MS`: longest wait for a pooled Postgres connection; shorter than
+    /// `ACTOR_CALL_TIMEOUT_MS`, so an unreachable database answers 503, not an actor timeout.
+    pub db_checkout_timeout: Duration,
     /// `CHAOS_ENABLED`: exposes `POST /api/v1/ops/actors/{name}/crash` to admins.
     pub chaos_enabled: bool,
     /// `REDIS_KEY_PREFIX`: prepended to every Redis key this process writes.
@@ -182,6 +188,14 @@ impl Config {
             call_timeout: Duration::from_millis(positive(&get, "ACTOR_CALL_TIMEOUT_MS", "5000")?),
             ..SupervisorConfig::default()
         };
+        let db_checkout_timeout =
+            Duration::from_millis(positive(&get, "DB_CHECKOUT_TIMEOUT_MS", "2000")?);
+        if db_checkout_timeout >= supervisor.call_timeout {
+            return Err(invalid(
+                "DB_CHECKOUT_TIMEOUT_MS",
+                "must be shorter than ACTOR_CALL_TIMEOUT_MS",
+            ));
+        }
         let probe = ProbeConfig {
             interval: Duration::from_millis(positive(&get, "HEALTH_PROBE_INTERVAL_MS", "1000")?),
             timeout: Duration::from_millis(positive(&get, "HEALTH_PROBE_TIMEOUT_MS", "500")?),
@@ -219,6 +233,8 @@ impl Config {
             db_pool_size: positive(&get, "DB_POOL_SIZE", "10")?,
             http_workers: positive(&get, "HTTP_WORKERS", &default_workers)?,
             ingest_parsers: positive(&get, "INGEST_PARSERS", &default_workers)?,
+            ingest_timeout: Duration::from_secs(positive(&get, "INGEST_TIMEOUT_SECS", "120")?),
+            db_checkout_timeout,
             supervisor,
             probe,
             chaos_enabled,
@@ -365,6 +381,22 @@ mod tests {
         assert_eq!(c.training.backoff.cap, Duration::from_secs(300));
         assert!(c.training.workers > 0);
         assert_eq!(c.training.step_delay, None);
+        assert_eq!(c.ingest_timeout, Duration::from_secs(120));
+        assert_eq!(c.db_checkout_timeout, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn the_checkout_timeout_must_be_shorter_than_the_actor_timeout() {
+        let err = config(&[("ACTOR_CALL_TIMEOUT_MS", "2000")]).err().unwrap();
+        assert_eq!(err.var, "DB_CHECKOUT_TIMEOUT_MS");
+        let c = config(&[
+            ("ACTOR_CALL_TIMEOUT_MS", "2000"),
+            ("DB_CHECKOUT_TIMEOUT_MS", "500"),
+            ("INGEST_TIMEOUT_SECS", "30"),
+        ])
+        .unwrap();
+        assert_eq!(c.db_checkout_timeout, Duration::from_millis(500));
+        assert_eq!(c.ingest_timeout, Duration::from_secs(30));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use scale_actors::accounts::service::AccountsService;
 use scale_actors::analytics::service::AnalyticsService;
 use scale_actors::cache::service::{CacheConfig, CacheService, MEMORY_CAPACITY};
-use scale_actors::health::HealthService;
+use scale_actors::health::{HealthService, PostgresFlag};
 use scale_actors::ingest::service::IngestService;
 use scale_actors::training::events::EventBus;
 use scale_actors::training::scheduler::{Drain, TrainingScheduler};
@@ -18,9 +18,6 @@ use scale_actors::{redis_pool, spawn, Registry, Sharded};
 use scale_http::{AppState, Authenticator, HttpSettings, RateLimiter};
 
 use crate::config::{Config, Environment};
-
-/// How long a request may wait for a pooled connection.
-const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long a stopping worker waits for its running jobs to hand themselves back.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -89,7 +86,11 @@ async fn serve(config: Config, role: Role, auth: Arc<Authenticator>) -> anyhow::
         .context("cannot prepare the database (is Postgres running and DATABASE_URL right?)")?;
     tracing::info!(applied = ?applied, "database schema is current");
 
-    let pg = scale_schema::connect(&config.database_url, config.db_pool_size, CHECKOUT_TIMEOUT);
+    let pg = scale_schema::connect(
+        &config.database_url,
+        config.db_pool_size,
+        config.db_checkout_timeout,
+    );
     let redis = match &config.redis_url {
         Some(url) => Some(
             redis_pool::connect(url, config.probe.timeout)
@@ -131,6 +132,8 @@ async fn serve(config: Config, role: Role, auth: Arc<Authenticator>) -> anyhow::
     let health_registry = registry.clone();
     let health_pg = pg.clone();
     let health_events = events.clone();
+    let postgres = PostgresFlag::default();
+    let health_flag = postgres.clone();
     let health = spawn(&registry, move || {
         HealthService::new(
             health_pg.clone(),
@@ -139,12 +142,14 @@ async fn serve(config: Config, role: Role, auth: Arc<Authenticator>) -> anyhow::
             health_registry.clone(),
         )
         .with_events(health_events.clone())
+        .with_postgres_flag(health_flag.clone())
     });
     let parsers = config.ingest_parsers;
     // One accounts shard per HTTP worker, each with its own pool (see `scale_actors::per_thread`).
     let (url, shard_pool) = (config.database_url.clone(), shard_pool_size(&config));
+    let checkout = config.db_checkout_timeout;
     let accounts = Sharded::new(&registry, move || {
-        AccountsService::new(scale_schema::connect(&url, shard_pool, CHECKOUT_TIMEOUT))
+        AccountsService::new(scale_schema::connect(&url, shard_pool, checkout))
     });
     let analytics_pg = pg.clone();
     let analytics = spawn(&registry, move || {
@@ -168,7 +173,9 @@ async fn serve(config: Config, role: Role, auth: Arc<Authenticator>) -> anyhow::
 
     let state = web::Data::new(AppState {
         health,
+        postgres,
         ingest,
+        ingest_timeout: config.ingest_timeout,
         accounts,
         analytics,
         cache,

@@ -11,7 +11,7 @@ use scale_chaos::{FaultMode, FaultProxy};
 use scale_schema::testing::TestDatabase;
 use serde_json::Value;
 
-use crate::common::{admin_token, cli, Server};
+use crate::common::{admin_token, cli, user_token, Server};
 
 /// Asserts the problem+json contract on a response's parts.
 fn assert_problem(headers: &HeaderMap, body: &Value, status: u16, code: &str) {
@@ -75,13 +75,19 @@ async fn redis_down_is_reported_as_degraded() {
 }
 
 #[tokio::test]
-async fn postgres_down_is_503_and_readiness_stays_fast_while_it_hangs() {
+async fn postgres_down_is_503_at_once_and_a_frozen_one_never_500() {
     let db = TestDatabase::create();
     let proxy = FaultProxy::start("127.0.0.1:5432".parse().unwrap());
     let url = db
         .url()
         .replace("127.0.0.1:5432", &proxy.addr().to_string());
-    let server = Server::start(&url, &[]);
+    let server = Server::start(
+        &url,
+        &[
+            ("ACTOR_CALL_TIMEOUT_MS", "1500"),
+            ("DB_CHECKOUT_TIMEOUT_MS", "1000"),
+        ],
+    );
     server.ready_becomes(StatusCode::OK).await;
 
     proxy.set_mode(FaultMode::Down);
@@ -92,10 +98,59 @@ async fn postgres_down_is_503_and_readiness_stays_fast_while_it_hangs() {
         "{body}"
     );
 
+    // Requests needing the database are refused at once, not after a checkout timeout.
+    let token = user_token();
+    for path in [
+        "/accounts/transactions",
+        "/analytics/summary",
+        "/training/jobs",
+    ] {
+        let res = server.get_as(&token, path).await;
+        let headers = res.headers().clone();
+        assert_problem(
+            &headers,
+            &res.json().await.unwrap(),
+            503,
+            "database_unavailable",
+        );
+        assert_eq!(headers["retry-after"], "2", "{path}");
+        assert!(
+            response_time(&headers) < Duration::from_millis(100),
+            "{path}"
+        );
+    }
+
     proxy.set_mode(FaultMode::Pass);
     server.ready_becomes(StatusCode::OK).await;
+    assert_eq!(
+        server
+            .get_as(&token, "/accounts/transactions")
+            .await
+            .status(),
+        StatusCode::OK
+    );
 
     proxy.set_mode(FaultMode::Hang);
+    // A frozen database: whatever a request meets (a query that never returns, a checkout that
+    // times out, the gate once the probe noticed), it is 503 or 504 within the actor budget
+    // (`ACTOR_CALL_TIMEOUT_MS` 1,500 ms here), never a 500.
+    let started = Instant::now();
+    let answers = futures_util::future::join_all((0..6).map(|_| async {
+        let res = server.get_as(&token, "/accounts/transactions").await;
+        let headers = res.headers().clone();
+        let body: Value = res.json().await.unwrap();
+        (headers, body)
+    }))
+    .await;
+    for (headers, body) in &answers {
+        let status = body["status"].as_u64().unwrap();
+        assert!(status == 503 || status == 504, "{body}");
+        assert!(
+            response_time(headers) < Duration::from_millis(1_800),
+            "{body}"
+        );
+    }
+    assert!(started.elapsed() < Duration::from_secs(5));
     server.ready_becomes(StatusCode::SERVICE_UNAVAILABLE).await;
     // Neither route waits for the hanging probe (300 ms timeout): the typical answer is well
     // under 50 ms and none comes near the probe timeout, even on a loaded test machine.
@@ -273,6 +328,53 @@ async fn the_binary_imports_a_multipart_upload() {
     assert_eq!(res.status(), StatusCode::OK);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["inserted"], 6);
+}
+
+/// A CSV statement of `rows` distinct transactions.
+fn large_statement(rows: usize) -> Vec<u8> {
+    let mut csv = String::from("Date,Description,Amount\n");
+    for i in 0..rows {
+        let day = i % 28 + 1;
+        let month = i / 28 % 12 + 1;
+        csv.push_str(&format!(
+            "{day:02}/{month:02}/2025,UPI/DR/{i}/SHOP {i}/okaxis,-{}.{:02}\n",
+            i % 5000 + 1,
+            i % 100
+        ));
+    }
+    csv.into_bytes()
+}
+
+#[tokio::test]
+async fn an_import_longer_than_the_actor_call_timeout_completes() {
+    let db = TestDatabase::create();
+    // A 200 ms actor budget: parsing and storing 30,000 rows takes far longer than that.
+    let server = Server::start(
+        &db.url(),
+        &[
+            ("ACTOR_CALL_TIMEOUT_MS", "200"),
+            ("DB_CHECKOUT_TIMEOUT_MS", "150"),
+        ],
+    );
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(large_statement(30_000)).file_name("large.csv"),
+    );
+    let res = server
+        .http
+        .post(format!("{}/ingest/import", server.base))
+        .bearer_auth(user_token())
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let headers = res.headers().clone();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["inserted"], 30_000, "{body}");
+    assert!(
+        response_time(&headers) > Duration::from_millis(200),
+        "{body}"
+    );
 }
 
 /// Runs `scale bench …` and returns its JSON report.

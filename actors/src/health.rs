@@ -2,6 +2,8 @@
 //! and answers [`GetHealth`] from the latest results plus the registry, so readiness checks
 //! never wait on a hanging dependency.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -21,6 +23,22 @@ pub struct ProbeConfig {
     pub interval: Duration,
     /// Longest a single probe may take before the dependency counts as down.
     pub timeout: Duration,
+}
+
+/// Whether the health actor's last Postgres probe failed, readable without a message, so the
+/// HTTP layer can refuse database work at once while Postgres is down. Cloning shares the flag.
+#[derive(Debug, Clone, Default)]
+pub struct PostgresFlag(Arc<AtomicBool>);
+
+impl PostgresFlag {
+    /// Whether the last probe failed (`false` before the first probe).
+    pub fn is_down(&self) -> bool {
+        AtomicBool::load(&self.0, Ordering::Relaxed)
+    }
+
+    fn set_down(&self, down: bool) {
+        self.0.store(down, Ordering::Relaxed);
+    }
 }
 
 /// State of one dependency at its last probe.
@@ -124,6 +142,7 @@ pub struct HealthService {
     postgres: DependencyHealth,
     redis: DependencyHealth,
     events: Option<EventBus>,
+    postgres_flag: PostgresFlag,
     probing: bool,
 }
 
@@ -148,6 +167,7 @@ impl HealthService {
             postgres: DependencyHealth::with_status(DependencyStatus::Unknown),
             redis: DependencyHealth::with_status(redis),
             events: None,
+            postgres_flag: PostgresFlag::default(),
             probing: false,
         }
     }
@@ -155,6 +175,12 @@ impl HealthService {
     /// Also reports the job event bus, degraded while it delivers in process only.
     pub fn with_events(mut self, events: EventBus) -> Self {
         self.events = Some(events);
+        self
+    }
+
+    /// Keeps `flag` set to whether Postgres is down after every probe.
+    pub fn with_postgres_flag(mut self, flag: PostgresFlag) -> Self {
+        self.postgres_flag = flag;
         self
     }
 
@@ -167,20 +193,19 @@ impl HealthService {
         let postgres = self.postgres_pool.clone();
         let redis = self.redis_pool.clone();
         let timeout = self.probe.timeout;
+        // Each probe times itself, so one hanging dependency never shows as the other's latency.
         let round = async move {
-            let started = Instant::now();
-            let (pg, rd) = tokio::join!(bounded(timeout, ping_postgres(postgres)), async {
+            tokio::join!(probe(timeout, ping_postgres(postgres)), async {
                 match redis {
-                    Some(pool) => Some(bounded(timeout, ping_redis(pool)).await),
+                    Some(pool) => Some(probe(timeout, ping_redis(pool)).await),
                     None => None,
                 }
-            });
-            (
-                DependencyHealth::from_probe(started, pg),
-                rd.map(|r| DependencyHealth::from_probe(started, r)),
-            )
+            })
         };
         spawn_then(ctx, round, |state: &mut Self, (pg, rd), _| {
+            state
+                .postgres_flag
+                .set_down(pg.status == DependencyStatus::Down);
             state.postgres = pg;
             if let Some(rd) = rd {
                 state.redis = rd;
@@ -266,13 +291,16 @@ impl Handles<GetHealth> for HealthService {
     }
 }
 
-async fn bounded(
+/// Runs one probe, bounded by `timeout` and timed from its own start.
+async fn probe(
     timeout: Duration,
-    probe: impl std::future::Future<Output = Result<(), String>>,
-) -> Result<(), String> {
-    tokio::time::timeout(timeout, probe)
+    ping: impl std::future::Future<Output = Result<(), String>>,
+) -> DependencyHealth {
+    let started = Instant::now();
+    let outcome = tokio::time::timeout(timeout, ping)
         .await
-        .unwrap_or_else(|_| Err(format!("no answer within {} ms", timeout.as_millis())))
+        .unwrap_or_else(|_| Err(format!("no answer within {} ms", timeout.as_millis())));
+    DependencyHealth::from_probe(started, outcome)
 }
 
 async fn ping_postgres(pool: PgPool) -> Result<(), String> {

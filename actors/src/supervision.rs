@@ -280,14 +280,42 @@ impl<S: Service> Handle<S> {
     where
         S: Handles<M>,
     {
-        let deadline = tokio::time::Instant::now() + timeout;
+        self.ask_bounded(msg, timeout, timeout).await
+    }
+
+    /// Sends a request for work that may be long (an import, a fit on request): the actor must
+    /// take it within the configured call timeout, and its [`Reply::Later`] future then has
+    /// `budget` (from now) to finish.
+    pub async fn ask_with_budget<M: Request>(
+        &self,
+        msg: M,
+        budget: Duration,
+    ) -> Result<M::Output, ActorError>
+    where
+        S: Handles<M>,
+    {
+        self.ask_bounded(msg, self.timeout.min(budget), budget)
+            .await
+    }
+
+    /// Sends a request, waits at most `mailbox` for the actor's reply and `total` in all.
+    async fn ask_bounded<M: Request>(
+        &self,
+        msg: M,
+        mailbox: Duration,
+        total: Duration,
+    ) -> Result<M::Output, ActorError>
+    where
+        S: Handles<M>,
+    {
+        let deadline = tokio::time::Instant::now() + total;
         self.entry.sent();
         let reply = self
             .addr
             .send(Envelope(msg))
-            .timeout(timeout)
+            .timeout(mailbox)
             .await
-            .map_err(|e| ActorError::from_mailbox(S::NAME, e, timeout))??;
+            .map_err(|e| ActorError::from_mailbox(S::NAME, e, mailbox))??;
         let fut = match reply {
             Reply::Ready(value) => return Ok(value),
             Reply::Later(fut) => fut,
@@ -304,7 +332,7 @@ impl<S: Service> Handle<S> {
             }
             Err(_) => Err(ActorError::Timeout {
                 actor: S::NAME,
-                ms: timeout.as_millis(),
+                ms: total.as_millis(),
             }),
         }
     }

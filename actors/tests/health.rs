@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use scale_actors::health::{
-    DependencyStatus, GetHealth, HealthReport, HealthService, ProbeConfig, Readiness,
+    DependencyStatus, GetHealth, HealthReport, HealthService, PostgresFlag, ProbeConfig, Readiness,
 };
 use scale_actors::{redis_pool, spawn, Handle, Registry, SupervisorConfig};
 use scale_chaos::{FaultMode, FaultProxy};
@@ -21,6 +21,7 @@ struct Rig {
     pg_proxy: FaultProxy,
     redis_proxy: FaultProxy,
     health: Handle<HealthService>,
+    postgres: PostgresFlag,
 }
 
 fn rig() -> Rig {
@@ -35,14 +36,18 @@ fn rig() -> Rig {
         redis_pool::connect(&format!("redis://{}", redis_proxy.addr()), PROBE.timeout).unwrap();
     let registry = Registry::new(SupervisorConfig::default());
     let reg = registry.clone();
+    let postgres = PostgresFlag::default();
+    let flag = postgres.clone();
     let health = spawn(&registry, move || {
         HealthService::new(pg.clone(), Some(redis.clone()), PROBE, reg.clone())
+            .with_postgres_flag(flag.clone())
     });
     Rig {
         _db: db,
         pg_proxy,
         redis_proxy,
         health,
+        postgres,
     }
 }
 
@@ -88,9 +93,12 @@ async fn postgres_down_or_hanging_is_unavailable_and_recovers() {
         "{:?}",
         report.reasons
     );
+    // The flag the HTTP layer reads follows the probes.
+    assert!(rig.postgres.is_down());
 
     rig.pg_proxy.set_mode(FaultMode::Pass);
     until(&rig.health, |r| r.status == Readiness::Ready).await;
+    assert!(!rig.postgres.is_down());
 
     rig.pg_proxy.set_mode(FaultMode::Hang);
     let report = until(&rig.health, |r| r.status == Readiness::Unavailable).await;
@@ -115,4 +123,18 @@ async fn redis_down_is_degraded_not_unavailable() {
     );
     rig.redis_proxy.set_mode(FaultMode::Pass);
     until(&rig.health, |r| r.status == Readiness::Ready).await;
+}
+
+#[actix_rt::test]
+async fn a_hanging_redis_does_not_show_as_postgres_latency() {
+    let rig = rig();
+    until(&rig.health, |r| r.status == Readiness::Ready).await;
+    rig.redis_proxy.set_mode(FaultMode::Hang);
+    // Both results come from one round, whose Redis probe waited out its whole timeout.
+    let report = until(&rig.health, |r| r.redis.status == DependencyStatus::Down).await;
+    let latency = report.postgres.latency_ms.unwrap();
+    assert!(
+        latency < PROBE.timeout.as_secs_f64() * 1000.0 / 2.0,
+        "Postgres latency {latency} ms while only Redis hangs"
+    );
 }

@@ -626,13 +626,8 @@ async fn a_panic_in_fitting_fails_the_attempt_and_the_retry_completes() {
         .until(id, Duration::from_secs(20), |v| v.status == "completed")
         .await;
     assert_eq!(view.attempts, 2);
-    assert!(
-        view.error
-            .as_deref()
-            .unwrap()
-            .starts_with("training panicked: chaos"),
-        "{view:?}"
-    );
+    // The first attempt's panic is history once the retry succeeded.
+    assert_eq!(view.error, None, "{view:?}");
     assert_eq!(
         fx.path(id).await,
         [

@@ -59,6 +59,9 @@ pub enum KeyError {
     Jwks(String),
 }
 
+/// Clock skew tolerated on `exp` (jsonwebtoken's default would be 60 s).
+pub const TOKEN_LEEWAY_SECS: u64 = 5;
+
 /// Verifies bearer tokens.
 pub struct Authenticator {
     secret: DecodingKey,
@@ -95,6 +98,7 @@ impl Authenticator {
             }
         };
         let mut validation = Validation::new(algorithm);
+        validation.leeway = TOKEN_LEEWAY_SECS;
         validation.validate_aud = false;
         validation.set_required_spec_claims(&["exp", "sub"]);
         jsonwebtoken::decode::<Claims>(token, &key, &validation)

@@ -2,6 +2,7 @@
 //! problem+json; callers authenticate with a JWT verified locally.
 
 pub mod auth;
+pub mod database_gate;
 pub mod problem;
 pub mod rate_limit;
 pub mod request_context;
@@ -20,7 +21,7 @@ use actix_web::{web, App, Error};
 use scale_actors::accounts::service::AccountsService;
 use scale_actors::analytics::service::AnalyticsService;
 use scale_actors::cache::service::CacheService;
-use scale_actors::health::HealthService;
+use scale_actors::health::{HealthService, PostgresFlag};
 use scale_actors::ingest::service::IngestService;
 use scale_actors::training::events::EventBus;
 use scale_actors::training::service::TrainingService;
@@ -38,8 +39,13 @@ pub const JSON_LIMIT: usize = 1024 * 1024;
 pub struct AppState {
     /// The health actor.
     pub health: Handle<HealthService>,
+    /// Whether the health actor's last Postgres probe failed (database work is refused at once).
+    pub postgres: PostgresFlag,
     /// The ingest actor.
     pub ingest: Handle<IngestService>,
+    /// How long a parse or an import may take (`INGEST_TIMEOUT_SECS`), apart from waiting for
+    /// the ingest actor's mailbox.
+    pub ingest_timeout: Duration,
     /// The accounts actor (the caller's transactions, data and profile), one shard per HTTP
     /// worker so the hot list query never leaves the worker's thread.
     pub accounts: Sharded<AccountsService>,
@@ -104,6 +110,7 @@ pub fn app(
         .service(
             web::scope("/api/v1")
                 .wrap(from_fn(rate_limit::limit))
+                .wrap(from_fn(database_gate::gate))
                 .configure(routes::configure),
         )
         .default_service(web::to(routes::not_found))

@@ -8,8 +8,12 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use scale_actors::ActorError;
+use scale_schema::DbFailure;
 use serde::Serialize;
 use serde_json::{Map, Value};
+
+/// `Retry-After` (seconds) of a `database_unavailable` answer.
+pub const DATABASE_RETRY_AFTER_SECS: u32 = 2;
 
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -74,6 +78,31 @@ impl ApiError {
             "internal_error",
             "An unexpected error occurred",
         )
+    }
+
+    /// 503 `database_unavailable` with `Retry-After`: Postgres cannot be reached right now.
+    pub fn database_unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            "The database is unavailable; retry later",
+        )
+        .with_header(
+            header::RETRY_AFTER,
+            HeaderValue::from(DATABASE_RETRY_AFTER_SECS),
+        )
+    }
+
+    /// The answer to a failed database operation of `domain`: 503 `database_unavailable` when
+    /// Postgres could not be reached, else 500 (the cause is logged, never shown).
+    pub fn from_db(domain: &str, failure: &DbFailure) -> Self {
+        if failure.is_unavailable() {
+            tracing::warn!(%failure, domain, "database unavailable");
+            Self::database_unavailable()
+        } else {
+            tracing::error!(%failure, domain, "database error");
+            Self::internal()
+        }
     }
 
     /// Adds a member to the problem object (RFC 7807 extension).
@@ -232,5 +261,22 @@ impl From<ActorError> for ApiError {
             }
         };
         ApiError::new(status, code, err.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_database_is_503_with_retry_after_and_a_failed_query_500() {
+        let down = ApiError::from_db("test", &DbFailure::Unavailable("refused".into()));
+        assert_eq!(down.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(down.code, "database_unavailable");
+        let response = down.error_response();
+        assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), "2");
+        let failed = ApiError::from_db("test", &DbFailure::query("syntax error"));
+        assert_eq!(failed.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!failed.detail.contains("syntax"));
     }
 }

@@ -191,6 +191,14 @@ async fn every_authentication_failure_has_its_own_401() {
             )),
             "token_expired",
         ),
+        // Expired 10 s ago: past the 5 s leeway (jsonwebtoken's default would allow 60 s).
+        (
+            Some(format!(
+                "Bearer {}",
+                mint_token(SECRET, user, Role::User, -10)
+            )),
+            "token_expired",
+        ),
         (
             Some(format!(
                 "Bearer {}",

@@ -192,6 +192,17 @@ async fn bad_uploads_are_4xx_problems() {
     )
     .await;
     problem(res, 413, "file_too_large").await;
+    // An ignored field counts too, also when no Content-Length announces the body (chunked).
+    for path in ["/api/v1/ingest/import", "/api/v1/ingest/parse"] {
+        let csv = fixture("generic_signed_amount.csv");
+        let mut req = upload(
+            path,
+            &token,
+            &[("file", Some("g.csv"), &csv), ("padding", None, &big)],
+        );
+        req.headers_mut().remove(header::CONTENT_LENGTH);
+        problem(test::call_service(&app, req).await, 413, "file_too_large").await;
+    }
     let res = test::call_service(
         &app,
         upload("/api/v1/ingest/parse", &token, &[("password", None, b"x")]),

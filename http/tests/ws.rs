@@ -211,9 +211,51 @@ async fn authenticates_by_protocol_header_or_first_message() {
         recv(&mut ws).await,
         json!({"type": "authenticated", "user_id": id})
     );
+    // Sending a token again re-authenticates (how a client replaces an expiring token).
     send(&mut ws, json!({"type": "auth", "token": token})).await;
-    expect_error(&mut ws, "already_authenticated").await;
+    assert_eq!(
+        recv(&mut ws).await,
+        json!({"type": "authenticated", "user_id": id})
+    );
     ping_pong(&mut ws).await;
+}
+
+#[actix_rt::test]
+async fn a_connection_closes_when_its_token_expires_unless_renewed() {
+    let rig = rig().await;
+    let (id, _) = user();
+    let policy = Some(CloseCode::Policy);
+
+    // Expires within two seconds: closed with `token_expired` soon after.
+    let short = mint_token(SECRET, id, Role::User, 2);
+    let mut ws = rig.connect_with_protocol(&short).await;
+    recv(&mut ws).await;
+    let opened = Instant::now();
+    expect_error(&mut ws, "token_expired").await;
+    assert_eq!(until_closed(&mut ws).await.0, policy);
+    assert!(opened.elapsed() < Duration::from_secs(4));
+
+    // Renewed with a fresher token of the same user: still open past the first expiry.
+    let short = mint_token(SECRET, id, Role::User, 2);
+    let mut ws = rig.connect_with_protocol(&short).await;
+    recv(&mut ws).await;
+    let opened = Instant::now();
+    let (other, other_token) = user();
+    assert_ne!(other, id);
+    send(&mut ws, json!({"type": "auth", "token": other_token})).await;
+    expect_error(&mut ws, "user_mismatch").await;
+    send(&mut ws, json!({"type": "auth", "token": "not-a-jwt"})).await;
+    expect_error(&mut ws, "malformed_token").await;
+    let long = mint_token(SECRET, id, Role::User, 600);
+    send(&mut ws, json!({"type": "auth", "token": long})).await;
+    assert_eq!(
+        recv(&mut ws).await,
+        json!({"type": "authenticated", "user_id": id})
+    );
+    while opened.elapsed() < Duration::from_secs(3) {
+        ping_pong(&mut ws).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 #[actix_rt::test]

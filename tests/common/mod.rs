@@ -88,6 +88,16 @@ impl Server {
             .unwrap()
     }
 
+    /// `GET path` with a bearer token.
+    pub async fn get_as(&self, token: &str, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// `POST path` with a bearer token.
     pub async fn post_as(&self, token: &str, path: &str) -> reqwest::Response {
         self.http
@@ -133,16 +143,22 @@ pub fn cli(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
 
 /// A token for an admin user.
 pub fn admin_token() -> String {
-    let out = cli(
-        &[
-            "token",
-            "--user",
-            "00000000-0000-0000-0000-00000000a11a",
-            "--role",
-            "admin",
-        ],
-        &[],
-    );
+    token(&[
+        "--user",
+        "00000000-0000-0000-0000-00000000a11a",
+        "--role",
+        "admin",
+    ])
+}
+
+/// A token for a plain user with a fresh id.
+pub fn user_token() -> String {
+    token(&["--user", &uuid::Uuid::new_v4().to_string()])
+}
+
+/// `scale token` with `args`.
+fn token(args: &[&str]) -> String {
+    let out = cli(&[&["token"], args].concat(), &[]);
     assert!(
         out.status.success(),
         "{}",

@@ -26,12 +26,12 @@ pub enum AccountsError {
     EmailTaken,
     /// Postgres failed.
     #[error("database error: {0}")]
-    Database(String),
+    Database(scale_schema::DbFailure),
 }
 
 impl From<diesel::result::Error> for AccountsError {
     fn from(err: diesel::result::Error) -> Self {
-        AccountsError::Database(err.to_string())
+        AccountsError::Database(err.into())
     }
 }
 

@@ -113,7 +113,7 @@ const PROFILE_COLUMNS: &str = "id, email, role, currency::text AS currency, time
 async fn connect(pool: &PgPool) -> Result<PooledConnection<'_, AsyncPgConnection>, AccountsError> {
     pool.get()
         .await
-        .map_err(|e| AccountsError::Database(e.to_string()))
+        .map_err(|e| AccountsError::Database(e.into()))
 }
 
 /// The list's page query. Only the filters present appear in the SQL, and the page size is a

@@ -17,11 +17,11 @@ pub enum AnalyticsError {
     Validation(String),
     /// Postgres failed or returned something unexpected.
     #[error("database error: {0}")]
-    Database(String),
+    Database(scale_schema::DbFailure),
 }
 
 impl From<diesel::result::Error> for AnalyticsError {
     fn from(err: diesel::result::Error) -> Self {
-        AnalyticsError::Database(err.to_string())
+        AnalyticsError::Database(err.into())
     }
 }

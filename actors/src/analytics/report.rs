@@ -126,8 +126,11 @@ pub struct MerchantSpend {
 
 /// Exact money from Postgres `numeric` text.
 pub fn decimal(text: &str) -> Result<Decimal, AnalyticsError> {
-    text.parse()
-        .map_err(|_| AnalyticsError::Database(format!("not a decimal amount: `{text}`")))
+    text.parse().map_err(|_| {
+        AnalyticsError::Database(scale_schema::DbFailure::query(format!(
+            "not a decimal amount: `{text}`"
+        )))
+    })
 }
 
 /// A decimal as a JSON number with two decimals (half away from zero).

@@ -140,7 +140,7 @@ struct MerchantTotal {
 async fn connect(pool: &PgPool) -> Result<PooledConnection<'_, AsyncPgConnection>, AnalyticsError> {
     pool.get()
         .await
-        .map_err(|e| AnalyticsError::Database(e.to_string()))
+        .map_err(|e| AnalyticsError::Database(e.into()))
 }
 
 /// `user`'s stored time zone; `None` when the user has no profile row yet.
@@ -233,7 +233,12 @@ pub async fn summary(
                 let day = u8::try_from(r.dow)
                     .ok()
                     .and_then(|n| Weekday::try_from((n + 6) % 7).ok())
-                    .ok_or_else(|| AnalyticsError::Database(format!("bad weekday {}", r.dow)))?;
+                    .ok_or_else(|| {
+                        AnalyticsError::Database(scale_schema::DbFailure::query(format!(
+                            "bad weekday {}",
+                            r.dow
+                        )))
+                    })?;
                 Ok((day, decimal(&r.total)?))
             })
             .collect::<Result<Vec<_>, AnalyticsError>>()?;

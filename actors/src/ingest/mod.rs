@@ -50,5 +50,5 @@ pub enum IngestError {
     },
     /// Postgres failed.
     #[error("database error: {0}")]
-    Database(String),
+    Database(scale_schema::DbFailure),
 }

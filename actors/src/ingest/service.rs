@@ -99,10 +99,9 @@ async fn parse_off_arbiter(
     permits: Arc<Semaphore>,
     upload: Upload,
 ) -> Result<ParsedStatement, IngestError> {
-    let _permit = permits
-        .acquire_owned()
-        .await
-        .map_err(|_| IngestError::Database("ingest is shutting down".into()))?;
+    let _permit = permits.acquire_owned().await.map_err(|_| {
+        IngestError::Database(scale_schema::DbFailure::query("ingest is shutting down"))
+    })?;
     let task = tokio::task::spawn_blocking(move || {
         pipeline::parse_file(&upload.bytes, &upload.filename, upload.password.as_deref())
     });
@@ -145,10 +144,9 @@ impl Handles<ImportRows> for IngestService {
     ) -> Reply<Result<ImportOutcome, IngestError>> {
         let (pool, permits) = (self.pool.clone(), self.parsers.clone());
         Reply::later(async move {
-            let _permit = permits
-                .acquire_owned()
-                .await
-                .map_err(|_| IngestError::Database("ingest is shutting down".into()))?;
+            let _permit = permits.acquire_owned().await.map_err(|_| {
+                IngestError::Database(scale_schema::DbFailure::query("ingest is shutting down"))
+            })?;
             let hash = msg.file_hash;
             let statement =
                 tokio::task::spawn_blocking(move || pipeline::parse_objects(msg.rows, hash))

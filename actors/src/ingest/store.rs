@@ -74,7 +74,7 @@ pub async fn import(
     let mut conn = pool
         .get()
         .await
-        .map_err(|e| IngestError::Database(e.to_string()))?;
+        .map_err(|e| IngestError::Database(e.into()))?;
     let (uploaded_file_id, inserted) = as_user::<_, TxError, _>(&mut conn, user, async |conn| {
         let id = record_upload(conn, user, filename, statement, force).await?;
         let inserted = insert_rows(conn, user, id, statement).await?;
@@ -104,7 +104,7 @@ pub async fn uploaded_files(pool: &PgPool, user: Uuid) -> Result<Vec<UploadedFil
     let mut conn = pool
         .get()
         .await
-        .map_err(|e| IngestError::Database(e.to_string()))?;
+        .map_err(|e| IngestError::Database(e.into()))?;
     as_user(&mut conn, user, async |conn| {
         uploaded_files::table
             .filter(uploaded_files::user_id.eq(user))
@@ -115,7 +115,7 @@ pub async fn uploaded_files(pool: &PgPool, user: Uuid) -> Result<Vec<UploadedFil
             .await
     })
     .await
-    .map_err(|e: diesel::result::Error| IngestError::Database(e.to_string()))
+    .map_err(|e: diesel::result::Error| IngestError::Database(e.into()))
 }
 
 /// Errors inside the import transaction (rolled back).
@@ -133,7 +133,7 @@ impl From<diesel::result::Error> for TxError {
 impl From<TxError> for IngestError {
     fn from(err: TxError) -> Self {
         match err {
-            TxError::Db(e) => IngestError::Database(e.to_string()),
+            TxError::Db(e) => IngestError::Database(e.into()),
             TxError::Ingest(e) => e,
         }
     }

@@ -162,8 +162,11 @@ async fn entries(
 }
 
 fn decimal(text: &str) -> Result<Decimal, TrainingError> {
-    text.parse()
-        .map_err(|_| TrainingError::Database(format!("not a decimal amount: `{text}`")))
+    text.parse().map_err(|_| {
+        TrainingError::Database(scale_schema::DbFailure::query(format!(
+            "not a decimal amount: `{text}`"
+        )))
+    })
 }
 
 /// The calendar date at `at` in the IANA zone `timezone` (UTC when the name is unknown).

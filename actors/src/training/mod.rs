@@ -50,14 +50,7 @@ pub enum TrainingError {
     Validation(String),
     /// Postgres failed.
     #[error("database error: {0}")]
-    Database(String),
-}
-
-impl TrainingError {
-    /// Wraps a database-side error.
-    pub fn database(err: impl std::fmt::Display) -> Self {
-        Self::Database(err.to_string())
-    }
+    Database(scale_schema::DbFailure),
 }
 
 impl From<crate::pagination::CursorError> for TrainingError {
@@ -68,7 +61,7 @@ impl From<crate::pagination::CursorError> for TrainingError {
 
 impl From<diesel::result::Error> for TrainingError {
     fn from(err: diesel::result::Error) -> Self {
-        Self::database(err)
+        Self::Database(err.into())
     }
 }
 

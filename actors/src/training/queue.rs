@@ -256,7 +256,9 @@ impl Acting {
         self,
         pool: &PgPool,
     ) -> Result<PooledConnection<'_, AsyncPgConnection>, TrainingError> {
-        let mut conn = pool.get().await.map_err(TrainingError::database)?;
+        let mut conn = scale_schema::checkout(pool)
+            .await
+            .map_err(TrainingError::Database)?;
         AnsiTransactionManager::begin_transaction(&mut *conn).await?;
         let scoped = match self {
             Acting::Worker => {
@@ -351,6 +353,8 @@ async fn complete_held(
             training_jobs::finished_at.eq(now),
             training_jobs::progress.eq(1.0_f32),
             training_jobs::message.eq("completed"),
+            // An earlier attempt's failure (e.g. `lease expired`) is not this job's outcome.
+            training_jobs::error.eq(None::<String>),
         ))
         .returning(JobView::as_returning())
         .get_result(conn)

@@ -126,7 +126,9 @@ pub struct JobPage {
 }
 
 async fn connect(pool: &PgPool) -> Result<PooledConnection<'_, AsyncPgConnection>, TrainingError> {
-    pool.get().await.map_err(TrainingError::database)
+    scale_schema::checkout(pool)
+        .await
+        .map_err(TrainingError::Database)
 }
 
 /// The caller's job `id`.
@@ -197,9 +199,9 @@ pub async fn create(
                 return Err(TrainingError::Conflict(id));
             }
         }
-        Err(TrainingError::database(
+        Err(TrainingError::Database(scale_schema::DbFailure::query(
             "the active job kept changing while queueing a new one",
-        ))
+        )))
     })
     .await
 }

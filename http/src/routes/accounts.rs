@@ -223,10 +223,7 @@ impl From<AccountsError> for ApiError {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", detail)
             }
             AccountsError::EmailTaken => ApiError::new(StatusCode::CONFLICT, "email_taken", detail),
-            AccountsError::Database(cause) => {
-                tracing::error!(%cause, "accounts database error");
-                ApiError::internal()
-            }
+            AccountsError::Database(cause) => ApiError::from_db("accounts", &cause),
         }
     }
 }

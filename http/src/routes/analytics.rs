@@ -130,10 +130,7 @@ impl From<AnalyticsError> for ApiError {
             AnalyticsError::Validation(detail) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", detail)
             }
-            AnalyticsError::Database(cause) => {
-                tracing::error!(%cause, "analytics database error");
-                ApiError::internal()
-            }
+            AnalyticsError::Database(cause) => ApiError::from_db("analytics", &cause),
         }
     }
 }

@@ -18,6 +18,9 @@ use crate::AppState;
 pub const UPLOAD_LIMIT: usize = 10 * 1024 * 1024;
 /// Largest accepted password field.
 const PASSWORD_LIMIT: usize = 1024;
+/// Most bytes all the fields of one multipart body may carry together (the file, the password
+/// and any field that is ignored), declared or streamed.
+const MULTIPART_LIMIT: usize = UPLOAD_LIMIT + 64 * 1024;
 
 /// Registers the ingest routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -36,7 +39,10 @@ async fn parse(
     payload: Multipart,
 ) -> Result<HttpResponse, ApiError> {
     let upload = read_upload(&req, payload).await?;
-    let statement = state.ingest.ask(ParseUpload(upload)).await??;
+    let statement = state
+        .ingest
+        .ask_with_budget(ParseUpload(upload), state.ingest_timeout)
+        .await??;
     Ok(HttpResponse::Ok().json(json!({
         "count": statement.transactions.len(),
         "transactions": statement.transactions,
@@ -107,17 +113,23 @@ async fn import(
             file_hash,
             force: query.force,
         };
-        state.ingest.ask(msg).await??
+        state
+            .ingest
+            .ask_with_budget(msg, state.ingest_timeout)
+            .await??
     } else {
         let multipart = Multipart::new(req.headers(), payload);
         let upload = read_upload(&req, multipart).await?;
         state
             .ingest
-            .ask(ImportUpload {
-                user: user.id,
-                upload,
-                force: query.force,
-            })
+            .ask_with_budget(
+                ImportUpload {
+                    user: user.id,
+                    upload,
+                    force: query.force,
+                },
+                state.ingest_timeout,
+            )
             .await??
     };
     super::invalidate_cache(&state, user.id).await;
@@ -143,8 +155,9 @@ async fn uploaded_files(
     Ok(HttpResponse::Ok().json(files))
 }
 
-/// Reads the `file` and `password` fields; other fields are ignored. The file is capped at
-/// [`UPLOAD_LIMIT`] while streaming, so an oversized upload is refused without buffering it.
+/// Reads the `file` and `password` fields; other fields are read and ignored. The file is capped
+/// at [`UPLOAD_LIMIT`] and all fields together at [`MULTIPART_LIMIT`] while streaming, so an
+/// oversized upload is refused without buffering or draining it.
 pub(crate) async fn read_upload(
     req: &HttpRequest,
     mut multipart: Multipart,
@@ -154,12 +167,13 @@ pub(crate) async fn read_upload(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|len| len > UPLOAD_LIMIT + 64 * 1024) {
+    if declared.is_some_and(|len| len > MULTIPART_LIMIT) {
         return Err(too_large());
     }
+    let mut left = MULTIPART_LIMIT;
     let mut file = None;
     let mut password = None;
-    while let Some(field) = multipart.try_next().await.map_err(multipart_error)? {
+    while let Some(mut field) = multipart.try_next().await.map_err(multipart_error)? {
         match field.name() {
             Some("file") => {
                 let filename = field
@@ -167,20 +181,24 @@ pub(crate) async fn read_upload(
                     .and_then(|cd| cd.get_filename())
                     .unwrap_or_default()
                     .to_owned();
-                let bytes = read_limited(field.map_err(multipart_error), UPLOAD_LIMIT).await?;
+                let limit = UPLOAD_LIMIT.min(left);
+                let bytes = read_limited(field.map_err(multipart_error), limit).await?;
+                left -= bytes.len();
                 file = Some((filename, bytes));
             }
             Some("password") => {
-                let bytes = read_limited(field.map_err(multipart_error), PASSWORD_LIMIT)
+                let bytes = read_limited(field.map_err(multipart_error), PASSWORD_LIMIT.min(left))
                     .await
                     .map_err(|_| validation("`password` is too long"))?;
+                left -= bytes.len();
                 let text = String::from_utf8(bytes)
                     .map_err(|_| validation("`password` must be UTF-8 text"))?;
                 password = Some(text).filter(|p| !p.is_empty());
             }
             _ => {
-                let mut field = field;
-                while field.try_next().await.map_err(multipart_error)?.is_some() {}
+                while let Some(chunk) = field.try_next().await.map_err(multipart_error)? {
+                    left = left.checked_sub(chunk.len()).ok_or_else(too_large)?;
+                }
             }
         }
     }
@@ -255,10 +273,7 @@ impl From<IngestError> for ApiError {
                 format!("{detail}; repeat with ?force=true to import it again"),
             )
             .with_extension("uploaded_file_id", json!(uploaded_file_id)),
-            IngestError::Database(cause) => {
-                tracing::error!(%cause, "ingest database error");
-                ApiError::internal()
-            }
+            IngestError::Database(cause) => ApiError::from_db("ingest", &cause),
         }
     }
 }

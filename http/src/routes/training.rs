@@ -322,11 +322,14 @@ async fn upload(
     let upload = super::ingest::read_upload(&req, payload).await?;
     let outcome = state
         .ingest
-        .ask(ImportUpload {
-            user: user.id,
-            upload,
-            force: false,
-        })
+        .ask_with_budget(
+            ImportUpload {
+                user: user.id,
+                upload,
+                force: false,
+            },
+            state.ingest_timeout,
+        )
         .await??;
     super::invalidate_cache(&state, user.id).await;
     let job = queue_categorizer(&state, &user).await?;
@@ -473,10 +476,7 @@ impl From<TrainingError> for ApiError {
             TrainingError::Finished => ApiError::new(StatusCode::CONFLICT, "job_finished", detail),
             TrainingError::InvalidCursor(_) => ApiError::bad_request("invalid_cursor", detail),
             TrainingError::Validation(_) => validation(detail),
-            TrainingError::Database(cause) => {
-                tracing::error!(%cause, "training database error");
-                ApiError::internal()
-            }
+            TrainingError::Database(cause) => ApiError::from_db("training", &cause),
         }
     }
 }

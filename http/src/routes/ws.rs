@@ -3,7 +3,9 @@
 //! Authentication suits browsers, which cannot set headers on a WebSocket: either the offered
 //! sub-protocols `bearer, <token>` (the server answers with `bearer`), or else the first client
 //! message `{"type":"auth","token":"…"}` within [`Limits::auth_window`]. A bad token is answered with an
-//! `error` message carrying the same code as the HTTP 401, then close 1008.
+//! `error` message carrying the same code as the HTTP 401, then close 1008. When the token
+//! expires the server sends `error` `token_expired` and closes 1008, unless the client sent a
+//! fresher token of the same user (`{"type":"auth",…}` again; answered `authenticated`).
 //!
 //! Client messages (JSON text): `subscribe` / `unsubscribe` with `job_id` (one of the caller's
 //! jobs) or `all: true` (every job of the caller), and `ping` (answered `pong`). The server sends
@@ -99,6 +101,7 @@ async fn jobs(
         jobs: HashSet::new(),
         events: None,
         heard: Instant::now(),
+        expires: tokio::time::Instant::now(),
     };
     actix_web::rt::spawn(connection.run(stream.max_frame_size(MAX_FRAME), offered));
     Ok(response)
@@ -130,7 +133,7 @@ fn offered_token(req: &HttpRequest) -> Option<String> {
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum ClientMessage {
-    /// The token, as the first message.
+    /// The token: as the first message, or later to replace an expiring one.
     Auth { token: String },
     /// Start receiving a job's (or every own job's) events.
     Subscribe(Scope),
@@ -211,6 +214,8 @@ struct Connection {
     session: Session,
     /// The authenticated caller (nil until then).
     user: Uuid,
+    /// When the caller's token expires (the connection is closed then).
+    expires: tokio::time::Instant,
     /// Subscribed to every own job.
     all: bool,
     /// Subscribed single jobs.
@@ -241,7 +246,9 @@ impl Connection {
             Some(token) => token,
             None => self.first_message_token(stream).await?,
         };
-        self.authenticate(&token).await?;
+        if let Err(error) = self.authenticate(&token).await? {
+            return self.refuse(error).await;
+        }
         let mut ping = tokio::time::interval(self.limits.ping_interval);
         ping.tick().await;
         loop {
@@ -249,6 +256,11 @@ impl Connection {
                 message = stream.recv() => self.received(message).await?,
                 event = next_event(&mut self.events) => self.forward(event).await?,
                 _ = ping.tick() => self.heartbeat().await?,
+                _ = tokio::time::sleep_until(self.expires) => {
+                    return self
+                        .refuse(Outgoing::error("token_expired", "Bearer token has expired"))
+                        .await;
+                }
             }
         }
     }
@@ -280,8 +292,10 @@ impl Connection {
         }
     }
 
-    /// Verifies `token` like the HTTP extractor does, then greets the client.
-    async fn authenticate(&mut self, token: &str) -> Result<(), End> {
+    /// Verifies `token` like the HTTP extractor does; on success (the same user as before, if
+    /// the connection was authenticated already) takes its expiry and greets the client, else
+    /// answers the error to send.
+    async fn authenticate(&mut self, token: &str) -> Result<Result<(), Outgoing<'static>>, End> {
         let verified = if token.is_empty() {
             Err(ApiError::unauthorized(
                 "missing_token",
@@ -290,15 +304,24 @@ impl Connection {
         } else {
             self.state.auth.verify(token)
         };
-        match verified {
-            Ok(claims) => {
-                self.user = claims.sub;
-                self.heard = Instant::now();
-                self.send(&Outgoing::Authenticated { user_id: self.user })
-                    .await
-            }
-            Err(err) => self.refuse(Outgoing::error(err.code, err.detail)).await,
+        let claims = match verified {
+            Ok(claims) => claims,
+            Err(err) => return Ok(Err(Outgoing::error(err.code, err.detail))),
+        };
+        if !self.user.is_nil() && claims.sub != self.user {
+            return Ok(Err(Outgoing::error(
+                "user_mismatch",
+                "a connection stays with the user it authenticated as",
+            )));
         }
+        self.user = claims.sub;
+        self.heard = Instant::now();
+        let left = claims.exp.saturating_sub(chrono::Utc::now().timestamp());
+        self.expires =
+            tokio::time::Instant::now() + Duration::from_secs(u64::try_from(left).unwrap_or(0));
+        self.send(&Outgoing::Authenticated { user_id: self.user })
+            .await
+            .map(Ok)
     }
 
     /// Sends `error` and ends the connection with 1008.
@@ -339,9 +362,12 @@ impl Connection {
     async fn command(&mut self, text: &str) -> Result<(), End> {
         let reply = match serde_json::from_str::<ClientMessage>(text) {
             Err(err) => Outgoing::error("invalid_message", err.to_string()),
-            Ok(ClientMessage::Auth { .. }) => {
-                Outgoing::error("already_authenticated", "this connection is authenticated")
-            }
+            // A fresher token of the same user extends the connection; a refused one leaves it
+            // as it was.
+            Ok(ClientMessage::Auth { token }) => match self.authenticate(&token).await? {
+                Ok(()) => return Ok(()),
+                Err(error) => error,
+            },
             Ok(ClientMessage::Ping) => Outgoing::Pong,
             Ok(ClientMessage::Subscribe(scope)) => self.subscribe(scope).await,
             Ok(ClientMessage::Unsubscribe(scope)) => self.unsubscribe(scope),

@@ -14,7 +14,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use scale_actors::accounts::service::AccountsService;
 use scale_actors::analytics::service::AnalyticsService;
 use scale_actors::cache::service::{CacheConfig, CacheService, MEMORY_CAPACITY};
-use scale_actors::health::{HealthService, ProbeConfig};
+use scale_actors::health::{HealthService, PostgresFlag, ProbeConfig};
 use scale_actors::ingest::service::IngestService;
 use scale_actors::training::events::EventBus;
 use scale_actors::training::service::TrainingService;
@@ -67,8 +67,11 @@ pub fn state_with_cache(
     let registry = Registry::new(SupervisorConfig::default());
     let reg = registry.clone();
     let health_pg = pg.clone();
+    let postgres = PostgresFlag::default();
+    let health_flag = postgres.clone();
     let health = spawn(&registry, move || {
         HealthService::new(health_pg.clone(), Some(redis.clone()), probe, reg.clone())
+            .with_postgres_flag(health_flag.clone())
     });
     let accounts_pg = pg.clone();
     let accounts = Sharded::new(&registry, move || AccountsService::new(accounts_pg.clone()));
@@ -94,7 +97,9 @@ pub fn state_with_cache(
     let jwks = include_str!("../fixtures/jwks.json");
     web::Data::new(AppState {
         health,
+        postgres,
         ingest,
+        ingest_timeout: Duration::from_secs(120),
         accounts,
         analytics,
         cache,
