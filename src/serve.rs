@@ -8,7 +8,7 @@ use actix_web::{web, HttpServer};
 use anyhow::Context as _;
 use scale_actors::accounts::service::AccountsService;
 use scale_actors::analytics::service::AnalyticsService;
-use scale_actors::cache::service::{CacheConfig, CacheService, MEMORY_CAPACITY};
+use scale_actors::cache::service::{CacheConfig, CacheService, MEMORY_CAPACITY, MEMORY_TTL};
 use scale_actors::health::{HealthService, PostgresFlag};
 use scale_actors::ingest::service::IngestService;
 use scale_actors::training::events::EventBus;
@@ -120,6 +120,7 @@ async fn serve(config: Config, role: Role, auth: Arc<Authenticator>) -> anyhow::
         prefix: config.redis_key_prefix.clone(),
         timeout: config.cache_redis_timeout,
         memory_capacity: MEMORY_CAPACITY,
+        memory_ttl: MEMORY_TTL,
     };
     let cache_redis = redis.clone();
     let events = EventBus::connect(config.redis_url.as_deref(), &config.redis_key_prefix)

@@ -1,8 +1,9 @@
 //! The analytics API over HTTP with real actors and a fresh database per test: the §8.2 shapes
 //! and numbers on rows imported through the real import endpoint (dated relative to today),
 //! time-zone and timeframe validation, authentication, per-user isolation, and the cache:
-//! read-through hits, invalidation by imports, edits and deletes, and the in-memory fallback
-//! while Redis is cut (then Redis taking over again).
+//! read-through hits, invalidation by imports, edits and deletes, an answer computed before an
+//! import never cached after it, and the in-memory fallback while Redis is cut (then Redis taking
+//! over again).
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
@@ -12,7 +13,10 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::test;
 use chrono::{Datelike, Days, NaiveDate, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use scale_actors::analytics::period::{parse_tz, today_in};
+use scale_actors::analytics::period::{parse_tz, today_in, Timeframe};
+use scale_actors::analytics::service::GetOverview;
+use scale_actors::cache::keys;
+use scale_actors::cache::service::{Get, Set};
 use scale_chaos::{FaultMode, FaultProxy};
 use scale_http::auth::{mint_token, Role};
 use scale_http::{HttpSettings, RateLimiter, RateLimits};
@@ -22,7 +26,7 @@ use uuid::Uuid;
 
 mod common;
 
-use common::{app, bearer, get, problem, state_with_cache, unique_prefix, SECRET};
+use common::{app, app_and_state, bearer, get, problem, state_with_cache, unique_prefix, SECRET};
 
 /// A user id and a token for it.
 fn user() -> (Uuid, String) {
@@ -433,6 +437,39 @@ async fn answers_are_cached_until_the_users_data_changes() {
     );
     let o = fetch(&app, WEEK, &token).await;
     assert_eq!(o["total_expenses"], json!(0.0));
+}
+
+/// The race in the order the overview route runs it: the cache lookup misses, the overview is
+/// computed, an import commits and invalidates, then the computed answer is stored with the
+/// lookup's version. The next request must see the import.
+#[actix_rt::test]
+async fn an_answer_computed_before_an_import_is_not_served_after_it() {
+    let db = TestDatabase::migrated();
+    let (state, app) = app_and_state(&db).await;
+    let (id, token) = user();
+    import(&app, &db, id, &token, ROWS).await;
+    let key = keys::overview(id, "weekly", "UTC", today());
+    let read = state.cache.ask(Get { key: key.clone() }).await.unwrap();
+    assert_eq!(read.value, None);
+    let compute = GetOverview {
+        user: id,
+        timeframe: Timeframe::Weekly,
+        today: today(),
+    };
+    let computed = state.analytics.ask(compute).await.unwrap().unwrap();
+    let snack = (0, "-10.00", "SNACK", "Kiosk", "Food");
+    import(&app, &db, id, &token, &[snack]).await;
+    let set = Set {
+        key,
+        value: serde_json::to_string(&computed).unwrap(),
+        ttl: state.analytics_cache_ttl,
+        version: read.version,
+    };
+    state.cache.ask(set).await.unwrap();
+    assert_eq!(
+        fetch(&app, WEEK, &token).await["total_expenses"],
+        json!(360.65)
+    );
 }
 
 #[actix_rt::test]

@@ -624,6 +624,7 @@ async fn job_reads_go_through_the_cache() {
         })
         .await
         .unwrap()
+        .value
         .expect("the job is cached");
     let cached: Value = serde_json::from_str(&cached).unwrap();
     assert_eq!(cached, job);
@@ -671,7 +672,7 @@ async fn job_reads_go_through_the_cache() {
     expect(&app, Method::DELETE, accounts_data, &token, None, 204).await;
     for gone in [id, job] {
         let key = format!("job:{gone}");
-        assert_eq!(state.cache.ask(Get { key }).await.unwrap(), None);
+        assert_eq!(state.cache.ask(Get { key }).await.unwrap().value, None);
         let path = format!("{JOBS}/{gone}");
         expect(&app, Method::GET, &path, &token, None, 404).await;
     }

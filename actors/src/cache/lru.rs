@@ -10,20 +10,23 @@ struct Slot {
     used: u64,
 }
 
-/// At most `capacity` entries; the least recently used one goes first when full, and an expired
-/// entry is never returned.
+/// At most `capacity` entries, each kept at most `max_ttl`; the least recently used one goes first
+/// when full, and an expired entry is never returned.
 pub struct Lru {
     capacity: usize,
+    max_ttl: Duration,
     slots: HashMap<String, Slot>,
     by_use: BTreeMap<u64, String>,
     clock: u64,
 }
 
 impl Lru {
-    /// An empty cache holding at most `capacity` entries (at least one).
-    pub fn new(capacity: usize) -> Self {
+    /// An empty cache holding at most `capacity` entries (at least one), none longer than
+    /// `max_ttl`.
+    pub fn new(capacity: usize, max_ttl: Duration) -> Self {
         Self {
             capacity: capacity.max(1),
+            max_ttl,
             slots: HashMap::new(),
             by_use: BTreeMap::new(),
             clock: 0,
@@ -55,8 +58,8 @@ impl Lru {
         Some(slot.value.clone())
     }
 
-    /// Stores `value` under `key` until `now + ttl`, evicting the least recently used entries
-    /// beyond the capacity.
+    /// Stores `value` under `key` until `now + ttl` (at most `now + max_ttl`), evicting the least
+    /// recently used entries beyond the capacity.
     pub fn set(&mut self, key: &str, value: String, ttl: Duration, now: Instant) {
         self.remove(key);
         let used = self.tick();
@@ -64,7 +67,7 @@ impl Lru {
             key.to_owned(),
             Slot {
                 value,
-                expires: now + ttl,
+                expires: now + ttl.min(self.max_ttl),
                 used,
             },
         );
@@ -113,7 +116,7 @@ mod tests {
     #[test]
     fn values_expire() {
         let now = Instant::now();
-        let mut lru = Lru::new(10);
+        let mut lru = Lru::new(10, TTL);
         lru.set("a", "1".into(), TTL, now);
         assert_eq!(lru.get("a", now + TTL / 2).as_deref(), Some("1"));
         assert_eq!(lru.get("a", now + TTL), None);
@@ -121,9 +124,21 @@ mod tests {
     }
 
     #[test]
+    fn no_value_outlives_the_cap() {
+        let now = Instant::now();
+        let cap = Duration::from_secs(5);
+        let mut lru = Lru::new(10, cap);
+        lru.set("a", "1".into(), Duration::from_secs(300), now);
+        lru.set("b", "2".into(), Duration::from_secs(1), now);
+        assert_eq!(lru.get("a", now + cap / 2).as_deref(), Some("1"));
+        assert_eq!(lru.get("a", now + cap), None);
+        assert_eq!(lru.get("b", now + Duration::from_secs(1)), None);
+    }
+
+    #[test]
     fn the_least_recently_used_entry_is_evicted() {
         let now = Instant::now();
-        let mut lru = Lru::new(2);
+        let mut lru = Lru::new(2, TTL);
         lru.set("a", "1".into(), TTL, now);
         lru.set("b", "2".into(), TTL, now);
         assert!(lru.get("a", now).is_some());
@@ -140,7 +155,7 @@ mod tests {
     #[test]
     fn selected_keys_are_removed() {
         let now = Instant::now();
-        let mut lru = Lru::new(10);
+        let mut lru = Lru::new(10, TTL);
         for key in ["an:u1:x", "an:u1:y", "an:u2:x", "cat:u1"] {
             lru.set(key, String::new(), TTL, now);
         }

@@ -1,8 +1,11 @@
 //! The cache: string values under `{prefix}{key}` in Redis, with a bounded in-process LRU
 //! ([`lru`]) taking over while Redis fails or is slower than its timeout. The cache actor
 //! ([`service`]) owns the Redis pool. Keys name their user (`cat:{user}`,
-//! `an:{user}:…`), so [`service::Invalidate`] drops every key of a user; [`keys`] builds them.
+//! `an:{user}:…`), so [`service::Invalidate`] drops every key of a user and moves the user's data
+//! version ([`service::Version`]: `gen:{user}` in Redis, [`invalidations`] in process), which a
+//! value computed before the invalidation cannot be stored under; [`keys`] builds the keys.
 
+pub mod invalidations;
 pub mod lru;
 pub mod service;
 
@@ -31,14 +34,30 @@ pub mod keys {
         format!("cat:{user}")
     }
 
+    /// `user`'s data generation in Redis: a random token, replaced by the next read after each
+    /// invalidation of the user.
+    pub fn generation(user: Uuid) -> String {
+        format!("gen:{user}")
+    }
+
     /// The prefix every analytics key of `user` starts with.
     pub fn analytics_of(user: Uuid) -> String {
         format!("an:{user}:")
     }
 
+    /// The user whose data `key` (unprefixed) caches: `cat:{user}` and `an:{user}:…`; `None`
+    /// for other keys (`job:{id}`).
+    pub fn owner(key: &str) -> Option<Uuid> {
+        let user = match key.strip_prefix("an:") {
+            Some(rest) => rest.split_once(':')?.0,
+            None => key.strip_prefix("cat:")?,
+        };
+        user.parse().ok()
+    }
+
     /// Whether `key` (unprefixed) belongs to `user`.
     pub fn belongs_to(key: &str, user: Uuid) -> bool {
-        key == categories(user) || key.starts_with(&analytics_of(user))
+        owner(key) == Some(user)
     }
 
     /// `text` with Redis glob metacharacters escaped, for `SCAN … MATCH`.
@@ -70,6 +89,10 @@ pub mod keys {
             assert!(belongs_to(&summary(u, "UTC", date), u));
             assert!(belongs_to(&categories(u), u));
             assert!(!belongs_to(&key, Uuid::from_u128(1)));
+            assert_eq!(owner(&key), Some(u));
+            assert_eq!(owner(&job(u)), None);
+            assert_eq!(owner(&generation(u)), None);
+            assert_eq!(owner("an:not-a-user:x"), None);
         }
 
         #[test]

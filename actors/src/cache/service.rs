@@ -1,8 +1,16 @@
 //! The cache actor: owns the Redis pool and an in-process [`Lru`]. Each Redis command is bounded
 //! by the configured timeout; a failure or timeout switches the actor to the LRU (backend
-//! `memory`). While on memory, invalidations are remembered, and every [`RETRY_AFTER`] a probe
-//! replays them on Redis and pings it; once that succeeds the actor goes back to Redis and
-//! empties the LRU, so neither store serves a value an invalidation should have removed.
+//! `memory`), whose entries live at most [`CacheConfig::memory_ttl`]. While on memory,
+//! invalidations are remembered, and every [`RETRY_AFTER`] a probe replays them on Redis and pings
+//! it; once that succeeds the actor goes back to Redis and empties the LRU, so neither store
+//! serves a value an invalidation should have removed.
+//!
+//! A value of a user's key is computed between a [`Get`] and a [`Set`], so it may predate an
+//! invalidation that ran meanwhile. The [`Version`] the `Get` returns prevents storing it then: in
+//! Redis, the read returns the user's generation (`gen:{user}`, minted by the first read after an
+//! invalidation deleted it) and the write is a script that stores only while the generation is
+//! unchanged; in process, the write is refused if the user was invalidated since the read
+//! ([`Invalidations`]).
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -11,6 +19,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
+use super::invalidations::Invalidations;
 use super::lru::Lru;
 use super::{keys, Backend, CacheStats};
 use crate::redis_pool::RedisPool;
@@ -20,6 +29,19 @@ use crate::supervision::{every, spawn_then, Handles, Reply, Request, Service, Se
 pub const RETRY_AFTER: Duration = Duration::from_secs(1);
 /// Default cap on the in-process LRU.
 pub const MEMORY_CAPACITY: usize = 10_000;
+/// Default longest life of an in-process entry, whatever TTL was asked: while Redis is down,
+/// another process's invalidations cannot reach this one, so data it changed stays visible here
+/// for at most this long.
+pub const MEMORY_TTL: Duration = Duration::from_secs(5);
+/// How long a user's Redis generation lives once minted; it only has to outlast a computation.
+const GENERATION_TTL: Duration = Duration::from_secs(3600);
+/// Stores `ARGV[2]` under `KEYS[2]` for `ARGV[3]` ms if the generation `KEYS[1]` is `ARGV[1]`.
+const SET_IF_GENERATION: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+end
+return 0
+";
 /// Users whose invalidation is remembered while Redis is down; beyond it, every user's keys are
 /// dropped when Redis answers again.
 const MAX_PENDING: usize = 10_000;
@@ -35,15 +57,39 @@ pub struct CacheConfig {
     pub timeout: Duration,
     /// Most entries the in-process LRU holds.
     pub memory_capacity: usize,
+    /// Longest life of an in-process entry ([`MEMORY_TTL`]).
+    pub memory_ttl: Duration,
 }
 
-/// The value under `key`, if any (counted as a hit or a miss).
+/// The value under `key`, if any (counted as a hit or a miss), and the [`Version`] of its
+/// user's data.
 pub struct Get {
     /// The key, without the prefix.
     pub key: String,
 }
 
-/// Stores `value` under `key` for `ttl`.
+/// What a [`Get`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lookup {
+    /// The cached value.
+    pub value: Option<String>,
+    /// To present when storing a value computed after this read.
+    pub version: Version,
+}
+
+/// The version of a user's data a [`Get`] saw. A [`Set`] of a user's key (`an:…`, `cat:…`)
+/// presents the version of the read that preceded the computation, and is dropped if the user was
+/// invalidated since. `Version::default()` is for keys no user owns (`job:{id}`); a user's key set
+/// with it is dropped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Version {
+    /// The user's Redis generation, when Redis answered the read.
+    redis: Option<String>,
+    /// The in-process token ([`Invalidations::token`]), for a user's key.
+    memory: Option<u64>,
+}
+
+/// Stores `value` under `key` for `ttl`, unless `key` is a user's and `version` is outdated.
 pub struct Set {
     /// The key, without the prefix.
     pub key: String,
@@ -51,9 +97,11 @@ pub struct Set {
     pub value: String,
     /// How long it lives.
     pub ttl: Duration,
+    /// What the [`Get`] before computing `value` returned.
+    pub version: Version,
 }
 
-/// Drops every key of `user`: `cat:{user}` and `an:{user}:*`.
+/// Drops every key of `user` (`cat:{user}`, `an:{user}:*`) and moves the user's data version.
 pub struct Invalidate {
     /// Whose keys.
     pub user: Uuid,
@@ -69,7 +117,7 @@ pub struct Forget {
 pub struct Stats;
 
 impl Request for Get {
-    type Output = Option<String>;
+    type Output = Lookup;
 }
 impl Request for Set {
     type Output = ();
@@ -89,6 +137,8 @@ pub struct CacheService {
     redis: Option<RedisPool>,
     config: CacheConfig,
     memory: Lru,
+    /// Every invalidation of this process, whatever the backend.
+    invalidations: Invalidations,
     /// Set while Redis is considered down (values live in memory).
     down_since: Option<Instant>,
     /// Users invalidated while Redis was down, replayed on Redis before it is used again.
@@ -105,7 +155,8 @@ impl CacheService {
     pub fn new(redis: Option<RedisPool>, config: CacheConfig) -> Self {
         Self {
             redis,
-            memory: Lru::new(config.memory_capacity),
+            memory: Lru::new(config.memory_capacity, config.memory_ttl),
+            invalidations: Invalidations::new(config.memory_capacity),
             config,
             down_since: None,
             pending: HashSet::new(),
@@ -132,6 +183,20 @@ impl CacheService {
         if self.down_since.is_none() {
             tracing::warn!(%error, "cache: Redis failed, caching in process");
             self.down_since = Some(Instant::now());
+        }
+    }
+
+    /// Stores `msg` in the LRU, unless it is a user's value whose version predates an
+    /// invalidation of the user.
+    fn keep_in_memory(&mut self, msg: Set, owner: Option<Uuid>) {
+        let current = owner.is_none_or(|user| {
+            msg.version
+                .memory
+                .is_some_and(|token| self.invalidations.unchanged_since(user, token))
+        });
+        if current {
+            self.memory
+                .set(&msg.key, msg.value, msg.ttl, Instant::now());
         }
     }
 
@@ -197,7 +262,7 @@ impl CacheService {
                 .await
                 .map_err(|e| e.to_string())?;
             if flush_all {
-                for namespace in ["an:", "cat:"] {
+                for namespace in ["gen:", "an:", "cat:"] {
                     let pattern = format!("{}{namespace}*", keys::glob_escape(&prefix));
                     delete_matching(&mut conn, &pattern).await?;
                 }
@@ -239,30 +304,29 @@ impl Service for CacheService {
 }
 
 impl Handles<Get> for CacheService {
-    fn handle(&mut self, msg: Get, ctx: &mut ServiceContext<Self>) -> Reply<Option<String>> {
+    fn handle(&mut self, msg: Get, ctx: &mut ServiceContext<Self>) -> Reply<Lookup> {
+        let owner = keys::owner(&msg.key);
         let key = self.full_key(&msg.key);
+        let generation = owner.map(|user| self.full_key(&keys::generation(user)));
         self.through_redis(
             ctx,
             self.config.timeout,
-            |pool| async move {
-                let mut conn = pool.get().await.map_err(|e| e.to_string())?;
-                redis::cmd("GET")
-                    .arg(key)
-                    .query_async::<Option<String>>(&mut *conn)
-                    .await
-                    .map_err(|e| e.to_string())
-            },
+            |pool| read(pool, key, generation),
             move |state, found| {
-                let value = match found {
-                    Some(value) => value,
-                    None => state.memory.get(&msg.key, Instant::now()),
+                let (redis, value) = match found {
+                    Some(found) => found,
+                    None => (None, state.memory.get(&msg.key, Instant::now())),
                 };
                 if value.is_some() {
                     state.hits += 1;
                 } else {
                     state.misses += 1;
                 }
-                value
+                let memory = owner.map(|_| state.invalidations.token());
+                Lookup {
+                    value,
+                    version: Version { redis, memory },
+                }
             },
         )
     }
@@ -270,30 +334,45 @@ impl Handles<Get> for CacheService {
 
 impl Handles<Set> for CacheService {
     fn handle(&mut self, msg: Set, ctx: &mut ServiceContext<Self>) -> Reply<()> {
+        let owner = keys::owner(&msg.key);
+        // A user's value goes to Redis only while the generation its read saw is current.
+        let guard = match (owner, &msg.version.redis, self.backend()) {
+            (None, ..) => None,
+            (Some(user), Some(generation), _) => {
+                Some((self.full_key(&keys::generation(user)), generation.clone()))
+            }
+            // Read from memory: Redis may hold newer data than the value was computed from.
+            (Some(_), None, Backend::Redis) => return Reply::Ready(()),
+            // On memory Redis is not written.
+            (Some(_), None, Backend::Memory) => None,
+        };
         let key = self.full_key(&msg.key);
         let value = msg.value.clone();
-        let millis = u64::try_from(msg.ttl.as_millis())
-            .unwrap_or(u64::MAX)
-            .max(1);
+        let millis = millis(msg.ttl);
         self.through_redis(
             ctx,
             self.config.timeout,
             move |pool| async move {
                 let mut conn = pool.get().await.map_err(|e| e.to_string())?;
-                redis::cmd("SET")
-                    .arg(key)
-                    .arg(value)
-                    .arg("PX")
-                    .arg(millis)
-                    .query_async::<()>(&mut *conn)
+                let mut cmd;
+                match guard {
+                    Some((generation, expected)) => {
+                        cmd = redis::cmd("EVAL");
+                        cmd.arg(SET_IF_GENERATION).arg(2).arg(generation).arg(key);
+                        cmd.arg(expected).arg(value).arg(millis);
+                    }
+                    None => {
+                        cmd = redis::cmd("SET");
+                        cmd.arg(key).arg(value).arg("PX").arg(millis);
+                    }
+                }
+                cmd.query_async::<()>(&mut *conn)
                     .await
                     .map_err(|e| e.to_string())
             },
             move |state, stored| {
                 if stored.is_none() {
-                    state
-                        .memory
-                        .set(&msg.key, msg.value, msg.ttl, Instant::now());
+                    state.keep_in_memory(msg, owner);
                 }
             },
         )
@@ -304,6 +383,8 @@ impl Handles<Invalidate> for CacheService {
     fn handle(&mut self, msg: Invalidate, ctx: &mut ServiceContext<Self>) -> Reply<()> {
         let prefix = self.config.prefix.clone();
         let user = msg.user;
+        self.invalidations.record(user);
+        self.memory.remove_where(|key| keys::belongs_to(key, user));
         self.through_redis(
             ctx,
             BULK_TIMEOUT.max(self.config.timeout),
@@ -312,7 +393,6 @@ impl Handles<Invalidate> for CacheService {
                 forget(&mut conn, &prefix, user).await
             },
             move |state, done| {
-                state.memory.remove_where(|key| keys::belongs_to(key, user));
                 if done.is_none() && state.redis.is_some() {
                     state.remember_invalidation(user);
                 }
@@ -360,9 +440,40 @@ impl Handles<Stats> for CacheService {
 
 type Connection<'a> = bb8::PooledConnection<'a, bb8_redis::RedisConnectionManager>;
 
-/// Deletes `user`'s category key and every analytics key (`SCAN … MATCH`, then `UNLINK`).
+/// The generation under `generation` (minted first if missing) and the value under `key`, in
+/// one round trip; just the value for a key no user owns (`generation` is `None`).
+async fn read(
+    pool: RedisPool,
+    key: String,
+    generation: Option<String>,
+) -> Result<(Option<String>, Option<String>), String> {
+    let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+    let Some(generation) = generation else {
+        let value = redis::cmd("GET").arg(key).query_async(&mut *conn).await;
+        return Ok((None, value.map_err(|e| e.to_string())?));
+    };
+    redis::pipe()
+        .cmd("SET")
+        .arg(&generation)
+        .arg(Uuid::new_v4().simple().to_string())
+        .arg("NX")
+        .arg("PX")
+        .arg(millis(GENERATION_TTL))
+        .ignore()
+        .cmd("GET")
+        .arg(&generation)
+        .cmd("GET")
+        .arg(key)
+        .query_async(&mut *conn)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Deletes `user`'s generation (so no value computed before can be stored), then the category
+/// key and every analytics key (`SCAN … MATCH`, then `UNLINK`).
 async fn forget(conn: &mut Connection<'_>, prefix: &str, user: Uuid) -> Result<(), String> {
     redis::cmd("UNLINK")
+        .arg(format!("{prefix}{}", keys::generation(user)))
         .arg(format!("{prefix}{}", keys::categories(user)))
         .query_async::<i64>(&mut **conn)
         .await
@@ -400,6 +511,13 @@ async fn delete_matching(conn: &mut Connection<'_>, pattern: &str) -> Result<(),
         }
         cursor = next;
     }
+}
+
+/// `duration` in whole milliseconds, at least one (Redis refuses `PX 0`).
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1)
 }
 
 async fn bounded<T>(

@@ -3,7 +3,9 @@
 //! the profile's zone, else `Asia/Kolkata`) decides what "today" is; transaction dates are
 //! calendar dates and are never converted. The analytics actor computes the numbers in SQL;
 //! answers are read through the cache under `an:{user}:overview:{timeframe}:{tz}:{date}` and
-//! `an:{user}:summary:{tz}:{date}`, which every change to the user's transactions invalidates.
+//! `an:{user}:summary:{tz}:{date}`, which every change to the user's transactions invalidates; an
+//! answer is stored under the data version its cache read saw, so one computed while the data
+//! changed is never stored after the invalidation.
 
 use std::future::Future;
 
@@ -16,7 +18,7 @@ use scale_actors::analytics::period::{parse_tz, today_in, Timeframe, Tz, DEFAULT
 use scale_actors::analytics::service::{GetOverview, GetSummary, UserTimezone};
 use scale_actors::analytics::AnalyticsError;
 use scale_actors::cache::keys;
-use scale_actors::cache::service::{Get, Set};
+use scale_actors::cache::service::{Get, Lookup, Set, Version};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::AuthUser;
@@ -76,7 +78,8 @@ async fn summary(
 }
 
 /// Answers with the JSON cached under `key`, else computes it, caches it for
-/// [`AppState::analytics_cache_ttl`] and answers with it. A failing cache only costs the lookup.
+/// [`AppState::analytics_cache_ttl`] under the version the lookup saw (refused if the user's data
+/// changed meanwhile) and answers with it. A failing cache only costs the lookup.
 async fn read_through<T: Serialize>(
     state: &AppState,
     key: String,
@@ -87,9 +90,13 @@ async fn read_through<T: Serialize>(
             .content_type(ContentType::json())
             .body(body)
     };
-    if let Ok(Some(body)) = state.cache.ask(Get { key: key.clone() }).await {
-        return Ok(json(body));
-    }
+    let version = match state.cache.ask(Get { key: key.clone() }).await {
+        Ok(Lookup {
+            value: Some(body), ..
+        }) => return Ok(json(body)),
+        Ok(Lookup { version, .. }) => version,
+        Err(_) => Version::default(),
+    };
     let body = serde_json::to_string(&compute.await?).map_err(|err| {
         tracing::error!(%err, "cannot serialise an analytics answer");
         ApiError::internal()
@@ -98,6 +105,7 @@ async fn read_through<T: Serialize>(
         key,
         value: body.clone(),
         ttl: state.analytics_cache_ttl,
+        version,
     };
     if let Err(err) = state.cache.ask(set).await {
         tracing::warn!(%err, "cannot cache an analytics answer");

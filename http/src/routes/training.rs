@@ -19,7 +19,7 @@ use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use scale_actors::cache::keys;
-use scale_actors::cache::service::{Get, Set};
+use scale_actors::cache::service::{Get, Lookup, Set, Version};
 use scale_actors::ingest::service::ImportUpload;
 use scale_actors::training::events::JobEvent;
 use scale_actors::training::listing::{parse_kind, RawJobQuery};
@@ -431,7 +431,11 @@ async fn queue_categorizer(state: &AppState, user: &AuthUser) -> Result<JobView,
 
 /// The caller's job `id`, read through the cache (an entry of another user is a 404).
 async fn cached_job(state: &AppState, user: Uuid, id: Uuid) -> Result<JobView, ApiError> {
-    if let Ok(Some(json)) = state.cache.ask(Get { key: keys::job(id) }).await {
+    let cached = state.cache.ask(Get { key: keys::job(id) }).await;
+    if let Ok(Lookup {
+        value: Some(json), ..
+    }) = cached
+    {
         if let Ok(job) = serde_json::from_str::<JobView>(&json) {
             if job.user_id != user {
                 return Err(TrainingError::NotFound.into());
@@ -454,6 +458,7 @@ async fn remember(state: &AppState, job: &JobView) {
         key: keys::job(job.id),
         value,
         ttl: JOB_CACHE_TTL,
+        version: Version::default(),
     };
     if let Err(err) = state.cache.ask(set).await {
         tracing::warn!(%err, job = %job.id, "cannot cache a job");

@@ -13,7 +13,7 @@ use diesel::QueryableByName;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use scale_actors::accounts::service::AccountsService;
 use scale_actors::analytics::service::AnalyticsService;
-use scale_actors::cache::service::{CacheConfig, CacheService, MEMORY_CAPACITY};
+use scale_actors::cache::service::{CacheConfig, CacheService, MEMORY_CAPACITY, MEMORY_TTL};
 use scale_actors::health::{HealthService, PostgresFlag, ProbeConfig};
 use scale_actors::ingest::service::IngestService;
 use scale_actors::training::events::EventBus;
@@ -90,6 +90,7 @@ pub fn state_with_cache(
         prefix: unique_prefix(),
         timeout: cache_timeout,
         memory_capacity: MEMORY_CAPACITY,
+        memory_ttl: MEMORY_TTL,
     };
     let cache = spawn(&registry, move || {
         CacheService::new(Some(cache_pool.clone()), cache_config.clone())
