@@ -96,7 +96,9 @@ pub struct Config {
     /// `RATE_LIMIT_DEFAULT_PER_MIN` / `RATE_LIMIT_IMPORT_PER_MIN` / `RATE_LIMIT_CLASSIFY_PER_MIN`
     /// / `RATE_LIMIT_TRAINING_PER_HOUR`.
     pub rate_limits: RateLimits,
-    /// `RATE_LIMIT_REDIS_TIMEOUT_MS`: longest wait for Redis before limiting in process.
+    /// `RATE_LIMIT_REDIS_TIMEOUT_MS`: longest wait for Redis (pool checkout and script) before
+    /// the limiter treats it as down and limits in process; a connection error falls back at
+    /// once.
     pub rate_limit_redis_timeout: Duration,
     /// `CACHE_REDIS_TIMEOUT_MS`: longest wait for a Redis read or write before the cache falls
     /// back to memory.
@@ -243,7 +245,7 @@ impl Config {
             rate_limit_redis_timeout: Duration::from_millis(positive(
                 &get,
                 "RATE_LIMIT_REDIS_TIMEOUT_MS",
-                "50",
+                "1000",
             )?),
             cache_redis_timeout: Duration::from_millis(positive(
                 &get,
@@ -370,7 +372,7 @@ mod tests {
         assert!(!c.chaos_enabled);
         assert_eq!(c.redis_key_prefix, "scale:");
         assert_eq!(c.rate_limits, RateLimits::default());
-        assert_eq!(c.rate_limit_redis_timeout, Duration::from_millis(50));
+        assert_eq!(c.rate_limit_redis_timeout, Duration::from_secs(1));
         assert_eq!(c.cache_redis_timeout, Duration::from_millis(50));
         assert_eq!(c.analytics_cache_ttl, Duration::from_secs(300));
         assert_eq!(c.training.lease, Duration::from_secs(30));

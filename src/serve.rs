@@ -103,18 +103,13 @@ async fn serve(config: Config, role: Role, auth: Arc<Authenticator>) -> anyhow::
     };
 
     // The limiter's Redis round trip is on every request: one pool per HTTP worker.
-    let limiter_redis = config
-        .redis_url
-        .as_deref()
-        .map(|url| redis_pool::per_thread(url, config.probe.timeout))
-        .transpose()
-        .map_err(|e| anyhow::anyhow!("REDIS_URL: {e}"))?;
     let rate_limiter = RateLimiter::new(
-        limiter_redis,
+        config.redis_url.as_deref(),
         config.redis_key_prefix.clone(),
         config.rate_limits,
+        config.rate_limit_redis_timeout,
     )
-    .with_redis_timeout(config.rate_limit_redis_timeout);
+    .map_err(|e| anyhow::anyhow!("REDIS_URL: {e}"))?;
 
     let cache_config = CacheConfig {
         prefix: config.redis_key_prefix.clone(),

@@ -5,13 +5,16 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use futures_util::future::join_all;
 use reqwest::header::HeaderMap;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use scale_chaos::{FaultMode, FaultProxy};
+use scale_http::auth::{mint_token, Role};
 use scale_schema::testing::TestDatabase;
 use serde_json::Value;
+use uuid::Uuid;
 
-use crate::common::{admin_token, cli, user_token, Server};
+use crate::common::{admin_token, cli, user_token, Server, SECRET};
 
 /// Asserts the problem+json contract on a response's parts.
 fn assert_problem(headers: &HeaderMap, body: &Value, status: u16, code: &str) {
@@ -458,4 +461,169 @@ fn websocket_benchmark_reports_its_baseline() {
     }
     assert!(report["websocket_via_redis"]["bytes_per_connection"].is_number());
     assert!(report["ratios"]["p50_vs_broadcast"].as_f64().unwrap() > 0.0);
+}
+
+/// A token for a new user.
+fn new_user_token() -> String {
+    mint_token(SECRET, Uuid::new_v4(), Role::User, 600)
+}
+
+/// Sends each of `paths` (from the server's root) `times` times, in turn, as the user of
+/// `token`; returns how many reached a handler (anything but 404, 405 and 429) and every
+/// answer: path, status and the `X-RateLimit-Limit` it was counted under.
+async fn spell(
+    server: &Server,
+    method: Method,
+    paths: &[&str],
+    token: &str,
+    times: usize,
+) -> (u32, Vec<(String, u16, Option<u64>)>) {
+    let root = server.base.trim_end_matches("/api/v1");
+    let (mut handled, mut answers) = (0, Vec::new());
+    for _ in 0..times {
+        for path in paths {
+            let res = server
+                .http
+                .request(method.clone(), format!("{root}{path}"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                res.url().path(),
+                *path,
+                "the client sent the path as written"
+            );
+            let status = res.status().as_u16();
+            handled += u32::from(![404, 405, 429].contains(&status));
+            let limit = res
+                .headers()
+                .get("x-ratelimit-limit")
+                .map(|v| v.to_str().unwrap().parse().unwrap());
+            answers.push(((*path).to_owned(), status, limit));
+        }
+    }
+    (handled, answers)
+}
+
+#[tokio::test]
+async fn no_spelling_of_a_route_changes_its_rate_limit_tier() {
+    let db = TestDatabase::create();
+    let server = Server::start(
+        &db.url(),
+        &[
+            ("RATE_LIMIT_DEFAULT_PER_MIN", "4"),
+            ("RATE_LIMIT_IMPORT_PER_MIN", "2"),
+            ("RATE_LIMIT_TRAINING_PER_HOUR", "3"),
+        ],
+    );
+    // Each group: spellings of a route, with its tier's limit, then paths that only look like
+    // it (no route: 404, counted in the default tier).
+    let groups: [(Method, u64, &[&str], &[&str]); 3] = [
+        (
+            Method::POST,
+            2,
+            &[
+                "/api/v1/ingest/imp%6Frt",
+                "/api/v1/ingest/imp%6frt",
+                "/api/v1/%69ngest/import",
+                "/api/v1/ingest/import",
+            ],
+            &[
+                "/api/v1/ingest%2Fimport",
+                "/api/v1/ingest/import/",
+                "/api/v1//ingest/import",
+            ],
+        ),
+        (
+            Method::POST,
+            3,
+            &[
+                "/api/v1/training/tr%61in",
+                "/api/v1/training/trai%6E",
+                "/api/v1/training/trai%6e",
+                "/api/v1/training/train",
+            ],
+            &["/api/v1/training%2ftrain", "/api/v1/training/train/"],
+        ),
+        (
+            Method::GET,
+            4,
+            &[
+                "/api/v1/acc%6Funts/profile",
+                "/api/v1/accounts/pr%6ffile",
+                "/api/v1/accounts/profile",
+                "/api/v%31/accounts/profile",
+            ],
+            &["/api/v1/accounts/profile/", "/api/v1//accounts/profile"],
+        ),
+    ];
+    for (method, limit, routed, unrouted) in groups {
+        let paths = [routed, unrouted].concat();
+        let (handled, answers) = spell(&server, method.clone(), &paths, &new_user_token(), 3).await;
+        assert_eq!(u64::from(handled), limit, "{method}: {answers:?}");
+        for (path, status, counted_in) in &answers {
+            let want = if routed.contains(&path.as_str()) {
+                limit
+            } else {
+                4
+            };
+            assert_eq!(*counted_in, Some(want), "{method} {path}: {status}");
+        }
+    }
+    // Health is exempt however it is spelled; paths that only look like it are limited.
+    let health = [
+        "/api/v1/h%65alth",
+        "/api/v1/%68ealth/ready",
+        "/api/v1/health",
+    ];
+    let (handled, answers) = spell(&server, Method::GET, &health, &new_user_token(), 3).await;
+    assert_eq!(handled, 9, "{answers:?}");
+    assert!(
+        answers.iter().all(|(_, _, limit)| limit.is_none()),
+        "{answers:?}"
+    );
+    let lookalikes = [
+        "/api/v1/health/",
+        "/api/v1/h%65alth/x",
+        "/api/v1/health%2Fready",
+    ];
+    let (handled, answers) = spell(&server, Method::GET, &lookalikes, &new_user_token(), 2).await;
+    assert_eq!(handled, 0, "{answers:?}");
+    let statuses: Vec<u16> = answers.iter().map(|(_, status, _)| *status).collect();
+    assert_eq!(statuses, [404, 404, 404, 404, 429, 429], "{answers:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_api_processes_together_never_admit_more_than_the_limit() {
+    const BURST: usize = 150;
+    let db = TestDatabase::create();
+    let prefix = format!("scale-e2e-{}:", Uuid::new_v4());
+    let env = [("REDIS_KEY_PREFIX", prefix.as_str())];
+    // One after the other: the first one migrates the database.
+    let servers: Vec<Server> = (0..2)
+        .map(|_| Server::start_with(&["serve", "--role", "api"], &db.url(), &env))
+        .collect();
+    for round in 0..3 {
+        // A new user each round: a fresh window of the default tier (100 per minute).
+        let token = new_user_token();
+        let requests = (0..BURST).map(|i| {
+            let server = &servers[i % servers.len()];
+            server
+                .http
+                .get(format!("{}/accounts/profile", server.base))
+                .bearer_auth(&token)
+                .send()
+        });
+        // All at once: BURST requests in flight, split across both processes.
+        let statuses: Vec<u16> = join_all(requests)
+            .await
+            .into_iter()
+            .map(|res| res.unwrap().status().as_u16())
+            .collect();
+        let ok = statuses.iter().filter(|&&s| s == 200).count();
+        let limited = statuses.iter().filter(|&&s| s == 429).count();
+        assert!(ok <= 100, "round {round}: {ok} admitted");
+        assert_eq!(ok + limited, BURST, "round {round}: {statuses:?}");
+    }
 }

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+pub use bb8::ErrorSink;
+use bb8_redis::redis::RedisError;
 use bb8_redis::RedisConnectionManager;
 
 use crate::per_thread::PerThread;
@@ -12,19 +14,34 @@ pub type RedisPool = bb8::Pool<RedisConnectionManager>;
 
 /// Builds a pool for `url` without connecting; fails only on a malformed URL.
 pub fn connect(url: &str, connection_timeout: Duration) -> Result<RedisPool, String> {
-    let manager = RedisConnectionManager::new(url).map_err(|e| e.to_string())?;
-    Ok(bb8::Pool::builder()
-        .max_size(16)
-        .connection_timeout(connection_timeout)
-        .build_unchecked(manager))
+    Ok(builder(connection_timeout).build_unchecked(manager(url)?))
 }
 
 /// A pool for `url` per thread that uses it, so a hot path's Redis round trip stays on its
-/// thread (see [`crate::per_thread`]); fails only on a malformed URL.
-pub fn per_thread(url: &str, connection_timeout: Duration) -> Result<PerThread<RedisPool>, String> {
-    connect(url, connection_timeout)?;
+/// thread (see [`crate::per_thread`]); each pool reports to `errors` what it does not return
+/// to callers (a failed connection attempt, a failed check of an idle connection), which a
+/// checkout otherwise only sees as waiting until `connection_timeout`. Fails only on a
+/// malformed URL.
+pub fn per_thread(
+    url: &str,
+    connection_timeout: Duration,
+    errors: Box<dyn ErrorSink<RedisError>>,
+) -> Result<PerThread<RedisPool>, String> {
+    manager(url)?;
     let url = url.to_owned();
     Ok(PerThread::new(move || {
-        connect(&url, connection_timeout).expect("the URL was parsed once already")
+        builder(connection_timeout)
+            .error_sink(errors.boxed_clone())
+            .build_unchecked(manager(&url).expect("the URL was parsed once already"))
     }))
+}
+
+fn manager(url: &str) -> Result<RedisConnectionManager, String> {
+    RedisConnectionManager::new(url).map_err(|e| e.to_string())
+}
+
+fn builder(connection_timeout: Duration) -> bb8::Builder<RedisConnectionManager> {
+    bb8::Pool::builder()
+        .max_size(16)
+        .connection_timeout(connection_timeout)
 }

@@ -1,7 +1,11 @@
-//! A loopback TCP proxy whose link to the upstream can be cut or stalled on demand.
+//! A loopback TCP proxy whose link to the upstream can be cut, stalled or slowed on demand.
 
+use std::io;
 use std::net::SocketAddr;
+use std::time::Duration;
 
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
@@ -14,6 +18,16 @@ pub enum FaultMode {
     Down,
     /// Accept connections but never answer (the dependency hangs).
     Hang,
+    /// Forward bytes both ways, each chunk held back by this long in each direction (the
+    /// dependency answers slowly); open connections stay open when switching from `Pass`.
+    Slow(Duration),
+}
+
+impl FaultMode {
+    /// Whether connections are forwarded in this mode.
+    fn forwards(mode: Option<Self>) -> bool {
+        matches!(mode, Some(FaultMode::Pass | FaultMode::Slow(_)))
+    }
 }
 
 /// A running proxy on `127.0.0.1`; it stops when dropped.
@@ -50,7 +64,8 @@ impl FaultProxy {
         self.addr
     }
 
-    /// Switches the proxy's behaviour; open connections are cut unless the mode is `Pass`.
+    /// Switches the proxy's behaviour; open connections are cut unless the mode is `Pass` or
+    /// `Slow`.
     pub fn set_mode(&self, mode: FaultMode) {
         self.mode.send_replace(Some(mode));
     }
@@ -78,7 +93,7 @@ async fn accept_loop(
                 let Ok((client, _)) = accepted else { continue };
                 let current = *mode.borrow();
                 match current {
-                    Some(FaultMode::Pass) => {
+                    Some(FaultMode::Pass | FaultMode::Slow(_)) => {
                         tokio::spawn(forward(client, upstream, mode.clone()));
                     }
                     Some(FaultMode::Hang) => {
@@ -91,20 +106,52 @@ async fn accept_loop(
     }
 }
 
-/// Copies bytes until either side closes or the mode leaves `Pass`.
+/// Copies bytes both ways until both sides close, either fails, or the mode stops forwarding.
 async fn forward(
-    mut client: TcpStream,
+    client: TcpStream,
     upstream: SocketAddr,
     mut mode: watch::Receiver<Option<FaultMode>>,
 ) {
-    let Ok(mut server) = TcpStream::connect(upstream).await else {
+    let Ok(server) = TcpStream::connect(upstream).await else {
         return;
     };
+    let (client_read, client_write) = client.into_split();
+    let (server_read, server_write) = server.into_split();
+    let (upstream_mode, downstream_mode) = (mode.clone(), mode.clone());
+    let both_ways = async {
+        tokio::try_join!(
+            pipe(client_read, server_write, upstream_mode),
+            pipe(server_read, client_write, downstream_mode),
+        )
+    };
     tokio::select! {
-        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
-        _ = mode.wait_for(|m| *m != Some(FaultMode::Pass)) => {
+        _ = both_ways => {}
+        _ = mode.wait_for(|m| !FaultMode::forwards(*m)) => {
             tracing::debug!("fault proxy cut a connection");
         }
+    }
+}
+
+/// Copies `from` to `to` until `from` closes, holding each chunk back while the mode is `Slow`.
+async fn pipe(
+    mut from: OwnedReadHalf,
+    mut to: OwnedWriteHalf,
+    mode: watch::Receiver<Option<FaultMode>>,
+) -> io::Result<()> {
+    let mut buf = vec![0; 16 * 1024];
+    loop {
+        let n = from.read(&mut buf).await?;
+        if n == 0 {
+            return to.shutdown().await;
+        }
+        let delay = match *mode.borrow() {
+            Some(FaultMode::Slow(delay)) => delay,
+            _ => Duration::ZERO,
+        };
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        to.write_all(&buf[..n]).await?;
     }
 }
 

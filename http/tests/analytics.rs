@@ -481,7 +481,9 @@ async fn without_redis_the_cache_lives_in_memory_and_redis_takes_over_again() {
         None,
         unique_prefix(),
         RateLimits::uniform(100_000, Duration::from_secs(60)),
-    );
+        Duration::from_secs(1),
+    )
+    .unwrap();
     let state = state_with_cache(
         &db,
         limiter,

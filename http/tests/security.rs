@@ -2,18 +2,21 @@
 //! caught panics), HSTS only in production, no `Server` header; per-caller rate limits in Redis
 //! with an in-process fallback while Redis is down.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::header::{self, HeaderMap};
-use actix_web::http::StatusCode;
+use actix_web::http::{Method, StatusCode};
 use actix_web::test;
 use scale_actors::redis_pool::{self, RedisPool};
 use scale_chaos::{FaultMode, FaultProxy};
 use scale_http::auth::{mint_token, Role};
 use scale_http::rate_limit::lease::max_lease;
-use scale_http::rate_limit::{Limit, Tier, X_RATELIMIT_LIMIT, X_RATELIMIT_REMAINING};
+use scale_http::rate_limit::{
+    Limit, Tier, DEFAULT_REDIS_TIMEOUT, X_RATELIMIT_LIMIT, X_RATELIMIT_REMAINING,
+};
 use scale_http::security_headers::{ALWAYS, HSTS};
 use scale_http::{HttpSettings, RateLimiter, RateLimits};
 use scale_schema::testing::TestDatabase;
@@ -95,9 +98,12 @@ fn header_u64(headers: &HeaderMap, name: impl header::AsHeaderName) -> u64 {
 /// A limiter on Redis at `url` under a fresh prefix (returned too).
 fn limiter(url: &str, limits: RateLimits, timeout: Duration) -> (RateLimiter, String) {
     let prefix = unique_prefix();
-    let pool = redis_pool::per_thread(url, timeout).unwrap();
-    let limiter = RateLimiter::new(Some(pool), prefix.clone(), limits).with_redis_timeout(timeout);
-    (limiter, prefix)
+    (process(url, &prefix, limits, timeout), prefix)
+}
+
+/// A limiter on Redis at `url` under `prefix`: one process among those sharing the prefix.
+fn process(url: &str, prefix: &str, limits: RateLimits, timeout: Duration) -> RateLimiter {
+    RateLimiter::new(Some(url), prefix, limits, timeout).unwrap()
 }
 
 /// Entries in a window stored in Redis (0 when the key does not exist).
@@ -230,12 +236,7 @@ async fn processes_sharing_a_window_lease_permits_but_never_pass_the_limit() {
     let timeout = Duration::from_secs(2);
     let limits = RateLimits::uniform(1_000, Duration::from_secs(60));
     let (a, prefix) = limiter(REDIS_URL, limits, timeout);
-    let b = RateLimiter::new(
-        Some(redis_pool::per_thread(REDIS_URL, timeout).unwrap()),
-        prefix,
-        limits,
-    )
-    .with_redis_timeout(timeout);
+    let b = process(REDIS_URL, &prefix, limits, timeout);
     let mut admitted = 0;
     for i in 0..1_500 {
         let limiter = if i % 3 == 0 { &b } else { &a };
@@ -352,4 +353,284 @@ async fn without_redis_limits_hold_in_process_and_redis_takes_over_again() {
     assert_eq!(call(fresh).await.status(), StatusCode::OK);
     problem(call(fresh).await, 429, "rate_limited").await;
     assert_eq!(redis_count(&redis, &key(fresh)).await, 2);
+}
+
+/// The answers of the caller behind `token` to every path in `paths` (each sent `times` times,
+/// in turn), with how many reached a handler: anything but 404, 405 and 429. Every answer but
+/// a handler's in an exempt tier carries the limit of the tier it was counted in.
+async fn spell(
+    app: &impl Service<
+        actix_http::Request,
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+    >,
+    method: &Method,
+    paths: &[&str],
+    token: &str,
+    times: usize,
+) -> (u32, Vec<(String, StatusCode, Option<u64>)>) {
+    let mut handled = 0;
+    let mut answers = Vec::new();
+    for _ in 0..times {
+        for path in paths {
+            let req = test::TestRequest::default()
+                .method(method.clone())
+                .uri(path)
+                .insert_header(common::bearer(token))
+                .to_request();
+            let res = test::call_service(app, req).await;
+            let status = res.status();
+            if ![404, 405, 429].contains(&status.as_u16()) {
+                handled += 1;
+            }
+            let limit = res
+                .headers()
+                .contains_key(X_RATELIMIT_LIMIT)
+                .then(|| header_u64(res.headers(), X_RATELIMIT_LIMIT));
+            answers.push(((*path).to_owned(), status, limit));
+        }
+    }
+    (handled, answers)
+}
+
+#[actix_rt::test]
+async fn no_spelling_of_a_path_changes_its_tier() {
+    let db = TestDatabase::migrated();
+    let minute = Duration::from_secs(60);
+    let per_minute = |max| Limit {
+        max,
+        window: minute,
+    };
+    // Distinct limits, so every answer names the tier it was counted in.
+    let limits = RateLimits {
+        default: per_minute(4),
+        import: per_minute(2),
+        classify: per_minute(5),
+        training: per_minute(3),
+    };
+    let (limiter, _) = limiter(REDIS_URL, limits, Duration::from_secs(2));
+    let app = service(state_with(&db, limiter), false).await;
+    let default = u64::from(limits.default.max);
+    // Each group: a route's spellings (the router's path for them is the route's), then paths
+    // that look alike but match no route (404: the default tier).
+    let groups: [(Method, Tier, &[&str], &[&str]); 5] = [
+        (
+            Method::POST,
+            Tier::Import,
+            &[
+                "/api/v1/ingest/imp%6Frt",
+                "/api/v1/ingest/imp%6frt",
+                "/api/v1/%69ngest/%69mport",
+                "/api/v%31/ingest/import",
+                "/api/v1/ingest/import",
+            ],
+            &[
+                "/api/v1/ingest%2Fimport",
+                "/api/v1/ingest%2fimport",
+                "/api/v1/ingest/import/",
+                "/api/v1//ingest/import",
+                "/api/v1/ingest//import",
+            ],
+        ),
+        (
+            Method::POST,
+            Tier::Import,
+            &["/api/v1/training/upl%6Fad", "/api/v1/tr%61ining/upload"],
+            &["/api/v1/training/upload/", "/api/v1/training%2Fupload"],
+        ),
+        (
+            Method::POST,
+            Tier::Training,
+            &[
+                "/api/v1/training/tr%61in",
+                "/api/v1/training/trai%6E",
+                "/api/v1/training/trai%6e",
+                "/api/v1/training/j%6Fbs",
+                "/api/v1/training/train",
+            ],
+            &[
+                "/api/v1/training/train/",
+                "/api/v1//training/train",
+                "/api/v1/training%2Ftrain",
+                "/api/v1/training%2ftrain",
+            ],
+        ),
+        (
+            Method::GET,
+            Tier::Default,
+            &[
+                "/api/v1/ops/act%6Frs",
+                "/api/v1/ops/act%6frs",
+                "/api/v1/%6Fps/actors",
+                "/api/v1/ops/actors",
+            ],
+            &["/api/v1/ops/actors/", "/api/v1//ops/actors"],
+        ),
+        (
+            Method::POST,
+            Tier::Default,
+            &[
+                "/api/v1/ingest/p%61rse",
+                "/api/v1/ing%65st/pars%65",
+                "/api/v1/ingest/parse",
+            ],
+            &[],
+        ),
+    ];
+    for (method, tier, routed, unrouted) in groups {
+        let limit = limits.get(tier).max;
+        let paths = [routed, unrouted].concat();
+        let (handled, answers) = spell(&app, &method, &paths, &admin_token(), 3).await;
+        assert_eq!(handled, limit, "{method} {tier:?}: {answers:?}");
+        for (path, status, counted_in) in &answers {
+            let want = if routed.contains(&path.as_str()) {
+                u64::from(limit)
+            } else {
+                assert_ne!(*status, StatusCode::OK, "{method} {path}");
+                default
+            };
+            assert_eq!(*counted_in, Some(want), "{method} {path}: {status}");
+        }
+    }
+
+    // The health routes are exempt however they are spelled; paths that only look like them
+    // are not.
+    let health = [
+        "/api/v1/health",
+        "/api/v1/h%65alth",
+        "/api/v1/health/re%61dy",
+        "/api/v1/%68ealth/ready",
+    ];
+    let (handled, answers) = spell(&app, &Method::GET, &health, &admin_token(), 3).await;
+    assert_eq!(handled, 12, "{answers:?}");
+    assert!(
+        answers.iter().all(|(_, _, limit)| limit.is_none()),
+        "{answers:?}"
+    );
+    let lookalikes = [
+        "/api/v1/health/",
+        "/api/v1/health/nope",
+        "/api/v1/h%65alth/nope",
+        "/api/v1//health",
+        "/api/v1/health%2Fready",
+    ];
+    let (handled, answers) = spell(&app, &Method::GET, &lookalikes, &admin_token(), 1).await;
+    assert_eq!(handled, 0, "{answers:?}");
+    let statuses: Vec<u16> = answers
+        .iter()
+        .map(|(_, status, _)| status.as_u16())
+        .collect();
+    assert_eq!(statuses, [404, 404, 404, 404, 429], "{answers:?}");
+    assert!(
+        answers.iter().all(|(_, _, limit)| *limit == Some(default)),
+        "{answers:?}"
+    );
+}
+
+/// Sends `n` checks by `subject` at once (spawned tasks), in turn through each of `processes`;
+/// returns how many were admitted.
+async fn burst(processes: &[Arc<RateLimiter>], subject: &str, n: usize) -> u64 {
+    let checks: Vec<_> = (0..n)
+        .map(|i| {
+            let limiter = Arc::clone(&processes[i % processes.len()]);
+            let subject = subject.to_owned();
+            tokio::spawn(async move { limiter.check(Tier::Default, &subject).await.allowed })
+        })
+        .collect();
+    let mut admitted = 0;
+    for check in checks {
+        admitted += u64::from(check.await.unwrap());
+    }
+    admitted
+}
+
+/// Two limiters on `url` sharing a fresh prefix: two processes, with the default timeout.
+fn two_processes(url: &str, limits: RateLimits) -> [Arc<RateLimiter>; 2] {
+    let prefix = unique_prefix();
+    [(); 2].map(|()| Arc::new(process(url, &prefix, limits, DEFAULT_REDIS_TIMEOUT)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_processes_admit_exactly_the_limit_under_a_concurrent_burst() {
+    let limits = RateLimits::default();
+    let processes = two_processes(REDIS_URL, limits);
+    let redis = redis_pool::connect(REDIS_URL, Duration::from_secs(2)).unwrap();
+    for round in 0..3 {
+        let subject = format!("user:{}", Uuid::new_v4());
+        let admitted = burst(&processes, &subject, 150).await;
+        assert_eq!(admitted, 100, "round {round}");
+        let key = processes[0].key(Tier::Default, &subject);
+        assert_eq!(redis_count(&redis, &key).await, 100, "round {round}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_slow_redis_is_waited_for_and_a_burst_still_admits_exactly_the_limit() {
+    let proxy = FaultProxy::start("127.0.0.1:6379".parse().unwrap());
+    // 20 ms a round trip, well under the timeout but enough to queue 150 checks for longer.
+    proxy.set_mode(FaultMode::Slow(Duration::from_millis(10)));
+    let processes = two_processes(&format!("redis://{}", proxy.addr()), RateLimits::default());
+    let redis = redis_pool::connect(REDIS_URL, Duration::from_secs(2)).unwrap();
+    let subject = format!("user:{}", Uuid::new_v4());
+    let started = Instant::now();
+    let admitted = burst(&processes, &subject, 150).await;
+    let took = started.elapsed();
+    assert_eq!(admitted, 100, "the burst took {took:?}");
+    let key = processes[0].key(Tier::Default, &subject);
+    assert_eq!(
+        redis_count(&redis, &key).await,
+        100,
+        "every admitted check was counted in Redis: none fell back"
+    );
+    assert!(
+        took > Duration::from_millis(100),
+        "Redis was not slow: {took:?}"
+    );
+}
+
+#[actix_rt::test]
+async fn cut_from_redis_a_process_admits_only_its_share_of_what_was_left() {
+    let limits = RateLimits::uniform(10, Duration::from_secs(60));
+    // Far longer than the test may take: the fallback must come from the connection error.
+    let timeout = Duration::from_secs(10);
+    let proxy = FaultProxy::start("127.0.0.1:6379".parse().unwrap());
+    let prefix = unique_prefix();
+    let other = process(REDIS_URL, &prefix, limits, timeout);
+    let cut = process(
+        &format!("redis://{}", proxy.addr()),
+        &prefix,
+        limits,
+        timeout,
+    );
+    let subject = "user:cut";
+    // Two live processes; Redis counts 5 of the 10, the last answer to `cut` says so.
+    assert!(other.check(Tier::Default, subject).await.allowed);
+    for remaining in (5..9).rev() {
+        let decision = cut.check(Tier::Default, subject).await;
+        assert!(decision.allowed);
+        assert_eq!(decision.remaining, remaining);
+    }
+
+    proxy.set_mode(FaultMode::Down);
+    let started = Instant::now();
+    let mut decisions = Vec::new();
+    for _ in 0..4 {
+        decisions.push(cut.check(Tier::Default, subject).await);
+    }
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(3), "fell back after {took:?}");
+    // Its share of the 5 left: 5 / 2 = 2.
+    let allowed: Vec<(bool, u32)> = decisions.iter().map(|d| (d.allowed, d.remaining)).collect();
+    assert_eq!(allowed, [(true, 1), (true, 0), (false, 0), (false, 0)]);
+    let redis = redis_pool::connect(REDIS_URL, Duration::from_secs(2)).unwrap();
+    assert_eq!(
+        redis_count(&redis, &cut.key(Tier::Default, subject)).await,
+        5
+    );
+    let live: u64 = redis::cmd("ZCARD")
+        .arg(cut.live_key())
+        .query_async(&mut *redis.get().await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(live, 2, "both processes registered as live");
 }

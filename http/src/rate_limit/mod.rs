@@ -1,16 +1,26 @@
 //! Per-caller rate limits on `/api/v1` (health routes exempt), in tiers: imports, classification,
-//! training and everything else. The caller is the user of a valid bearer token, else the peer IP
-//! (`X-Forwarded-For` is not trusted). Windows slide and live in Redis — a sorted set per
-//! `{prefix}rl:{tier}:{subject}`, updated atomically by a Lua script — so every process shares
-//! them. When Redis fails or is slower than the timeout, the limiter falls back to an in-process
-//! window ([`window`]) and tries Redis again after [`REDIS_RETRY_AFTER`]. A caller far below a
-//! high limit is admitted from a lease of permits taken from its Redis window ([`lease`]),
-//! one round trip per lease instead of per request.
+//! training and everything else. The tier follows the route the router matched (its resource
+//! pattern), so no spelling of a path (percent-encoding, say) changes it. The caller is the user
+//! of a valid bearer token, else the peer IP (`X-Forwarded-For` is not trusted).
+//!
+//! Windows slide and live in Redis — a sorted set per `{prefix}rl:{tier}:{subject}`, updated
+//! atomically by a Lua script — so every process shares them: while Redis answers, no process,
+//! alone or together with others, admits more than the limit. Redis counts as down when it
+//! fails (a connection error falls back at once) or does not answer within the timeout (default
+//! [`DEFAULT_REDIS_TIMEOUT`], a pool checkout included): a slow answer is waited for. Then the
+//! limiter falls back to an in-process window ([`window`]) that starts from the count Redis
+//! last reported for the caller and admits only this process's share of what remained, split
+//! between the live processes (each renews its entry in `{prefix}rl:live` from inside the
+//! script, at most once per [`LIVE_REFRESH`]). Redis is tried again after
+//! [`REDIS_RETRY_AFTER`], by one request at a time. A caller far below a high limit is admitted
+//! from a lease of permits taken from its Redis window ([`lease`]), one round trip per lease
+//! instead of per request.
 
 pub mod lease;
 pub mod window;
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use actix_web::body::{EitherBody, MessageBody};
@@ -19,8 +29,10 @@ use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{web, Error};
-use scale_actors::redis_pool::RedisPool;
+use redis::RedisError;
+use scale_actors::redis_pool::{self, ErrorSink, RedisPool};
 use scale_actors::PerThread;
+use tokio::sync::Notify;
 
 pub use lease::Leases;
 pub use window::{Decision, Limit, SlidingWindows};
@@ -32,19 +44,27 @@ use crate::AppState;
 pub const X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
 /// Requests the caller has left in the current window.
 pub const X_RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
-/// Default longest wait for Redis before the in-process fallback answers.
-pub const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_millis(50);
+/// Default longest wait for Redis (pool checkout and script) before it counts as down.
+pub const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long the limiter stays on the fallback after Redis failed, before trying it again.
 pub const REDIS_RETRY_AFTER: Duration = Duration::from_secs(1);
 /// Most callers the in-process fallback tracks at once.
 pub const FALLBACK_MAX_KEYS: usize = 10_000;
+/// How often at most a process renews its entry among the live limiters.
+pub const LIVE_REFRESH: Duration = Duration::from_secs(1);
+/// How long a process counts as live after it last renewed its entry (a process that stopped
+/// is still counted that long, which only makes the others' fallback shares smaller).
+pub const LIVE_TTL: Duration = Duration::from_secs(60);
 
-/// Removes expired entries, then grants up to `wanted` permits if the window has room: one,
-/// stamped now, or (while the window stays under half full) a lease of several, stamped with
-/// the lease's end so they stay counted for as long as they may be spent.
-/// KEYS[1] the window; ARGV: now (ms), window (ms), limit, a unique member prefix, permits
-/// wanted, lease lifetime (ms).
-/// Returns {permits granted, requests counted, ms until the oldest entry leaves the window}.
+/// Renews this process among the live limiters when asked, removes expired entries, then grants
+/// up to `wanted` permits if the window has room: one, stamped now, or (while the window stays
+/// under half full) a lease of several, stamped with the lease's end so they stay counted for
+/// as long as they may be spent.
+/// KEYS[1] the window, KEYS[2] the live limiters; ARGV: now (ms), window (ms), limit, a unique
+/// member prefix, permits wanted, lease lifetime (ms), this process's id, how long an entry
+/// among the live limiters lasts (ms; 0: do not renew it this time).
+/// Returns {permits granted, requests counted, ms until the oldest entry leaves the window,
+/// live limiters}.
 const SLIDING_WINDOW: &str = r"
 local key = KEYS[1]
 local now = tonumber(ARGV[1])
@@ -52,6 +72,13 @@ local window = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
 local wanted = tonumber(ARGV[5])
 local lease = tonumber(ARGV[6])
+local live_ttl = tonumber(ARGV[8])
+if live_ttl > 0 then
+  redis.call('ZADD', KEYS[2], now, ARGV[7])
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - live_ttl)
+  redis.call('PEXPIRE', KEYS[2], live_ttl)
+end
+local live = redis.call('ZCARD', KEYS[2])
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
 local count = redis.call('ZCARD', key)
 if count < limit then
@@ -66,12 +93,12 @@ if count < limit then
   end
   redis.call('ZADD', key, unpack(entries))
   redis.call('PEXPIRE', key, window + lease)
-  return {granted, count + granted, 0}
+  return {granted, count + granted, 0, live}
 end
 local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
 local wait = window
 if oldest[2] then wait = tonumber(oldest[2]) + window - now end
-return {0, count, wait}
+return {0, count, wait, live}
 ";
 
 /// A group of routes sharing a limit.
@@ -98,10 +125,13 @@ impl Tier {
         }
     }
 
-    /// The tier of a request to `path`; `None` for exempt routes (health).
-    pub fn of(method: &Method, path: &str) -> Option<Self> {
-        let route = path.strip_prefix("/api/v1").unwrap_or(path);
-        let route = route.strip_suffix('/').unwrap_or(route);
+    /// The tier of a `method` request to the route whose resource pattern is `pattern` (e.g.
+    /// `/api/v1/training/jobs/{id}`; `None` when no route matches, which is never exempt);
+    /// `None` for exempt routes (health).
+    pub fn of(method: &Method, pattern: Option<&str>) -> Option<Self> {
+        let Some(route) = pattern.and_then(|p| p.strip_prefix("/api/v1")) else {
+            return Some(Tier::Default);
+        };
         let under = |prefix: &str| {
             route
                 .strip_prefix(prefix)
@@ -178,40 +208,74 @@ impl Default for RateLimits {
     }
 }
 
+/// Where the limiter's pools report connection failures (which a checkout only sees as a wait
+/// until its timeout): wakes every check waiting on Redis, so it falls back at once.
+#[derive(Debug, Clone, Default)]
+struct ConnectionFailures(Arc<Notify>);
+
+impl ErrorSink<RedisError> for ConnectionFailures {
+    fn sink(&self, error: RedisError) {
+        tracing::debug!(%error, "rate limiter: a Redis connection failed");
+        self.0.notify_waiters();
+    }
+
+    fn boxed_clone(&self) -> Box<dyn ErrorSink<RedisError>> {
+        Box::new(self.clone())
+    }
+}
+
 /// Decides whether a caller may make a request: in Redis when it answers, else in process.
 pub struct RateLimiter {
     redis: Option<PerThread<RedisPool>>,
     prefix: String,
     limits: RateLimits,
     redis_timeout: Duration,
+    connection_failures: ConnectionFailures,
+    /// This process's member among the live limiters.
+    id: String,
+    /// The Redis key of the live limiters.
+    live_key: String,
+    /// When this process next renews its entry among the live limiters.
+    live_renewal_due: Mutex<Instant>,
+    /// Live limiters Redis last reported (0 before it first answered).
+    live: AtomicU32,
     fallback: Mutex<SlidingWindows>,
     leases: Mutex<Leases>,
     redis_paused_until: Mutex<Option<Instant>>,
 }
 
 impl RateLimiter {
-    /// A limiter over `redis` (none: in process only; one pool per thread, see
-    /// `scale_actors::redis_pool::per_thread`) with keys under `prefix`.
+    /// A limiter over Redis at `redis_url` (none: in process only) with keys under `prefix`,
+    /// waiting up to `redis_timeout` for Redis (a pool checkout included; one pool per thread,
+    /// see `scale_actors::redis_pool::per_thread`) before treating it as down. Fails only on a
+    /// malformed URL.
     pub fn new(
-        redis: Option<PerThread<RedisPool>>,
+        redis_url: Option<&str>,
         prefix: impl Into<String>,
         limits: RateLimits,
-    ) -> Self {
-        Self {
+        redis_timeout: Duration,
+    ) -> Result<Self, String> {
+        let connection_failures = ConnectionFailures::default();
+        let redis = redis_url
+            .map(|url| {
+                redis_pool::per_thread(url, redis_timeout, connection_failures.boxed_clone())
+            })
+            .transpose()?;
+        let prefix = prefix.into();
+        Ok(Self {
             redis,
-            prefix: prefix.into(),
+            live_key: format!("{prefix}rl:live"),
+            prefix,
             limits,
-            redis_timeout: DEFAULT_REDIS_TIMEOUT,
+            redis_timeout,
+            connection_failures,
+            id: uuid::Uuid::new_v4().simple().to_string(),
+            live_renewal_due: Mutex::new(Instant::now()),
+            live: AtomicU32::new(0),
             fallback: Mutex::new(SlidingWindows::new(FALLBACK_MAX_KEYS)),
             leases: Mutex::new(Leases::new(FALLBACK_MAX_KEYS)),
             redis_paused_until: Mutex::new(None),
-        }
-    }
-
-    /// Sets the longest wait for Redis (pool checkout and script) before falling back.
-    pub fn with_redis_timeout(mut self, timeout: Duration) -> Self {
-        self.redis_timeout = timeout;
-        self
+        })
     }
 
     /// The limits in force.
@@ -224,6 +288,12 @@ impl RateLimiter {
         format!("{}rl:{}:{subject}", self.prefix, tier.as_str())
     }
 
+    /// The Redis key of the live limiters: a sorted set of process ids scored by their last
+    /// renewal (ms since the epoch).
+    pub fn live_key(&self) -> &str {
+        &self.live_key
+    }
+
     /// Counts a request by `subject` in `tier` and says whether it may proceed.
     pub async fn check(&self, tier: Tier, subject: &str) -> Decision {
         let limit = self.limits.get(tier);
@@ -231,15 +301,13 @@ impl RateLimiter {
         if let Some(decision) = self.check_in_redis(&key, limit).await {
             return decision;
         }
-        lock(&self.fallback).hit(&key, limit, Instant::now())
+        // Never heard from Redis: this process is the only one it knows of.
+        let processes = self.live.load(Ordering::Relaxed).max(1);
+        lock(&self.fallback).hit(&key, limit, processes, Instant::now())
     }
 
     async fn check_in_redis(&self, key: &str, limit: Limit) -> Option<Decision> {
         let pool = self.redis.as_ref()?.get();
-        let paused_until = *self.paused();
-        if paused_until.is_some_and(|until| Instant::now() < until) {
-            return None;
-        }
         let now = Instant::now();
         let wanted = {
             let mut leases = lock(&self.leases);
@@ -249,16 +317,30 @@ impl RateLimiter {
             }
             leases.wanted(key, limit, now)
         };
-        let outcome = tokio::time::timeout(self.redis_timeout, redis_hit(pool, key, limit, wanted))
-            .await
-            .unwrap_or_else(|_| Err(format!("no answer within {:?}", self.redis_timeout)));
-        let mut paused = self.paused();
+        if !self.may_ask_redis(now) {
+            return None;
+        }
+        let renew = self.renews_liveness(now);
+        // Registered before asking, so a failure reported meanwhile is not missed.
+        let connection_failed = self.connection_failures.0.notified();
+        let asked = tokio::time::timeout(
+            self.redis_timeout,
+            self.redis_hit(pool, key, limit, wanted, renew),
+        );
+        let outcome = tokio::select! {
+            outcome = asked => outcome
+                .unwrap_or_else(|_| Err(format!("no answer within {:?}", self.redis_timeout))),
+            () = connection_failed => Err("cannot connect".to_owned()),
+        };
         match outcome {
             Ok(grant) => {
-                if paused.take().is_some() {
+                if self.paused().take().is_some() {
                     tracing::info!("rate limiter: Redis answers again");
                 }
+                self.live.store(grant.live, Ordering::Relaxed);
+                let answered = Instant::now();
                 lock(&self.leases).record(key, grant.granted, grant.counted, now);
+                lock(&self.fallback).remember(key, limit, grant.counted, answered);
                 // The lease's unspent permits are still this process's to give.
                 let unspent = grant.granted.saturating_sub(1);
                 Some(Decision::new(
@@ -269,6 +351,7 @@ impl RateLimiter {
                 ))
             }
             Err(error) => {
+                let mut paused = self.paused();
                 if paused.is_none() {
                     tracing::warn!(%error, "rate limiter: Redis failed, limiting in process");
                 }
@@ -278,8 +361,75 @@ impl RateLimiter {
         }
     }
 
+    /// Whether a check at `now` may ask Redis: always while it answers; after a failure, once
+    /// [`REDIS_RETRY_AFTER`] has passed, one check (the others keep limiting in process until
+    /// it has its answer, so an outage costs them no wait).
+    fn may_ask_redis(&self, now: Instant) -> bool {
+        let mut paused = self.paused();
+        match *paused {
+            Some(until) if now < until => false,
+            Some(_) => {
+                *paused = Some(now + self.redis_timeout + REDIS_RETRY_AFTER);
+                true
+            }
+            None => true,
+        }
+    }
+
+    /// Whether a check at `now` renews this process among the live limiters: at most one per
+    /// [`LIVE_REFRESH`].
+    fn renews_liveness(&self, now: Instant) -> bool {
+        let mut due = lock(&self.live_renewal_due);
+        if now < *due {
+            return false;
+        }
+        *due = now + LIVE_REFRESH;
+        true
+    }
+
     fn paused(&self) -> MutexGuard<'_, Option<Instant>> {
         lock(&self.redis_paused_until)
+    }
+
+    /// Runs the sliding-window script for `key`, asking for `wanted` permits and renewing this
+    /// process among the live limiters when `renew`.
+    async fn redis_hit(
+        &self,
+        pool: &RedisPool,
+        key: &str,
+        limit: Limit,
+        wanted: u32,
+        renew: bool,
+    ) -> Result<Grant, String> {
+        let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis();
+        let member = format!("{now_ms}-{}", uuid::Uuid::new_v4().simple());
+        let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        let (granted, counted, wait_ms, live): (u32, u32, u64, u32) = redis::cmd("EVAL")
+            .arg(SLIDING_WINDOW)
+            .arg(2)
+            .arg(key)
+            .arg(&self.live_key)
+            .arg(u64::try_from(now_ms).unwrap_or(u64::MAX))
+            .arg(millis(limit.window))
+            .arg(limit.max)
+            .arg(member)
+            .arg(wanted)
+            .arg(millis(lease::LEASE_TTL))
+            .arg(&self.id)
+            .arg(if renew { millis(LIVE_TTL) } else { 0 })
+            .query_async(&mut *conn)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(Grant {
+            granted,
+            counted,
+            wait: Duration::from_millis(wait_ms),
+            live,
+        })
     }
 }
 
@@ -296,40 +446,16 @@ struct Grant {
     counted: u32,
     /// When denied, until the oldest counted request leaves the window.
     wait: Duration,
+    /// Live limiters, this process included.
+    live: u32,
 }
 
-/// Runs the sliding-window script for `key`, asking for `wanted` permits.
-async fn redis_hit(
-    pool: &RedisPool,
-    key: &str,
-    limit: Limit,
-    wanted: u32,
-) -> Result<Grant, String> {
-    let mut conn = pool.get().await.map_err(|e| e.to_string())?;
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis();
-    let member = format!("{now_ms}-{}", uuid::Uuid::new_v4().simple());
-    let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-    let (granted, counted, wait_ms): (u32, u32, u64) = redis::cmd("EVAL")
-        .arg(SLIDING_WINDOW)
-        .arg(1)
-        .arg(key)
-        .arg(u64::try_from(now_ms).unwrap_or(u64::MAX))
-        .arg(millis(limit.window))
-        .arg(limit.max)
-        .arg(member)
-        .arg(wanted)
-        .arg(millis(lease::LEASE_TTL))
-        .query_async(&mut *conn)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(Grant {
-        granted,
-        counted,
-        wait: Duration::from_millis(wait_ms),
-    })
+/// The resource pattern of the route the router will pick for `req` (`None`: no route, a
+/// 404). It is looked up with the path as the router matches it — percent-decoded except for
+/// `%`, `/` and `+` (`actix_router::Url`) — not with the raw path, so any spelling of a route
+/// finds the route's pattern.
+fn route_pattern(req: &ServiceRequest) -> Option<String> {
+    req.resource_map().match_pattern(req.match_info().as_str())
 }
 
 /// The middleware (`from_fn`): answers 429 `rate_limited` with `Retry-After` over the limit, and
@@ -338,7 +464,7 @@ pub async fn limit(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
-    let tier = Tier::of(req.method(), req.path());
+    let tier = Tier::of(req.method(), route_pattern(&req).as_deref());
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let (Some(tier), Some(state)) = (tier, state) else {
         return Ok(next.call(req).await?.map_into_left_body());
@@ -384,44 +510,66 @@ mod tests {
     use super::*;
 
     #[test]
-    fn routes_map_to_tiers() {
+    fn route_patterns_map_to_tiers() {
         let post = Method::POST;
         let get = Method::GET;
-        for (method, path, tier) in [
-            (&get, "/api/v1/health", None),
-            (&get, "/api/v1/health/ready", None),
-            (&get, "/api/v1/healthy", Some(Tier::Default)),
-            (&post, "/api/v1/ingest/import", Some(Tier::Import)),
-            (&post, "/api/v1/training/upload", Some(Tier::Import)),
-            (&get, "/api/v1/ingest/import", Some(Tier::Default)),
+        for (method, pattern, tier) in [
+            (&get, Some("/api/v1/health"), None),
+            (&get, Some("/api/v1/health/ready"), None),
+            (&post, Some("/api/v1/health"), None),
+            (&get, Some("/api/v1/healthy"), Some(Tier::Default)),
+            (&post, Some("/api/v1/ingest/import"), Some(Tier::Import)),
+            (&post, Some("/api/v1/training/upload"), Some(Tier::Import)),
+            (&get, Some("/api/v1/ingest/import"), Some(Tier::Default)),
             (
                 &post,
-                "/api/v1/categorization/classify",
+                Some("/api/v1/categorization/classify"),
                 Some(Tier::Classify),
             ),
             (
                 &post,
-                "/api/v1/categorization/classify/batch",
+                Some("/api/v1/categorization/classify/batch"),
                 Some(Tier::Classify),
             ),
-            (&post, "/api/v1/training/train", Some(Tier::Training)),
-            (&post, "/api/v1/training/jobs", Some(Tier::Training)),
-            (&get, "/api/v1/training/jobs", Some(Tier::Default)),
-            (&post, "/api/v1/ingest/parse", Some(Tier::Default)),
+            (
+                &get,
+                Some("/api/v1/categorization/classify/{id}"),
+                Some(Tier::Classify),
+            ),
+            (
+                &post,
+                Some("/api/v1/categorization/classifyx"),
+                Some(Tier::Default),
+            ),
+            (&post, Some("/api/v1/training/train"), Some(Tier::Training)),
+            (&post, Some("/api/v1/training/jobs"), Some(Tier::Training)),
+            (&get, Some("/api/v1/training/jobs"), Some(Tier::Default)),
+            (
+                &post,
+                Some("/api/v1/training/jobs/{id}"),
+                Some(Tier::Default),
+            ),
+            (&post, Some("/api/v1/ingest/parse"), Some(Tier::Default)),
+            // No route: never exempt, whatever the path looked like.
+            (&get, None, Some(Tier::Default)),
+            (&post, None, Some(Tier::Default)),
         ] {
-            assert_eq!(Tier::of(method, path), tier, "{method} {path}");
+            assert_eq!(Tier::of(method, pattern), tier, "{method} {pattern:?}");
         }
     }
 
     #[test]
     fn keys_carry_prefix_tier_and_subject() {
-        let limiter = RateLimiter::new(None, "t:", RateLimits::default());
+        let limiter =
+            RateLimiter::new(None, "t:", RateLimits::default(), DEFAULT_REDIS_TIMEOUT).unwrap();
         assert_eq!(limiter.key(Tier::Import, "user:1"), "t:rl:import:user:1");
+        assert_eq!(limiter.live_key(), "t:rl:live");
     }
 
     #[actix_rt::test]
     async fn without_redis_the_in_process_window_limits() {
-        let limiter = RateLimiter::new(None, "t:", RateLimits::uniform(2, Duration::from_secs(60)));
+        let limits = RateLimits::uniform(2, Duration::from_secs(60));
+        let limiter = RateLimiter::new(None, "t:", limits, DEFAULT_REDIS_TIMEOUT).unwrap();
         assert!(limiter.check(Tier::Default, "ip:1").await.allowed);
         assert!(limiter.check(Tier::Default, "ip:1").await.allowed);
         let denied = limiter.check(Tier::Default, "ip:1").await;

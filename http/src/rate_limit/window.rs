@@ -1,8 +1,11 @@
-//! The in-process sliding-window log: the fallback used while Redis is unreachable. Pure logic
-//! over explicit instants, with bounded memory (a cap on tracked keys).
+//! The in-process sliding-window log: the fallback used while Redis is unreachable. It starts
+//! from the count Redis last reported for a key and admits only this process's share of what
+//! remained. Pure logic over explicit instants, with bounded memory (a cap on tracked keys).
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
+
+use super::lease::LEASE_TTL;
 
 /// A limit: at most `max` requests in any `window`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,11 +48,21 @@ impl Decision {
     }
 }
 
-/// One key's admitted requests, oldest first.
+/// The count Redis last reported for a key.
+#[derive(Debug, Clone, Copy)]
+struct Known {
+    /// Requests counted in the shared window.
+    counted: u32,
+    /// When Redis reported it.
+    at: Instant,
+}
+
+/// One key's requests admitted in process, oldest first, and its last count from Redis.
 #[derive(Debug)]
 struct Log {
     window: Duration,
     hits: VecDeque<Instant>,
+    known: Option<Known>,
 }
 
 impl Log {
@@ -61,15 +74,39 @@ impl Log {
         {
             self.hits.pop_front();
         }
+        if self
+            .known
+            .is_some_and(|known| now >= self.known_until(known))
+        {
+            self.known = None;
+        }
+    }
+
+    /// Until when the requests in a count from Redis are held to stay counted: a window after
+    /// it was reported, plus a lease's lifetime (leased permits are stamped with the lease's
+    /// end, so they stay in Redis's window that much longer).
+    fn known_until(&self, known: Known) -> Instant {
+        known.at + self.window + LEASE_TTL
+    }
+
+    fn is_empty(&self) -> bool {
+        self.hits.is_empty() && self.known.is_none()
     }
 
     fn last_seen(&self) -> Option<Instant> {
-        self.hits.back().copied()
+        self.hits
+            .back()
+            .copied()
+            .max(self.known.map(|known| known.at))
     }
 }
 
 /// Sliding-window logs for up to `max_keys` keys. Denied requests are not counted, so a caller
 /// is admitted again as soon as its oldest admitted request leaves the window.
+///
+/// Each key's allowance is this process's share of what Redis last left:
+/// `(limit − count Redis last reported) / processes`, rounded down, for a window (and a lease's
+/// lifetime) after Redis reported that count; `limit / processes` afterwards.
 #[derive(Debug)]
 pub struct SlidingWindows {
     max_keys: usize,
@@ -95,45 +132,80 @@ impl SlidingWindows {
         self.logs.is_empty()
     }
 
-    /// Counts a request for `key` at `now` against `limit` and says whether it may proceed.
-    pub fn hit(&mut self, key: &str, limit: Limit, now: Instant) -> Decision {
-        if !self.logs.contains_key(key) && self.logs.len() >= self.max_keys {
-            self.make_room(now);
-        }
-        let log = self.logs.entry(key.to_owned()).or_insert_with(|| Log {
-            window: limit.window,
-            hits: VecDeque::new(),
-        });
-        log.window = limit.window;
-        log.expire(now);
-        let counted = u32::try_from(log.hits.len()).unwrap_or(u32::MAX);
-        if counted < limit.max {
-            log.hits.push_back(now);
-            return Decision::new(limit, true, counted + 1, Duration::ZERO);
-        }
-        let retry_after = log.hits.front().map_or(Duration::ZERO, |&oldest| {
-            limit
-                .window
-                .saturating_sub(now.saturating_duration_since(oldest))
-        });
-        Decision::new(limit, false, counted, retry_after)
+    /// Remembers that Redis reported `counted` requests in `key`'s window at `now`: should it
+    /// fail, they are what every process together may already have admitted.
+    pub fn remember(&mut self, key: &str, limit: Limit, counted: u32, now: Instant) {
+        self.log(key, limit, now).known = Some(Known { counted, at: now });
     }
 
-    /// Drops every key whose window is empty; if none is, the least recently admitted key.
+    /// Counts a request for `key` at `now` against this process's share of `limit`, split
+    /// between `processes` (at least one), and says whether it may proceed. The decision
+    /// reports the whole limit; what is not this process's share counts as used.
+    pub fn hit(&mut self, key: &str, limit: Limit, processes: u32, now: Instant) -> Decision {
+        let log = self.log(key, limit, now);
+        log.expire(now);
+        let known = log.known.map_or(0, |known| known.counted);
+        let share = limit.max.saturating_sub(known) / processes.max(1);
+        let used = limit.max - share;
+        let admitted = u32::try_from(log.hits.len()).unwrap_or(u32::MAX);
+        if admitted < share {
+            log.hits.push_back(now);
+            return Decision::new(limit, true, used + admitted + 1, Duration::ZERO);
+        }
+        // A slot frees when the oldest admitted request leaves the window, or the share grows
+        // when the count from Redis does: whichever comes first.
+        let oldest_leaves = log.hits.front().map(|&oldest| oldest + limit.window);
+        let known_leaves = log.known.map(|known| log.known_until(known));
+        let retry_after = match (oldest_leaves, known_leaves) {
+            (Some(a), Some(b)) => a.min(b).saturating_duration_since(now),
+            (Some(at), None) | (None, Some(at)) => at.saturating_duration_since(now),
+            (None, None) => limit.window,
+        };
+        Decision::new(limit, false, used.saturating_add(admitted), retry_after)
+    }
+
+    /// `key`'s log, made room for when new and set to `limit`'s window. The key is only copied
+    /// when new: every answer from Redis comes through here.
+    fn log(&mut self, key: &str, limit: Limit, now: Instant) -> &mut Log {
+        if !self.logs.contains_key(key) {
+            if self.logs.len() >= self.max_keys {
+                self.make_room(now);
+            }
+            let log = Log {
+                window: limit.window,
+                hits: VecDeque::new(),
+                known: None,
+            };
+            self.logs.insert(key.to_owned(), log);
+        }
+        let log = self.logs.get_mut(key).expect("the key is present");
+        log.window = limit.window;
+        log
+    }
+
+    /// Drops every key whose window is empty; if none is, the least recently seen keys: 1% of
+    /// the cap (at least one), so that while every caller is remembered (each answer from
+    /// Redis is) a new key costs a scan of the others only once per hundred.
     fn make_room(&mut self, now: Instant) {
         self.logs.retain(|_, log| {
             log.expire(now);
-            !log.hits.is_empty()
+            !log.is_empty()
         });
         if self.logs.len() < self.max_keys {
             return;
         }
-        let stalest = self
+        let mut by_age: Vec<(Option<Instant>, &String)> = self
             .logs
             .iter()
-            .min_by_key(|(_, log)| log.last_seen())
-            .map(|(key, _)| key.clone());
-        if let Some(key) = stalest {
+            .map(|(key, log)| (log.last_seen(), key))
+            .collect();
+        let evicted = (self.max_keys / 100).clamp(1, by_age.len());
+        by_age.select_nth_unstable(evicted - 1);
+        let stalest: Vec<String> = by_age[..evicted]
+            .iter()
+            .map(|(_, key)| (*key).clone())
+            .collect();
+        for key in stalest {
             self.logs.remove(&key);
         }
     }
@@ -157,11 +229,11 @@ mod tests {
         let mut w = SlidingWindows::new(10);
         let t0 = Instant::now();
         for n in 0..3u32 {
-            let d = w.hit("k", limit(3), t0 + SEC * n);
+            let d = w.hit("k", limit(3), 1, t0 + SEC * n);
             assert!(d.allowed);
             assert_eq!(d.remaining, 2 - n);
         }
-        let d = w.hit("k", limit(3), t0 + SEC * 10);
+        let d = w.hit("k", limit(3), 1, t0 + SEC * 10);
         assert!(!d.allowed);
         assert_eq!(d.remaining, 0);
         assert_eq!(d.retry_after, SEC * 50);
@@ -172,12 +244,12 @@ mod tests {
     fn the_window_slides_one_request_at_a_time() {
         let mut w = SlidingWindows::new(10);
         let t0 = Instant::now();
-        assert!(w.hit("k", limit(2), t0).allowed);
-        assert!(w.hit("k", limit(2), t0 + SEC * 30).allowed);
-        assert!(!w.hit("k", limit(2), t0 + SEC * 59).allowed);
+        assert!(w.hit("k", limit(2), 1, t0).allowed);
+        assert!(w.hit("k", limit(2), 1, t0 + SEC * 30).allowed);
+        assert!(!w.hit("k", limit(2), 1, t0 + SEC * 59).allowed);
         // The first request leaves the window at t0 + 60 s: exactly one slot frees.
-        assert!(w.hit("k", limit(2), t0 + SEC * 60).allowed);
-        let d = w.hit("k", limit(2), t0 + SEC * 61);
+        assert!(w.hit("k", limit(2), 1, t0 + SEC * 60).allowed);
+        let d = w.hit("k", limit(2), 1, t0 + SEC * 61);
         assert!(!d.allowed);
         assert_eq!(d.retry_after, SEC * 29);
     }
@@ -186,9 +258,9 @@ mod tests {
     fn keys_are_independent() {
         let mut w = SlidingWindows::new(10);
         let t0 = Instant::now();
-        assert!(w.hit("a", limit(1), t0).allowed);
-        assert!(!w.hit("a", limit(1), t0).allowed);
-        assert!(w.hit("b", limit(1), t0).allowed);
+        assert!(w.hit("a", limit(1), 1, t0).allowed);
+        assert!(!w.hit("a", limit(1), 1, t0).allowed);
+        assert!(w.hit("b", limit(1), 1, t0).allowed);
     }
 
     #[test]
@@ -199,13 +271,55 @@ mod tests {
             max: 1,
             window: Duration::from_millis(1500),
         };
-        assert!(w.hit("k", short, t0).allowed);
-        assert_eq!(w.hit("k", short, t0).retry_after_secs(), 2);
+        assert!(w.hit("k", short, 1, t0).allowed);
+        assert_eq!(w.hit("k", short, 1, t0).retry_after_secs(), 2);
         assert_eq!(
-            w.hit("k", short, t0 + Duration::from_millis(1499))
+            w.hit("k", short, 1, t0 + Duration::from_millis(1499))
                 .retry_after_secs(),
             1
         );
+    }
+
+    #[test]
+    fn the_fallback_starts_from_the_last_count_and_takes_its_share() {
+        let mut w = SlidingWindows::new(10);
+        let t0 = Instant::now();
+        let l = limit(10);
+        // Redis said 4 were counted; 2 processes split the 6 left: 3 each.
+        w.remember("k", l, 4, t0);
+        for remaining in [2, 1, 0] {
+            let d = w.hit("k", l, 2, t0 + SEC * 30);
+            assert!(d.allowed);
+            assert_eq!((d.limit, d.remaining), (10, remaining));
+        }
+        let d = w.hit("k", l, 2, t0 + SEC * 31);
+        assert!(!d.allowed);
+        assert_eq!(d.remaining, 0);
+        // The reported count is held for a window and a lease's lifetime (until t0 + 61 s),
+        // sooner than the first request admitted here leaves (t0 + 90 s).
+        assert_eq!(d.retry_after, SEC * 30);
+        // Then the share is 10 / 2, the three admitted here still counting.
+        let later = t0 + SEC * 60 + LEASE_TTL;
+        assert!(!w.hit("k", l, 2, later - SEC / 2).allowed);
+        assert!(w.hit("k", l, 2, later).allowed);
+        assert!(w.hit("k", l, 2, later).allowed);
+        assert!(!w.hit("k", l, 2, later).allowed);
+    }
+
+    #[test]
+    fn a_full_window_in_redis_leaves_no_share_and_a_newer_count_replaces_an_older() {
+        let mut w = SlidingWindows::new(10);
+        let t0 = Instant::now();
+        w.remember("k", limit(5), 5, t0);
+        let d = w.hit("k", limit(5), 1, t0);
+        assert!(!d.allowed);
+        assert_eq!(d.retry_after, SEC * 60 + LEASE_TTL);
+        w.remember("k", limit(5), 1, t0 + SEC);
+        assert!(w.hit("k", limit(5), 1, t0 + SEC).allowed);
+        // More processes than the limit allows: each one's share is nothing.
+        let d = w.hit("other", limit(3), 4, t0);
+        assert!(!d.allowed);
+        assert_eq!(d.retry_after, SEC * 60);
     }
 
     #[test]
@@ -216,16 +330,32 @@ mod tests {
             max: 1,
             window: SEC,
         };
-        w.hit("expired", brief, t0);
-        w.hit("old", limit(5), t0 + SEC);
-        w.hit("recent", limit(5), t0 + SEC * 2);
-        w.hit("new", limit(5), t0 + SEC * 3);
+        w.hit("expired", brief, 1, t0);
+        w.hit("old", limit(5), 1, t0 + SEC);
+        w.hit("recent", limit(5), 1, t0 + SEC * 2);
+        w.hit("new", limit(5), 1, t0 + SEC * 3);
         assert_eq!(w.len(), 3, "the expired key made room");
-        w.hit("newer", limit(5), t0 + SEC * 4);
+        w.hit("newer", limit(5), 1, t0 + SEC * 4);
         assert_eq!(w.len(), 3, "the stalest key was evicted");
         // "old" was evicted, so it starts afresh; "new" is still counted.
-        assert!(w.hit("old", limit(1), t0 + SEC * 5).allowed);
-        assert!(!w.hit("new", limit(1), t0 + SEC * 5).allowed);
+        assert!(w.hit("old", limit(1), 1, t0 + SEC * 5).allowed);
+        assert!(!w.hit("new", limit(1), 1, t0 + SEC * 5).allowed);
         assert_eq!(w.len(), 3);
+    }
+
+    #[test]
+    fn remembered_counts_are_bounded_too_and_evicted_a_hundredth_at_a_time() {
+        let mut w = SlidingWindows::new(200);
+        let t0 = Instant::now();
+        const MS: Duration = Duration::from_millis(1);
+        for i in 0..200u32 {
+            w.remember(&format!("k{i}"), limit(5), 1, t0 + MS * i);
+        }
+        assert_eq!(w.len(), 200);
+        w.remember("new", limit(5), 1, t0 + MS * 200);
+        assert_eq!(w.len(), 199, "the two stalest made room");
+        // The others still count what Redis reported; an evicted key starts afresh.
+        assert_eq!(w.hit("k2", limit(5), 1, t0 + MS * 201).remaining, 3);
+        assert_eq!(w.hit("k0", limit(5), 1, t0 + MS * 201).remaining, 4);
     }
 }

@@ -36,13 +36,14 @@ pub fn unique_prefix() -> String {
 
 /// State with real health, ingest and accounts actors over `db`, and limits too high to matter.
 pub fn state(db: &TestDatabase) -> web::Data<AppState> {
-    let redis = redis_pool::per_thread(REDIS_URL, Duration::from_millis(500)).unwrap();
     let limits = RateLimits::uniform(100_000, Duration::from_secs(60));
-    state_with(
-        db,
-        RateLimiter::new(Some(redis), unique_prefix(), limits)
-            .with_redis_timeout(Duration::from_secs(2)),
-    )
+    let limiter = RateLimiter::new(
+        Some(REDIS_URL),
+        unique_prefix(),
+        limits,
+        Duration::from_secs(2),
+    );
+    state_with(db, limiter.unwrap())
 }
 
 /// State with real health, ingest and accounts actors over `db` and the given rate limiter.
