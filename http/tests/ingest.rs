@@ -354,7 +354,7 @@ async fn over_long_import_text_is_cut_and_counted_and_long_categories_refused() 
                "category": "c".repeat(text::CATEGORY)})
     };
     let body = json!({"transactions": [
-        row(-1, "€".repeat(2 * 1024 * 1024), "Zomato".into(), "R1".into()),
+        row(-1, "€".repeat(200_000), "Zomato".into(), "R1".into()),
         row(-2, "d".repeat(text::DESCRIPTION), "m".repeat(text::MERCHANT + 50), "r".repeat(text::REFERENCE + 1)),
         row(-3, "TEA".into(), "Chai Point".into(), "R3".into()),
     ]});

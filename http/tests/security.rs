@@ -544,7 +544,7 @@ fn no_text_in_any_field_of_any_route_is_a_server_error() {
     let cases = std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|c| c.parse().ok())
-        .unwrap_or(24);
+        .unwrap_or(16);
     let mut runner = TestRunner::new(ProptestConfig {
         cases,
         failure_persistence: None,
