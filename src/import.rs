@@ -50,6 +50,7 @@ pub fn run(config: &Config, args: ImportArgs<'_>) -> anyhow::Result<()> {
                 "dry_run": true,
                 "count": statement.transactions.len(),
                 "skipped": statement.skipped,
+                "truncated": statement.truncated,
                 "file_hash": statement.file_hash,
                 "detected_format": statement.detected_format,
             })

@@ -2,8 +2,9 @@
 //! fresh state, restart-intensity escalation), [`registry`] the shared view of every actor's
 //! health, and the domain actors live in their own modules ([`accounts`], [`analytics`], [`cache`],
 //! [`health`], [`ingest`], [`training`]); [`pagination`] holds the
-//! keyset cursor the list endpoints share, and [`per_thread`] the per-thread values and actor
-//! shards that keep a hot request on the thread that received it.
+//! keyset cursor the list endpoints share, [`per_thread`] the per-thread values and actor
+//! shards that keep a hot request on the thread that received it, and [`text`] the limits and
+//! checks of every text field stored.
 
 pub mod accounts;
 pub mod analytics;
@@ -15,6 +16,7 @@ pub mod per_thread;
 pub mod redis_pool;
 pub mod registry;
 pub mod supervision;
+pub mod text;
 pub mod training;
 
 pub use per_thread::{PerThread, Sharded};

@@ -9,6 +9,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::{header, Method, StatusCode};
 use actix_web::test;
+use scale_actors::text;
 use scale_http::auth::{mint_token, Role};
 use scale_schema::testing::TestDatabase;
 use serde_json::{json, Value};
@@ -16,7 +17,7 @@ use uuid::Uuid;
 
 mod common;
 
-use common::{app, bearer, execute, expect, problem, scalar, send, SECRET};
+use common::{app, bearer, execute, expect, problem, scalar, send, try_execute, SECRET};
 
 const LIST: &str = "/api/v1/accounts/transactions";
 
@@ -600,17 +601,8 @@ async fn profile_and_settings_read_update_and_validate() {
         let res = send(&app, Method::PUT, path, Some(&token), Some(body.clone())).await;
         problem(res, 422, "validation").await;
     }
-    // Another user cannot take the same address.
+    // Another user's profile is theirs (e-mail clashes: see the e-mail test).
     let (_, other) = user(Role::User);
-    let res = send(
-        &app,
-        Method::PUT,
-        profile_path,
-        Some(&other),
-        Some(json!({"email": "a@scale.test"})),
-    )
-    .await;
-    problem(res, 409, "email_taken").await;
     let theirs = expect(&app, Method::GET, profile_path, &other, None, 200).await;
     assert_eq!(theirs["role"], "user");
     assert_eq!(theirs["email"], Value::Null);
@@ -760,4 +752,135 @@ async fn bad_ids_and_missing_tokens_are_problems() {
         let res = send(&app, method, &path, None, None).await;
         problem(res, 401, "missing_credentials").await;
     }
+}
+
+/// Sends `body` and expects a 422 `validation` problem whose detail names `field`.
+async fn refused<S, B>(
+    app: &S,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+    field: &str,
+) where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let res = send(app, method.clone(), path, Some(token), body.clone()).await;
+    let problem = problem(res, 422, "validation").await;
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(&format!("`{field}`")),
+        "{method} {path} {body:?}: {detail}"
+    );
+}
+
+#[actix_rt::test]
+async fn nul_characters_and_over_long_text_are_422_naming_the_field() {
+    let db = TestDatabase::create();
+    let app = app(&db).await;
+    let (alice, token) = user(Role::User);
+    seed(&db, alice, &sample_rows()[..1]).await;
+    let id = ids(&list(&app, &token, "").await)[0].clone();
+    let path = format!("{LIST}/{id}");
+
+    let limits = [
+        ("category", text::CATEGORY),
+        ("description", text::DESCRIPTION),
+        ("merchant_name", text::MERCHANT),
+    ];
+    for (field, max) in limits {
+        let fits = expect(
+            &app,
+            Method::PATCH,
+            &path,
+            &token,
+            Some(json!({ field: "é".repeat(max) })),
+            200,
+        )
+        .await;
+        assert_eq!(fits[field].as_str().unwrap().chars().count(), max);
+        for bad in ["é".repeat(max + 1), "Food\u{0}".into(), "\u{0}".into()] {
+            let body = json!({ field: bad });
+            refused(&app, Method::PATCH, &path, &token, Some(body), field).await;
+        }
+    }
+    let profile = "/api/v1/accounts/profile";
+    let settings = "/api/v1/accounts/settings";
+    for (path, field) in [
+        (profile, "email"),
+        (profile, "currency"),
+        (profile, "timezone"),
+        (settings, "currency"),
+        (settings, "timezone"),
+    ] {
+        for bad in ["a@b.io\u{0}", "\u{0}USD", "Asia/Kolkata\u{0}"] {
+            let body = json!({ field: bad });
+            refused(&app, Method::PUT, path, &token, Some(body), field).await;
+        }
+    }
+    for param in ["q", "category", "merchant"] {
+        for bad in [
+            "a%00b".to_owned(),
+            "%00".to_owned(),
+            "x".repeat(text::FILTER + 1),
+        ] {
+            let path = format!("{LIST}?{param}={bad}");
+            refused(&app, Method::GET, &path, &token, None, param).await;
+        }
+    }
+    let fits = list(&app, &token, &format!("q={}", "x".repeat(text::FILTER))).await;
+    assert_eq!(fits["transactions"], json!([]));
+}
+
+#[actix_rt::test]
+async fn email_addresses_are_normalised_unique_whatever_their_case_and_checked() {
+    let db = TestDatabase::create();
+    let app = app(&db).await;
+    let path = "/api/v1/accounts/profile";
+    let ((alice, alice_token), (bob, bob_token)) = (user(Role::User), user(Role::User));
+
+    let body = json!({"email": "  A@X.com "});
+    let mine = expect(&app, Method::PUT, path, &alice_token, Some(body), 200).await;
+    assert_eq!(mine["email"], "a@x.com");
+    let stored = scalar(
+        &db,
+        &format!("(SELECT email FROM users WHERE id = '{alice}')"),
+    )
+    .await;
+    assert_eq!(stored, "a@x.com");
+
+    let res = send(
+        &app,
+        Method::PUT,
+        path,
+        Some(&bob_token),
+        Some(json!({"email": "a@x.COM"})),
+    )
+    .await;
+    problem(res, 409, "email_taken").await;
+    let bobs = expect(&app, Method::GET, path, &bob_token, None, 200).await;
+    assert_eq!(bobs["email"], Value::Null);
+    // A row written around the service still cannot take it (the index is on lower(email)).
+    let clash = format!("UPDATE users SET email = 'A@x.Com' WHERE id = '{bob}'");
+    let err = try_execute(&db, &clash).await.unwrap_err();
+    assert!(err.contains("users_email_lower_key"), "{err}");
+
+    // The owner may send their address in any case.
+    let body = json!({"email": "A@X.COM"});
+    let mine = expect(&app, Method::PUT, path, &alice_token, Some(body), 200).await;
+    assert_eq!(mine["email"], "a@x.com");
+    let body = json!({"email": "Bob.Smith+bills@Mail.Example.org"});
+    let bobs = expect(&app, Method::PUT, path, &bob_token, Some(body), 200).await;
+    assert_eq!(bobs["email"], "bob.smith+bills@mail.example.org");
+
+    let too_long = format!("{}@x.io", "a".repeat(text::EMAIL));
+    for bad in [
+        "a@b.", "a@.b", "@b.c", "a b@c.d", "a@b", "a@-b.c", "", &too_long,
+    ] {
+        let body = json!({ "email": bad });
+        refused(&app, Method::PUT, path, &bob_token, Some(body), "email").await;
+    }
+    let bobs = expect(&app, Method::GET, path, &bob_token, None, 200).await;
+    assert_eq!(bobs["email"], "bob.smith+bills@mail.example.org");
 }

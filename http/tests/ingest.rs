@@ -1,8 +1,12 @@
 //! Ingestion over HTTP: parse preview, import (multipart and JSON), whole-file de-duplication,
-//! per-user isolation, and problem+json for every bad upload.
+//! per-user isolation, problem+json for every bad upload, NUL characters (refused in requests,
+//! stripped from statement files) and the text limits (long text cut and counted).
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::{header, StatusCode};
 use actix_web::test;
+use scale_actors::text;
 use scale_http::auth::{mint_token, Role};
 use scale_schema::testing::TestDatabase;
 use serde_json::{json, Value};
@@ -13,7 +17,7 @@ mod common;
 #[path = "../../actors/tests/common/workbooks.rs"]
 mod workbooks;
 
-use common::{app, bearer, fixture, multipart, problem, SECRET};
+use common::{app, bearer, fixture, multipart, problem, scalar, SECRET};
 
 fn upload(path: &str, token: &str, fields: &[(&str, Option<&str>, &[u8])]) -> actix_http::Request {
     let (content_type, body) = multipart(fields);
@@ -27,6 +31,19 @@ fn upload(path: &str, token: &str, fields: &[(&str, Option<&str>, &[u8])]) -> ac
 
 fn user_token() -> String {
     mint_token(SECRET, Uuid::new_v4(), Role::User, 600)
+}
+
+/// `GET /ingest/uploaded-files` as `token`.
+async fn uploaded_files<S, B>(app: &S, token: &str) -> Value
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let req = test::TestRequest::get()
+        .uri("/api/v1/ingest/uploaded-files")
+        .insert_header(bearer(token))
+        .to_request();
+    test::read_body_json(test::call_service(app, req).await).await
 }
 
 #[actix_rt::test]
@@ -47,15 +64,7 @@ async fn parse_previews_without_writing_and_csv_is_an_alias() {
         assert_eq!(body["skipped"]["duplicate_in_file"], 1);
         assert_eq!(body["detected_format"], "csv");
     }
-    let res = test::call_service(
-        &app,
-        test::TestRequest::get()
-            .uri("/api/v1/ingest/uploaded-files")
-            .insert_header(bearer(&token))
-            .to_request(),
-    )
-    .await;
-    let files: Value = test::read_body_json(res).await;
+    let files = uploaded_files(&app, &token).await;
     assert_eq!(files, json!([]), "parse must not write");
 }
 
@@ -92,15 +101,7 @@ async fn import_dedups_files_and_rows_and_isolates_users() {
     let bobs: Value = test::read_body_json(res).await;
     assert_eq!(bobs["inserted"], 6);
     for (token, expected) in [(&alice, &body), (&bob, &bobs)] {
-        let res = test::call_service(
-            &app,
-            test::TestRequest::get()
-                .uri("/api/v1/ingest/uploaded-files")
-                .insert_header(bearer(token))
-                .to_request(),
-        )
-        .await;
-        let files: Value = test::read_body_json(res).await;
+        let files = uploaded_files(&app, token).await;
         assert_eq!(files.as_array().unwrap().len(), 1);
         assert_eq!(files[0]["id"], expected["uploaded_file_id"]);
         assert_eq!(files[0]["upload_type"], "import");
@@ -251,4 +252,168 @@ async fn encrypted_workbooks_need_the_right_password() {
     assert_eq!(res.status(), StatusCode::OK);
     let body: Value = test::read_body_json(res).await;
     assert_eq!(body["inserted"], 6);
+}
+
+fn json_import(token: &str, body: &Value) -> actix_http::Request {
+    test::TestRequest::post()
+        .uri("/api/v1/ingest/import?force=true")
+        .insert_header(bearer(token))
+        .set_json(body)
+        .to_request()
+}
+
+#[actix_rt::test]
+async fn nul_characters_are_refused_in_requests_and_stripped_from_statement_files() {
+    let db = TestDatabase::create();
+    let app = app(&db).await;
+    let token = user_token();
+    let row =
+        json!({"transaction_date": "2026-01-10", "amount": -250.0, "description": "UPI-ZOMATO"});
+    let with = |field: &str, value: &str| {
+        let mut row = row.clone();
+        row[field] = json!(value);
+        json!({"transactions": [row.clone(), row]})
+    };
+    let cases = [
+        (
+            with("description", "TEA\u{0}"),
+            "transactions[0].description",
+        ),
+        (
+            with("merchant_name", "\u{0}"),
+            "transactions[0].merchant_name",
+        ),
+        (with("reference", "R\u{0}1"), "transactions[0].reference"),
+        (with("category", "Food\u{0}"), "transactions[0].category"),
+        (
+            with("transaction_date", "2026-01-11\u{0}"),
+            "transactions[0].transaction_date",
+        ),
+        (with("no\u{0}te", "x"), "transactions[0].no\\0te"),
+        (
+            json!({"transactions": [row, {"amount": -1, "status": "\u{0}"}]}),
+            "transactions[1].status",
+        ),
+        (
+            json!({"transactions": [row], "filename": "a\u{0}.csv"}),
+            "filename",
+        ),
+        (
+            json!({"transactions": [row], "filename": "a".repeat(text::FILENAME + 1)}),
+            "filename",
+        ),
+    ];
+    for (body, field) in cases {
+        let res = test::call_service(&app, json_import(&token, &body)).await;
+        let refused = problem(res, 422, "validation").await;
+        let detail = refused["detail"].as_str().unwrap();
+        assert!(detail.contains(&format!("`{field}`")), "{field}: {detail}");
+    }
+    let long_name = format!("{}.csv", "a".repeat(text::FILENAME));
+    let csv = fixture("generic_signed_amount.csv");
+    let file = [("file", Some(long_name.as_str()), csv.as_slice())];
+    for path in ["/api/v1/ingest/parse", "/api/v1/ingest/import"] {
+        let res = test::call_service(&app, upload(path, &token, &file)).await;
+        let refused = problem(res, 422, "validation").await;
+        assert!(refused["detail"].as_str().unwrap().contains("`filename`"));
+    }
+    let files = uploaded_files(&app, &token).await;
+    assert_eq!(files, json!([]), "a refused import writes nothing");
+
+    // A statement file's cells and keys lose their NULs; the row is kept.
+    let statement = br#"[{"Date": "2026-01-12", "Amount": "-99.00",
+        "Narration": "UPI-SWIGGY\u0000-ORDER", "Ref\u0000": "R\u00001"}]"#;
+    let file = [("file", Some("statement.json"), statement.as_slice())];
+    let res = test::call_service(&app, upload("/api/v1/ingest/parse", &token, &file)).await;
+    let parsed: Value = test::read_body_json(res).await;
+    assert_eq!(parsed["transactions"][0]["description"], "UPI-SWIGGY-ORDER");
+    let res = test::call_service(&app, upload("/api/v1/ingest/import", &token, &file)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let out: Value = test::read_body_json(res).await;
+    assert_eq!(out["inserted"], 1);
+    let stored = scalar(
+        &db,
+        "(SELECT description || '|' || reference || '|' || (raw_data->'source'->>'Ref') \
+         FROM transactions)",
+    )
+    .await;
+    assert_eq!(stored, "UPI-SWIGGY-ORDER|R1|R1");
+    use workbooks::{number, text as cell};
+    let sheet = workbooks::xlsx(&[
+        vec![cell("Date"), cell("Amount"), cell("Description")],
+        vec![cell("2026-01-13"), number(-5.0), cell("UPI\0CHAI")],
+    ]);
+    let file = [("file", Some("statement.xlsx"), sheet.as_slice())];
+    let res = test::call_service(&app, upload("/api/v1/ingest/import", &token, &file)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let stored = scalar(
+        &db,
+        "(SELECT description FROM transactions WHERE transaction_date = '2026-01-13')",
+    )
+    .await;
+    assert_eq!(stored, "UPICHAI");
+}
+
+#[actix_rt::test]
+async fn over_long_import_text_is_cut_and_counted_and_long_categories_refused() {
+    let db = TestDatabase::create();
+    let app = app(&db).await;
+    let token = user_token();
+    let row = |amount: i32, description: String, merchant: String, reference: String| {
+        json!({"transaction_date": "2026-01-10", "amount": amount, "description": description,
+               "merchant_name": merchant, "reference": reference,
+               "category": "c".repeat(text::CATEGORY)})
+    };
+    let body = json!({"transactions": [
+        row(-1, "€".repeat(200_000), "Zomato".into(), "R1".into()),
+        row(-2, "d".repeat(text::DESCRIPTION), "m".repeat(text::MERCHANT + 50), "r".repeat(text::REFERENCE + 1)),
+        row(-3, "TEA".into(), "Chai Point".into(), "R3".into()),
+    ]});
+    let res = test::call_service(&app, json_import(&token, &body)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let out: Value = test::read_body_json(res).await;
+    assert_eq!(out["inserted"], 3);
+    assert_eq!(out["truncated_descriptions"], 1);
+    assert_eq!(out["truncated_merchant_names"], 1);
+    assert_eq!(out["truncated_references"], 1);
+    assert_eq!(out["truncated_payment_methods"], 0);
+    let lengths =
+        "(SELECT string_agg(char_length(description) || ':' || char_length(merchant_name) \
+                   || ':' || char_length(reference), ' ' ORDER BY amount DESC) FROM transactions)";
+    assert_eq!(scalar(&db, lengths).await, "1000:6:2 1000:100:100 3:10:2");
+
+    let mut long = body.clone();
+    long["transactions"][2]["category"] = json!("c".repeat(text::CATEGORY + 1));
+    let res = test::call_service(&app, json_import(&token, &long)).await;
+    let refused = problem(res, 422, "validation").await;
+    assert!(refused["detail"]
+        .as_str()
+        .unwrap()
+        .contains("`transactions[2].category` must be at most 100 characters"));
+
+    // The same limits for statement files, in the preview and in the import.
+    let csv = format!(
+        "Date,Amount,Description,Merchant,Mode\n2026-02-01,-10,{},{},{}\n2026-02-02,-20,SHORT,Shop,UPI\n",
+        "x".repeat(5000),
+        "y".repeat(300),
+        "z".repeat(200)
+    );
+    let file = [("file", Some("long.csv"), csv.as_bytes())];
+    let res = test::call_service(&app, upload("/api/v1/ingest/parse", &token, &file)).await;
+    let parsed: Value = test::read_body_json(res).await;
+    assert_eq!(
+        parsed["truncated"],
+        json!({"description": 1, "merchant_name": 1, "reference": 0, "payment_method": 1})
+    );
+    let res = test::call_service(&app, upload("/api/v1/ingest/import", &token, &file)).await;
+    let out: Value = test::read_body_json(res).await;
+    assert_eq!(out["inserted"], 2);
+    assert_eq!(out["truncated_descriptions"], 1);
+    assert_eq!(out["truncated_merchant_names"], 1);
+    assert_eq!(out["truncated_payment_methods"], 1);
+    let longest =
+        "(SELECT max(char_length(description)) || ':' || max(char_length(merchant_name)) \
+                   || ':' || max(char_length(payment_method)) FROM transactions \
+                   WHERE transaction_date >= '2026-02-01')";
+    assert_eq!(scalar(&db, longest).await, "1000:100:100");
 }

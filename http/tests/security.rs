@@ -1,6 +1,8 @@
 //! Security hardening of the HTTP front: security headers on every response (success, problems,
 //! caught panics), HSTS only in production, no `Server` header; per-caller rate limits in Redis
-//! with an in-process fallback while Redis is down.
+//! with an in-process fallback while Redis is down; and a property test sending arbitrary text
+//! (NUL and other control characters included) to every text field of every route, where no
+//! answer may be a 5xx.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,6 +12,8 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::http::{Method, StatusCode};
 use actix_web::test;
+use proptest::prelude::*;
+use proptest::test_runner::{TestCaseResult, TestRunner};
 use scale_actors::redis_pool::{self, RedisPool};
 use scale_chaos::{FaultMode, FaultProxy};
 use scale_http::auth::{mint_token, Role};
@@ -20,11 +24,14 @@ use scale_http::rate_limit::{
 use scale_http::security_headers::{ALWAYS, HSTS};
 use scale_http::{HttpSettings, RateLimiter, RateLimits};
 use scale_schema::testing::TestDatabase;
+use serde_json::{json, Value};
 use uuid::Uuid;
 
 mod common;
 
-use common::{get, probe_routes, problem, state, state_with, unique_prefix, REDIS_URL, SECRET};
+use common::{
+    get, multipart, probe_routes, problem, state, state_with, unique_prefix, REDIS_URL, SECRET,
+};
 
 async fn service(
     state: actix_web::web::Data<scale_http::AppState>,
@@ -633,4 +640,206 @@ async fn cut_from_redis_a_process_admits_only_its_share_of_what_was_left() {
         .await
         .unwrap();
     assert_eq!(live, 2, "both processes registered as live");
+}
+
+/// Text for the fields: any Unicode, with NUL and the other control characters favoured.
+fn any_text() -> impl Strategy<Value = String> {
+    let character = prop_oneof![
+        4 => any::<char>(),
+        3 => prop::char::range('a', 'z'),
+        2 => Just('\0'),
+        2 => prop::char::range('\u{1}', '\u{1f}'),
+        1 => prop::sample::select(vec!['\u{7f}', '\u{85}', '\u{feff}', '\u{2028}', '%', '"', '\\', '@', '.', '/', '&', '=']),
+    ];
+    prop::collection::vec(character, 0..16).prop_map(String::from_iter)
+}
+
+/// `text` percent-encoded for a query string.
+fn percent(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// Sends `text` to every text field of every route (as a JSON field, a query parameter, a
+/// JSON row's field and key, a statement file's cell and key, a file name) and fails on any
+/// 5xx answer.
+async fn send_everywhere<S, B>(
+    app: &S,
+    token: &str,
+    transaction: &str,
+    text: &str,
+) -> TestCaseResult
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let mut requests: Vec<(String, test::TestRequest)> = Vec::new();
+    let json_request = |method: Method, path: &str, body: Value| {
+        let req = test::TestRequest::default()
+            .method(method.clone())
+            .uri(path)
+            .set_json(&body);
+        (format!("{method} {path} {body}"), req)
+    };
+    let patch = format!("/api/v1/accounts/transactions/{transaction}");
+    for field in ["category", "description", "merchant_name"] {
+        requests.push(json_request(Method::PATCH, &patch, json!({ field: text })));
+    }
+    for field in ["email", "currency", "timezone"] {
+        let body = json!({ field: text });
+        requests.push(json_request(
+            Method::PUT,
+            "/api/v1/accounts/profile",
+            body.clone(),
+        ));
+        if field != "email" {
+            requests.push(json_request(Method::PUT, "/api/v1/accounts/settings", body));
+        }
+    }
+    let encoded = percent(text);
+    let queries = [
+        (
+            "/api/v1/accounts/transactions",
+            &[
+                "limit",
+                "cursor",
+                "date_from",
+                "date_to",
+                "amount_min",
+                "amount_max",
+                "category",
+                "merchant",
+                "type",
+                "status",
+                "q",
+            ][..],
+        ),
+        (
+            "/api/v1/training/jobs",
+            &["limit", "cursor", "status", "kind"][..],
+        ),
+        ("/api/v1/analytics/overview", &["timeframe", "tz"][..]),
+        ("/api/v1/analytics/summary", &["tz"][..]),
+        (
+            &format!("/api/v1/training/jobs/{transaction}/events"),
+            &["last_event_id"][..],
+        ),
+    ];
+    for (path, params) in queries {
+        for param in params {
+            let uri = format!("{path}?{param}={encoded}");
+            requests.push((format!("GET {uri}"), test::TestRequest::get().uri(&uri)));
+        }
+    }
+    requests.push(json_request(
+        Method::POST,
+        "/api/v1/training/jobs",
+        json!({"kind": text}),
+    ));
+    let row = json!({"transaction_date": "2026-01-10", "amount": -12.5, "description": "UPI-TEA"});
+    let import = "/api/v1/ingest/import?force=true";
+    for field in [
+        "transaction_date",
+        "amount",
+        "currency",
+        "type",
+        "status",
+        "description",
+        "merchant_name",
+        "category",
+        "payment_method",
+        "reference",
+    ] {
+        let mut row = row.clone();
+        row[field] = json!(text);
+        requests.push(json_request(
+            Method::POST,
+            import,
+            json!({"transactions": [row]}),
+        ));
+    }
+    let mut keyed = row.clone();
+    keyed[text] = json!("x");
+    requests.push(json_request(
+        Method::POST,
+        import,
+        json!({"transactions": [keyed]}),
+    ));
+    for field in ["filename", "file_hash"] {
+        let body = json!({"transactions": [row], field: text});
+        requests.push(json_request(Method::POST, import, body));
+    }
+    let mut statement = json!({"Date": "2026-01-11", "Amount": "-3", "Narration": text});
+    statement[text] = json!(text);
+    let statement = serde_json::to_vec(&json!([statement])).unwrap();
+    let csv = b"Date,Amount,Description\n2026-01-12,-4,TEA\n";
+    let named = format!("{text}.csv");
+    for path in ["/api/v1/ingest/parse", import, "/api/v1/training/upload"] {
+        for (name, bytes) in [
+            ("statement.json", &statement[..]),
+            (named.as_str(), &csv[..]),
+        ] {
+            let (content_type, body) = multipart(&[("file", Some(name), bytes)]);
+            let req = test::TestRequest::post()
+                .uri(path)
+                .insert_header((header::CONTENT_TYPE, content_type))
+                .set_payload(body);
+            requests.push((format!("POST {path} file {name:?}"), req));
+        }
+    }
+    for (what, req) in requests {
+        let req = req.insert_header(common::bearer(token)).to_request();
+        let status = test::call_service(app, req).await.status();
+        prop_assert!(!status.is_server_error(), "{what}: {status} for {text:?}");
+    }
+    Ok(())
+}
+
+// Synchronous: each case runs on the system's runtime (`actix_web::test` shadows `#[test]`).
+#[::core::prelude::v1::test]
+fn no_text_in_any_field_of_any_route_is_a_server_error() {
+    let system = actix_rt::System::new();
+    let db = TestDatabase::create();
+    let token = mint_token(SECRET, Uuid::new_v4(), Role::User, 600);
+    let (app, transaction) = system.block_on(async {
+        let app = common::app(&db).await;
+        let row = json!({"transaction_date": "2026-01-09", "amount": -1, "description": "SEED"});
+        let req = test::TestRequest::post()
+            .uri("/api/v1/ingest/import")
+            .insert_header(common::bearer(&token))
+            .set_json(json!({"transactions": [row]}))
+            .to_request();
+        assert_eq!(test::call_service(&app, req).await.status(), StatusCode::OK);
+        let page = test::call_service(&app, get("/api/v1/accounts/transactions", Some(&token)));
+        let page: Value = test::read_body_json(page.await).await;
+        let id = page["transactions"][0]["id"].as_str().unwrap().to_owned();
+        (app, id)
+    });
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(16);
+    let mut runner = TestRunner::new(ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    });
+    let fixed = ["\0", "a\0b", "\u{1}\u{7f}\r\n\t", ""];
+    for text in fixed {
+        system
+            .block_on(send_everywhere(&app, &token, &transaction, text))
+            .unwrap();
+    }
+    runner
+        .run(&any_text(), |text| {
+            system.block_on(send_everywhere(&app, &token, &transaction, &text))
+        })
+        .unwrap();
 }

@@ -50,8 +50,9 @@ impl Drop for TestDatabase {
 }
 
 /// Runs one statement on the maintenance database from a thread of its own (outside any async
-/// runtime, so the connection wrapper brings its own), whatever the caller's context.
-fn admin(sql: &str) {
+/// runtime, so the connection wrapper brings its own), whatever the caller's context; panics if
+/// it fails. For cluster-wide objects a test creates, such as roles.
+pub fn admin(sql: &str) {
     let url = format!("{}/postgres", server_url());
     let sql = sql.to_owned();
     std::thread::spawn(move || {

@@ -1,9 +1,12 @@
 //! The embedded migrations against a real, empty Postgres database.
 
 use diesel::sql_types::{BigInt, Text};
-use diesel::QueryableByName;
+use diesel::{Connection, QueryableByName};
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use scale_schema::testing::TestDatabase;
+use diesel_migrations::MigrationHarness;
+use scale_schema::migrations::MIGRATIONS;
+use scale_schema::testing::{admin, TestDatabase};
 
 #[derive(QueryableByName)]
 struct Name {
@@ -187,4 +190,112 @@ async fn transactions_reject_zero_amounts_wrong_types_and_duplicate_fingerprints
         .await
         .unwrap();
     assert_eq!(count(&mut conn, "transactions").await, 0);
+}
+
+/// A role of the cluster, dropped with this value (declare it before the databases it owns
+/// objects in, so they are dropped first).
+struct ClusterRole(String);
+
+impl ClusterRole {
+    fn create() -> Self {
+        let name = format!("scale_owner_{}", uuid::Uuid::new_v4().simple());
+        admin(&format!("CREATE ROLE {name} NOLOGIN"));
+        Self(name)
+    }
+}
+
+impl Drop for ClusterRole {
+    fn drop(&mut self) {
+        admin(&format!("DROP ROLE IF EXISTS {}", self.0));
+    }
+}
+
+const CASE_MIGRATION: &str = "email_case_insensitive";
+
+/// A synchronous connection, for diesel's migration harness (call it off the runtime).
+fn blocking(url: &str) -> AsyncConnectionWrapper<AsyncPgConnection> {
+    <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(url).unwrap()
+}
+
+#[tokio::test]
+async fn emails_become_unique_whatever_their_case_keeping_the_oldest_address() {
+    let owner = ClusterRole::create();
+    let db = TestDatabase::create();
+    // Every migration before the e-mail one, as the superuser.
+    let url = db.url();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = blocking(&url);
+        loop {
+            let pending = conn.pending_migrations(MIGRATIONS).unwrap();
+            let next = pending
+                .into_iter()
+                .next()
+                .expect("the e-mail migration is embedded");
+            if next.name().to_string().ends_with(CASE_MIGRATION) {
+                break;
+            }
+            conn.run_migration(next.as_ref()).unwrap();
+        }
+    })
+    .await
+    .unwrap();
+    let mut conn = AsyncPgConnection::establish(&db.url()).await.unwrap();
+    let users = [
+        (1, Some("A@X.com"), "2026-01-01"),
+        (2, Some("a@x.COM"), "2026-01-02"),
+        (3, Some(" a@x.com "), "2026-01-01 12:00"),
+        (4, Some("Other@Example.org"), "2026-01-04"),
+        (5, None, "2026-01-05"),
+        (6, Some("  "), "2026-01-06"),
+    ];
+    for (n, email, created) in users {
+        let email = email.map_or("NULL".to_owned(), |e| format!("'{e}'"));
+        let sql = format!(
+            "INSERT INTO users (id, email, created_at) VALUES \
+             ('00000000-0000-0000-0000-00000000000{n}', {email}, '{created}')"
+        );
+        exec(&mut conn, &sql).await.unwrap();
+    }
+    // The rest run as the tables' owner who is no superuser, as in production: row-level
+    // security (FORCE) applies to it.
+    let role = owner.0.clone();
+    for sql in [
+        format!("ALTER TABLE users OWNER TO {role}"),
+        format!("ALTER TABLE __diesel_schema_migrations OWNER TO {role}"),
+        format!("GRANT CREATE ON SCHEMA public TO {role}"),
+    ] {
+        exec(&mut conn, &sql).await.unwrap();
+    }
+    let url = db.url();
+    let applied = tokio::task::spawn_blocking(move || {
+        let mut conn = blocking(&url);
+        diesel::RunQueryDsl::execute(diesel::sql_query(format!("SET ROLE {role}")), &mut conn)
+            .unwrap();
+        conn.run_pending_migrations(MIGRATIONS)
+            .map(|applied| applied.len())
+            .map_err(|e| e.to_string())
+    })
+    .await
+    .unwrap();
+    assert!(applied.unwrap() >= 1);
+
+    let emails = names(
+        &mut conn,
+        "SELECT coalesce(email, '-') AS name FROM users ORDER BY id",
+    )
+    .await;
+    assert_eq!(emails, ["a@x.com", "-", "-", "other@example.org", "-", "-"]);
+    let err = exec(
+        &mut conn,
+        "UPDATE users SET email = 'A@x.Com' WHERE id = '00000000-0000-0000-0000-000000000005'",
+    )
+    .await
+    .unwrap_err();
+    assert!(err.contains("users_email_lower_key"), "{err}");
+    let forced = names(
+        &mut conn,
+        "SELECT relforcerowsecurity::text AS name FROM pg_class WHERE relname = 'users'",
+    )
+    .await;
+    assert_eq!(forced, ["true"]);
 }

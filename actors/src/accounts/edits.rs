@@ -7,15 +7,16 @@ use std::str::FromStr;
 use serde::Deserialize;
 
 use super::{invalid, AccountsError};
+use crate::text;
 
 /// The category whose transactions are credits.
 pub const INCOME: &str = "Income";
-/// Longest category or merchant name.
-const MAX_NAME: usize = 100;
-/// Longest description.
-const MAX_DESCRIPTION: usize = 1000;
-/// Longest e-mail address (RFC 5321).
-const MAX_EMAIL: usize = 254;
+/// Longest local part of an e-mail address, in bytes (RFC 5321).
+const MAX_LOCAL_PART: usize = 64;
+/// Longest domain label, in bytes (RFC 1035).
+const MAX_LABEL: usize = 63;
+/// The characters besides letters and digits an e-mail local part may hold (RFC 5322 `atext`).
+const LOCAL_PART_SYMBOLS: &str = "!#$%&'*+-/=?^_`{|}~";
 
 /// `PATCH /accounts/transactions/{id}` as sent; every field optional.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -29,22 +30,16 @@ pub struct TransactionEdit {
 }
 
 impl TransactionEdit {
-    /// Trims the fields and checks their lengths; a category must not be empty and at least one
-    /// field must be present.
+    /// Trims the fields and checks them against the [`text`] limits (no NUL either); a category
+    /// must not be empty and at least one field must be present.
     pub fn validate(self) -> Result<Self, AccountsError> {
+        let field = |name, value: Option<String>, max| {
+            value.map(|v| text::trimmed(name, &v, max)).transpose()
+        };
         let edit = TransactionEdit {
-            category: self
-                .category
-                .map(|c| bounded("category", c, MAX_NAME))
-                .transpose()?,
-            description: self
-                .description
-                .map(|d| bounded("description", d, MAX_DESCRIPTION))
-                .transpose()?,
-            merchant_name: self
-                .merchant_name
-                .map(|m| bounded("merchant_name", m, MAX_NAME))
-                .transpose()?,
+            category: field("category", self.category, text::CATEGORY)?,
+            description: field("description", self.description, text::DESCRIPTION)?,
+            merchant_name: field("merchant_name", self.merchant_name, text::MERCHANT)?,
         };
         if edit.category.as_deref() == Some("") {
             return Err(invalid("`category` must not be empty"));
@@ -101,22 +96,11 @@ pub struct ProfileUpdate {
 }
 
 impl ProfileUpdate {
-    /// Checks every present field: a plausible e-mail address, three ASCII letters for the
-    /// currency (stored upper-case), an IANA zone known to `chrono-tz`.
+    /// Checks every present field: an e-mail address (see [`email`], stored trimmed and
+    /// lower-case), three ASCII letters for the currency (stored upper-case), an IANA zone known
+    /// to `chrono-tz`.
     pub fn validate(self) -> Result<Self, AccountsError> {
-        let email = self
-            .email
-            .map(|e| e.trim().to_owned())
-            .map(|e| {
-                let plausible = e.len() <= MAX_EMAIL
-                    && !e.chars().any(char::is_whitespace)
-                    && e.split_once('@')
-                        .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'));
-                plausible
-                    .then_some(e)
-                    .ok_or_else(|| invalid("`email` must be an e-mail address"))
-            })
-            .transpose()?;
+        let email = self.email.as_deref().map(email).transpose()?;
         let currency = self
             .currency
             .map(|c| {
@@ -145,14 +129,44 @@ impl ProfileUpdate {
     }
 }
 
-fn bounded(name: &str, value: String, max: usize) -> Result<String, AccountsError> {
-    let value = value.trim().to_owned();
-    if value.chars().count() > max {
-        return Err(invalid(format!(
-            "`{name}` must be at most {max} characters"
-        )));
-    }
-    Ok(value)
+/// `value` trimmed and lower-cased, if it is an e-mail address: at most 254 bytes; one `@`;
+/// a local part of at most 64 bytes, dot-separated non-empty runs of letters, digits and
+/// [`LOCAL_PART_SYMBOLS`]; a domain of at least two dot-separated labels, each 1–63 bytes of
+/// letters, digits and `-` that neither starts nor ends with `-`, the last not all digits.
+fn email(value: &str) -> Result<String, AccountsError> {
+    let address = text::trimmed("email", value, text::EMAIL)?.to_lowercase();
+    let valid = address.len() <= text::EMAIL
+        && address
+            .split_once('@')
+            .is_some_and(|(local, domain)| is_local_part(local) && is_domain(domain));
+    valid
+        .then_some(address)
+        .ok_or_else(|| invalid("`email` must be an e-mail address such as name@example.com"))
+}
+
+fn is_local_part(local: &str) -> bool {
+    local.len() <= MAX_LOCAL_PART
+        && local.split('.').all(|run| {
+            !run.is_empty()
+                && run
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || LOCAL_PART_SYMBOLS.contains(c))
+        })
+}
+
+fn is_domain(domain: &str) -> bool {
+    let labels: Vec<&str> = domain.split('.').collect();
+    let is_label = |label: &&str| {
+        (1..=MAX_LABEL).contains(&label.len())
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+    };
+    labels.len() >= 2
+        && labels.iter().all(is_label)
+        && labels
+            .last()
+            .is_some_and(|tld| !tld.chars().all(|c| c.is_ascii_digit()))
 }
 
 #[cfg(test)]
@@ -186,9 +200,52 @@ mod tests {
                 description: Some("d".repeat(1001)),
                 ..Default::default()
             },
+            TransactionEdit {
+                merchant_name: Some("Swiggy\0".into()),
+                ..Default::default()
+            },
         ];
         for edit in bad {
             assert!(matches!(edit.validate(), Err(AccountsError::Validation(_))));
+        }
+    }
+
+    #[test]
+    fn email_addresses_are_normalised_and_checked() {
+        assert_eq!(
+            email(" A.b+tag@Mail.Example.COM ").unwrap(),
+            "a.b+tag@mail.example.com"
+        );
+        assert_eq!(email("x@a-b.co").unwrap(), "x@a-b.co");
+        let long_local = format!("{}@b.io", "a".repeat(65));
+        let long_label = format!("a@{}.io", "b".repeat(64));
+        let long = format!("a@{}.io", vec!["b".repeat(60); 5].join("."));
+        for bad in [
+            "a@b.",
+            "a@.b",
+            "@b.c",
+            "a b@c.d",
+            "a@b",
+            "a@@b.c",
+            "a@b..c",
+            ".a@b.c",
+            "a.@b.c",
+            "a..b@c.d",
+            "a@-b.c",
+            "a@b-.c",
+            "a@b.c-",
+            "a@1.2",
+            "a\0@b.c",
+            "a@b.c\0",
+            "a(b)@c.d",
+            &long_local,
+            &long_label,
+            &long,
+        ] {
+            assert!(
+                matches!(email(bad), Err(AccountsError::Validation(_))),
+                "{bad:?} accepted"
+            );
         }
     }
 

@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::{invalid, AccountsError};
 use crate::pagination::{page_limit, Cursor};
+use crate::text;
 
 /// Page size when the client sends none.
 pub const DEFAULT_LIMIT: i64 = 50;
@@ -15,8 +16,6 @@ pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 200;
 /// Statuses a transaction can have.
 pub const STATUSES: [&str; 5] = ["completed", "pending", "refunded", "cancelled", "failed"];
-/// Longest text accepted in a filter.
-const MAX_TEXT: usize = 200;
 
 /// The list's query string as sent (every value still text).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -174,14 +173,9 @@ fn one_of(name: &str, value: String, allowed: &[&str]) -> Result<String, Account
     }
 }
 
+/// A text filter, trimmed: no NUL, at most [`text::FILTER`] characters.
 fn text(name: &str, value: String) -> Result<String, AccountsError> {
-    let value = value.trim().to_owned();
-    if value.chars().count() > MAX_TEXT {
-        return Err(invalid(format!(
-            "`{name}` must be at most {MAX_TEXT} characters"
-        )));
-    }
-    Ok(value)
+    Ok(text::trimmed(name, &value, text::FILTER)?)
 }
 
 #[cfg(test)]
@@ -245,7 +239,7 @@ mod tests {
         assert_eq!(q.date_from, NaiveDate::from_ymd_opt(2025, 1, 1));
         assert_eq!(q.amount_min.as_deref(), Some("-100.5"));
         assert_eq!(q.kind.as_deref(), Some("debit"));
-        let bad: [&[(&str, &str)]; 8] = [
+        let bad: [&[(&str, &str)]; 11] = [
             &[("date_from", "01/02/2025")],
             &[("date_to", "2025-02-30")],
             &[("date_from", "2025-02-01"), ("date_to", "2025-01-01")],
@@ -254,6 +248,9 @@ mod tests {
             &[("type", "transfer")],
             &[("status", "done")],
             &[("q", &"x".repeat(201))],
+            &[("q", "a\0b")],
+            &[("category", "\0")],
+            &[("merchant", "Swiggy\0")],
         ];
         for case in bad {
             assert!(

@@ -35,6 +35,12 @@ impl From<diesel::result::Error> for AccountsError {
     }
 }
 
+impl From<crate::text::TextError> for AccountsError {
+    fn from(err: crate::text::TextError) -> Self {
+        AccountsError::Validation(err.to_string())
+    }
+}
+
 impl From<crate::pagination::CursorError> for AccountsError {
     fn from(err: crate::pagination::CursorError) -> Self {
         AccountsError::InvalidCursor(err.to_string())

@@ -27,4 +27,15 @@ impl Cell {
             _ => false,
         }
     }
+
+    /// The cell with every NUL removed from its text (Postgres cannot store U+0000).
+    pub fn without_nul(self) -> Cell {
+        match self {
+            Cell::Text(mut text) => {
+                crate::text::strip_nul(&mut text);
+                Cell::Text(text)
+            }
+            other => other,
+        }
+    }
 }

@@ -52,3 +52,9 @@ pub enum IngestError {
     #[error("database error: {0}")]
     Database(scale_schema::DbFailure),
 }
+
+impl From<crate::text::TextError> for IngestError {
+    fn from(err: crate::text::TextError) -> Self {
+        IngestError::Validation(err.to_string())
+    }
+}

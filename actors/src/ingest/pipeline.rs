@@ -1,14 +1,19 @@
-//! The whole parse of one upload: rows → header → drafts → transactions, with skip counts.
+//! The whole parse of one upload: rows → header → drafts → transactions, with skip and
+//! truncation counts. Postgres cannot store NUL, so a statement file's cells (and JSON keys)
+//! lose theirs here, while JSON rows a client sends are refused when they hold one.
+
+use std::fmt::{self, Display};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::cell::Cell;
 use super::fingerprint::hex_sha256;
-use super::header::{detect_header, Column, ColumnMap, HEADER_SCAN_ROWS};
-use super::rows::{self, Draft, ParsedTransaction, Skipped};
+use super::header::{detect_header, normalize_header, Column, ColumnMap, HEADER_SCAN_ROWS};
+use super::rows::{self, Draft, ParsedTransaction, Skipped, Truncated};
 use super::source::{self, RowStream, Rows};
 use super::IngestError;
+use crate::text;
 
 /// The outcome of parsing one file (nothing written).
 #[derive(Debug, Clone, Serialize)]
@@ -17,6 +22,8 @@ pub struct ParsedStatement {
     pub transactions: Vec<ParsedTransaction>,
     /// Rows left out, by reason.
     pub skipped: Skipped,
+    /// Kept rows whose text was cut to its limit, by field.
+    pub truncated: Truncated,
     /// SHA-256 of the uploaded bytes (before any decryption), lower-case hex.
     pub file_hash: String,
     /// `csv`, `tsv`, `json`, `xlsx` or `ole2`.
@@ -35,31 +42,74 @@ pub fn parse_file(
         Rows::Table(rows) => table(rows)?,
         Rows::Objects(objects) => objects_to_transactions(objects),
     };
-    Ok(ParsedStatement {
-        transactions,
-        skipped,
-        file_hash,
-        detected_format: format.name(),
-    })
+    Ok(statement(transactions, skipped, file_hash, format.name()))
 }
 
-/// Parses JSON rows sent in a request body (`POST /ingest/import` with JSON).
+/// Parses JSON rows sent in a request body (`POST /ingest/import` with JSON). A NUL in a key or
+/// a string value, or a `category` over [`text::CATEGORY`] characters, is
+/// [`IngestError::Validation`] naming the row and the field (`transactions[3].description`).
 pub fn parse_objects(
     objects: Vec<Option<Map<String, Value>>>,
     file_hash: String,
-) -> ParsedStatement {
+) -> Result<ParsedStatement, IngestError> {
+    check_request_rows(&objects)?;
     let (transactions, skipped) = objects_to_transactions(objects);
+    Ok(statement(transactions, skipped, file_hash, "json"))
+}
+
+/// Checks the keys and string values of rows a client sent (see [`parse_objects`]).
+fn check_request_rows(objects: &[Option<Map<String, Value>>]) -> Result<(), IngestError> {
+    for (index, object) in objects.iter().enumerate() {
+        for (key, value) in object.iter().flatten() {
+            let field = RowField(index, key);
+            text::check(field, key, usize::MAX)?;
+            if let Value::String(value) = value {
+                // Only a value longer in bytes can be over the limit in characters.
+                let category = value.len() > text::CATEGORY && normalize_header(key) == "category";
+                let max = if category { text::CATEGORY } else { usize::MAX };
+                text::check(field, value, max)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The name of a request row's field (`transactions[3].description`), formatted only when an
+/// error shows it.
+#[derive(Clone, Copy)]
+struct RowField<'a>(usize, &'a str);
+
+impl Display for RowField<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "transactions[{}].{}", self.0, self.1.escape_debug())
+    }
+}
+
+/// The parse result, with the truncation counts of its transactions added up.
+fn statement(
+    transactions: Vec<ParsedTransaction>,
+    skipped: Skipped,
+    file_hash: String,
+    detected_format: &'static str,
+) -> ParsedStatement {
+    let mut truncated = Truncated::default();
+    for tx in &transactions {
+        truncated.add(tx.truncated);
+    }
     ParsedStatement {
         transactions,
         skipped,
+        truncated,
         file_hash,
-        detected_format: "json",
+        detected_format,
     }
 }
 
 /// Finds the header among the first rows, then turns each following row into a draft as it
-/// streams by: only the drafts are held, never the whole table.
-fn table(mut rows: RowStream<'_>) -> Result<(Vec<ParsedTransaction>, Skipped), IngestError> {
+/// streams by: only the drafts are held, never the whole table. Cells lose their NULs.
+fn table(rows: RowStream<'_>) -> Result<(Vec<ParsedTransaction>, Skipped), IngestError> {
+    let mut rows =
+        rows.map(|row| row.map(|cells| cells.into_iter().map(Cell::without_nul).collect()));
     let mut head = Vec::with_capacity(HEADER_SCAN_ROWS);
     for row in rows.by_ref().take(HEADER_SCAN_ROWS) {
         head.push(row?);
@@ -103,8 +153,13 @@ fn objects_to_transactions(
             skipped.invalid_row += 1;
             continue;
         };
-        let headers: Vec<String> = object.keys().cloned().collect();
-        let cells: Vec<Cell> = object.into_values().map(json_cell).collect();
+        let (headers, cells): (Vec<String>, Vec<Cell>) = object
+            .into_iter()
+            .map(|(mut key, value)| {
+                text::strip_nul(&mut key);
+                (key, json_cell(value).without_nul())
+            })
+            .unzip();
         let map = ColumnMap::from_headers(headers.iter().map(String::as_str));
         match rows::draft(&cells, &headers, &map, index + 1) {
             Ok(draft) => {

@@ -15,6 +15,7 @@ use super::date;
 use super::fingerprint::{self, FingerprintFields};
 use super::header::{Column, ColumnMap};
 use super::merchant;
+use crate::text;
 
 /// The category every imported row starts with.
 pub const UNCATEGORIZED: &str = "Uncategorized";
@@ -52,6 +53,9 @@ pub struct ParsedTransaction {
     pub raw: Value,
     /// Extraction output and warnings.
     pub meta: Value,
+    /// Which of this row's fields were cut to their [`text`] limit (each 0 or 1).
+    #[serde(skip)]
+    pub truncated: Truncated,
 }
 
 fn money<S: Serializer>(value: &Decimal, serializer: S) -> Result<S::Ok, S::Error> {
@@ -69,6 +73,29 @@ pub struct Skipped {
     pub duplicate_in_file: usize,
     /// Rows that are not transactions (bad amount, JSON non-objects).
     pub invalid_row: usize,
+}
+
+/// Rows whose text was cut to its [`text`] limit, by field.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Truncated {
+    /// Descriptions over [`text::DESCRIPTION`] characters.
+    pub description: usize,
+    /// Merchant names over [`text::MERCHANT`] characters.
+    pub merchant_name: usize,
+    /// References over [`text::REFERENCE`] characters.
+    pub reference: usize,
+    /// Payment methods over [`text::PAYMENT_METHOD`] characters.
+    pub payment_method: usize,
+}
+
+impl Truncated {
+    /// Adds `other`'s counts.
+    pub fn add(&mut self, other: Truncated) {
+        self.description += other.description;
+        self.merchant_name += other.merchant_name;
+        self.reference += other.reference;
+        self.payment_method += other.payment_method;
+    }
 }
 
 /// Why a row was skipped.
@@ -103,6 +130,7 @@ pub struct Draft {
     status_text: String,
     currency: &'static str,
     description: String,
+    description_truncated: bool,
     merchant_column: String,
     method_column: String,
     reference_column: String,
@@ -123,7 +151,8 @@ impl Draft {
     }
 }
 
-/// Reads one source row. `headers[i]` names `cells[i]` in `raw`.
+/// Reads one source row. `headers[i]` names `cells[i]` in `raw`. The description is cut to
+/// [`text::DESCRIPTION`] characters before anything reads it.
 pub fn draft(
     cells: &[Cell],
     headers: &[String],
@@ -141,6 +170,8 @@ pub fn draft(
         .or(map.currency_hint)
         .or(written_currency)
         .unwrap_or("INR");
+    let mut description = collapse(&text(cell(Column::Description)));
+    let description_truncated = text::truncate(&mut description, text::DESCRIPTION);
     Ok(Draft {
         date,
         time,
@@ -148,7 +179,8 @@ pub fn draft(
         sign_fixed,
         status_text: text(cell(Column::Status)),
         currency,
-        description: collapse(&text(cell(Column::Description))),
+        description,
+        description_truncated,
         merchant_column: collapse(&text(cell(Column::Merchant))),
         method_column: text(cell(Column::PaymentMethod)),
         reference_column: text(cell(Column::Reference)).trim().to_owned(),
@@ -241,7 +273,8 @@ pub fn status_decides_sign(map_has_status: bool, drafts: &[Draft]) -> bool {
 }
 
 /// Completes a draft: applies the status rule when `status_sign` holds, extracts the merchant
-/// and computes the base fingerprint. Returns the raw row too, for in-file de-duplication.
+/// (merchant, method and reference cut to their [`text`] limits) and computes the base
+/// fingerprint.
 pub fn finish(draft: Draft, status_sign: bool) -> Result<ParsedTransaction, SkipReason> {
     let status = normalize_status(&draft.status_text);
     let mut amount = draft.amount;
@@ -256,7 +289,7 @@ pub fn finish(draft: Draft, status_sign: bool) -> Result<ParsedTransaction, Skip
         return Err(SkipReason::ZeroAmount);
     }
     let extraction = merchant::extract(&draft.description);
-    let merchant = if !draft.merchant_column.is_empty()
+    let mut merchant = if !draft.merchant_column.is_empty()
         && !merchant::is_bank_narration(&draft.merchant_column)
     {
         draft.merchant_column.clone()
@@ -267,15 +300,21 @@ pub fn finish(draft: Draft, status_sign: bool) -> Result<ParsedTransaction, Skip
     } else {
         extraction.merchant.clone()
     };
-    let payment_method = if draft.method_column.trim().is_empty() {
+    let mut payment_method = if draft.method_column.trim().is_empty() {
         extraction.method.unwrap_or_default().to_owned()
     } else {
         merchant::canonical_method(&draft.method_column)
     };
-    let reference = if draft.reference_column.is_empty() {
+    let mut reference = if draft.reference_column.is_empty() {
         extraction.reference.clone().unwrap_or_default()
     } else {
         draft.reference_column.clone()
+    };
+    let truncated = Truncated {
+        description: usize::from(draft.description_truncated),
+        merchant_name: usize::from(text::truncate(&mut merchant, text::MERCHANT)),
+        reference: usize::from(text::truncate(&mut reference, text::REFERENCE)),
+        payment_method: usize::from(text::truncate(&mut payment_method, text::PAYMENT_METHOD)),
     };
     let amount = amount::round_money(amount);
     let date_text = draft.date.format("%Y-%m-%d").to_string();
@@ -322,6 +361,7 @@ pub fn finish(draft: Draft, status_sign: bool) -> Result<ParsedTransaction, Skip
         source_row: draft.source_row,
         raw: Value::Object(draft.raw),
         meta,
+        truncated,
     })
 }
 

@@ -151,7 +151,7 @@ impl Handles<ImportRows> for IngestService {
             let statement =
                 tokio::task::spawn_blocking(move || pipeline::parse_objects(msg.rows, hash))
                     .await
-                    .unwrap_or_else(|err| std::panic::resume_unwind(err.into_panic()));
+                    .unwrap_or_else(|err| std::panic::resume_unwind(err.into_panic()))?;
             store::import(
                 &pool,
                 msg.user,

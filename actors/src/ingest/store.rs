@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::fingerprint::FINGERPRINT_VERSION;
 use super::pipeline::ParsedStatement;
+use super::rows::Truncated;
 use super::IngestError;
 
 /// Rows per INSERT statement. Ids are UUIDv7 (time-ordered), so the primary key grows at its
@@ -36,6 +37,8 @@ pub struct ImportOutcome {
     pub skipped_invalid_row: usize,
     /// `skipped_invalid_date + skipped_invalid_row` (the web client's older field).
     pub skipped_invalid: usize,
+    /// Rows of the file whose text was cut to its limit, by field.
+    pub truncated: Truncated,
     /// SHA-256 of the uploaded bytes.
     pub file_hash: String,
     /// The `uploaded_files` row of this import.
@@ -94,6 +97,7 @@ pub async fn import(
         skipped_invalid_date: skipped.invalid_date,
         skipped_invalid_row: skipped.invalid_row,
         skipped_invalid: skipped.invalid_date + skipped.invalid_row,
+        truncated: statement.truncated,
         file_hash: statement.file_hash.clone(),
         uploaded_file_id,
     })

@@ -7,6 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::TryStreamExt;
 use scale_actors::ingest::service::{ImportRows, ImportUpload, ListUploads, ParseUpload, Upload};
 use scale_actors::ingest::{fingerprint::hex_sha256, source::json_objects, IngestError};
+use scale_actors::text::{self, TextError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -47,6 +48,7 @@ async fn parse(
         "count": statement.transactions.len(),
         "transactions": statement.transactions,
         "skipped": statement.skipped,
+        "truncated": statement.truncated,
         "file_hash": statement.file_hash,
         "detected_format": statement.detected_format,
     })))
@@ -67,7 +69,9 @@ struct JsonImport {
 }
 
 /// `POST /ingest/import[?force=true]`: multipart `file` (+ `password`) or a JSON body
-/// `{transactions: [...], filename?, file_hash?}`; one database transaction per request.
+/// `{transactions: [...], filename?, file_hash?}`; one database transaction per request. A NUL
+/// in the file name or in a JSON row's key or text, or an over-long name or row `category`, is
+/// 422; over-long descriptions, merchants, references and methods are cut and counted.
 async fn import(
     user: AuthUser,
     state: web::Data<AppState>,
@@ -102,6 +106,9 @@ async fn import(
             Some(_) => return Err(validation("`file_hash` must be 64 hexadecimal characters")),
             None => hex_sha256(&body),
         };
+        if let Some(filename) = &parsed.filename {
+            text::check("filename", filename, text::FILENAME)?;
+        }
         let rows = json_objects(&parsed.transactions.to_string())?;
         if rows.is_empty() {
             return Err(validation("`transactions` must hold at least one row"));
@@ -141,6 +148,10 @@ async fn import(
         "skipped_invalid_date": outcome.skipped_invalid_date,
         "skipped_invalid_row": outcome.skipped_invalid_row,
         "skipped_invalid": outcome.skipped_invalid,
+        "truncated_descriptions": outcome.truncated.description,
+        "truncated_merchant_names": outcome.truncated.merchant_name,
+        "truncated_references": outcome.truncated.reference,
+        "truncated_payment_methods": outcome.truncated.payment_method,
         "file_hash": outcome.file_hash,
         "uploaded_file_id": outcome.uploaded_file_id,
     })))
@@ -157,7 +168,8 @@ async fn uploaded_files(
 
 /// Reads the `file` and `password` fields; other fields are read and ignored. The file is capped
 /// at [`UPLOAD_LIMIT`] and all fields together at [`MULTIPART_LIMIT`] while streaming, so an
-/// oversized upload is refused without buffering or draining it.
+/// oversized upload is refused without buffering or draining it; the file's name must pass
+/// [`text::check`] (422 otherwise).
 pub(crate) async fn read_upload(
     req: &HttpRequest,
     mut multipart: Multipart,
@@ -181,6 +193,7 @@ pub(crate) async fn read_upload(
                     .and_then(|cd| cd.get_filename())
                     .unwrap_or_default()
                     .to_owned();
+                text::check("filename", &filename, text::FILENAME)?;
                 let limit = UPLOAD_LIMIT.min(left);
                 let bytes = read_limited(field.map_err(multipart_error), limit).await?;
                 left -= bytes.len();
@@ -247,6 +260,12 @@ fn multipart_error(err: actix_multipart::MultipartError) -> ApiError {
         "malformed_multipart",
         format!("Malformed multipart body: {err}"),
     )
+}
+
+impl From<TextError> for ApiError {
+    fn from(err: TextError) -> Self {
+        validation(&err.to_string())
+    }
 }
 
 impl From<IngestError> for ApiError {

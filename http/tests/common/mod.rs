@@ -228,8 +228,16 @@ where
 
 /// Runs `sql` as the superuser (outside row-level security), as a worker or a seed would.
 pub async fn execute(db: &TestDatabase, sql: &str) {
+    try_execute(db, sql).await.unwrap();
+}
+
+/// [`execute`], answering the database's error instead of panicking.
+pub async fn try_execute(db: &TestDatabase, sql: &str) -> Result<usize, String> {
     let mut conn = AsyncPgConnection::establish(&db.url()).await.unwrap();
-    diesel::sql_query(sql).execute(&mut conn).await.unwrap();
+    diesel::sql_query(sql)
+        .execute(&mut conn)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 #[derive(QueryableByName)]
