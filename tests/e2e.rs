@@ -261,7 +261,7 @@ fn migrate_is_idempotent() {
 
 fn spec_fixture(name: &str) -> String {
     format!(
-        "{}/../shared/spec/fixtures/{name}",
+        "{}/tests/fixtures/{name}",
         env!("CARGO_MANIFEST_DIR")
     )
 }

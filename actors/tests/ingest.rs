@@ -14,7 +14,7 @@ use common::workbooks;
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = format!(
-        "{}/../../shared/spec/fixtures/{name}",
+        "{}/../tests/fixtures/{name}",
         env!("CARGO_MANIFEST_DIR")
     );
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))

@@ -274,10 +274,10 @@ pub fn multipart(fields: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
     (format!("multipart/form-data; boundary={BOUNDARY}"), body)
 }
 
-/// A spec fixture's bytes.
+/// A statement fixture's bytes (`tests/fixtures/`, copied from the spec).
 pub fn fixture(name: &str) -> Vec<u8> {
     let path = format!(
-        "{}/../../shared/spec/fixtures/{name}",
+        "{}/../tests/fixtures/{name}",
         env!("CARGO_MANIFEST_DIR")
     );
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
