@@ -260,10 +260,7 @@ fn migrate_is_idempotent() {
 }
 
 fn spec_fixture(name: &str) -> String {
-    format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    )
+    format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
 #[test]
