@@ -64,8 +64,9 @@ async fn a_connection_whose_backend_was_terminated_is_replaced() {
         .execute(&mut admin(&db).await)
         .await
         .unwrap();
-    // The driver notices the closed socket on its own; until it has, one query may still fail
-    // on the dead connection, which the pool then drops.
+    // The driver notices the closed socket on its own; until its task has run (on a loaded
+    // machine that can take a second scheduling round), a query may still fail on the dead
+    // connection, which the pool then drops. It must never keep handing it out.
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut failures = 0;
     let fresh = loop {
@@ -74,7 +75,8 @@ async fn a_connection_whose_backend_was_terminated_is_replaced() {
             Err(_) => failures += 1,
         }
         assert!(Instant::now() < deadline, "never replaced");
+        tokio::task::yield_now().await;
     };
     assert_ne!(fresh, pid);
-    assert!(failures <= 1, "{failures} failed queries");
+    assert!(failures <= 2, "{failures} failed queries");
 }
