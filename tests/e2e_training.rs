@@ -392,3 +392,57 @@ async fn a_websocket_on_the_api_process_gets_every_event_of_a_job_run_by_a_worke
         "slowest event took {worst:?}"
     );
 }
+
+/// `services.workers` of `GET /health` once it equals `want` (deadline 30 s); returns the body.
+async fn until_workers(server: &Server, want: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let body: Value = server
+            .http
+            .get(format!("{}/health", server.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if body["services"]["workers"] == want {
+            return body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "workers never became {want}: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_api_process_reports_workers_from_the_job_table_not_by_assumption() {
+    let db = TestDatabase::migrated();
+    let client = admin(&db).await;
+    let api = Server::start_with(&["serve", "--role", "api"], &db.url(), &[]);
+
+    let idle = until_workers(&api, "unknown").await;
+    assert_eq!(idle["process"]["role"], "api");
+    assert!(idle["process"]["scheduler"].is_null(), "{idle}");
+    assert!(idle["workers"]["last_claim_at"].is_null(), "{idle}");
+
+    // A job due for five minutes that nobody claimed: no worker is serving the queue.
+    let job = queue_jobs(&client, 1, 3).await[0];
+    client
+        .execute(
+            "UPDATE training_jobs SET run_after = now() - interval '5 minutes' WHERE id = $1",
+            &[&job],
+        )
+        .await
+        .unwrap();
+    let stuck = until_workers(&api, "down").await;
+    assert!(stuck["workers"]["oldest_due_since"].is_string(), "{stuck}");
+
+    // A worker in another process claims it: the api process sees it through the job table.
+    let _worker = worker(&db, &[]);
+    let up = until_workers(&api, "up").await;
+    assert!(up["workers"]["last_claim_at"].is_string(), "{up}");
+    assert!(up["process"]["scheduler"].is_null(), "{up}");
+}

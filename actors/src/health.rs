@@ -1,6 +1,8 @@
-//! The health actor: probes Postgres and Redis on an interval (each probe bounded by a timeout)
-//! and answers [`GetHealth`] from the latest results plus the registry, so readiness checks
-//! never wait on a hanging dependency.
+//! The health actor: probes Postgres, Redis and the job table on an interval (each probe bounded
+//! by a timeout) and answers [`GetHealth`] from the latest results plus the registry, so
+//! readiness checks never wait on a hanging dependency. What it says about training workers
+//! comes from this process's scheduler (when its role runs one) and the job table, never from
+//! an assumption.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -14,7 +16,14 @@ use serde::Serialize;
 use crate::redis_pool::RedisPool;
 use crate::registry::{ActorSnapshot, ActorStatus, Registry};
 use crate::supervision::{every, spawn_then, Handles, Reply, Request, Service, ServiceContext};
+use crate::training::activity::{worker_activity, WorkerActivity};
 use crate::training::events::{BusStatus, EventBus};
+use crate::training::scheduler::TrainingScheduler;
+
+/// A worker claim this recent (or a live lease) shows a worker is up.
+const RECENT_CLAIM: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+/// A due job left unclaimed this long, with no sign of a worker, shows the workers are down.
+const UNCLAIMED_FOR: chrono::TimeDelta = chrono::TimeDelta::minutes(2);
 
 /// Probe timing.
 #[derive(Debug, Clone, Copy)]
@@ -124,6 +133,72 @@ pub struct HealthReport {
     pub events: Option<BusStatus>,
     /// Every supervised actor.
     pub actors: Vec<ActorSnapshot>,
+    /// The training workers, as this process and the job table see them.
+    pub workers: WorkerHealth,
+}
+
+/// Whether training jobs are being worked on, across every process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkerStatus {
+    /// This process runs a scheduler, a lease is live or a job was claimed recently.
+    Up,
+    /// A due job has waited unclaimed with no sign of any worker.
+    Down,
+    /// No sign either way (nothing claimed recently, nothing waiting).
+    Unknown,
+}
+
+/// What this process and the job table say about training workers.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkerHealth {
+    /// The verdict from the parts below.
+    pub status: WorkerStatus,
+    /// This process's role (`api`, `worker` or `all`).
+    pub role: &'static str,
+    /// This process's training scheduler (`None`: its role runs none).
+    pub scheduler: Option<ActorStatus>,
+    /// The job table at the last probe (`None`: not read yet, or the read failed).
+    pub activity: Option<WorkerActivity>,
+}
+
+impl WorkerHealth {
+    fn judge(
+        role: &'static str,
+        scheduler: Option<ActorStatus>,
+        activity: Option<WorkerActivity>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let local = matches!(
+            scheduler,
+            Some(ActorStatus::Running | ActorStatus::Starting)
+        );
+        let status = match &activity {
+            _ if local => WorkerStatus::Up,
+            Some(seen)
+                if seen.live_leases > 0
+                    || seen
+                        .last_claim_at
+                        .is_some_and(|at| now - at <= RECENT_CLAIM) =>
+            {
+                WorkerStatus::Up
+            }
+            Some(seen)
+                if seen
+                    .oldest_due_since
+                    .is_some_and(|at| now - at > UNCLAIMED_FOR) =>
+            {
+                WorkerStatus::Down
+            }
+            _ => WorkerStatus::Unknown,
+        };
+        Self {
+            status,
+            role,
+            scheduler,
+            activity,
+        }
+    }
 }
 
 /// Asks the health actor for a [`HealthReport`].
@@ -143,6 +218,8 @@ pub struct HealthService {
     redis: DependencyHealth,
     events: Option<EventBus>,
     postgres_flag: PostgresFlag,
+    role: &'static str,
+    activity: Option<WorkerActivity>,
     probing: bool,
 }
 
@@ -168,6 +245,8 @@ impl HealthService {
             redis: DependencyHealth::with_status(redis),
             events: None,
             postgres_flag: PostgresFlag::default(),
+            role: "api",
+            activity: None,
             probing: false,
         }
     }
@@ -184,6 +263,12 @@ impl HealthService {
         self
     }
 
+    /// Reports this process's role (`api` unless told).
+    pub fn with_role(mut self, role: &'static str) -> Self {
+        self.role = role;
+        self
+    }
+
     /// Starts a probe round unless one is still running.
     fn probe(&mut self, ctx: &mut ServiceContext<Self>) {
         if self.probing {
@@ -195,14 +280,25 @@ impl HealthService {
         let timeout = self.probe.timeout;
         // Each probe times itself, so one hanging dependency never shows as the other's latency.
         let round = async move {
-            tokio::join!(probe(timeout, ping_postgres(postgres)), async {
-                match redis {
-                    Some(pool) => Some(probe(timeout, ping_redis(pool)).await),
-                    None => None,
+            let activity = async {
+                tokio::time::timeout(timeout, worker_activity(&postgres))
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+            };
+            tokio::join!(
+                probe(timeout, ping_postgres(postgres.clone())),
+                activity,
+                async {
+                    match redis {
+                        Some(pool) => Some(probe(timeout, ping_redis(pool)).await),
+                        None => None,
+                    }
                 }
-            })
+            )
         };
-        spawn_then(ctx, round, |state: &mut Self, (pg, rd), _| {
+        spawn_then(ctx, round, |state: &mut Self, (pg, activity, rd), _| {
+            state.activity = activity;
             state
                 .postgres_flag
                 .set_down(pg.status == DependencyStatus::Down);
@@ -265,12 +361,17 @@ impl HealthService {
                 ActorStatus::Starting | ActorStatus::Running => {}
             }
         }
+        let scheduler = actors
+            .iter()
+            .find(|actor| actor.name == TrainingScheduler::NAME)
+            .map(|actor| actor.status);
         HealthReport {
             status,
             reasons,
             postgres: self.postgres.clone(),
             redis: self.redis.clone(),
             events,
+            workers: WorkerHealth::judge(self.role, scheduler, self.activity.clone(), Utc::now()),
             actors,
         }
     }
@@ -319,4 +420,68 @@ async fn ping_redis(pool: RedisPool) -> Result<(), String> {
         .await
         .map(drop)
         .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seen(claimed_ago: Option<i64>, leases: i64, due_ago: Option<i64>) -> WorkerActivity {
+        let now = Utc::now();
+        WorkerActivity {
+            last_claim_at: claimed_ago.map(|m| now - chrono::TimeDelta::minutes(m)),
+            live_leases: leases,
+            oldest_due_since: due_ago.map(|m| now - chrono::TimeDelta::minutes(m)),
+        }
+    }
+
+    fn verdict(scheduler: Option<ActorStatus>, activity: Option<WorkerActivity>) -> WorkerStatus {
+        WorkerHealth::judge("api", scheduler, activity, Utc::now()).status
+    }
+
+    #[test]
+    fn a_running_scheduler_in_this_process_is_up() {
+        assert_eq!(verdict(Some(ActorStatus::Running), None), WorkerStatus::Up);
+        assert_eq!(
+            verdict(Some(ActorStatus::Running), Some(seen(None, 0, Some(60)))),
+            WorkerStatus::Up
+        );
+    }
+
+    #[test]
+    fn without_a_local_scheduler_the_job_table_decides() {
+        assert_eq!(verdict(None, None), WorkerStatus::Unknown);
+        assert_eq!(
+            verdict(None, Some(seen(None, 0, None))),
+            WorkerStatus::Unknown
+        );
+        assert_eq!(
+            verdict(None, Some(seen(Some(3), 0, None))),
+            WorkerStatus::Up
+        );
+        assert_eq!(
+            verdict(None, Some(seen(Some(60), 1, None))),
+            WorkerStatus::Up
+        );
+        assert_eq!(
+            verdict(None, Some(seen(Some(60), 0, None))),
+            WorkerStatus::Unknown
+        );
+        assert_eq!(
+            verdict(None, Some(seen(None, 0, Some(1)))),
+            WorkerStatus::Unknown
+        );
+        assert_eq!(
+            verdict(None, Some(seen(Some(60), 0, Some(5)))),
+            WorkerStatus::Down
+        );
+    }
+
+    #[test]
+    fn an_escalated_local_scheduler_is_not_proof_of_a_worker() {
+        assert_eq!(
+            verdict(Some(ActorStatus::Escalated), Some(seen(None, 0, Some(5)))),
+            WorkerStatus::Down
+        );
+    }
 }

@@ -6,6 +6,7 @@
 //! [`categorizer`] (on [`features`]) and [`forecaster`] (on [`daily_series`], [`recurring`],
 //! [`ets`] and [`backtest`]); [`artefact`] (de)serialises the fitted models.
 
+pub mod activity;
 pub mod artefact;
 pub mod backtest;
 pub mod categorizer;

@@ -21,7 +21,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// `GET /api/v1/health`: the process is alive. Includes dependency states when the health actor
-/// answers at once (the web client's insights page reads `services`).
+/// answers at once (the web client's insights page reads `services`); `services.workers` is what
+/// this process's scheduler and the job table show (`up`, `down`, `unknown`), never assumed, and
+/// `process` says what this process runs.
 async fn liveness(state: web::Data<AppState>) -> HttpResponse {
     let report = state.health.ask_within(GetHealth, ACTOR_WAIT).await.ok();
     let service = |up: Option<bool>| match up {
@@ -35,6 +37,7 @@ async fn liveness(state: web::Data<AppState>) -> HttpResponse {
     let redis = report
         .as_ref()
         .map(|r| r.redis.status == scale_actors::health::DependencyStatus::Up);
+    let workers = report.as_ref().map(|r| &r.workers);
     HttpResponse::Ok().json(json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
@@ -43,8 +46,13 @@ async fn liveness(state: web::Data<AppState>) -> HttpResponse {
             "api": "up",
             "postgres": service(pg),
             "redis": service(redis),
-            "workers": "up",
+            "workers": workers.map_or(json!("unknown"), |w| json!(w.status)),
         },
+        "process": {
+            "role": workers.map(|w| w.role),
+            "scheduler": workers.map(|w| w.scheduler),
+        },
+        "workers": workers.map(|w| &w.activity),
     }))
 }
 

@@ -1,0 +1,43 @@
+//! What the job table says about the workers of every process: when a job was last claimed,
+//! how many leases are live now and how long the oldest due job has waited. A process that runs
+//! no worker reports this instead of assuming that some worker is up.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Timestamptz};
+use diesel_async::RunQueryDsl;
+use scale_schema::PgPool;
+use serde::Serialize;
+
+use super::queue::{finish, Acting};
+use super::TrainingError;
+
+/// The workers' footprint in the job table, read as the worker role (every user's jobs).
+#[derive(Debug, Clone, PartialEq, Serialize, QueryableByName)]
+pub struct WorkerActivity {
+    /// When a worker last claimed a job for the first time (`None`: never).
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub last_claim_at: Option<DateTime<Utc>>,
+    /// Jobs held by a worker whose lease has not expired: workers alive now.
+    #[diesel(sql_type = BigInt)]
+    pub live_leases: i64,
+    /// Since when the oldest pending job has been due (`None`: nothing waits).
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub oldest_due_since: Option<DateTime<Utc>>,
+}
+
+const ACTIVITY: &str = "SELECT \
+    (SELECT max(started_at) FROM training_jobs) AS last_claim_at, \
+    (SELECT count(*) FROM training_jobs \
+        WHERE status = 'processing' AND lease_until > now()) AS live_leases, \
+    (SELECT min(run_after) FROM training_jobs \
+        WHERE status = 'pending' AND run_after <= now()) AS oldest_due_since";
+
+/// Reads the workers' activity from the job table.
+pub async fn worker_activity(pool: &PgPool) -> Result<WorkerActivity, TrainingError> {
+    let mut conn = Acting::Worker.begin(pool).await?;
+    let read = diesel::sql_query(ACTIVITY)
+        .get_result::<WorkerActivity>(&mut conn)
+        .await;
+    finish(&mut conn, read).await
+}
