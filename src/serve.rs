@@ -2,20 +2,15 @@
 //! The role decides whether this process runs training jobs (see [`Role`]).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use actix_web::{web, HttpServer};
+use actix_web::HttpServer;
 use anyhow::Context as _;
-use scale_actors::accounts::service::AccountsService;
-use scale_actors::analytics::service::AnalyticsService;
-use scale_actors::cache::service::{CacheConfig, CacheService, MEMORY_CAPACITY, MEMORY_TTL};
-use scale_actors::health::{HealthService, PostgresFlag};
-use scale_actors::ingest::service::IngestService;
+use scale_actors::cache::service::{CacheConfig, MEMORY_CAPACITY, MEMORY_TTL};
 use scale_actors::training::events::EventBus;
 use scale_actors::training::scheduler::{Drain, TrainingScheduler};
-use scale_actors::training::service::TrainingService;
-use scale_actors::{redis_pool, spawn, Registry, Sharded};
-use scale_http::{AppState, Authenticator, HttpSettings, RateLimiter};
+use scale_actors::{redis_pool, spawn, Registry};
+use scale_http::{AppState, Authenticator, HttpSettings, RateLimiter, Wiring};
 
 use crate::config::{Config, Environment};
 
@@ -111,78 +106,43 @@ async fn serve(config: Config, role: Role, auth: Arc<Authenticator>) -> anyhow::
     )
     .map_err(|e| anyhow::anyhow!("REDIS_URL: {e}"))?;
 
-    let cache_config = CacheConfig {
+    let cache = CacheConfig {
         prefix: config.redis_key_prefix.clone(),
         timeout: config.cache_redis_timeout,
         memory_capacity: MEMORY_CAPACITY,
         memory_ttl: MEMORY_TTL,
     };
-    let cache_redis = redis.clone();
     let events = EventBus::connect(config.redis_url.as_deref(), &config.redis_key_prefix)
         .map_err(|e| anyhow::anyhow!("REDIS_URL: {e}"))?;
     let bus = events.live_within(config.probe.timeout).await;
     tracing::info!(status = ?bus, "job event bus");
 
     let registry = Registry::new(config.supervisor);
-    let probe = config.probe;
-    let health_registry = registry.clone();
-    let health_pg = pg.clone();
-    let health_events = events.clone();
-    let postgres = PostgresFlag::default();
-    let health_flag = postgres.clone();
-    let health = spawn(&registry, move || {
-        HealthService::new(
-            health_pg.clone(),
-            redis.clone(),
-            probe,
-            health_registry.clone(),
-        )
-        .with_events(health_events.clone())
-        .with_postgres_flag(health_flag.clone())
-    });
-    let parsers = config.ingest_parsers;
     // One accounts shard per HTTP worker, each with its own pool (see `scale_actors::per_thread`).
-    let (url, shard_pool) = (config.database_url.clone(), shard_pool_size(&config));
+    let (url, shard_size) = (config.database_url.clone(), shard_pool_size(&config));
     let checkout = config.db_checkout_timeout;
-    let accounts = Sharded::new(&registry, move || {
-        AccountsService::new(scale_schema::connect(&url, shard_pool, checkout))
-    });
-    let analytics_pg = pg.clone();
-    let analytics = spawn(&registry, move || {
-        AnalyticsService::new(analytics_pg.clone())
-    });
-    let cache = spawn(&registry, move || {
-        CacheService::new(cache_redis.clone(), cache_config.clone())
-    });
-    let training_pg = pg.clone();
-    let training_events = events.clone();
-    let training = spawn(&registry, move || {
-        TrainingService::new(training_pg.clone(), training_events.clone())
-    });
     let scheduler = role.runs_jobs().then(|| {
         let (training, pg, events) = (config.training, pg.clone(), events.clone());
         spawn(&registry, move || {
             TrainingScheduler::new(training, pg.clone(), events.clone())
         })
     });
-    let ingest = spawn(&registry, move || IngestService::new(pg.clone(), parsers));
-
-    let state = web::Data::new(AppState {
-        health,
-        postgres,
-        ingest,
-        ingest_timeout: config.ingest_timeout,
-        accounts,
-        analytics,
+    let state = AppState::wire(Wiring {
+        pg,
+        shard_pool: Arc::new(move || scale_schema::connect(&url, shard_size, checkout)),
+        cache_redis: redis.clone(),
+        redis,
         cache,
-        training,
         events,
-        analytics_cache_ttl: config.analytics_cache_ttl,
         registry,
+        probe: config.probe,
+        role: role.as_str(),
+        ingest_parsers: config.ingest_parsers,
+        ingest_timeout: config.ingest_timeout,
+        analytics_cache_ttl: config.analytics_cache_ttl,
+        rate_limiter,
         auth,
         chaos_enabled: config.chaos_enabled,
-        started_at: Instant::now(),
-        rate_limiter,
     });
     let settings = HttpSettings {
         allowed_origins: config.allowed_origins.clone(),

@@ -8,9 +8,7 @@ pub mod rate_limit;
 pub mod request_context;
 pub mod routes;
 pub mod security_headers;
-
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+pub mod state;
 
 use actix_cors::Cors;
 use actix_web::body::MessageBody;
@@ -18,58 +16,15 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method};
 use actix_web::middleware::{from_fn, Condition};
 use actix_web::{web, App, Error};
-use scale_actors::accounts::service::AccountsService;
-use scale_actors::analytics::service::AnalyticsService;
-use scale_actors::cache::service::CacheService;
-use scale_actors::health::{HealthService, PostgresFlag};
-use scale_actors::ingest::service::IngestService;
-use scale_actors::training::events::EventBus;
-use scale_actors::training::service::TrainingService;
-use scale_actors::{Handle, Registry, Sharded};
 
 pub use auth::{AuthUser, Authenticator};
 pub use problem::ApiError;
 pub use rate_limit::{RateLimiter, RateLimits};
 pub use request_context::RequestContext;
+pub use state::{AppState, Wiring};
 
 /// Largest JSON body accepted (uploads have their own, larger limit).
 pub const JSON_LIMIT: usize = 1024 * 1024;
-
-/// What handlers share: actor handles, the registry, the authenticator and the rate limiter.
-pub struct AppState {
-    /// The health actor.
-    pub health: Handle<HealthService>,
-    /// Whether the health actor's last Postgres probe failed (database work is refused at once).
-    pub postgres: PostgresFlag,
-    /// The ingest actor.
-    pub ingest: Handle<IngestService>,
-    /// How long a parse or an import may take (`INGEST_TIMEOUT_SECS`), apart from waiting for
-    /// the ingest actor's mailbox.
-    pub ingest_timeout: Duration,
-    /// The accounts actor (the caller's transactions, data and profile), one shard per HTTP
-    /// worker so the hot list query never leaves the worker's thread.
-    pub accounts: Sharded<AccountsService>,
-    /// The analytics actor (dashboard numbers).
-    pub analytics: Handle<AnalyticsService>,
-    /// The cache actor (Redis, with an in-process fallback).
-    pub cache: Handle<CacheService>,
-    /// How long analytics answers stay cached.
-    pub analytics_cache_ttl: Duration,
-    /// Every supervised actor, for readiness and ops.
-    pub registry: Registry,
-    /// Verifies bearer tokens.
-    pub auth: Arc<Authenticator>,
-    /// Whether the chaos endpoints (crash an actor) are enabled.
-    pub chaos_enabled: bool,
-    /// When the process started (liveness uptime).
-    pub started_at: Instant,
-    /// Limits `/api/v1` requests per caller (Redis, with an in-process fallback).
-    pub rate_limiter: RateLimiter,
-    /// The training actor (the caller's jobs).
-    pub training: Handle<TrainingService>,
-    /// Job progress events of every process (Redis pub/sub, with an in-process fallback).
-    pub events: EventBus,
-}
 
 /// HTTP settings that shape the app.
 #[derive(Debug, Clone, Default)]

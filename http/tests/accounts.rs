@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 mod common;
 
-use common::{app, bearer, execute, expect, problem, scalar, send, try_execute, SECRET};
+use common::{bearer, execute, expect, problem, scalar, send, try_execute, TestApp, SECRET};
 
 const LIST: &str = "/api/v1/accounts/transactions";
 
@@ -174,7 +174,7 @@ fn sample_rows() -> Vec<Row<'static>> {
 #[actix_rt::test]
 async fn keyset_pages_have_no_gaps_or_duplicates_even_while_rows_are_inserted() {
     let db = TestDatabase::create();
-    let app = app(&db).await;
+    let app = TestApp::new(&db).service().await;
     let (alice, token) = user(Role::User);
     seed_many(&db, alice, "2025-03-01", 137).await;
 
@@ -259,7 +259,7 @@ async fn keyset_pages_have_no_gaps_or_duplicates_even_while_rows_are_inserted() 
 #[actix_rt::test]
 async fn every_filter_narrows_the_list() {
     let db = TestDatabase::create();
-    let app = app(&db).await;
+    let app = TestApp::new(&db).service().await;
     let (alice, token) = user(Role::User);
     seed(&db, alice, &sample_rows()).await;
 
@@ -304,7 +304,7 @@ async fn every_filter_narrows_the_list() {
 #[actix_rt::test]
 async fn invalid_cursor_limit_and_filters_are_problems() {
     let db = TestDatabase::create();
-    let app = app(&db).await;
+    let app = TestApp::new(&db).service().await;
     let (alice, token) = user(Role::User);
     seed_many(&db, alice, "2025-03-01", 5).await;
     let page = list(&app, &token, "limit=2").await;
@@ -356,7 +356,7 @@ async fn invalid_cursor_limit_and_filters_are_problems() {
 #[actix_rt::test]
 async fn recategorising_records_a_correction_and_flips_the_income_sign() {
     let db = TestDatabase::create();
-    let app = app(&db).await;
+    let app = TestApp::new(&db).service().await;
     let (alice, token) = user(Role::User);
     seed(&db, alice, &sample_rows()[..1]).await;
     let id = ids(&list(&app, &token, "").await)[0].clone();
@@ -445,7 +445,7 @@ async fn recategorising_records_a_correction_and_flips_the_income_sign() {
 #[actix_rt::test]
 async fn delete_one_and_delete_all_data() {
     let db = TestDatabase::create();
-    let app = app(&db).await;
+    let app = TestApp::new(&db).service().await;
     let (alice, token) = user(Role::User);
     // Through the real import path: transactions plus an uploaded_files row.
     let import = json!({"transactions": [
@@ -552,7 +552,7 @@ async fn delete_one_and_delete_all_data() {
 #[actix_rt::test]
 async fn profile_and_settings_read_update_and_validate() {
     let db = TestDatabase::create();
-    let app = app(&db).await;
+    let app = TestApp::new(&db).service().await;
     let (admin, token) = user(Role::Admin);
     let profile_path = "/api/v1/accounts/profile";
     let settings_path = "/api/v1/accounts/settings";
@@ -611,7 +611,7 @@ async fn profile_and_settings_read_update_and_validate() {
 #[actix_rt::test]
 async fn no_endpoint_reaches_another_users_data() {
     let db = TestDatabase::create();
-    let app = app(&db).await;
+    let app = TestApp::new(&db).service().await;
     let (alice, a_token) = user(Role::User);
     let (_, b_token) = user(Role::User);
     seed(&db, alice, &sample_rows()).await;
@@ -721,7 +721,7 @@ async fn no_endpoint_reaches_another_users_data() {
 #[actix_rt::test]
 async fn bad_ids_and_missing_tokens_are_problems() {
     let db = TestDatabase::create();
-    let app = app(&db).await;
+    let app = TestApp::new(&db).service().await;
     let (_, token) = user(Role::User);
     for method in [Method::GET, Method::PATCH, Method::DELETE] {
         for id in ["not-a-uuid", &Uuid::new_v4().to_string()] {
@@ -778,7 +778,7 @@ async fn refused<S, B>(
 #[actix_rt::test]
 async fn nul_characters_and_over_long_text_are_422_naming_the_field() {
     let db = TestDatabase::create();
-    let app = app(&db).await;
+    let app = TestApp::new(&db).service().await;
     let (alice, token) = user(Role::User);
     seed(&db, alice, &sample_rows()[..1]).await;
     let id = ids(&list(&app, &token, "").await)[0].clone();
@@ -836,7 +836,7 @@ async fn nul_characters_and_over_long_text_are_422_naming_the_field() {
 #[actix_rt::test]
 async fn email_addresses_are_normalised_unique_whatever_their_case_and_checked() {
     let db = TestDatabase::create();
-    let app = app(&db).await;
+    let app = TestApp::new(&db).service().await;
     let path = "/api/v1/accounts/profile";
     let ((alice, alice_token), (bob, bob_token)) = (user(Role::User), user(Role::User));
 

@@ -26,7 +26,7 @@ use uuid::Uuid;
 
 mod common;
 
-use common::{app, app_and_state, bearer, get, problem, state_with_cache, unique_prefix, SECRET};
+use common::{bearer, get, problem, unique_prefix, TestApp, SECRET};
 
 /// A user id and a token for it.
 fn user() -> (Uuid, String) {
@@ -132,7 +132,7 @@ const ROWS: &[Row] = &[
 #[actix_rt::test]
 async fn overview_weekly_shape_and_numbers() {
     let db = TestDatabase::create();
-    let app = app(&db).await;
+    let app = TestApp::new(&db).service().await;
     let (id, token) = user();
     import(&app, &db, id, &token, ROWS).await;
     let o = fetch(
@@ -194,7 +194,7 @@ async fn overview_weekly_shape_and_numbers() {
 #[actix_rt::test]
 async fn overview_monthly_covers_the_calendar_month() {
     let db = TestDatabase::create();
-    let app = app(&db).await;
+    let app = TestApp::new(&db).service().await;
     let (id, token) = user();
     import(&app, &db, id, &token, ROWS).await;
     let o = fetch(
@@ -223,7 +223,7 @@ async fn overview_monthly_covers_the_calendar_month() {
 #[actix_rt::test]
 async fn summary_shape_and_numbers() {
     let db = TestDatabase::create();
-    let app = app(&db).await;
+    let app = TestApp::new(&db).service().await;
     let (id, token) = user();
     import(&app, &db, id, &token, ROWS).await;
     let s = fetch(&app, "/api/v1/analytics/summary?tz=UTC", &token).await;
@@ -278,7 +278,7 @@ async fn summary_shape_and_numbers() {
 #[actix_rt::test]
 async fn empty_history_answers_zeros() {
     let db = TestDatabase::create();
-    let app = app(&db).await;
+    let app = TestApp::new(&db).service().await;
     let (_, token) = user();
     let o = fetch(&app, "/api/v1/analytics/overview", &token).await;
     assert_eq!(o["timeframe"], "weekly");
@@ -294,7 +294,7 @@ async fn empty_history_answers_zeros() {
 #[actix_rt::test]
 async fn the_profile_zone_is_the_default() {
     let db = TestDatabase::create();
-    let app = app(&db).await;
+    let app = TestApp::new(&db).service().await;
     let (_, token) = user();
     // Pacific/Kiritimati is UTC+14: "today" there is the UTC date or the next one.
     let req = test::TestRequest::put()
@@ -311,7 +311,7 @@ async fn the_profile_zone_is_the_default() {
 #[actix_rt::test]
 async fn bad_parameters_and_missing_tokens_are_problems() {
     let db = TestDatabase::create();
-    let app = app(&db).await;
+    let app = TestApp::new(&db).service().await;
     let (_, token) = user();
     for path in [
         "/api/v1/analytics/overview?tz=Mars/Olympus",
@@ -333,7 +333,7 @@ async fn bad_parameters_and_missing_tokens_are_problems() {
 #[actix_rt::test]
 async fn another_users_rows_never_count() {
     let db = TestDatabase::create();
-    let app = app(&db).await;
+    let app = TestApp::new(&db).service().await;
     let (alice, alice_token) = user();
     let (bob, bob_token) = user();
     import(&app, &db, alice, &alice_token, ROWS).await;
@@ -372,7 +372,7 @@ const WEEK: &str = "/api/v1/analytics/overview?timeframe=weekly&tz=UTC";
 #[actix_rt::test]
 async fn answers_are_cached_until_the_users_data_changes() {
     let db = TestDatabase::create();
-    let app = app(&db).await;
+    let app = TestApp::new(&db).service().await;
     let (id, token) = user();
     import(&app, &db, id, &token, ROWS).await;
     let before = cache_stats(&app).await;
@@ -445,7 +445,7 @@ async fn answers_are_cached_until_the_users_data_changes() {
 #[actix_rt::test]
 async fn an_answer_computed_before_an_import_is_not_served_after_it() {
     let db = TestDatabase::migrated();
-    let (state, app) = app_and_state(&db).await;
+    let (state, app) = TestApp::new(&db).start().await;
     let (id, token) = user();
     import(&app, &db, id, &token, ROWS).await;
     let key = keys::overview(id, "weekly", "UTC", today());
@@ -484,12 +484,13 @@ async fn without_redis_the_cache_lives_in_memory_and_redis_takes_over_again() {
         Duration::from_secs(1),
     )
     .unwrap();
-    let state = state_with_cache(
-        &db,
-        limiter,
-        &format!("redis://{}", proxy.addr()),
-        Duration::from_millis(300),
-    );
+    let state = TestApp::new(&db)
+        .with_rate_limiter(limiter)
+        .with_cache_redis(
+            &format!("redis://{}", proxy.addr()),
+            Duration::from_millis(300),
+        )
+        .state();
     let app = test::init_service(scale_http::app(state, &HttpSettings::default())).await;
     let (id, token) = user();
     import(&app, &db, id, &token, ROWS).await;

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 mod common;
 
-use common::{bearer, get, probe_routes, problem, state, ORIGIN, SECRET};
+use common::{bearer, get, probe_routes, problem, TestApp, ORIGIN, SECRET};
 
 /// The real app plus two probe routes only tests mount: a JSON body and a panicking handler.
 async fn service(
@@ -30,7 +30,8 @@ async fn service(
         allowed_origins: vec![ORIGIN.into()],
         ..HttpSettings::default()
     };
-    test::init_service(scale_http::app(state(db), &settings).configure(probe_routes)).await
+    test::init_service(scale_http::app(TestApp::new(db).state(), &settings).configure(probe_routes))
+        .await
 }
 
 #[actix_rt::test]

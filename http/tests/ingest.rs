@@ -17,7 +17,7 @@ mod common;
 #[path = "../../actors/tests/common/workbooks.rs"]
 mod workbooks;
 
-use common::{app, bearer, fixture, multipart, problem, scalar, SECRET};
+use common::{bearer, fixture, multipart, problem, scalar, TestApp, SECRET};
 
 fn upload(path: &str, token: &str, fields: &[(&str, Option<&str>, &[u8])]) -> actix_http::Request {
     let (content_type, body) = multipart(fields);
@@ -49,7 +49,7 @@ where
 #[actix_rt::test]
 async fn parse_previews_without_writing_and_csv_is_an_alias() {
     let db = TestDatabase::create();
-    let app = app(&db).await;
+    let app = TestApp::new(&db).service().await;
     let token = user_token();
     let csv = fixture("generic_signed_amount.csv");
     for path in ["/api/v1/ingest/parse", "/api/v1/ingest/csv"] {
@@ -71,7 +71,7 @@ async fn parse_previews_without_writing_and_csv_is_an_alias() {
 #[actix_rt::test]
 async fn import_dedups_files_and_rows_and_isolates_users() {
     let db = TestDatabase::create();
-    let app = app(&db).await;
+    let app = TestApp::new(&db).service().await;
     let (alice, bob) = (user_token(), user_token());
     let csv = fixture("sbi_statement_with_preamble.csv");
     let file = [("file", Some("sbi.csv"), csv.as_slice())];
@@ -111,7 +111,7 @@ async fn import_dedups_files_and_rows_and_isolates_users() {
 #[actix_rt::test]
 async fn json_rows_import() {
     let db = TestDatabase::create();
-    let app = app(&db).await;
+    let app = TestApp::new(&db).service().await;
     let token = user_token();
     let body = json!({
         "filename": "export.csv",
@@ -155,7 +155,7 @@ async fn json_rows_import() {
 #[actix_rt::test]
 async fn bad_uploads_are_4xx_problems() {
     let db = TestDatabase::create();
-    let app = app(&db).await;
+    let app = TestApp::new(&db).service().await;
     let token = user_token();
     let junk: Vec<u8> = (0..4096u32).map(|i| (i * 7919 % 251) as u8).collect();
     let truncated_zip = b"PK\x03\x04\x14\x00\x08\x00\x08\x00".to_vec();
@@ -224,7 +224,7 @@ async fn bad_uploads_are_4xx_problems() {
 #[actix_rt::test]
 async fn encrypted_workbooks_need_the_right_password() {
     let db = TestDatabase::create();
-    let app = app(&db).await;
+    let app = TestApp::new(&db).service().await;
     let token = user_token();
     let locked = workbooks::encrypt(&workbooks::sbi_statement(), "test123");
     let file = ("file", Some("statement.xlsx"), locked.as_slice());
@@ -265,7 +265,7 @@ fn json_import(token: &str, body: &Value) -> actix_http::Request {
 #[actix_rt::test]
 async fn nul_characters_are_refused_in_requests_and_stripped_from_statement_files() {
     let db = TestDatabase::create();
-    let app = app(&db).await;
+    let app = TestApp::new(&db).service().await;
     let token = user_token();
     let row =
         json!({"transaction_date": "2026-01-10", "amount": -250.0, "description": "UPI-ZOMATO"});
@@ -357,7 +357,7 @@ async fn nul_characters_are_refused_in_requests_and_stripped_from_statement_file
 #[actix_rt::test]
 async fn over_long_import_text_is_cut_and_counted_and_long_categories_refused() {
     let db = TestDatabase::create();
-    let app = app(&db).await;
+    let app = TestApp::new(&db).service().await;
     let token = user_token();
     let row = |amount: i32, description: String, merchant: String, reference: String| {
         json!({"transaction_date": "2026-01-10", "amount": amount, "description": description,

@@ -29,9 +29,7 @@ use uuid::Uuid;
 
 mod common;
 
-use common::{
-    get, multipart, probe_routes, problem, state, state_with, unique_prefix, REDIS_URL, SECRET,
-};
+use common::{get, multipart, probe_routes, problem, unique_prefix, TestApp, REDIS_URL, SECRET};
 
 async fn service(
     state: actix_web::web::Data<scale_http::AppState>,
@@ -129,7 +127,7 @@ const LIMITED: &str = "/api/v1/ops/actors";
 #[actix_rt::test]
 async fn every_response_carries_the_security_headers() {
     let db = TestDatabase::migrated();
-    let app = service(state(&db), false).await;
+    let app = service(TestApp::new(&db).state(), false).await;
     let res = test::call_service(&app, get("/api/v1/health", None)).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_secured(res.headers(), false, "200");
@@ -160,7 +158,7 @@ async fn every_response_carries_the_security_headers() {
 #[actix_rt::test]
 async fn hsts_is_sent_only_when_enabled() {
     let db = TestDatabase::migrated();
-    let app = service(state(&db), true).await;
+    let app = service(TestApp::new(&db).state(), true).await;
     let res = test::call_service(&app, get("/api/v1/health", None)).await;
     assert_secured(res.headers(), true, "200");
     let res = test::call_service(&app, get("/api/v1/nope", None)).await;
@@ -180,7 +178,7 @@ async fn callers_over_their_limit_get_429_keyed_by_user_or_ip() {
         ..RateLimits::uniform(3, Duration::from_secs(60))
     };
     let (limiter, prefix) = limiter(REDIS_URL, limits, Duration::from_secs(2));
-    let app = service(state_with(&db, limiter), false).await;
+    let app = service(TestApp::new(&db).with_rate_limiter(limiter).state(), false).await;
     let alice = Uuid::new_v4();
     let alice_token = mint_token(SECRET, alice, Role::Admin, 600);
 
@@ -285,7 +283,7 @@ async fn the_window_slides_open_again() {
         RateLimits::uniform(2, window),
         Duration::from_secs(2),
     );
-    let app = service(state_with(&db, limiter), false).await;
+    let app = service(TestApp::new(&db).with_rate_limiter(limiter).state(), false).await;
     let token = admin_token();
     let call = || test::call_service(&app, get(LIMITED, Some(&token)));
     // Fill the window; on a machine too loaded to make three calls within it, the first ones
@@ -322,7 +320,7 @@ async fn without_redis_limits_hold_in_process_and_redis_takes_over_again() {
         RateLimits::uniform(2, Duration::from_secs(60)),
         Duration::from_millis(300),
     );
-    let app = service(state_with(&db, limiter), false).await;
+    let app = service(TestApp::new(&db).with_rate_limiter(limiter).state(), false).await;
     let redis = redis_pool::connect(REDIS_URL, Duration::from_secs(2)).unwrap();
     let key = |user: Uuid| format!("{prefix}rl:default:user:{user}");
     let call = |user: Uuid| {
@@ -416,7 +414,7 @@ async fn no_spelling_of_a_path_changes_its_tier() {
         training: per_minute(3),
     };
     let (limiter, _) = limiter(REDIS_URL, limits, Duration::from_secs(2));
-    let app = service(state_with(&db, limiter), false).await;
+    let app = service(TestApp::new(&db).with_rate_limiter(limiter).state(), false).await;
     let default = u64::from(limits.default.max);
     // Each group: a route's spellings (the router's path for them is the route's), then paths
     // that look alike but match no route (404: the default tier).
@@ -809,7 +807,7 @@ fn no_text_in_any_field_of_any_route_is_a_server_error() {
     let db = TestDatabase::create();
     let token = mint_token(SECRET, Uuid::new_v4(), Role::User, 600);
     let (app, transaction) = system.block_on(async {
-        let app = common::app(&db).await;
+        let app = TestApp::new(&db).service().await;
         let row = json!({"transaction_date": "2026-01-09", "amount": -1, "description": "SEED"});
         let req = test::TestRequest::post()
             .uri("/api/v1/ingest/import")

@@ -27,9 +27,7 @@ use uuid::Uuid;
 
 mod common;
 
-use common::{
-    app_and_state, bearer, execute, expect, fixture, multipart, problem, scalar, send, SECRET,
-};
+use common::{bearer, execute, expect, fixture, multipart, problem, scalar, send, TestApp, SECRET};
 
 const JOBS: &str = "/api/v1/training/jobs";
 
@@ -82,7 +80,7 @@ fn step(n: u32) -> String {
 #[actix_rt::test]
 async fn one_active_job_per_kind() {
     let db = TestDatabase::migrated();
-    let (_, app) = app_and_state(&db).await;
+    let (_, app) = TestApp::new(&db).start().await;
     let (me, token) = user();
 
     let res = send(
@@ -167,7 +165,7 @@ async fn one_active_job_per_kind() {
 #[actix_rt::test]
 async fn list_is_keyset_paginated_and_stable() {
     let db = TestDatabase::migrated();
-    let (_, app) = app_and_state(&db).await;
+    let (_, app) = TestApp::new(&db).start().await;
     let (me, token) = user();
     // 25 finished jobs, three per minute (same created_at: the id breaks the tie).
     execute(&db, &format!("INSERT INTO users (id) VALUES ('{me}')")).await;
@@ -257,7 +255,7 @@ async fn list_is_keyset_paginated_and_stable() {
 #[actix_rt::test]
 async fn cancel_pending_running_and_finished_jobs() {
     let db = TestDatabase::migrated();
-    let (state, app) = app_and_state(&db).await;
+    let (state, app) = TestApp::new(&db).start().await;
     let (me, token) = user();
     let mut bus = state.events.subscribe();
 
@@ -376,7 +374,7 @@ impl<B: MessageBody> SseReader<B> {
 #[actix_rt::test]
 async fn event_stream_replays_follows_and_ends() {
     let db = TestDatabase::migrated();
-    let (state, app) = app_and_state(&db).await;
+    let (state, app) = TestApp::new(&db).start().await;
     let (me, token) = user();
     let id = id_of(&create(&app, &token, "categorizer", 202).await);
     worker_sets(&db, &state, me, id, CLAIM).await; // seq 2
@@ -507,7 +505,7 @@ async fn event_stream_replays_follows_and_ends() {
 #[actix_rt::test]
 async fn old_client_routes_keep_their_shapes() {
     let db = TestDatabase::migrated();
-    let (_, app) = app_and_state(&db).await;
+    let (_, app) = TestApp::new(&db).start().await;
     let (_, token) = user();
     let latest = "/api/v1/training/latest";
     assert_eq!(
@@ -612,7 +610,7 @@ async fn old_client_routes_keep_their_shapes() {
 #[actix_rt::test]
 async fn job_reads_go_through_the_cache() {
     let db = TestDatabase::migrated();
-    let (state, app) = app_and_state(&db).await;
+    let (state, app) = TestApp::new(&db).start().await;
     let (me, token) = user();
     let id = id_of(&create(&app, &token, "categorizer", 202).await);
     let path = format!("{JOBS}/{id}");
@@ -681,7 +679,7 @@ async fn job_reads_go_through_the_cache() {
 #[actix_rt::test]
 async fn another_users_jobs_are_not_found_anywhere() {
     let db = TestDatabase::migrated();
-    let (state, app) = app_and_state(&db).await;
+    let (state, app) = TestApp::new(&db).start().await;
     let (owner, owner_token) = user();
     let (_, intruder) = user();
     let id = id_of(&create(&app, &owner_token, "categorizer", 202).await);

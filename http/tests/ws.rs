@@ -25,7 +25,7 @@ use uuid::Uuid;
 
 mod common;
 
-use common::SECRET;
+use common::{TestApp, SECRET};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -46,7 +46,7 @@ async fn rig() -> Rig {
 /// The app with these connection timings.
 async fn rig_with(websocket: Limits) -> Rig {
     let db = TestDatabase::migrated();
-    let state = common::state(&db);
+    let state = TestApp::new(&db).state();
     let app_state = state.clone();
     let settings = HttpSettings {
         websocket,
@@ -427,7 +427,7 @@ async fn malformed_messages_get_errors_not_a_closed_connection() {
 #[actix_rt::test]
 async fn a_plain_get_is_a_problem() {
     let db = TestDatabase::migrated();
-    let app = common::app(&db).await;
+    let app = TestApp::new(&db).service().await;
     let res = actix_web::test::call_service(&app, common::get("/api/v1/ws/jobs", None)).await;
     common::problem(res, 400, "websocket_upgrade_required").await;
 }

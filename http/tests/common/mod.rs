@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
@@ -11,15 +11,11 @@ use actix_web::{test, web, HttpResponse};
 use diesel::sql_types::Text;
 use diesel::QueryableByName;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use scale_actors::accounts::service::AccountsService;
-use scale_actors::analytics::service::AnalyticsService;
-use scale_actors::cache::service::{CacheConfig, CacheService, MEMORY_CAPACITY, MEMORY_TTL};
-use scale_actors::health::{HealthService, PostgresFlag, ProbeConfig};
-use scale_actors::ingest::service::IngestService;
+use scale_actors::cache::service::{CacheConfig, MEMORY_CAPACITY, MEMORY_TTL};
+use scale_actors::health::ProbeConfig;
 use scale_actors::training::events::EventBus;
-use scale_actors::training::service::TrainingService;
-use scale_actors::{redis_pool, spawn, Registry, Sharded, SupervisorConfig};
-use scale_http::{AppState, Authenticator, RateLimiter, RateLimits};
+use scale_actors::{redis_pool, Registry, SupervisorConfig};
+use scale_http::{AppState, Authenticator, RateLimiter, RateLimits, Wiring};
 use scale_schema::testing::TestDatabase;
 use serde_json::Value;
 use uuid::Uuid;
@@ -34,86 +30,114 @@ pub fn unique_prefix() -> String {
     format!("scale-test-{}:", Uuid::new_v4())
 }
 
-/// State with real health, ingest and accounts actors over `db`, and limits too high to matter.
-pub fn state(db: &TestDatabase) -> web::Data<AppState> {
-    let limits = RateLimits::uniform(100_000, Duration::from_secs(60));
-    let limiter = RateLimiter::new(
-        Some(REDIS_URL),
-        unique_prefix(),
-        limits,
-        Duration::from_secs(2),
-    );
-    state_with(db, limiter.unwrap())
-}
-
-/// State with real health, ingest and accounts actors over `db` and the given rate limiter.
-pub fn state_with(db: &TestDatabase, rate_limiter: RateLimiter) -> web::Data<AppState> {
-    state_with_cache(db, rate_limiter, REDIS_URL, Duration::from_secs(2))
-}
-
-/// State with real actors over `db`, the given rate limiter, and a cache over `cache_redis`
-/// (with its own key prefix) that falls back to memory after `cache_timeout`.
-pub fn state_with_cache(
-    db: &TestDatabase,
-    rate_limiter: RateLimiter,
-    cache_redis: &str,
+/// Builds the real app state over a test database, through the same [`AppState::wire`] as the
+/// binary: `TestApp::new(&db).with_rate_limiter(l).state()`, or `.service().await` for the app.
+pub struct TestApp {
+    url: String,
+    rate_limiter: Option<RateLimiter>,
+    cache_redis: String,
     cache_timeout: Duration,
-) -> web::Data<AppState> {
-    let probe = ProbeConfig {
-        interval: Duration::from_millis(50),
-        timeout: Duration::from_millis(500),
-    };
-    let pg = scale_schema::connect(&db.url(), 2, probe.timeout);
-    let redis = redis_pool::connect(REDIS_URL, probe.timeout).unwrap();
-    let registry = Registry::new(SupervisorConfig::default());
-    let reg = registry.clone();
-    let health_pg = pg.clone();
-    let postgres = PostgresFlag::default();
-    let health_flag = postgres.clone();
-    let health = spawn(&registry, move || {
-        HealthService::new(health_pg.clone(), Some(redis.clone()), probe, reg.clone())
-            .with_postgres_flag(health_flag.clone())
-    });
-    let accounts_pg = pg.clone();
-    let accounts = Sharded::new(&registry, move || AccountsService::new(accounts_pg.clone()));
-    let analytics_pg = pg.clone();
-    let analytics = spawn(&registry, move || {
-        AnalyticsService::new(analytics_pg.clone())
-    });
-    let events = EventBus::local();
-    let (training_pg, training_events) = (pg.clone(), events.clone());
-    let training = spawn(&registry, move || {
-        TrainingService::new(training_pg.clone(), training_events.clone())
-    });
-    let ingest = spawn(&registry, move || IngestService::new(pg.clone(), 2));
-    let cache_pool = redis_pool::connect(cache_redis, cache_timeout).unwrap();
-    let cache_config = CacheConfig {
-        prefix: unique_prefix(),
-        timeout: cache_timeout,
-        memory_capacity: MEMORY_CAPACITY,
-        memory_ttl: MEMORY_TTL,
-    };
-    let cache = spawn(&registry, move || {
-        CacheService::new(Some(cache_pool.clone()), cache_config.clone())
-    });
-    let jwks = include_str!("../fixtures/jwks.json");
-    web::Data::new(AppState {
-        health,
-        postgres,
-        ingest,
-        ingest_timeout: Duration::from_secs(120),
-        accounts,
-        analytics,
-        cache,
-        training,
-        events,
-        analytics_cache_ttl: Duration::from_secs(300),
-        registry,
-        auth: Arc::new(Authenticator::new(SECRET, Some(jwks)).unwrap()),
-        chaos_enabled: true,
-        started_at: Instant::now(),
-        rate_limiter,
-    })
+}
+
+impl TestApp {
+    /// Real actors over `db`, limits too high to matter, a cache over the test Redis.
+    pub fn new(db: &TestDatabase) -> Self {
+        Self {
+            url: db.url(),
+            rate_limiter: None,
+            cache_redis: REDIS_URL.to_owned(),
+            cache_timeout: Duration::from_secs(2),
+        }
+    }
+
+    /// Uses this rate limiter.
+    pub fn with_rate_limiter(mut self, limiter: RateLimiter) -> Self {
+        self.rate_limiter = Some(limiter);
+        self
+    }
+
+    /// Caches in the Redis at `url` (its own key prefix), falling back to memory after `timeout`.
+    pub fn with_cache_redis(mut self, url: &str, timeout: Duration) -> Self {
+        self.cache_redis = url.to_owned();
+        self.cache_timeout = timeout;
+        self
+    }
+
+    /// The state, with every actor spawned.
+    pub fn state(self) -> web::Data<AppState> {
+        let probe = ProbeConfig {
+            interval: Duration::from_millis(50),
+            timeout: Duration::from_millis(500),
+        };
+        let pg = scale_schema::connect(&self.url, 2, probe.timeout);
+        let shard = pg.clone();
+        let rate_limiter = self.rate_limiter.unwrap_or_else(|| {
+            let limits = RateLimits::uniform(100_000, Duration::from_secs(60));
+            RateLimiter::new(
+                Some(REDIS_URL),
+                unique_prefix(),
+                limits,
+                Duration::from_secs(2),
+            )
+            .unwrap()
+        });
+        let jwks = include_str!("../fixtures/jwks.json");
+        AppState::wire(Wiring {
+            pg,
+            shard_pool: Arc::new(move || shard.clone()),
+            redis: Some(redis_pool::connect(REDIS_URL, probe.timeout).unwrap()),
+            cache_redis: Some(redis_pool::connect(&self.cache_redis, self.cache_timeout).unwrap()),
+            cache: CacheConfig {
+                prefix: unique_prefix(),
+                timeout: self.cache_timeout,
+                memory_capacity: MEMORY_CAPACITY,
+                memory_ttl: MEMORY_TTL,
+            },
+            events: EventBus::local(),
+            registry: Registry::new(SupervisorConfig::default()),
+            probe,
+            role: "api",
+            ingest_parsers: 2,
+            ingest_timeout: Duration::from_secs(120),
+            analytics_cache_ttl: Duration::from_secs(300),
+            rate_limiter,
+            auth: Arc::new(Authenticator::new(SECRET, Some(jwks)).unwrap()),
+            chaos_enabled: true,
+        })
+    }
+
+    /// The state and the real app over it (migrating the database first), for tests that also
+    /// drive the actors or the event bus directly.
+    pub async fn start(
+        self,
+    ) -> (
+        web::Data<AppState>,
+        impl Service<
+            actix_http::Request,
+            Response = ServiceResponse<impl MessageBody>,
+            Error = actix_web::Error,
+        >,
+    ) {
+        scale_schema::run_migrations(&self.url).await.unwrap();
+        let state = self.state();
+        let app = test::init_service(scale_http::app(
+            state.clone(),
+            &scale_http::HttpSettings::default(),
+        ))
+        .await;
+        (state, app)
+    }
+
+    /// The real app (migrating the database first).
+    pub async fn service(
+        self,
+    ) -> impl Service<
+        actix_http::Request,
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+    > {
+        self.start().await.1
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -278,41 +302,4 @@ pub fn multipart(fields: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
 pub fn fixture(name: &str) -> Vec<u8> {
     let path = format!("{}/../tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-/// The real app over a freshly migrated `db`, with the default test state.
-pub async fn app(
-    db: &TestDatabase,
-) -> impl Service<
-    actix_http::Request,
-    Response = ServiceResponse<impl MessageBody>,
-    Error = actix_web::Error,
-> {
-    scale_schema::run_migrations(&db.url()).await.unwrap();
-    test::init_service(scale_http::app(
-        state(db),
-        &scale_http::HttpSettings::default(),
-    ))
-    .await
-}
-
-/// The real app over a migrated `db` and its state, for tests that also drive the actors or
-/// the event bus directly.
-pub async fn app_and_state(
-    db: &TestDatabase,
-) -> (
-    web::Data<AppState>,
-    impl Service<
-        actix_http::Request,
-        Response = ServiceResponse<impl MessageBody>,
-        Error = actix_web::Error,
-    >,
-) {
-    let state = state(db);
-    let app = test::init_service(scale_http::app(
-        state.clone(),
-        &scale_http::HttpSettings::default(),
-    ))
-    .await;
-    (state, app)
 }

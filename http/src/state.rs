@@ -1,0 +1,162 @@
+//! The state every handler shares, and the one function that wires it: [`AppState::wire`]
+//! spawns each actor under the registry from a [`Wiring`]. `src/serve.rs` fills the wiring from
+//! the configuration, the tests' builder from test defaults, so both run the same wiring.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::web;
+use scale_actors::accounts::service::AccountsService;
+use scale_actors::analytics::service::AnalyticsService;
+use scale_actors::cache::service::{CacheConfig, CacheService};
+use scale_actors::health::{HealthService, PostgresFlag, ProbeConfig};
+use scale_actors::ingest::service::IngestService;
+use scale_actors::redis_pool::RedisPool;
+use scale_actors::training::events::EventBus;
+use scale_actors::training::service::TrainingService;
+use scale_actors::{spawn, Handle, Registry, Sharded};
+use scale_schema::PgPool;
+
+use crate::{Authenticator, RateLimiter};
+
+/// What handlers share: actor handles, the registry, the authenticator and the rate limiter.
+pub struct AppState {
+    /// The health actor.
+    pub health: Handle<HealthService>,
+    /// Whether the health actor's last Postgres probe failed (database work is refused at once).
+    pub postgres: PostgresFlag,
+    /// The ingest actor.
+    pub ingest: Handle<IngestService>,
+    /// How long a parse or an import may take (`INGEST_TIMEOUT_SECS`), apart from waiting for
+    /// the ingest actor's mailbox.
+    pub ingest_timeout: Duration,
+    /// The accounts actor (the caller's transactions, data and profile), one shard per HTTP
+    /// worker so the hot list query never leaves the worker's thread.
+    pub accounts: Sharded<AccountsService>,
+    /// The analytics actor (dashboard numbers).
+    pub analytics: Handle<AnalyticsService>,
+    /// The cache actor (Redis, with an in-process fallback).
+    pub cache: Handle<CacheService>,
+    /// How long analytics answers stay cached.
+    pub analytics_cache_ttl: Duration,
+    /// Every supervised actor, for readiness and ops.
+    pub registry: Registry,
+    /// Verifies bearer tokens.
+    pub auth: Arc<Authenticator>,
+    /// Whether the chaos endpoints (crash an actor) are enabled.
+    pub chaos_enabled: bool,
+    /// When the process started (liveness uptime).
+    pub started_at: Instant,
+    /// Limits `/api/v1` requests per caller (Redis, with an in-process fallback).
+    pub rate_limiter: RateLimiter,
+    /// The training actor (the caller's jobs).
+    pub training: Handle<TrainingService>,
+    /// Job progress events of every process (Redis pub/sub, with an in-process fallback).
+    pub events: EventBus,
+}
+
+/// What one process's [`AppState`] is built from.
+pub struct Wiring {
+    /// The pool of the health, analytics, training and ingest actors.
+    pub pg: PgPool,
+    /// Builds the pool of one accounts shard (one shard per HTTP worker).
+    pub shard_pool: Arc<dyn Fn() -> PgPool + Send + Sync>,
+    /// Redis for the health probes (`None`: not configured).
+    pub redis: Option<RedisPool>,
+    /// Redis for the cache (`None`: in-process only).
+    pub cache_redis: Option<RedisPool>,
+    /// How the cache is set up.
+    pub cache: CacheConfig,
+    /// Job progress events of every process.
+    pub events: EventBus,
+    /// Where every actor reports its health.
+    pub registry: Registry,
+    /// Health probe timing.
+    pub probe: ProbeConfig,
+    /// This process's role, as health reports it (`api`, `worker`, `all`).
+    pub role: &'static str,
+    /// Parser threads of the ingest actor.
+    pub ingest_parsers: usize,
+    /// How long a parse or an import may take.
+    pub ingest_timeout: Duration,
+    /// How long analytics answers stay cached.
+    pub analytics_cache_ttl: Duration,
+    /// Limits `/api/v1` requests per caller.
+    pub rate_limiter: RateLimiter,
+    /// Verifies bearer tokens.
+    pub auth: Arc<Authenticator>,
+    /// Whether the chaos endpoints are enabled.
+    pub chaos_enabled: bool,
+}
+
+impl AppState {
+    /// Spawns every actor the handlers talk to under `wiring.registry` and returns the state.
+    pub fn wire(wiring: Wiring) -> web::Data<AppState> {
+        let Wiring {
+            pg,
+            shard_pool,
+            redis,
+            cache_redis,
+            cache,
+            events,
+            registry,
+            probe,
+            role,
+            ingest_parsers,
+            ingest_timeout,
+            analytics_cache_ttl,
+            rate_limiter,
+            auth,
+            chaos_enabled,
+        } = wiring;
+        let postgres = PostgresFlag::default();
+        let health = {
+            let (pg, registry, events, flag) = (
+                pg.clone(),
+                registry.clone(),
+                events.clone(),
+                postgres.clone(),
+            );
+            spawn(&registry.clone(), move || {
+                HealthService::new(pg.clone(), redis.clone(), probe, registry.clone())
+                    .with_events(events.clone())
+                    .with_postgres_flag(flag.clone())
+                    .with_role(role)
+            })
+        };
+        let accounts = Sharded::new(&registry, move || AccountsService::new(shard_pool()));
+        let analytics = {
+            let pg = pg.clone();
+            spawn(&registry, move || AnalyticsService::new(pg.clone()))
+        };
+        let cache = spawn(&registry, move || {
+            CacheService::new(cache_redis.clone(), cache.clone())
+        });
+        let training = {
+            let (pg, events) = (pg.clone(), events.clone());
+            spawn(&registry, move || {
+                TrainingService::new(pg.clone(), events.clone())
+            })
+        };
+        let ingest = spawn(&registry, move || {
+            IngestService::new(pg.clone(), ingest_parsers)
+        });
+        web::Data::new(AppState {
+            health,
+            postgres,
+            ingest,
+            ingest_timeout,
+            accounts,
+            analytics,
+            cache,
+            analytics_cache_ttl,
+            registry,
+            auth,
+            chaos_enabled,
+            started_at: Instant::now(),
+            rate_limiter,
+            training,
+            events,
+        })
+    }
+}
