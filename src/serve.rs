@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use scale_actors::accounts::service::AccountsService;
 use scale_actors::analytics::service::AnalyticsService;
 use scale_actors::cache::service::{CacheConfig, CacheService, MEMORY_CAPACITY, MEMORY_TTL};
+use scale_actors::fitters;
 use scale_actors::health::{HealthService, PostgresFlag};
 use scale_actors::ingest::service::IngestService;
 use scale_actors::training::events::EventBus;
@@ -161,8 +162,9 @@ async fn serve(config: Config, role: Role, auth: Arc<Authenticator>) -> anyhow::
     });
     let scheduler = role.runs_jobs().then(|| {
         let (training, pg, events) = (config.training, pg.clone(), events.clone());
+        let fitters = fitters::registered(&training);
         spawn(&registry, move || {
-            TrainingScheduler::new(training, pg.clone(), events.clone())
+            TrainingScheduler::new(training, fitters.clone(), pg.clone(), events.clone())
         })
     });
     let ingest = spawn(&registry, move || IngestService::new(pg.clone(), parsers));
