@@ -1,6 +1,6 @@
 //! The per-user categorizer (categorization spec §4.7 "no-training alternative" + per-user
 //! layer): one L2-normalised sparse prototype per label (the weighted mean of its examples'
-//! [`features`](super::features)), scored by `softmax(cos(x, μ_c) / 0.05)`.
+//! [`features`]), scored by `softmax(cos(x, μ_c) / 0.05)`.
 //!
 //! Labels (§1.3): `Uncategorized` and empty labels are skipped; the 11 canonical labels match
 //! case-insensitively; other user labels are kept verbatim, except that an alias label

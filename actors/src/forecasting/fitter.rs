@@ -1,5 +1,5 @@
 //! The forecaster's training job: reads the usable flows, fits the [`model`](super::model),
-//! previews a week, [`backtest`](super::backtest)s it and stores the model with its metrics.
+//! previews a week, [`backtest`]s it and stores the model with its metrics.
 
 use chrono::NaiveDate;
 
