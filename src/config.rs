@@ -7,8 +7,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use scale_actors::health::ProbeConfig;
+use scale_actors::training::config::SchedulerConfig;
 use scale_actors::training::queue::Backoff;
-use scale_actors::training::scheduler::SchedulerConfig;
 use scale_actors::SupervisorConfig;
 use scale_http::rate_limit::Limit;
 use scale_http::RateLimits;

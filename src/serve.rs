@@ -7,6 +7,7 @@ use std::time::Duration;
 use actix_web::HttpServer;
 use anyhow::Context as _;
 use scale_actors::cache::service::{CacheConfig, MEMORY_CAPACITY, MEMORY_TTL};
+use scale_actors::fitters;
 use scale_actors::training::events::EventBus;
 use scale_actors::training::scheduler::{Drain, TrainingScheduler};
 use scale_actors::{redis_pool, spawn, Registry};
@@ -123,8 +124,9 @@ async fn serve(config: Config, role: Role, auth: Arc<Authenticator>) -> anyhow::
     let checkout = config.db_checkout_timeout;
     let scheduler = role.runs_jobs().then(|| {
         let (training, pg, events) = (config.training, pg.clone(), events.clone());
+        let fitters = fitters::registered(&training);
         spawn(&registry, move || {
-            TrainingScheduler::new(training, pg.clone(), events.clone())
+            TrainingScheduler::new(training, fitters.clone(), pg.clone(), events.clone())
         })
     });
     let state = AppState::wire(Wiring {

@@ -9,12 +9,17 @@ use std::time::{Duration, Instant};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use scale_actors::categorization::fitter::CategorizerFitter;
+use scale_actors::fitters;
+use scale_actors::training::config::SchedulerConfig;
 use scale_actors::training::events::{EventBus, JobEvent};
+use scale_actors::training::fitting::{
+    Fitter, JobControl, LabelSource, LabelledExample, Ledger, Loadable, TrainError,
+};
 use scale_actors::training::queue::{self, Backoff, Claim, Failure, Step};
-use scale_actors::training::scheduler::{Drain, SchedulerConfig, TrainingScheduler};
+use scale_actors::training::scheduler::{Drain, TrainingScheduler};
 use scale_actors::training::store::JobView;
-use scale_actors::training::trainer::{self, JobControl, TrainError};
-use scale_actors::training::{loader, JobKind};
+use scale_actors::training::JobKind;
 use scale_actors::{spawn, Control, Handle, Registry, Service, SupervisorConfig};
 use scale_schema::tables::{training_job_events, training_jobs, training_models};
 use scale_schema::testing::TestDatabase;
@@ -236,10 +241,8 @@ async fn fenced_writes_fail_once_the_job_is_cancelled() {
     assert!(!queue::holds(pool, &lease).await.unwrap());
     assert!(!queue::heartbeat(pool, &lease, LONG_LEASE).await.unwrap());
     assert_eq!(queue::progress(pool, &lease, &step).await.unwrap(), None);
-    let input = loader::load(pool, user, JobKind::Categorizer)
-        .await
-        .unwrap();
-    let output = trainer::train(&input, &mut Unstoppable).unwrap();
+    let input = Vec::<LabelledExample>::read(pool, user).await.unwrap();
+    let output = CategorizerFitter.fit(input, &mut Unstoppable).unwrap();
     assert_eq!(queue::complete(pool, &lease, &output).await.unwrap(), None);
     let failure = Failure::Transient("boom".into());
     assert_eq!(
@@ -379,10 +382,8 @@ async fn completion_stores_the_model_and_metrics_together_or_not_at_all() {
     let user = fx.users(1).await[0];
     let id = fx.job(user, JobKind::Categorizer, 3).await;
     let Claim { lease, .. } = claim(&fx.pool).await;
-    let input = loader::load(&fx.pool, user, JobKind::Categorizer)
-        .await
-        .unwrap();
-    let output = trainer::train(&input, &mut Unstoppable).unwrap();
+    let input = Vec::<LabelledExample>::read(&fx.pool, user).await.unwrap();
+    let output = CategorizerFitter.fit(input, &mut Unstoppable).unwrap();
 
     // A model row already holding this job id makes the insert fail: the job must stay running.
     diesel::sql_query(
@@ -426,14 +427,10 @@ async fn completion_stores_the_model_and_metrics_together_or_not_at_all() {
 async fn the_loader_reads_corrections_labels_and_history_in_the_users_context() {
     let mut fx = Fixture::new().await;
     let users = fx.users(2).await;
-    let examples = match loader::load(&fx.pool, users[0], JobKind::Categorizer)
+    let examples = Vec::<LabelledExample>::read(&fx.pool, users[0])
         .await
-        .unwrap()
-    {
-        trainer::TrainingInput::Categorizer(examples) => examples,
-        other => panic!("{other:?}"),
-    };
-    use trainer::LabelSource::{Correction, Labelled};
+        .unwrap();
+    use LabelSource::{Correction, Labelled};
     let corrections: Vec<_> = examples.iter().filter(|e| e.source == Correction).collect();
     assert_eq!(corrections.len(), 2);
     assert!(examples[..2].iter().all(|e| e.source == Correction));
@@ -450,17 +447,10 @@ async fn the_loader_reads_corrections_labels_and_history_in_the_users_context() 
     assert_eq!(labelled, 45 - 6 - 1);
     assert!(examples.iter().all(|e| e.category != "Uncategorized"));
 
-    match loader::load(&fx.pool, users[1], JobKind::Forecaster)
-        .await
-        .unwrap()
-    {
-        trainer::TrainingInput::Forecaster { entries, today, .. } => {
-            assert_eq!(entries.len(), 45);
-            assert!(entries.windows(2).all(|w| w[0].date <= w[1].date));
-            assert!(today >= entries[44].date);
-        }
-        other => panic!("{other:?}"),
-    }
+    let Ledger { entries, today, .. } = Ledger::read(&fx.pool, users[1]).await.unwrap();
+    assert_eq!(entries.len(), 45);
+    assert!(entries.windows(2).all(|w| w[0].date <= w[1].date));
+    assert!(today >= entries[44].date);
 }
 
 /// A scheduler for tests: fast polling, short leases, no backoff.
@@ -484,8 +474,9 @@ fn scheduler(
 ) -> (Handle<TrainingScheduler>, Registry) {
     let registry = Registry::new(SupervisorConfig::default());
     let (pool, bus) = (fx.pool.clone(), bus.clone());
+    let fitters = fitters::registered(&config);
     let handle = spawn(&registry, move || {
-        TrainingScheduler::new(config, pool.clone(), bus.clone())
+        TrainingScheduler::new(config, fitters.clone(), pool.clone(), bus.clone())
     });
     (handle, registry)
 }

@@ -1,5 +1,5 @@
-//! Loads what a job fits from, in the job owner's row-level-security context: bounded, so one
-//! user's history cannot exhaust a worker's memory.
+//! Loads what a job fits from (the [`Loadable`] inputs of the fitters), in the job owner's
+//! row-level-security context: bounded, so one user's history cannot exhaust a worker's memory.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -12,9 +12,9 @@ use scale_schema::PgPool;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use super::fitting::{LabelSource, LabelledExample, Ledger, LedgerEntry, Loadable};
 use super::queue::{finish, Acting};
-use super::trainer::{LabelSource, LabelledExample, LedgerEntry, TrainingInput};
-use super::{JobKind, TrainingError};
+use super::TrainingError;
 use crate::ingest::rows::UNCATEGORIZED;
 
 /// Most labelled examples a categorizer job reads (corrections first, then the newest rows).
@@ -84,29 +84,31 @@ struct EntryRow {
     status: String,
 }
 
-/// Reads `user`'s data for a `kind` job, in one transaction as that user.
-pub async fn load(
-    pool: &PgPool,
-    user: Uuid,
-    kind: JobKind,
-) -> Result<TrainingInput, TrainingError> {
-    let mut conn = Acting::User(user).begin(pool).await?;
-    let input = match kind {
-        JobKind::Categorizer => examples(&mut conn, user)
-            .await
-            .map(TrainingInput::Categorizer),
-        JobKind::Forecaster => ledger(&mut conn, user).await,
-    };
-    finish(&mut conn, input).await
+/// The categorizer's input: the user's corrections and labelled rows.
+impl Loadable for Vec<LabelledExample> {
+    async fn read(pool: &PgPool, user: Uuid) -> Result<Self, TrainingError> {
+        let mut conn = Acting::User(user).begin(pool).await?;
+        let input = examples(&mut conn, user).await;
+        finish(&mut conn, input).await
+    }
 }
 
-async fn ledger(conn: &mut AsyncPgConnection, user: Uuid) -> Result<TrainingInput, TrainingError> {
+/// The forecaster's input: the user's transactions as of today in the user's timezone.
+impl Loadable for Ledger {
+    async fn read(pool: &PgPool, user: Uuid) -> Result<Self, TrainingError> {
+        let mut conn = Acting::User(user).begin(pool).await?;
+        let input = ledger(&mut conn, user).await;
+        finish(&mut conn, input).await
+    }
+}
+
+async fn ledger(conn: &mut AsyncPgConnection, user: Uuid) -> Result<Ledger, TrainingError> {
     let timezone: String = users::table
         .find(user)
         .select(users::timezone)
         .first(conn)
         .await?;
-    Ok(TrainingInput::Forecaster {
+    Ok(Ledger {
         entries: entries(conn, user).await?,
         today: today_in(&timezone, Utc::now()),
         seed: seed(user),

@@ -1,32 +1,25 @@
-//! Training: background jobs that fit each user's models. The training actor ([`service`])
-//! answers the API's job requests with the SQL in [`store`] ([`listing`] validates the list's
-//! query string); [`events`] carries job progress to every process. The [`scheduler`] actor
-//! claims jobs from the worker-side [`queue`], loads their data with [`loader`] and runs each
-//! attempt (the private `runner`) through [`trainer`], the seam to the pure model fitting in
-//! [`categorizer`] (on [`features`]) and [`forecaster`] (on [`daily_series`], [`recurring`],
-//! [`ets`] and [`backtest`]); [`artefact`] (de)serialises the fitted models.
+//! Training: the job runtime that fits each user's models in the background. The training actor
+//! ([`service`]) answers the API's job requests with the SQL in [`store`] ([`listing`] validates
+//! the list's query string); [`events`] carries job progress to every process. The
+//! [`scheduler`] actor claims jobs from the worker-side [`queue`] and runs each attempt (the
+//! private `runner`) under the [`config`] settings: [`loader`] reads its input and the job
+//! kind's [`fitting::Fitter`] fits it. The fitters live with their domains
+//! (`crate::categorization`, `crate::forecasting`) and are registered in `crate::fitters`; this
+//! module never names them.
 
 pub mod activity;
-pub mod artefact;
-pub mod backtest;
-pub mod categorizer;
-pub mod daily_series;
-pub mod ets;
+pub mod config;
 pub mod events;
-pub mod features;
-pub mod forecaster;
+pub mod fitting;
 pub mod listing;
 pub mod loader;
 pub mod queue;
-pub mod recurring;
 mod runner;
 pub mod scheduler;
 pub mod service;
-pub mod stats;
 pub mod store;
 #[cfg(test)]
-mod testing;
-pub mod trainer;
+pub(crate) mod testing;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

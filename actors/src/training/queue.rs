@@ -26,8 +26,8 @@ use scale_schema::tables::{training_jobs, training_models};
 use scale_schema::PgPool;
 use uuid::Uuid;
 
+use super::fitting::TrainingOutput;
 use super::store::JobView;
-use super::trainer::TrainingOutput;
 use super::{JobStatus, TrainingError};
 
 /// The role whose policy sees every user's job (migration `2026-11-25-000003`).

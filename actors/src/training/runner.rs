@@ -12,12 +12,12 @@ use scale_schema::PgPool;
 use tokio::sync::watch;
 use tokio::time::{interval_at, sleep_until, Instant, MissedTickBehavior};
 
+use super::config::SchedulerConfig;
 use super::events::EventBus;
+use super::fitting::{Fitters, JobControl, Registered, TrainError, TrainingOutput};
 use super::queue::{self, Failure, Lease, Step};
-use super::scheduler::SchedulerConfig;
 use super::store::JobView;
-use super::trainer::{self, JobControl, TrainError, TrainingOutput};
-use super::{loader, JobKind, TrainingError};
+use super::{JobKind, TrainingError};
 use crate::supervision::panic_text;
 
 /// How often a running job checks that it still holds its lease (a cancel lands within this).
@@ -133,16 +133,18 @@ pub struct Attempt {
     pool: PgPool,
     bus: EventBus,
     config: SchedulerConfig,
+    fitters: Fitters,
     lease: Lease,
     stop: Arc<StopSignal>,
 }
 
 impl Attempt {
-    /// An attempt under `lease`, stopped through `stop`.
+    /// An attempt under `lease`, fitting with `fitters` and stopped through `stop`.
     pub fn new(
         pool: PgPool,
         bus: EventBus,
         config: SchedulerConfig,
+        fitters: Fitters,
         lease: Lease,
         stop: Arc<StopSignal>,
     ) -> Self {
@@ -150,6 +152,7 @@ impl Attempt {
             pool,
             bus,
             config,
+            fitters,
             lease,
             stop,
         }
@@ -160,7 +163,13 @@ impl Attempt {
         self.bus.publish(claimed.event()).await;
         let _abandon = AbandonOnDrop(self.stop.clone());
         let outcome = match JobKind::parse(&claimed.kind) {
-            Some(kind) => self.outcome(kind).await,
+            Some(kind) => match self.fitters.get(kind) {
+                Some(job) => self.outcome(job).await,
+                None => Outcome::Failed(Failure::Permanent(format!(
+                    "no fitter registered for job kind `{}`",
+                    claimed.kind
+                ))),
+            },
             None => Outcome::Failed(Failure::Permanent(format!(
                 "unknown job kind `{}`",
                 claimed.kind
@@ -185,10 +194,10 @@ impl Attempt {
         }
     }
 
-    async fn outcome(&self, kind: JobKind) -> Outcome {
-        let timeout = self.config.timeout(kind);
+    async fn outcome(&self, job: &Registered) -> Outcome {
+        let timeout = job.timeout();
         let fitted = tokio::select! {
-            fitted = self.fit(kind) => fitted,
+            fitted = self.fit(job) => fitted,
             never = self.watch(timeout) => match never {},
         };
         match fitted {
@@ -211,9 +220,9 @@ impl Attempt {
 
     /// Loads the data and fits on the blocking pool while persisting its steps; `Err` carries
     /// the panic of the fitting thread.
-    async fn fit(&self, kind: JobKind) -> Result<Result<TrainingOutput, TrainError>, String> {
-        let input = match loader::load(&self.pool, self.lease.user, kind).await {
-            Ok(input) => input,
+    async fn fit(&self, job: &Registered) -> Result<Result<TrainingOutput, TrainError>, String> {
+        let fit = match job.load(&self.pool, self.lease.user).await {
+            Ok(fit) => fit,
             Err(err) => return Ok(Err(TrainError::Failed(format!("cannot load data: {err}")))),
         };
         let (steps, reports) = watch::channel(None);
@@ -226,7 +235,7 @@ impl Attempt {
         if let Err(stopped) = control.check() {
             return Ok(Err(stopped));
         }
-        let fitting = tokio::task::spawn_blocking(move || trainer::train(&input, &mut control));
+        let fitting = tokio::task::spawn_blocking(move || fit(&mut control));
         let (fitted, ()) = tokio::join!(fitting, self.persist(reports));
         fitted.map_err(|err| match err.try_into_panic() {
             Ok(payload) => panic_text(payload.as_ref()),

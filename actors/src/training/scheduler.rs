@@ -11,7 +11,6 @@
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures_util::FutureExt;
 use scale_schema::PgPool;
@@ -19,42 +18,13 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, OwnedSemaphorePermit, Semaphore};
 use uuid::Uuid;
 
+use super::config::SchedulerConfig;
 use super::events::{EventBus, JobEvent};
-use super::queue::{self, Backoff, Claim};
+use super::fitting::Fitters;
+use super::queue::{self, Claim};
 use super::runner::{Attempt, StopReason, StopSignal};
-use super::{JobKind, JobStatus};
+use super::JobStatus;
 use crate::supervision::{every, spawn_then, Handles, Reply, Request, Service, ServiceContext};
-
-/// How the scheduler runs jobs (`TRAINING_*` settings).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SchedulerConfig {
-    /// Jobs run at once by this process.
-    pub workers: usize,
-    /// Lease length: renewed every third of it; a job whose lease expired is reaped.
-    pub lease: Duration,
-    /// How often to look for due jobs when nothing else wakes the scheduler.
-    pub poll_interval: Duration,
-    /// Longest a categorizer attempt may run.
-    pub categorizer_timeout: Duration,
-    /// Longest a forecaster attempt may run.
-    pub forecaster_timeout: Duration,
-    /// Wait before retrying a failed attempt.
-    pub backoff: Backoff,
-    /// Chaos: pause after every fitting step (`None` in production).
-    pub step_delay: Option<Duration>,
-    /// Chaos: attempts up to this number panic at their first fitting step (0 in production).
-    pub panic_attempts: i32,
-}
-
-impl SchedulerConfig {
-    /// The timeout of one attempt of a `kind` job.
-    pub fn timeout(&self, kind: JobKind) -> Duration {
-        match kind {
-            JobKind::Categorizer => self.categorizer_timeout,
-            JobKind::Forecaster => self.forecaster_timeout,
-        }
-    }
-}
 
 /// Stops claiming and hands every running job back to the queue; answers once they all
 /// ended (ask it with a deadline).
@@ -67,6 +37,8 @@ impl Request for Drain {
 /// The scheduler's state.
 pub struct TrainingScheduler {
     config: SchedulerConfig,
+    /// The fitter and timeout of every job kind.
+    fitters: Fitters,
     pool: PgPool,
     bus: EventBus,
     /// One permit per job run at once.
@@ -79,11 +51,12 @@ pub struct TrainingScheduler {
 }
 
 impl TrainingScheduler {
-    /// A scheduler claiming through `pool` and publishing on `bus`.
-    pub fn new(config: SchedulerConfig, pool: PgPool, bus: EventBus) -> Self {
+    /// A scheduler claiming through `pool`, fitting with `fitters` and publishing on `bus`.
+    pub fn new(config: SchedulerConfig, fitters: Fitters, pool: PgPool, bus: EventBus) -> Self {
         Self {
             slots: Arc::new(Semaphore::new(config.workers)),
             config,
+            fitters,
             pool,
             bus,
             running: HashMap::new(),
@@ -131,6 +104,7 @@ impl TrainingScheduler {
             self.pool.clone(),
             self.bus.clone(),
             self.config,
+            self.fitters.clone(),
             lease,
             stop,
         );

@@ -2,7 +2,7 @@
 
 use std::cell::Cell;
 
-use super::trainer::{JobControl, TrainError};
+use super::fitting::{JobControl, TrainError};
 
 /// Records progress; stops once `stop_after` checks or steps have passed.
 #[derive(Debug, Default)]

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::stats::mean;
-use super::trainer::{JobControl, TrainError};
+use crate::training::fitting::{JobControl, TrainError};
 
 /// Season length.
 pub const SEASON: usize = 7;

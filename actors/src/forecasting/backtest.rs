@@ -6,9 +6,9 @@
 use serde::Serialize;
 
 use super::daily_series::{DailySeries, Flow};
-use super::forecaster::{fit, forecast};
+use super::model::{fit, forecast};
 use super::stats::{mean, median, money};
-use super::trainer::{JobControl, TrainError};
+use crate::training::fitting::{JobControl, TrainError};
 
 /// Days forecast from each origin.
 const HORIZON: usize = 7;

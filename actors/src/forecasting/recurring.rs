@@ -96,8 +96,8 @@ pub fn scheduled(debits: &[RecurringDebit], first: NaiveDate, days: usize) -> Ve
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::training::daily_series::flows;
-    use crate::training::daily_series::tests::{day, entry, worked_example};
+    use crate::forecasting::daily_series::flows;
+    use crate::forecasting::daily_series::tests::{day, entry, worked_example};
 
     #[test]
     fn rent_is_recurring_and_groceries_are_not() {
