@@ -9,13 +9,14 @@ use anyhow::Context as _;
 use scale_actors::accounts::service::AccountsService;
 use scale_actors::analytics::service::AnalyticsService;
 use scale_actors::cache::service::{CacheConfig, CacheService, MEMORY_CAPACITY, MEMORY_TTL};
+use scale_actors::events::EventBus;
 use scale_actors::health::{HealthService, PostgresFlag};
 use scale_actors::ingest::service::IngestService;
-use scale_actors::training::events::EventBus;
+use scale_actors::redis_pool;
 use scale_actors::training::scheduler::{Drain, TrainingScheduler};
 use scale_actors::training::service::TrainingService;
-use scale_actors::{redis_pool, spawn, Registry, Sharded};
 use scale_http::{AppState, Authenticator, HttpSettings, RateLimiter};
+use scale_supervision::{spawn, Registry, Sharded};
 
 use crate::config::{Config, Environment};
 
@@ -141,7 +142,7 @@ async fn serve(config: Config, role: Role, auth: Arc<Authenticator>) -> anyhow::
         .with_postgres_flag(health_flag.clone())
     });
     let parsers = config.ingest_parsers;
-    // One accounts shard per HTTP worker, each with its own pool (see `scale_actors::per_thread`).
+    // One accounts shard per HTTP worker, each with its own pool (see `scale_supervision::Sharded`).
     let (url, shard_pool) = (config.database_url.clone(), shard_pool_size(&config));
     let checkout = config.db_checkout_timeout;
     let accounts = Sharded::new(&registry, move || {

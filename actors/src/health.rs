@@ -12,9 +12,12 @@ use scale_schema::PgPool;
 use serde::Serialize;
 
 use crate::redis_pool::RedisPool;
-use crate::registry::{ActorSnapshot, ActorStatus, Registry};
-use crate::supervision::{every, spawn_then, Handles, Reply, Request, Service, ServiceContext};
-use crate::training::events::{BusStatus, EventBus};
+use scale_supervision::{
+    every, spawn_then, ActorSnapshot, ActorStatus, Handles, Registry, Reply, Request, Service,
+    ServiceContext,
+};
+
+use crate::events::{BusStatus, EventBus};
 
 /// Probe timing.
 #[derive(Debug, Clone, Copy)]

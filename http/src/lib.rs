@@ -21,11 +21,11 @@ use actix_web::{web, App, Error};
 use scale_actors::accounts::service::AccountsService;
 use scale_actors::analytics::service::AnalyticsService;
 use scale_actors::cache::service::CacheService;
+use scale_actors::events::EventBus;
 use scale_actors::health::{HealthService, PostgresFlag};
 use scale_actors::ingest::service::IngestService;
-use scale_actors::training::events::EventBus;
 use scale_actors::training::service::TrainingService;
-use scale_actors::{Handle, Registry, Sharded};
+use scale_supervision::{Handle, Registry, Sharded};
 
 pub use auth::{AuthUser, Authenticator};
 pub use problem::ApiError;

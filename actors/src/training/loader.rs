@@ -14,8 +14,9 @@ use uuid::Uuid;
 
 use super::queue::{finish, Acting};
 use super::trainer::{LabelSource, LabelledExample, LedgerEntry, TrainingInput};
-use super::{JobKind, TrainingError};
+use super::TrainingError;
 use crate::ingest::rows::UNCATEGORIZED;
+use crate::jobs::JobKind;
 
 /// Most labelled examples a categorizer job reads (corrections first, then the newest rows).
 pub const MAX_EXAMPLES: i64 = 50_000;

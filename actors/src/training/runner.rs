@@ -9,16 +9,17 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use scale_schema::PgPool;
+use scale_supervision::panic_text;
 use tokio::sync::watch;
 use tokio::time::{interval_at, sleep_until, Instant, MissedTickBehavior};
 
-use super::events::EventBus;
 use super::queue::{self, Failure, Lease, Step};
 use super::scheduler::SchedulerConfig;
 use super::store::JobView;
 use super::trainer::{self, JobControl, TrainError, TrainingOutput};
-use super::{loader, JobKind, TrainingError};
-use crate::supervision::panic_text;
+use super::{loader, TrainingError};
+use crate::events::EventBus;
+use crate::jobs::JobKind;
 
 /// How often a running job checks that it still holds its lease (a cancel lands within this).
 pub const STATUS_CHECK: Duration = Duration::from_millis(200);

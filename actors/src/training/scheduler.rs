@@ -19,11 +19,11 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, OwnedSemaphorePermit, Semaphore};
 use uuid::Uuid;
 
-use super::events::{EventBus, JobEvent};
 use super::queue::{self, Backoff, Claim};
 use super::runner::{Attempt, StopReason, StopSignal};
-use super::{JobKind, JobStatus};
-use crate::supervision::{every, spawn_then, Handles, Reply, Request, Service, ServiceContext};
+use crate::events::{EventBus, JobEvent};
+use crate::jobs::{JobKind, JobStatus};
+use scale_supervision::{every, spawn_then, Handles, Reply, Request, Service, ServiceContext};
 
 /// How the scheduler runs jobs (`TRAINING_*` settings).
 #[derive(Debug, Clone, Copy, PartialEq)]

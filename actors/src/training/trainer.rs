@@ -5,7 +5,8 @@
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use super::{categorizer, forecaster, JobKind};
+use super::{categorizer, forecaster};
+use crate::jobs::JobKind;
 
 /// Why fitting stopped without a model.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -14,13 +14,14 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use scale_actors::accounts::service::AccountsService;
 use scale_actors::analytics::service::AnalyticsService;
 use scale_actors::cache::service::{CacheConfig, CacheService, MEMORY_CAPACITY, MEMORY_TTL};
+use scale_actors::events::EventBus;
 use scale_actors::health::{HealthService, PostgresFlag, ProbeConfig};
 use scale_actors::ingest::service::IngestService;
-use scale_actors::training::events::EventBus;
+use scale_actors::redis_pool;
 use scale_actors::training::service::TrainingService;
-use scale_actors::{redis_pool, spawn, Registry, Sharded, SupervisorConfig};
 use scale_http::{AppState, Authenticator, RateLimiter, RateLimits};
 use scale_schema::testing::TestDatabase;
+use scale_supervision::{spawn, Registry, Sharded, SupervisorConfig};
 use serde_json::Value;
 use uuid::Uuid;
 
