@@ -9,10 +9,10 @@ use std::time::Duration;
 use scale_actors::health::ProbeConfig;
 use scale_actors::training::config::SchedulerConfig;
 use scale_actors::training::queue::Backoff;
-use scale_actors::SupervisorConfig;
 use scale_http::rate_limit::Limit;
 use scale_http::RateLimits;
 use scale_monitoring::LogFormat;
+use scale_supervision::SupervisorConfig;
 
 /// A variable that is missing or malformed.
 #[derive(Debug, thiserror::Error)]

@@ -7,11 +7,12 @@ use std::time::Duration;
 use actix_web::HttpServer;
 use anyhow::Context as _;
 use scale_actors::cache::service::{CacheConfig, MEMORY_CAPACITY, MEMORY_TTL};
+use scale_actors::events::EventBus;
 use scale_actors::fitters;
-use scale_actors::training::events::EventBus;
+use scale_actors::redis_pool;
 use scale_actors::training::scheduler::{Drain, TrainingScheduler};
-use scale_actors::{redis_pool, spawn, Registry};
 use scale_http::{AppState, Authenticator, HttpSettings, RateLimiter, Wiring};
+use scale_supervision::{spawn, Registry};
 
 use crate::config::{Config, Environment};
 

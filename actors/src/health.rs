@@ -13,12 +13,12 @@ use diesel_async::RunQueryDsl;
 use scale_schema::PgPool;
 use serde::Serialize;
 
+use crate::events::{BusStatus, EventBus};
 use crate::redis_pool::RedisPool;
-use crate::registry::{ActorSnapshot, ActorStatus, Registry};
-use crate::supervision::{every, spawn_then, Handles, Reply, Request, Service, ServiceContext};
 use crate::training::activity::{worker_activity, WorkerActivity};
-use crate::training::events::{BusStatus, EventBus};
 use crate::training::scheduler::TrainingScheduler;
+use scale_supervision::{every, spawn_then, Handles, Reply, Request, Service, ServiceContext};
+use scale_supervision::{ActorSnapshot, ActorStatus, Registry};
 
 /// A worker claim this recent (or a live lease) shows a worker is up.
 const RECENT_CLAIM: chrono::TimeDelta = chrono::TimeDelta::minutes(10);

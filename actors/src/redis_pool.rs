@@ -7,7 +7,7 @@ pub use bb8::ErrorSink;
 use bb8_redis::redis::RedisError;
 use bb8_redis::RedisConnectionManager;
 
-use crate::per_thread::PerThread;
+use scale_supervision::PerThread;
 
 /// A bb8 pool of Redis connections.
 pub type RedisPool = bb8::Pool<RedisConnectionManager>;
@@ -18,7 +18,7 @@ pub fn connect(url: &str, connection_timeout: Duration) -> Result<RedisPool, Str
 }
 
 /// A pool for `url` per thread that uses it, so a hot path's Redis round trip stays on its
-/// thread (see [`crate::per_thread`]); each pool reports to `errors` what it does not return
+/// thread (see [`PerThread`]); each pool reports to `errors` what it does not return
 /// to callers (a failed connection attempt, a failed check of an idle connection), which a
 /// checkout otherwise only sees as waiting until `connection_timeout`. Fails only on a
 /// malformed URL.

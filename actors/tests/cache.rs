@@ -14,8 +14,8 @@ use scale_actors::cache::service::{
 };
 use scale_actors::cache::Backend;
 use scale_actors::redis_pool::{self, RedisPool};
-use scale_actors::{spawn, Handle, Registry, SupervisorConfig};
 use scale_chaos::{FaultMode, FaultProxy};
+use scale_supervision::{spawn, Handle, Registry, SupervisorConfig};
 use uuid::Uuid;
 
 const TTL: Duration = Duration::from_secs(60);

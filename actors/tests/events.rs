@@ -7,12 +7,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use scale_actors::events::{BusStatus, EventBus, JobEvent};
 use scale_actors::health::{GetHealth, HealthService, ProbeConfig, Readiness};
-use scale_actors::training::events::{BusStatus, EventBus, JobEvent};
-use scale_actors::training::JobStatus;
-use scale_actors::{redis_pool, spawn, Registry, SupervisorConfig};
+use scale_actors::jobs::JobStatus;
+use scale_actors::redis_pool;
 use scale_chaos::{FaultMode, FaultProxy};
 use scale_schema::testing::TestDatabase;
+use scale_supervision::{spawn, Handle, Registry, SupervisorConfig};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
@@ -105,7 +106,7 @@ struct Rig {
     proxy: FaultProxy,
     cut: EventBus,
     direct: EventBus,
-    health: scale_actors::Handle<HealthService>,
+    health: Handle<HealthService>,
 }
 
 async fn rig() -> Rig {

@@ -7,9 +7,10 @@ use std::time::Duration;
 use scale_actors::health::{
     DependencyStatus, GetHealth, HealthReport, HealthService, PostgresFlag, ProbeConfig, Readiness,
 };
-use scale_actors::{redis_pool, spawn, Handle, Registry, SupervisorConfig};
+use scale_actors::redis_pool;
 use scale_chaos::{FaultMode, FaultProxy};
 use scale_schema::testing::TestDatabase;
+use scale_supervision::{spawn, Handle, Registry, SupervisorConfig};
 
 const PROBE: ProbeConfig = ProbeConfig {
     interval: Duration::from_millis(50),

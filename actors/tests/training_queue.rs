@@ -10,20 +10,20 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use scale_actors::categorization::fitter::CategorizerFitter;
+use scale_actors::events::{EventBus, JobEvent};
 use scale_actors::fitters;
+use scale_actors::jobs::JobKind;
 use scale_actors::training::config::SchedulerConfig;
-use scale_actors::training::events::{EventBus, JobEvent};
 use scale_actors::training::fitting::{
     Fitter, JobControl, LabelSource, LabelledExample, Ledger, Loadable, TrainError,
 };
 use scale_actors::training::queue::{self, Backoff, Claim, Failure, Step};
 use scale_actors::training::scheduler::{Drain, TrainingScheduler};
 use scale_actors::training::store::JobView;
-use scale_actors::training::JobKind;
-use scale_actors::{spawn, Control, Handle, Registry, Service, SupervisorConfig};
 use scale_schema::tables::{training_job_events, training_jobs, training_models};
 use scale_schema::testing::TestDatabase;
 use scale_schema::PgPool;
+use scale_supervision::{spawn, Control, Handle, Registry, Service, SupervisorConfig};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
@@ -532,7 +532,7 @@ async fn the_scheduler_runs_every_job_once_and_publishes_every_change_in_order()
         // once, in order.
         assert_eq!(seqs, logged[1..], "job {id}");
         let last = published[id].last().unwrap();
-        assert_eq!(last.status, scale_actors::training::JobStatus::Completed);
+        assert_eq!(last.status, scale_actors::jobs::JobStatus::Completed);
         assert!(last.metrics.is_some());
     }
 }
@@ -647,7 +647,7 @@ async fn after_a_scheduler_crash_the_abandoned_job_is_reaped_and_retried() {
     let config = scheduler_config(1, Some(Duration::from_secs(600)));
     let (scheduler, registry) = scheduler(&fx, config, &bus);
     fx.until(id, Duration::from_secs(20), |v| v.step >= 1).await;
-    let crash = Control::Crash(scale_chaos::Crash::new("test"));
+    let crash = Control::Crash(scale_supervision::Crash::new("test"));
     assert!(registry
         .control(TrainingScheduler::NAME, crash)
         .await

@@ -7,8 +7,8 @@ use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
-use scale_actors::ActorError;
 use scale_schema::DbFailure;
+use scale_supervision::ActorError;
 use serde::Serialize;
 use serde_json::{Map, Value};
 

@@ -9,13 +9,13 @@ use actix_web::web;
 use scale_actors::accounts::service::AccountsService;
 use scale_actors::analytics::service::AnalyticsService;
 use scale_actors::cache::service::{CacheConfig, CacheService};
+use scale_actors::events::EventBus;
 use scale_actors::health::{HealthService, PostgresFlag, ProbeConfig};
 use scale_actors::ingest::service::IngestService;
 use scale_actors::redis_pool::RedisPool;
-use scale_actors::training::events::EventBus;
 use scale_actors::training::service::TrainingService;
-use scale_actors::{spawn, Handle, Registry, Sharded};
 use scale_schema::PgPool;
+use scale_supervision::{spawn, Handle, Registry, Sharded};
 
 use crate::{Authenticator, RateLimiter};
 

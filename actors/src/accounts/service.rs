@@ -8,7 +8,7 @@ use super::edits::{ProfileUpdate, TransactionEdit};
 use super::filters::ListQuery;
 use super::store::{self, Profile, TransactionPage, TransactionView};
 use super::AccountsError;
-use crate::supervision::{Handles, Reply, Request, Service, ServiceContext};
+use scale_supervision::{Handles, Reply, Request, Service, ServiceContext};
 
 /// One page of the caller's transactions.
 pub struct ListTransactions {

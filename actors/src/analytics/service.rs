@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::period::Timeframe;
 use super::report::{Overview, Summary};
 use super::{store, AnalyticsError};
-use crate::supervision::{Handles, Reply, Request, Service, ServiceContext};
+use scale_supervision::{Handles, Reply, Request, Service, ServiceContext};
 
 /// The caller's stored time zone (`None` without a profile row).
 pub struct UserTimezone {

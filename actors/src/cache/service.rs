@@ -23,7 +23,7 @@ use super::invalidations::Invalidations;
 use super::lru::Lru;
 use super::{keys, Backend, CacheStats};
 use crate::redis_pool::RedisPool;
-use crate::supervision::{every, spawn_then, Handles, Reply, Request, Service, ServiceContext};
+use scale_supervision::{every, spawn_then, Handles, Reply, Request, Service, ServiceContext};
 
 /// How long the actor stays on memory after Redis failed before probing it again.
 pub const RETRY_AFTER: Duration = Duration::from_secs(1);

@@ -2,8 +2,8 @@
 //! examples.
 
 use super::model::train;
+use crate::jobs::JobKind;
 use crate::training::fitting::{Fitter, JobControl, LabelledExample, TrainError, TrainingOutput};
-use crate::training::JobKind;
 
 /// Fits the per-user categorizer for [`JobKind::Categorizer`] jobs.
 #[derive(Debug, Clone, Copy, Default)]

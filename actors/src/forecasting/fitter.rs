@@ -8,10 +8,10 @@ use super::daily_series::flows;
 use super::model::{fit, forecast, ForecastModel};
 use super::stats::money;
 use crate::artefact::JsonArtefact;
+use crate::jobs::JobKind;
 use crate::training::fitting::{
     Fitter, JobControl, Ledger, LedgerEntry, TrainError, TrainingOutput,
 };
-use crate::training::JobKind;
 
 /// Horizon of the metrics preview (the safe-to-spend default).
 const PREVIEW_DAYS: u32 = 7;

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::pipeline::{self, ParsedStatement};
 use super::store::{self, ImportOutcome, UploadedFile};
 use super::IngestError;
-use crate::supervision::{Handles, Reply, Request, Service, ServiceContext};
+use scale_supervision::{Handles, Reply, Request, Service, ServiceContext};
 
 /// An uploaded file: bytes, name and optional workbook password (never logged).
 pub struct Upload {

@@ -16,7 +16,8 @@ use rust_decimal::Decimal;
 use scale_schema::PgPool;
 use uuid::Uuid;
 
-use super::{JobKind, TrainingError};
+use super::TrainingError;
+use crate::jobs::JobKind;
 
 /// Why fitting stopped without a model.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -4,7 +4,8 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::{JobKind, JobStatus, TrainingError};
+use super::TrainingError;
+use crate::jobs::{JobKind, JobStatus};
 use crate::pagination::{page_limit, Cursor};
 
 /// Page size when the client sends none.

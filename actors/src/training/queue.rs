@@ -28,7 +28,8 @@ use uuid::Uuid;
 
 use super::fitting::TrainingOutput;
 use super::store::JobView;
-use super::{JobStatus, TrainingError};
+use super::TrainingError;
+use crate::jobs::JobStatus;
 
 /// The role whose policy sees every user's job (migration `2026-11-25-000003`).
 pub const WORKER_ROLE: &str = "scale_worker";

@@ -13,12 +13,13 @@ use tokio::sync::watch;
 use tokio::time::{interval_at, sleep_until, Instant, MissedTickBehavior};
 
 use super::config::SchedulerConfig;
-use super::events::EventBus;
 use super::fitting::{Fitters, JobControl, Registered, TrainError, TrainingOutput};
 use super::queue::{self, Failure, Lease, Step};
 use super::store::JobView;
-use super::{JobKind, TrainingError};
-use crate::supervision::panic_text;
+use super::TrainingError;
+use crate::events::EventBus;
+use crate::jobs::JobKind;
+use scale_supervision::panic_text;
 
 /// How often a running job checks that it still holds its lease (a cancel lands within this).
 pub const STATUS_CHECK: Duration = Duration::from_millis(200);

@@ -19,12 +19,12 @@ use tokio::sync::{broadcast, OwnedSemaphorePermit, Semaphore};
 use uuid::Uuid;
 
 use super::config::SchedulerConfig;
-use super::events::{EventBus, JobEvent};
 use super::fitting::Fitters;
 use super::queue::{self, Claim};
 use super::runner::{Attempt, StopReason, StopSignal};
-use super::JobStatus;
-use crate::supervision::{every, spawn_then, Handles, Reply, Request, Service, ServiceContext};
+use crate::events::{EventBus, JobEvent};
+use crate::jobs::JobStatus;
+use scale_supervision::{every, spawn_then, Handles, Reply, Request, Service, ServiceContext};
 
 /// Stops claiming and hands every running job back to the queue; answers once they all
 /// ended (ask it with a deadline).

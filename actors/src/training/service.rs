@@ -4,11 +4,12 @@
 use scale_schema::PgPool;
 use uuid::Uuid;
 
-use super::events::{EventBus, JobEvent};
 use super::listing::JobQuery;
 use super::store::{self, JobPage, JobView};
-use super::{JobKind, TrainingError};
-use crate::supervision::{Handles, Reply, Request, Service, ServiceContext};
+use super::TrainingError;
+use crate::events::{EventBus, JobEvent};
+use crate::jobs::JobKind;
+use scale_supervision::{Handles, Reply, Request, Service, ServiceContext};
 
 /// One of the caller's jobs.
 pub struct GetJob {

@@ -13,10 +13,11 @@ use scale_schema::{as_user, PgPool};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::events::JobEvent;
 use super::listing::JobQuery;
-use super::{JobKind, JobStatus, TrainingError};
+use super::TrainingError;
 use crate::accounts::store::ensure_user;
+use crate::events::JobEvent;
+use crate::jobs::{JobKind, JobStatus};
 use crate::pagination::Cursor;
 
 /// Most logged events one [`events`] call returns.

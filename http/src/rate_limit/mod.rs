@@ -31,7 +31,7 @@ use actix_web::middleware::Next;
 use actix_web::{web, Error};
 use redis::RedisError;
 use scale_actors::redis_pool::{self, ErrorSink, RedisPool};
-use scale_actors::PerThread;
+use scale_supervision::PerThread;
 use tokio::sync::Notify;
 
 pub use lease::Leases;

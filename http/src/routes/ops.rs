@@ -3,8 +3,7 @@
 
 use actix_web::{web, HttpResponse};
 use scale_actors::cache::service::Stats;
-use scale_actors::Control;
-use scale_chaos::Crash;
+use scale_supervision::{Control, ControlReply, Crash};
 use serde_json::json;
 
 use crate::auth::AdminUser;
@@ -55,11 +54,7 @@ async fn crash_actor(
     Ok(HttpResponse::Ok().json(json!({ "actor": *name, "crashed": false })))
 }
 
-async fn control(
-    state: &AppState,
-    name: &str,
-    op: Control,
-) -> Result<scale_actors::ControlReply, ApiError> {
+async fn control(state: &AppState, name: &str, op: Control) -> Result<ControlReply, ApiError> {
     state
         .registry
         .control(name, op)

@@ -27,7 +27,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_ws::{CloseCode, CloseReason, Message, MessageStream, Session};
 use futures_util::SinkExt;
-use scale_actors::training::events::JobEvent;
+use scale_actors::events::JobEvent;
 use scale_actors::training::service::GetJob;
 use scale_actors::training::TrainingError;
 use serde::{Deserialize, Serialize};
@@ -540,7 +540,7 @@ mod tests {
             job_id: Uuid::nil(),
             user_id: Uuid::nil(),
             seq: 7,
-            status: scale_actors::training::JobStatus::Completed,
+            status: scale_actors::jobs::JobStatus::Completed,
             step: 3,
             total: 3,
             progress: 1.0,

@@ -12,11 +12,12 @@ use diesel::sql_types::Text;
 use diesel::QueryableByName;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use scale_actors::cache::service::{CacheConfig, MEMORY_CAPACITY, MEMORY_TTL};
+use scale_actors::events::EventBus;
 use scale_actors::health::ProbeConfig;
-use scale_actors::training::events::EventBus;
-use scale_actors::{redis_pool, Registry, SupervisorConfig};
+use scale_actors::redis_pool;
 use scale_http::{AppState, Authenticator, RateLimiter, RateLimits, Wiring};
 use scale_schema::testing::TestDatabase;
+use scale_supervision::{Registry, SupervisorConfig};
 use serde_json::Value;
 use uuid::Uuid;
 

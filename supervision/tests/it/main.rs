@@ -3,11 +3,10 @@
 
 use std::time::Duration;
 
-use scale_actors::{
-    spawn, ActorError, ActorStatus, Control, Handle, Handles, Registry, Reply, Request, Service,
-    ServiceContext, SupervisorConfig,
+use scale_supervision::{
+    spawn, ActorError, ActorSnapshot, ActorStatus, Control, Crash, Handle, Handles, Registry,
+    Reply, Request, Service, ServiceContext, SupervisorConfig,
 };
-use scale_chaos::Crash;
 
 /// A counter whose state must be fresh after every restart.
 struct Counter {
@@ -69,7 +68,7 @@ fn start(max_restarts: u32) -> (Registry, Handle<Counter>) {
     (registry, handle)
 }
 
-fn snapshot(registry: &Registry) -> scale_actors::ActorSnapshot {
+fn snapshot(registry: &Registry) -> ActorSnapshot {
     registry
         .snapshot()
         .into_iter()

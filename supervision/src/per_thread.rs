@@ -9,8 +9,10 @@ use std::sync::{Arc, Once};
 
 use thread_local::ThreadLocal;
 
-use crate::registry::{Entry, Registry};
-use crate::supervision::{start, Handle, Service};
+use crate::entry::Entry;
+use crate::handle::{start, Handle};
+use crate::managed::Service;
+use crate::registry::Registry;
 
 /// One `T` per thread that uses it, built on that thread on first use and kept for the
 /// lifetime of the `PerThread` (threads are long-lived HTTP workers and arbiters).
@@ -69,8 +71,9 @@ impl<S: Service> Sharded<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::SupervisorConfig;
-    use crate::supervision::{Handles, Reply, Request, ServiceContext};
+    use crate::config::SupervisorConfig;
+    use crate::managed::{Handles, ServiceContext};
+    use crate::request::{Reply, Request};
 
     #[test]
     fn each_thread_builds_its_own_value_once() {

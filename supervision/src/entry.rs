@@ -1,39 +1,14 @@
-//! The actor registry: per supervised actor its status, restart count, last error, mailbox
-//! backlog and last heartbeat, plus a way to reach it by name with a [`Control`] message.
+//! One supervised actor's live record (status, restarts, last error, mailbox backlog, last
+//! heartbeat), updated by its [`crate::Managed`] wrapper, and the [`ActorSnapshot`] view of it.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use actix::Recipient;
 use serde::Serialize;
 
-use crate::supervision::{ActorError, Control, ControlReply};
-
-/// Supervision settings shared by every actor.
-#[derive(Debug, Clone, Copy)]
-pub struct SupervisorConfig {
-    /// More than this many restarts within `restart_window` escalates the actor.
-    pub max_restarts: u32,
-    /// The window restart intensity is measured over.
-    pub restart_window: Duration,
-    /// How often a live actor records a heartbeat.
-    pub heartbeat_interval: Duration,
-    /// How long a caller waits for an actor's answer.
-    pub call_timeout: Duration,
-}
-
-impl Default for SupervisorConfig {
-    fn default() -> Self {
-        Self {
-            max_restarts: 5,
-            restart_window: Duration::from_secs(60),
-            heartbeat_interval: Duration::from_secs(1),
-            call_timeout: Duration::from_secs(5),
-        }
-    }
-}
+use crate::config::SupervisorConfig;
 
 /// Lifecycle state of a supervised actor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -77,7 +52,7 @@ struct EntryState {
 }
 
 /// One actor's live record, updated by its [`crate::Managed`] wrapper.
-pub struct Entry {
+pub(crate) struct Entry {
     name: &'static str,
     config: SupervisorConfig,
     state: Mutex<EntryState>,
@@ -86,9 +61,30 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// A fresh record for the actor called `name`, starting.
+    pub(crate) fn new(name: &'static str, config: SupervisorConfig) -> Self {
+        Entry {
+            name,
+            config,
+            state: Mutex::new(EntryState {
+                status: ActorStatus::Starting,
+                restarts: 0,
+                recent_restarts: VecDeque::new(),
+                last_error: None,
+                last_heartbeat: Instant::now(),
+            }),
+            sent: AtomicU64::new(0),
+            handled: AtomicU64::new(0),
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, EntryState> {
         // A poisoned lock only means a panic elsewhere; the record itself stays consistent.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn name(&self) -> &'static str {
+        self.name
     }
 
     pub(crate) fn heartbeat_interval(&self) -> Duration {
@@ -150,7 +146,7 @@ impl Entry {
         self.lock().status == ActorStatus::Escalated
     }
 
-    fn snapshot(&self) -> ActorSnapshot {
+    pub(crate) fn snapshot(&self) -> ActorSnapshot {
         let state = self.lock();
         let since_beat = state.last_heartbeat.elapsed();
         let status = if state.status == ActorStatus::Running
@@ -169,81 +165,5 @@ impl Entry {
             backlog: self.sent.load(Ordering::Relaxed).saturating_sub(handled),
             last_heartbeat_ms: u64::try_from(since_beat.as_millis()).unwrap_or(u64::MAX),
         }
-    }
-}
-
-struct Registered {
-    entry: Arc<Entry>,
-    control: Recipient<Control>,
-}
-
-/// Every supervised actor of this process, by name. Cheap to clone.
-#[derive(Clone)]
-pub struct Registry {
-    config: SupervisorConfig,
-    actors: Arc<RwLock<BTreeMap<&'static str, Registered>>>,
-}
-
-impl Registry {
-    /// An empty registry whose actors use `config`.
-    pub fn new(config: SupervisorConfig) -> Self {
-        Self {
-            config,
-            actors: Arc::default(),
-        }
-    }
-
-    /// The supervision settings.
-    pub fn config(&self) -> SupervisorConfig {
-        self.config
-    }
-
-    pub(crate) fn entry(&self, name: &'static str) -> Arc<Entry> {
-        Arc::new(Entry {
-            name,
-            config: self.config,
-            state: Mutex::new(EntryState {
-                status: ActorStatus::Starting,
-                restarts: 0,
-                recent_restarts: VecDeque::new(),
-                last_error: None,
-                last_heartbeat: Instant::now(),
-            }),
-            sent: AtomicU64::new(0),
-            handled: AtomicU64::new(0),
-        })
-    }
-
-    pub(crate) fn register(&self, entry: Arc<Entry>, control: Recipient<Control>) {
-        let name = entry.name;
-        let previous = self
-            .actors
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(name, Registered { entry, control });
-        assert!(previous.is_none(), "actor `{name}` registered twice");
-    }
-
-    /// Snapshots of every actor, sorted by name.
-    pub fn snapshot(&self) -> Vec<ActorSnapshot> {
-        let actors = self.actors.read().unwrap_or_else(|p| p.into_inner());
-        actors.values().map(|r| r.entry.snapshot()).collect()
-    }
-
-    /// Sends a [`Control`] message to the actor called `name`; `None` if there is no such actor.
-    pub async fn control(
-        &self,
-        name: &str,
-        op: Control,
-    ) -> Option<Result<ControlReply, ActorError>> {
-        let (entry, control) = {
-            let actors = self.actors.read().unwrap_or_else(|p| p.into_inner());
-            let registered = actors.get(name)?;
-            (registered.entry.clone(), registered.control.clone())
-        };
-        entry.sent();
-        let timeout = self.config.call_timeout;
-        let answer = control.send(op).timeout(timeout).await;
-        Some(answer.unwrap_or_else(|e| Err(ActorError::from_mailbox(entry.name, e, timeout))))
     }
 }

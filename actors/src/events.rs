@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, oneshot, watch, Notify};
 use uuid::Uuid;
 
-use super::JobStatus;
+use crate::jobs::JobStatus;
 
 /// How many events a subscriber may fall behind before it is cut off.
 pub const SUBSCRIBER_BUFFER: usize = 1024;

@@ -1,0 +1,42 @@
+//! The control messages every supervised actor accepts, whatever its service: a ping that
+//! proves the mailbox is alive and a [`Crash`] that exercises supervision (ops and tests).
+
+use actix::Message;
+
+use crate::error::ActorError;
+
+/// Operations every supervised actor accepts, whatever its service (used by ops and tests).
+#[derive(Debug, Clone)]
+pub enum Control {
+    /// Answers with the actor's restart count: proves the mailbox is alive.
+    Ping,
+    /// Panics inside the handler (chaos hook).
+    Crash(Crash),
+}
+
+/// Asks a supervised actor to panic inside its message handler, to exercise supervision.
+#[derive(Debug, Clone)]
+pub struct Crash {
+    /// Text carried by the panic, reported as the actor's last error.
+    pub reason: String,
+}
+
+impl Crash {
+    /// A crash request with the given panic text.
+    pub fn new(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The answer to [`Control::Ping`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ControlReply {
+    /// Restarts so far.
+    pub restarts: u64,
+}
+
+impl Message for Control {
+    type Result = Result<ControlReply, ActorError>;
+}
