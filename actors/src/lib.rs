@@ -12,6 +12,7 @@ pub mod analytics;
 pub mod artefact;
 pub mod cache;
 pub mod categorization;
+pub mod error;
 pub mod events;
 pub mod fitters;
 pub mod forecasting;

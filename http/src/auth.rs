@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::problem::ApiError;
+use crate::problem::Code;
 use crate::AppState;
 
 /// The role a token grants.
@@ -92,7 +93,7 @@ impl Authenticator {
             }
             other => {
                 return Err(ApiError::unauthorized(
-                    "unsupported_algorithm",
+                    Code::UnsupportedAlgorithm,
                     format!("Token algorithm {other:?} is not accepted"),
                 ))
             }
@@ -105,16 +106,16 @@ impl Authenticator {
             .map(|data| data.claims)
             .map_err(|e| match e.kind() {
                 ErrorKind::ExpiredSignature => {
-                    ApiError::unauthorized("token_expired", "Bearer token has expired")
+                    ApiError::unauthorized(Code::TokenExpired, "Bearer token has expired")
                 }
                 ErrorKind::InvalidSignature => {
-                    ApiError::unauthorized("invalid_signature", "Bearer token signature is invalid")
+                    ApiError::unauthorized(Code::InvalidSignature, "Bearer token signature is invalid")
                 }
                 ErrorKind::MissingRequiredClaim(_)
                 | ErrorKind::InvalidClaimFormat(_)
                 | ErrorKind::ImmatureSignature
                 | ErrorKind::Json(_) => ApiError::unauthorized(
-                    "invalid_claims",
+                    Code::InvalidClaims,
                     "Bearer token claims are invalid: `sub` must be a user UUID and `exp` is required",
                 ),
                 _ => malformed(),
@@ -122,8 +123,12 @@ impl Authenticator {
     }
 
     fn jwk_key(&self, kid: Option<&str>) -> Result<DecodingKey, ApiError> {
-        let unknown =
-            || ApiError::unauthorized("unknown_key", "Bearer token was signed by an unknown key");
+        let unknown = || {
+            ApiError::unauthorized(
+                Code::UnknownKey,
+                "Bearer token was signed by an unknown key",
+            )
+        };
         let set = self.jwks.as_ref().ok_or_else(unknown)?;
         let jwk = match kid {
             Some(kid) => set.find(kid),
@@ -136,7 +141,7 @@ impl Authenticator {
 }
 
 fn malformed() -> ApiError {
-    ApiError::unauthorized("malformed_token", "Bearer token is malformed")
+    ApiError::unauthorized(Code::MalformedToken, "Bearer token is malformed")
 }
 
 /// Signs an HS256 token for `user` (the `scale token` command and tests).
@@ -167,14 +172,14 @@ fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
         _ if value.eq_ignore_ascii_case("bearer") => "",
         _ => {
             return Err(ApiError::unauthorized(
-                "missing_credentials",
+                Code::MissingCredentials,
                 "Missing or invalid Authorization header. Expected: Bearer <token>",
             ))
         }
     };
     if token.is_empty() {
         return Err(ApiError::unauthorized(
-            "missing_token",
+            Code::MissingToken,
             "Missing bearer token",
         ));
     }

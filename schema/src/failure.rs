@@ -1,6 +1,11 @@
 //! Why a database operation failed, as far as a caller needs to know: Postgres could not be
 //! reached (worth retrying later: HTTP 503) or a statement failed (a bug or bad data: HTTP 500).
-//! The message is kept for logs and Sentry, never shown to clients.
+//! The underlying error is kept as the failure's `source()` for logs and Sentry, never shown to
+//! clients.
+
+use std::error::Error;
+use std::fmt;
+use std::sync::Arc;
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::pooled_connection::bb8::PooledConnection;
@@ -12,22 +17,71 @@ use crate::PgPool;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DbFailure {
     /// No connection within the pool's checkout timeout, or the connection broke mid-statement.
-    #[error("Postgres is unavailable: {0}")]
-    Unavailable(String),
+    #[error("Postgres is unavailable")]
+    Unavailable(#[source] Cause),
     /// A statement failed (or returned something that cannot be decoded).
-    #[error("{0}")]
-    Query(String),
+    #[error("a database statement failed")]
+    Query(#[source] Cause),
 }
+
+/// The error underneath a [`DbFailure`], shared so failures stay cheap to clone. Two causes are
+/// equal when they read the same.
+#[derive(Debug, Clone)]
+pub struct Cause(Arc<dyn Error + Send + Sync>);
+
+impl Cause {
+    /// Wraps an error.
+    pub fn new(err: impl Error + Send + Sync + 'static) -> Self {
+        Self(Arc::new(err))
+    }
+
+    /// A cause that is only a description (no error value underneath).
+    pub fn message(text: impl Into<String>) -> Self {
+        Self(Arc::from(Box::<dyn Error + Send + Sync>::from(text.into())))
+    }
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Error for Cause {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl PartialEq for Cause {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+impl Eq for Cause {}
 
 impl DbFailure {
     /// A statement-level failure described by `detail`.
     pub fn query(detail: impl Into<String>) -> Self {
-        Self::Query(detail.into())
+        Self::Query(Cause::message(detail))
     }
 
     /// Whether Postgres could not be reached (as opposed to a statement failing).
     pub fn is_unavailable(&self) -> bool {
         matches!(self, Self::Unavailable(_))
+    }
+
+    /// The failure and every error under it, `: `-joined, for logs.
+    pub fn chain(&self) -> String {
+        let mut text = self.to_string();
+        let mut next = self.source();
+        while let Some(err) = next {
+            text.push_str(": ");
+            text.push_str(&err.to_string());
+            next = err.source();
+        }
+        text
     }
 }
 
@@ -39,15 +93,15 @@ impl From<DieselError> for DbFailure {
                 DatabaseErrorKind::UnableToSendCommand | DatabaseErrorKind::ClosedConnection,
                 _,
             )
-            | DieselError::BrokenTransactionManager => Self::Unavailable(err.to_string()),
-            _ => Self::Query(err.to_string()),
+            | DieselError::BrokenTransactionManager => Self::Unavailable(Cause::new(err)),
+            _ => Self::Query(Cause::new(err)),
         }
     }
 }
 
-impl<E: std::error::Error + 'static> From<bb8::RunError<E>> for DbFailure {
+impl<E: Error + Send + Sync + 'static> From<bb8::RunError<E>> for DbFailure {
     fn from(err: bb8::RunError<E>) -> Self {
-        Self::Unavailable(format!("no connection: {err}"))
+        Self::Unavailable(Cause::new(err))
     }
 }
 
@@ -75,6 +129,19 @@ mod tests {
         assert!(!DbFailure::from(DieselError::NotFound).is_unavailable());
         let timed_out: bb8::RunError<std::io::Error> = bb8::RunError::TimedOut;
         assert!(DbFailure::from(timed_out).is_unavailable());
+    }
+
+    #[test]
+    fn the_cause_is_kept_as_the_source_and_shown_in_the_chain_only() {
+        let unique = DieselError::DatabaseError(
+            DatabaseErrorKind::UniqueViolation,
+            Box::new("duplicate key value violates uq_x".to_owned()),
+        );
+        let failure = DbFailure::from(unique);
+        assert!(!failure.to_string().contains("uq_x"));
+        assert!(failure.source().unwrap().to_string().contains("uq_x"));
+        assert!(failure.chain().contains("uq_x"), "{}", failure.chain());
+        assert_eq!(failure.clone(), failure);
     }
 
     #[tokio::test]

@@ -172,6 +172,7 @@ fn is_domain(domain: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::CoreError;
 
     #[test]
     fn income_flips_the_sign_both_ways() {
@@ -206,7 +207,10 @@ mod tests {
             },
         ];
         for edit in bad {
-            assert!(matches!(edit.validate(), Err(AccountsError::Validation(_))));
+            assert!(matches!(
+                edit.validate(),
+                Err(AccountsError::Core(CoreError::Validation(_)))
+            ));
         }
     }
 
@@ -243,7 +247,10 @@ mod tests {
             &long,
         ] {
             assert!(
-                matches!(email(bad), Err(AccountsError::Validation(_))),
+                matches!(
+                    email(bad),
+                    Err(AccountsError::Core(CoreError::Validation(_)))
+                ),
                 "{bad:?} accepted"
             );
         }
@@ -282,7 +289,7 @@ mod tests {
         for update in bad {
             assert!(matches!(
                 update.validate(),
-                Err(AccountsError::Validation(_))
+                Err(AccountsError::Core(CoreError::Validation(_)))
             ));
         }
     }

@@ -73,8 +73,8 @@ pub struct ListQuery {
 }
 
 impl RawListQuery {
-    /// Validates every parameter; a bad cursor is [`AccountsError::InvalidCursor`], anything
-    /// else [`AccountsError::Validation`]. Empty values count as absent.
+    /// Validates every parameter; a bad cursor is [`|e| AccountsError::Core(CoreError::InvalidCursor(e))`], anything
+    /// else [`|e| AccountsError::Core(CoreError::Validation(e))`]. Empty values count as absent.
     pub fn validate(self) -> Result<ListQuery, AccountsError> {
         let limit = page_limit(self.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT).map_err(invalid)?;
         let after = present(self.cursor)
@@ -181,6 +181,7 @@ fn text(name: &str, value: String) -> Result<String, AccountsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::CoreError;
 
     fn query(pairs: &[(&str, &str)]) -> Result<ListQuery, AccountsError> {
         let mut raw = RawListQuery::default();
@@ -220,7 +221,7 @@ mod tests {
         for bad in ["0", "201", "-1", "ten", "1.5"] {
             assert!(matches!(
                 query(&[("limit", bad)]),
-                Err(AccountsError::Validation(_))
+                Err(AccountsError::Core(CoreError::Validation(_)))
             ));
         }
     }
@@ -254,7 +255,10 @@ mod tests {
         ];
         for case in bad {
             assert!(
-                matches!(query(case), Err(AccountsError::Validation(_))),
+                matches!(
+                    query(case),
+                    Err(AccountsError::Core(CoreError::Validation(_)))
+                ),
                 "{case:?}"
             );
         }
@@ -264,7 +268,7 @@ mod tests {
     fn bad_cursor_is_its_own_error() {
         assert!(matches!(
             query(&[("cursor", "garbage")]),
-            Err(AccountsError::InvalidCursor(_))
+            Err(AccountsError::Core(CoreError::InvalidCursor(_)))
         ));
     }
 

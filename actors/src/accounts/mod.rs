@@ -9,45 +9,22 @@ pub mod filters;
 pub mod service;
 pub mod store;
 
+use crate::error::{core_error, CoreError};
+
 /// Why an accounts request failed. Each maps to a stable problem code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AccountsError {
-    /// No such row for this user (including another user's row).
-    #[error("{0} not found")]
-    NotFound(&'static str),
-    /// The pagination cursor was not issued by us or was altered.
-    #[error("invalid cursor: {0}")]
-    InvalidCursor(String),
-    /// A parameter or body field is out of range or malformed.
-    #[error("{0}")]
-    Validation(String),
+    /// A failure every domain shares (not found, validation, cursor, database).
+    #[error(transparent)]
+    Core(CoreError),
     /// The e-mail address belongs to another user.
     #[error("this e-mail address is already in use")]
     EmailTaken,
-    /// Postgres failed.
-    #[error("database error: {0}")]
-    Database(scale_schema::DbFailure),
 }
 
-impl From<diesel::result::Error> for AccountsError {
-    fn from(err: diesel::result::Error) -> Self {
-        AccountsError::Database(err.into())
-    }
-}
-
-impl From<crate::text::TextError> for AccountsError {
-    fn from(err: crate::text::TextError) -> Self {
-        AccountsError::Validation(err.to_string())
-    }
-}
-
-impl From<crate::pagination::CursorError> for AccountsError {
-    fn from(err: crate::pagination::CursorError) -> Self {
-        AccountsError::InvalidCursor(err.to_string())
-    }
-}
+core_error!(AccountsError);
 
 /// A validation error with `detail`.
 pub(crate) fn invalid(detail: impl Into<String>) -> AccountsError {
-    AccountsError::Validation(detail.into())
+    CoreError::invalid(detail).into()
 }

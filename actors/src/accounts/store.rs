@@ -21,6 +21,7 @@ use uuid::Uuid;
 use super::edits::{sign_change, ProfileUpdate, SignChange, TransactionEdit};
 use super::filters::ListQuery;
 use super::AccountsError;
+use crate::error::CoreError;
 use crate::pagination::Cursor;
 
 /// One transaction as the API shows it. Read by name from single-row queries, by position
@@ -113,7 +114,7 @@ const PROFILE_COLUMNS: &str = "id, email, role, currency::text AS currency, time
 async fn connect(pool: &PgPool) -> Result<PooledConnection<'_, AsyncPgConnection>, AccountsError> {
     pool.get()
         .await
-        .map_err(|e| AccountsError::Database(e.into()))
+        .map_err(|e| AccountsError::Core(CoreError::Database(e.into())))
 }
 
 /// The list's page query. Only the filters present appear in the SQL, and the page size is a
@@ -282,7 +283,7 @@ pub async fn get(pool: &PgPool, user: Uuid, id: Uuid) -> Result<TransactionView,
         .get_result(conn)
         .await
         .optional()?
-        .ok_or(AccountsError::NotFound("transaction"))
+        .ok_or(AccountsError::Core(CoreError::NotFound("transaction")))
     })
     .await
 }
@@ -338,7 +339,7 @@ pub async fn update(
         .get_result(conn)
         .await
         .optional()?
-        .ok_or(AccountsError::NotFound("transaction"))?;
+        .ok_or(AccountsError::Core(CoreError::NotFound("transaction")))?;
         let corrected = edit
             .category
             .as_deref()
@@ -380,7 +381,7 @@ pub async fn delete(pool: &PgPool, user: Uuid, id: Uuid) -> Result<(), AccountsE
             .execute(conn)
             .await?;
         if deleted == 0 {
-            return Err(AccountsError::NotFound("transaction"));
+            return Err(AccountsError::Core(CoreError::NotFound("transaction")));
         }
         Ok(())
     })

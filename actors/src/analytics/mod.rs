@@ -8,20 +8,3 @@ pub mod period;
 pub mod report;
 pub mod service;
 pub mod store;
-
-/// Why an analytics request failed. Each maps to a stable problem code.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AnalyticsError {
-    /// A parameter is malformed (unknown timeframe, not an IANA time zone).
-    #[error("{0}")]
-    Validation(String),
-    /// Postgres failed or returned something unexpected.
-    #[error("database error: {0}")]
-    Database(scale_schema::DbFailure),
-}
-
-impl From<diesel::result::Error> for AnalyticsError {
-    fn from(err: diesel::result::Error) -> Self {
-        AnalyticsError::Database(err.into())
-    }
-}

@@ -10,7 +10,7 @@ pub use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use super::AnalyticsError;
+use crate::error::CoreError;
 
 /// The zone used when neither the request nor the profile names one.
 pub const DEFAULT_TZ: Tz = chrono_tz::Asia::Kolkata;
@@ -27,11 +27,11 @@ pub enum Timeframe {
 
 impl Timeframe {
     /// Parses `?timeframe=` (absent: weekly).
-    pub fn parse(raw: Option<&str>) -> Result<Self, AnalyticsError> {
+    pub fn parse(raw: Option<&str>) -> Result<Self, CoreError> {
         match raw {
             None | Some("weekly") => Ok(Timeframe::Weekly),
             Some("monthly") => Ok(Timeframe::Monthly),
-            Some(other) => Err(AnalyticsError::Validation(format!(
+            Some(other) => Err(CoreError::Validation(format!(
                 "`timeframe` must be weekly or monthly, not `{other}`"
             ))),
         }
@@ -47,9 +47,9 @@ impl Timeframe {
 }
 
 /// Parses an IANA time zone name (`?tz=`).
-pub fn parse_tz(raw: &str) -> Result<Tz, AnalyticsError> {
+pub fn parse_tz(raw: &str) -> Result<Tz, CoreError> {
     Tz::from_str(raw)
-        .map_err(|_| AnalyticsError::Validation(format!("`tz` is not an IANA time zone: `{raw}`")))
+        .map_err(|_| CoreError::Validation(format!("`tz` is not an IANA time zone: `{raw}`")))
 }
 
 /// The calendar date in `tz` at `now`.

@@ -7,7 +7,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::period::{self, Timeframe};
-use super::AnalyticsError;
+use crate::error::CoreError;
 
 /// Top categories in the overview.
 pub const TOP_CATEGORIES: usize = 4;
@@ -125,9 +125,9 @@ pub struct MerchantSpend {
 }
 
 /// Exact money from Postgres `numeric` text.
-pub fn decimal(text: &str) -> Result<Decimal, AnalyticsError> {
+pub fn decimal(text: &str) -> Result<Decimal, CoreError> {
     text.parse().map_err(|_| {
-        AnalyticsError::Database(scale_schema::DbFailure::query(format!(
+        CoreError::Database(scale_schema::DbFailure::query(format!(
             "not a decimal amount: `{text}`"
         )))
     })

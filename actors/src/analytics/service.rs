@@ -8,7 +8,8 @@ use uuid::Uuid;
 
 use super::period::Timeframe;
 use super::report::{Overview, Summary};
-use super::{store, AnalyticsError};
+use super::store;
+use crate::error::CoreError;
 use scale_supervision::{Handles, Reply, Request, Service, ServiceContext};
 
 /// The caller's stored time zone (`None` without a profile row).
@@ -36,13 +37,13 @@ pub struct GetSummary {
 }
 
 impl Request for UserTimezone {
-    type Output = Result<Option<String>, AnalyticsError>;
+    type Output = Result<Option<String>, CoreError>;
 }
 impl Request for GetOverview {
-    type Output = Result<Overview, AnalyticsError>;
+    type Output = Result<Overview, CoreError>;
 }
 impl Request for GetSummary {
-    type Output = Result<Summary, AnalyticsError>;
+    type Output = Result<Summary, CoreError>;
 }
 
 /// The analytics actor's state.

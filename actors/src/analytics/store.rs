@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::period::{self, Timeframe};
 use super::report::{self, decimal, money, Overview, Splurge, Summary};
-use super::AnalyticsError;
+use crate::error::CoreError;
 
 /// Bounds that cover every date Postgres stores, for all-history aggregates.
 fn all_history() -> (NaiveDate, NaiveDate) {
@@ -137,16 +137,14 @@ struct MerchantTotal {
     visits: i64,
 }
 
-async fn connect(pool: &PgPool) -> Result<PooledConnection<'_, AsyncPgConnection>, AnalyticsError> {
-    pool.get()
-        .await
-        .map_err(|e| AnalyticsError::Database(e.into()))
+async fn connect(pool: &PgPool) -> Result<PooledConnection<'_, AsyncPgConnection>, CoreError> {
+    pool.get().await.map_err(|e| CoreError::Database(e.into()))
 }
 
 /// `user`'s stored time zone; `None` when the user has no profile row yet.
-pub async fn timezone(pool: &PgPool, user: Uuid) -> Result<Option<String>, AnalyticsError> {
+pub async fn timezone(pool: &PgPool, user: Uuid) -> Result<Option<String>, CoreError> {
     let mut conn = connect(pool).await?;
-    as_user::<_, AnalyticsError, _>(&mut conn, user, async |conn| {
+    as_user::<_, CoreError, _>(&mut conn, user, async |conn| {
         let row: Option<Name> = diesel::sql_query(TIMEZONE)
             .bind::<SqlUuid, _>(user)
             .get_result(conn)
@@ -163,10 +161,10 @@ pub async fn overview(
     user: Uuid,
     timeframe: Timeframe,
     today: NaiveDate,
-) -> Result<Overview, AnalyticsError> {
+) -> Result<Overview, CoreError> {
     let range = period::period(timeframe, today);
     let mut conn = connect(pool).await?;
-    as_user::<_, AnalyticsError, _>(&mut conn, user, async |conn| {
+    as_user::<_, CoreError, _>(&mut conn, user, async |conn| {
         let daily: Vec<DayTotal> = diesel::sql_query(DAILY)
             .bind::<SqlUuid, _>(user)
             .bind::<Date, _>(range.start)
@@ -176,7 +174,7 @@ pub async fn overview(
         let daily = daily
             .into_iter()
             .map(|r| Ok((r.day, decimal(&r.total)?)))
-            .collect::<Result<Vec<_>, AnalyticsError>>()?;
+            .collect::<Result<Vec<_>, CoreError>>()?;
         let categories =
             categories(conn, user, (range.start, range.end), report::TOP_CATEGORIES).await?;
         let splurges: Vec<SplurgeRow> = diesel::sql_query(SPLURGES)
@@ -198,7 +196,7 @@ pub async fn overview(
                     amount: money(decimal(&r.amount)?),
                 })
             })
-            .collect::<Result<Vec<_>, AnalyticsError>>()?;
+            .collect::<Result<Vec<_>, CoreError>>()?;
         Ok(report::overview(
             timeframe, today, &daily, categories, splurges,
         ))
@@ -207,15 +205,11 @@ pub async fn overview(
 }
 
 /// `user`'s all-history summary, this month being `today`'s.
-pub async fn summary(
-    pool: &PgPool,
-    user: Uuid,
-    today: NaiveDate,
-) -> Result<Summary, AnalyticsError> {
+pub async fn summary(pool: &PgPool, user: Uuid, today: NaiveDate) -> Result<Summary, CoreError> {
     let (month_start, month_end) = period::month_of(today);
     let (prev_start, _) = period::previous_month(today);
     let mut conn = connect(pool).await?;
-    as_user::<_, AnalyticsError, _>(&mut conn, user, async |conn| {
+    as_user::<_, CoreError, _>(&mut conn, user, async |conn| {
         let months: MonthTotals = diesel::sql_query(MONTHS)
             .bind::<SqlUuid, _>(user)
             .bind::<Date, _>(prev_start)
@@ -234,14 +228,14 @@ pub async fn summary(
                     .ok()
                     .and_then(|n| Weekday::try_from((n + 6) % 7).ok())
                     .ok_or_else(|| {
-                        AnalyticsError::Database(scale_schema::DbFailure::query(format!(
+                        CoreError::Database(scale_schema::DbFailure::query(format!(
                             "bad weekday {}",
                             r.dow
                         )))
                     })?;
                 Ok((day, decimal(&r.total)?))
             })
-            .collect::<Result<Vec<_>, AnalyticsError>>()?;
+            .collect::<Result<Vec<_>, CoreError>>()?;
         let categories =
             categories(conn, user, all_history(), report::CATEGORY_DISTRIBUTION).await?;
         let merchants: Vec<MerchantTotal> = diesel::sql_query(MERCHANTS)
@@ -252,7 +246,7 @@ pub async fn summary(
         let merchants = merchants
             .into_iter()
             .map(|r| Ok((r.name, decimal(&r.total)?, r.visits)))
-            .collect::<Result<Vec<_>, AnalyticsError>>()?;
+            .collect::<Result<Vec<_>, CoreError>>()?;
         Ok(report::summary(
             decimal(&months.current)?,
             decimal(&months.previous)?,
@@ -270,7 +264,7 @@ async fn categories(
     user: Uuid,
     range: (NaiveDate, NaiveDate),
     limit: usize,
-) -> Result<Vec<(String, Decimal)>, AnalyticsError> {
+) -> Result<Vec<(String, Decimal)>, CoreError> {
     let rows: Vec<NamedTotal> = diesel::sql_query(CATEGORIES)
         .bind::<SqlUuid, _>(user)
         .bind::<Date, _>(range.0)

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::TrainingError;
+use crate::error::CoreError;
 use crate::jobs::{JobKind, JobStatus};
 use crate::pagination::{page_limit, Cursor};
 
@@ -40,22 +41,22 @@ pub struct JobQuery {
 }
 
 impl RawJobQuery {
-    /// Validates every parameter; a bad cursor is [`TrainingError::InvalidCursor`], anything
-    /// else [`TrainingError::Validation`].
+    /// Validates every parameter; a bad cursor is [`|e| TrainingError::Core(CoreError::InvalidCursor(e))`], anything
+    /// else [`|e| TrainingError::Core(CoreError::Validation(e))`].
     pub fn validate(self) -> Result<JobQuery, TrainingError> {
         let present = |value: Option<String>| value.filter(|v| !v.trim().is_empty());
         let limit = page_limit(self.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT)
-            .map_err(TrainingError::Validation)?;
+            .map_err(|e| TrainingError::Core(CoreError::Validation(e)))?;
         let after = present(self.cursor)
             .map(|c| Cursor::decode(&c))
             .transpose()?;
         let status = present(self.status)
             .map(|s| {
                 JobStatus::parse(&s).ok_or_else(|| {
-                    TrainingError::Validation(
+                    TrainingError::Core(CoreError::Validation(
                         "`status` must be one of: pending, processing, completed, failed, cancelled"
                             .into(),
-                    )
+                    ))
                 })
             })
             .transpose()?;
@@ -72,7 +73,9 @@ impl RawJobQuery {
 /// Parses a requested job kind, with the error clients see.
 pub fn parse_kind(text: &str) -> Result<JobKind, TrainingError> {
     JobKind::parse(text).ok_or_else(|| {
-        TrainingError::Validation("`kind` must be one of: categorizer, forecaster".into())
+        TrainingError::Core(CoreError::Validation(
+            "`kind` must be one of: categorizer, forecaster".into(),
+        ))
     })
 }
 
@@ -133,8 +136,8 @@ mod tests {
             (raw("", "", "", "Categorizer"), false),
         ] {
             match query.validate() {
-                Err(TrainingError::InvalidCursor(_)) => assert!(cursor_error),
-                Err(TrainingError::Validation(_)) => assert!(!cursor_error),
+                Err(TrainingError::Core(CoreError::InvalidCursor(_))) => assert!(cursor_error),
+                Err(TrainingError::Core(CoreError::Validation(_))) => assert!(!cursor_error),
                 other => panic!("accepted: {other:?}"),
             }
         }

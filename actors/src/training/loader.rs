@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::fitting::{LabelSource, LabelledExample, Ledger, LedgerEntry, Loadable};
 use super::queue::{finish, Acting};
 use super::TrainingError;
+use crate::error::CoreError;
 use crate::ingest::rows::UNCATEGORIZED;
 
 /// Most labelled examples a categorizer job reads (corrections first, then the newest rows).
@@ -165,8 +166,8 @@ async fn entries(
 
 fn decimal(text: &str) -> Result<Decimal, TrainingError> {
     text.parse().map_err(|_| {
-        TrainingError::Database(scale_schema::DbFailure::query(format!(
-            "not a decimal amount: `{text}`"
+        TrainingError::Core(CoreError::Database(scale_schema::DbFailure::query(
+            format!("not a decimal amount: `{text}`"),
         )))
     })
 }

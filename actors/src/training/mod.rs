@@ -23,37 +23,25 @@ pub(crate) mod testing;
 
 use uuid::Uuid;
 
+use crate::error::{core_error, CoreError};
+
 /// Why a training request failed.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TrainingError {
-    /// No such job for this user (including another user's job).
-    #[error("job not found")]
-    NotFound,
+    /// A failure every domain shares (not found, validation, cursor, database).
+    #[error(transparent)]
+    Core(CoreError),
     /// The user already has an active (pending or processing) job of this kind: its id.
     #[error("an active job of this kind already exists: {0}")]
     Conflict(Uuid),
     /// The job reached a final status and can no longer change.
     #[error("the job has already finished")]
     Finished,
-    /// The pagination cursor was not issued by us or was altered.
-    #[error("invalid cursor: {0}")]
-    InvalidCursor(String),
-    /// A parameter or body field is out of range or malformed.
-    #[error("{0}")]
-    Validation(String),
-    /// Postgres failed.
-    #[error("database error: {0}")]
-    Database(scale_schema::DbFailure),
 }
 
-impl From<crate::pagination::CursorError> for TrainingError {
-    fn from(err: crate::pagination::CursorError) -> Self {
-        Self::InvalidCursor(err.to_string())
-    }
-}
+core_error!(TrainingError);
 
-impl From<diesel::result::Error> for TrainingError {
-    fn from(err: diesel::result::Error) -> Self {
-        Self::Database(err.into())
-    }
+/// The job is not the caller's, or does not exist.
+pub(crate) fn job_not_found() -> TrainingError {
+    CoreError::NotFound("job").into()
 }

@@ -29,6 +29,7 @@ use uuid::Uuid;
 use super::fitting::TrainingOutput;
 use super::store::JobView;
 use super::TrainingError;
+use crate::error::CoreError;
 use crate::jobs::JobStatus;
 
 /// The role whose policy sees every user's job (migration `2026-11-25-000003`).
@@ -259,7 +260,7 @@ impl Acting {
     ) -> Result<PooledConnection<'_, AsyncPgConnection>, TrainingError> {
         let mut conn = scale_schema::checkout(pool)
             .await
-            .map_err(TrainingError::Database)?;
+            .map_err(|e| TrainingError::Core(CoreError::Database(e)))?;
         AnsiTransactionManager::begin_transaction(&mut *conn).await?;
         let scoped = match self {
             Acting::Worker => {

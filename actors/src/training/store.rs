@@ -16,6 +16,7 @@ use uuid::Uuid;
 use super::listing::JobQuery;
 use super::TrainingError;
 use crate::accounts::store::ensure_user;
+use crate::error::CoreError;
 use crate::events::JobEvent;
 use crate::jobs::{JobKind, JobStatus};
 use crate::pagination::Cursor;
@@ -129,7 +130,7 @@ pub struct JobPage {
 async fn connect(pool: &PgPool) -> Result<PooledConnection<'_, AsyncPgConnection>, TrainingError> {
     scale_schema::checkout(pool)
         .await
-        .map_err(TrainingError::Database)
+        .map_err(|e| TrainingError::Core(CoreError::Database(e)))
 }
 
 /// The caller's job `id`.
@@ -150,7 +151,7 @@ async fn find(
         .first(conn)
         .await
         .optional()?
-        .ok_or(TrainingError::NotFound)
+        .ok_or_else(super::job_not_found)
 }
 
 /// How often [`create`] retries when the active job it collided with finished meanwhile.
@@ -200,8 +201,8 @@ pub async fn create(
                 return Err(TrainingError::Conflict(id));
             }
         }
-        Err(TrainingError::Database(scale_schema::DbFailure::query(
-            "the active job kept changing while queueing a new one",
+        Err(TrainingError::Core(CoreError::Database(
+            scale_schema::DbFailure::query("the active job kept changing while queueing a new one"),
         )))
     })
     .await

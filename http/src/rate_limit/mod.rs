@@ -38,6 +38,7 @@ pub use lease::Leases;
 pub use window::{Decision, Limit, SlidingWindows};
 
 use crate::problem::ApiError;
+use crate::problem::Code;
 use crate::AppState;
 
 /// The limit the caller is under on this route.
@@ -488,7 +489,7 @@ pub async fn limit(
     let wait = decision.retry_after_secs();
     let error = ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
-        "rate_limited",
+        Code::RateLimited,
         format!(
             "Rate limit of {} requests exceeded for this route; retry in {wait} s",
             decision.limit

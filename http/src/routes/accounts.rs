@@ -4,7 +4,6 @@
 //! queries, always scoped to the JWT user, so another user's id answers 404.
 
 use actix_web::http::header::ContentType;
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use scale_actors::accounts::edits::{ProfileUpdate, TransactionEdit};
 use scale_actors::accounts::filters::RawListQuery;
@@ -13,7 +12,6 @@ use scale_actors::accounts::service::{
     UpdateTransaction,
 };
 use scale_actors::accounts::store::Profile;
-use scale_actors::accounts::AccountsError;
 use scale_actors::cache::keys;
 use scale_actors::cache::service::Forget;
 use serde::Deserialize;
@@ -210,20 +208,5 @@ pub(crate) fn role_name(role: Role) -> &'static str {
     match role {
         Role::User => "user",
         Role::Admin => "admin",
-    }
-}
-
-impl From<AccountsError> for ApiError {
-    fn from(err: AccountsError) -> Self {
-        let detail = err.to_string();
-        match err {
-            AccountsError::NotFound(_) => ApiError::not_found(detail),
-            AccountsError::InvalidCursor(_) => ApiError::bad_request("invalid_cursor", detail),
-            AccountsError::Validation(_) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", detail)
-            }
-            AccountsError::EmailTaken => ApiError::new(StatusCode::CONFLICT, "email_taken", detail),
-            AccountsError::Database(cause) => ApiError::from_db("accounts", &cause),
-        }
     }
 }

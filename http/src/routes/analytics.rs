@@ -10,13 +10,11 @@
 use std::future::Future;
 
 use actix_web::http::header::ContentType;
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use chrono::{NaiveDate, Utc};
 
 use scale_actors::analytics::period::{parse_tz, today_in, Timeframe, Tz, DEFAULT_TZ};
 use scale_actors::analytics::service::{GetOverview, GetSummary, UserTimezone};
-use scale_actors::analytics::AnalyticsError;
 use scale_actors::cache::keys;
 use scale_actors::cache::service::{Get, Lookup, Set, Version};
 use serde::{Deserialize, Serialize};
@@ -130,15 +128,4 @@ async fn resolve_today(
             .unwrap_or(DEFAULT_TZ),
     };
     Ok((tz, today_in(tz, Utc::now())))
-}
-
-impl From<AnalyticsError> for ApiError {
-    fn from(err: AnalyticsError) -> Self {
-        match err {
-            AnalyticsError::Validation(detail) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", detail)
-            }
-            AnalyticsError::Database(cause) => ApiError::from_db("analytics", &cause),
-        }
-    }
 }

@@ -8,6 +8,7 @@ use actix_web::{web, HttpResponse};
 use scale_actors::health::{GetHealth, HealthReport, Readiness};
 use serde_json::json;
 
+use crate::problem::Code;
 use crate::problem::{extension, ApiError};
 use crate::AppState;
 
@@ -72,5 +73,5 @@ async fn readiness(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
 }
 
 fn unavailable(detail: String) -> ApiError {
-    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", detail)
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, Code::NotReady, detail)
 }

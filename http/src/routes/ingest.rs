@@ -6,13 +6,14 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::TryStreamExt;
 use scale_actors::ingest::service::{ImportRows, ImportUpload, ListUploads, ParseUpload, Upload};
-use scale_actors::ingest::{fingerprint::hex_sha256, source::json_objects, IngestError};
-use scale_actors::text::{self, TextError};
+use scale_actors::ingest::{fingerprint::hex_sha256, source::json_objects};
+use scale_actors::text::{self};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::auth::AuthUser;
 use crate::problem::ApiError;
+use crate::problem::Code;
 use crate::AppState;
 
 /// Largest accepted file (and JSON import body): 10 MiB.
@@ -86,7 +87,7 @@ async fn import(
         .is_some_and(|ct| ct.starts_with("application/json"));
     let outcome = if is_json {
         let body = read_limited(
-            payload.map_err(|e| ApiError::bad_request("bad_request", e.to_string())),
+            payload.map_err(|e| ApiError::bad_request(Code::BadRequest, e.to_string())),
             UPLOAD_LIMIT,
         )
         .await?;
@@ -94,16 +95,20 @@ async fn import(
             if e.is_data() {
                 ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    "validation",
+                    Code::Validation,
                     e.to_string(),
                 )
             } else {
-                ApiError::bad_request("malformed_json", format!("Malformed JSON: {e}"))
+                ApiError::bad_request(Code::MalformedJson, format!("Malformed JSON: {e}"))
             }
         })?;
         let file_hash = match parsed.file_hash {
             Some(hash) if is_sha256_hex(&hash) => hash.to_ascii_lowercase(),
-            Some(_) => return Err(validation("`file_hash` must be 64 hexadecimal characters")),
+            Some(_) => {
+                return Err(ApiError::validation(
+                    "`file_hash` must be 64 hexadecimal characters",
+                ))
+            }
             None => hex_sha256(&body),
         };
         if let Some(filename) = &parsed.filename {
@@ -111,7 +116,9 @@ async fn import(
         }
         let rows = json_objects(&parsed.transactions.to_string())?;
         if rows.is_empty() {
-            return Err(validation("`transactions` must hold at least one row"));
+            return Err(ApiError::validation(
+                "`transactions` must hold at least one row",
+            ));
         }
         let msg = ImportRows {
             user: user.id,
@@ -202,10 +209,10 @@ pub(crate) async fn read_upload(
             Some("password") => {
                 let bytes = read_limited(field.map_err(multipart_error), PASSWORD_LIMIT.min(left))
                     .await
-                    .map_err(|_| validation("`password` is too long"))?;
+                    .map_err(|_| ApiError::validation("`password` is too long"))?;
                 left -= bytes.len();
                 let text = String::from_utf8(bytes)
-                    .map_err(|_| validation("`password` must be UTF-8 text"))?;
+                    .map_err(|_| ApiError::validation("`password` must be UTF-8 text"))?;
                 password = Some(text).filter(|p| !p.is_empty());
             }
             _ => {
@@ -215,7 +222,8 @@ pub(crate) async fn read_upload(
             }
         }
     }
-    let (filename, bytes) = file.ok_or_else(|| validation("multipart field `file` is required"))?;
+    let (filename, bytes) =
+        file.ok_or_else(|| ApiError::validation("multipart field `file` is required"))?;
     Ok(Upload {
         bytes,
         filename,
@@ -246,53 +254,14 @@ fn is_sha256_hex(text: &str) -> bool {
 fn too_large() -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
-        "file_too_large",
+        Code::FileTooLarge,
         format!("File too large (max {} MiB)", UPLOAD_LIMIT / (1024 * 1024)),
     )
 }
 
-fn validation(detail: &str) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", detail)
-}
-
 fn multipart_error(err: actix_multipart::MultipartError) -> ApiError {
     ApiError::bad_request(
-        "malformed_multipart",
+        Code::MalformedMultipart,
         format!("Malformed multipart body: {err}"),
     )
-}
-
-impl From<TextError> for ApiError {
-    fn from(err: TextError) -> Self {
-        validation(&err.to_string())
-    }
-}
-
-impl From<IngestError> for ApiError {
-    fn from(err: IngestError) -> Self {
-        let detail = err.to_string();
-        match err {
-            IngestError::UnsupportedFileType(_) => {
-                ApiError::bad_request("unsupported_file_type", detail)
-            }
-            IngestError::TooLarge(_) => {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "file_too_large", detail)
-            }
-            IngestError::PasswordRequired => ApiError::bad_request("password_required", detail),
-            IngestError::InvalidPassword => ApiError::bad_request("invalid_password", detail),
-            IngestError::UnsupportedEncryption(_) => {
-                ApiError::bad_request("unsupported_encryption", detail)
-            }
-            IngestError::Unreadable(_) => ApiError::bad_request("unreadable_file", detail),
-            IngestError::NoHeaderRow => ApiError::bad_request("no_header_row", detail),
-            IngestError::Validation(_) => validation(&detail),
-            IngestError::FileAlreadyImported { uploaded_file_id } => ApiError::new(
-                StatusCode::CONFLICT,
-                "file_already_imported",
-                format!("{detail}; repeat with ?force=true to import it again"),
-            )
-            .with_extension("uploaded_file_id", json!(uploaded_file_id)),
-            IngestError::Database(cause) => ApiError::from_db("ingest", &cause),
-        }
-    }
 }

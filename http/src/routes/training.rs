@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use actix_multipart::Multipart;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use scale_actors::cache::keys;
@@ -34,6 +33,7 @@ use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::problem::ApiError;
+use crate::problem::Code;
 use crate::AppState;
 
 /// How long a job read stays cached (workers elsewhere change jobs without invalidating).
@@ -77,7 +77,7 @@ async fn create_job(
     let NewJob { kind, max_attempts } = body.into_inner();
     let kind = parse_kind(&kind)?;
     if max_attempts.is_some_and(|n| !(1..=MAX_ATTEMPTS).contains(&n)) {
-        return Err(validation(format!(
+        return Err(ApiError::validation(format!(
             "`max_attempts` must be an integer 1..={MAX_ATTEMPTS}"
         )));
     }
@@ -160,7 +160,7 @@ async fn job_events(
                 .filter(|n| *n >= 0)
                 .ok_or_else(|| {
                     ApiError::bad_request(
-                        "invalid_last_event_id",
+                        Code::InvalidLastEventId,
                         "`Last-Event-ID` must be a non-negative integer",
                     )
                 })
@@ -361,10 +361,12 @@ async fn train(
     body: web::Json<TrainOptions>,
 ) -> Result<HttpResponse, ApiError> {
     if body.epochs.is_some_and(|n| !(1..=1000).contains(&n)) {
-        return Err(validation("`epochs` must be an integer 1..=1000"));
+        return Err(ApiError::validation("`epochs` must be an integer 1..=1000"));
     }
     if body.batch_size.is_some_and(|n| !(1..=100_000).contains(&n)) {
-        return Err(validation("`batch_size` must be an integer 1..=100000"));
+        return Err(ApiError::validation(
+            "`batch_size` must be an integer 1..=100000",
+        ));
     }
     let job = queue_categorizer(&state, &user).await?;
     Ok(HttpResponse::Accepted().json(json!({"job_id": job.id, "status": job.status})))
@@ -439,7 +441,7 @@ async fn cached_job(state: &AppState, user: Uuid, id: Uuid) -> Result<JobView, A
     {
         if let Ok(job) = serde_json::from_str::<JobView>(&json) {
             if job.user_id != user {
-                return Err(TrainingError::NotFound.into());
+                return Err(ApiError::not_found("job not found"));
             }
             return Ok(job);
         }
@@ -463,27 +465,6 @@ async fn remember(state: &AppState, job: &JobView) {
     };
     if let Err(err) = state.cache.ask(set).await {
         tracing::warn!(%err, job = %job.id, "cannot cache a job");
-    }
-}
-
-fn validation(detail: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", detail)
-}
-
-impl From<TrainingError> for ApiError {
-    fn from(err: TrainingError) -> Self {
-        let detail = err.to_string();
-        match err {
-            TrainingError::NotFound => ApiError::not_found(detail),
-            TrainingError::Conflict(id) => {
-                ApiError::new(StatusCode::CONFLICT, "job_active", detail)
-                    .with_extension("job_id", json!(id))
-            }
-            TrainingError::Finished => ApiError::new(StatusCode::CONFLICT, "job_finished", detail),
-            TrainingError::InvalidCursor(_) => ApiError::bad_request("invalid_cursor", detail),
-            TrainingError::Validation(_) => validation(detail),
-            TrainingError::Database(cause) => ApiError::from_db("training", &cause),
-        }
     }
 }
 

@@ -27,6 +27,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_ws::{CloseCode, CloseReason, Message, MessageStream, Session};
 use futures_util::SinkExt;
+use scale_actors::error::CoreError;
 use scale_actors::events::JobEvent;
 use scale_actors::training::service::GetJob;
 use scale_actors::training::TrainingError;
@@ -35,6 +36,7 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use uuid::Uuid;
 
 use crate::problem::ApiError;
+use crate::problem::Code;
 use crate::AppState;
 
 /// The sub-protocol that carries the token (`Sec-WebSocket-Protocol: bearer, <token>`).
@@ -84,7 +86,7 @@ async fn jobs(
     let (response, session, stream) =
         actix_ws::handle_with_protocols(&req, body, &[BEARER_PROTOCOL]).map_err(|e| {
             ApiError::bad_request(
-                "websocket_upgrade_required",
+                Code::WebsocketUpgradeRequired,
                 format!("This route speaks WebSocket only: {e}"),
             )
         })?;
@@ -159,7 +161,7 @@ impl Scope {
             (Some(id), false) => Ok(Some(id)),
             (None, true) => Ok(None),
             _ => Err(Outgoing::error(
-                "invalid_message",
+                Code::InvalidMessage,
                 "give either `job_id` or `all: true`",
             )),
         }
@@ -185,9 +187,9 @@ enum Outgoing<'a> {
 }
 
 impl Outgoing<'_> {
-    fn error(code: &'static str, message: impl Into<String>) -> Self {
+    fn error(code: Code, message: impl Into<String>) -> Self {
         Outgoing::Error {
-            code,
+            code: code.as_str(),
             message: message.into(),
         }
     }
@@ -258,7 +260,7 @@ impl Connection {
                 _ = ping.tick() => self.heartbeat().await?,
                 _ = tokio::time::sleep_until(self.expires) => {
                     return self
-                        .refuse(Outgoing::error("token_expired", "Bearer token has expired"))
+                        .refuse(Outgoing::error(Code::TokenExpired, "Bearer token has expired"))
                         .await;
                 }
             }
@@ -267,7 +269,7 @@ impl Connection {
 
     /// Waits up to [`Limits::auth_window`] for `{"type":"auth","token":…}`.
     async fn first_message_token(&mut self, stream: &mut MessageStream) -> Result<String, End> {
-        let refused = |why: &str| Outgoing::error("auth_required", why);
+        let refused = |why: &str| Outgoing::error(Code::AuthRequired, why);
         let window = self.limits.auth_window;
         let message = match tokio::time::timeout(window, stream.recv()).await {
             Err(_) => {
@@ -298,7 +300,7 @@ impl Connection {
     async fn authenticate(&mut self, token: &str) -> Result<Result<(), Outgoing<'static>>, End> {
         let verified = if token.is_empty() {
             Err(ApiError::unauthorized(
-                "missing_token",
+                Code::MissingToken,
                 "Missing bearer token",
             ))
         } else {
@@ -310,7 +312,7 @@ impl Connection {
         };
         if !self.user.is_nil() && claims.sub != self.user {
             return Ok(Err(Outgoing::error(
-                "user_mismatch",
+                Code::UserMismatch,
                 "a connection stays with the user it authenticated as",
             )));
         }
@@ -350,7 +352,7 @@ impl Connection {
             Message::Pong(_) | Message::Nop => Ok(()),
             Message::Binary(_) | Message::Continuation(_) => {
                 self.send(&Outgoing::error(
-                    "invalid_message",
+                    Code::InvalidMessage,
                     "send JSON text messages only",
                 ))
                 .await
@@ -361,7 +363,7 @@ impl Connection {
 
     async fn command(&mut self, text: &str) -> Result<(), End> {
         let reply = match serde_json::from_str::<ClientMessage>(text) {
-            Err(err) => Outgoing::error("invalid_message", err.to_string()),
+            Err(err) => Outgoing::error(Code::InvalidMessage, err.to_string()),
             // A fresher token of the same user extends the connection; a refused one leaves it
             // as it was.
             Ok(ClientMessage::Auth { token }) => match self.authenticate(&token).await? {
@@ -390,7 +392,7 @@ impl Connection {
                 Outgoing::Subscribed(scope)
             }
             Some(_) if self.jobs.len() >= MAX_JOB_SUBSCRIPTIONS => Outgoing::error(
-                "too_many_subscriptions",
+                Code::TooManySubscriptions,
                 format!("at most {MAX_JOB_SUBSCRIPTIONS} single jobs per connection; subscribe to `all` instead"),
             ),
             Some(id) => match self.state.training.ask(GetJob { user: self.user, id }).await {
@@ -398,16 +400,16 @@ impl Connection {
                     self.jobs.insert(id);
                     Outgoing::Subscribed(scope)
                 }
-                Ok(Err(TrainingError::NotFound)) => {
-                    Outgoing::error("job_not_found", format!("no job {id} of yours"))
+                Ok(Err(TrainingError::Core(CoreError::NotFound(_)))) => {
+                    Outgoing::error(Code::JobNotFound, format!("no job {id} of yours"))
                 }
                 Ok(Err(err)) => {
                     tracing::warn!(%err, "websocket: job lookup failed");
-                    Outgoing::error("unavailable", "cannot check the job right now; retry")
+                    Outgoing::error(Code::Unavailable, "cannot check the job right now; retry")
                 }
                 Err(err) => {
                     tracing::warn!(%err, "websocket: training actor unavailable");
-                    Outgoing::error("unavailable", "cannot check the job right now; retry")
+                    Outgoing::error(Code::Unavailable, "cannot check the job right now; retry")
                 }
             },
         };

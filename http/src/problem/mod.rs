@@ -1,14 +1,18 @@
 //! RFC 7807 problem details. Handlers fail with [`ApiError`]; the request-context middleware
 //! turns every 4xx/5xx response (ours, actix's, or a caught panic) into
-//! `application/problem+json` carrying `instance`, `request_id` and a stable `code`.
+//! `application/problem+json` carrying `instance`, `request_id` and a stable `code` from the
+//! catalogue in [`codes`]; [`mapping`] turns every domain's error into a problem.
+
+pub mod codes;
+pub mod mapping;
+
+pub use codes::Code;
 
 use actix_web::body::BoxBody;
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
-use scale_schema::DbFailure;
-use scale_supervision::ActorError;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -20,12 +24,12 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// An error answered as problem+json: HTTP status, stable machine `code`, human `detail`.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{code}: {detail}")]
+#[error("{}: {detail}", code.as_str())]
 pub struct ApiError {
     /// HTTP status.
     pub status: StatusCode,
     /// Stable snake_case code clients can branch on.
-    pub code: &'static str,
+    pub code: Code,
     /// What went wrong, for people.
     pub detail: String,
     extras: Option<Box<Extras>>,
@@ -41,7 +45,7 @@ struct Extras {
 
 impl ApiError {
     /// An error with the given status, code and detail.
-    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: Code, detail: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -51,58 +55,33 @@ impl ApiError {
     }
 
     /// 400 with `code`.
-    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn bad_request(code: Code, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, detail)
     }
 
     /// 401 with `code` and a `WWW-Authenticate: Bearer` challenge.
-    pub fn unauthorized(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn unauthorized(code: Code, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, code, detail)
             .with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))
     }
 
     /// 403 `forbidden`.
     pub fn forbidden(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
+        Self::new(StatusCode::FORBIDDEN, Code::Forbidden, detail)
     }
 
     /// 404 `not_found`.
     pub fn not_found(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", detail)
+        Self::new(StatusCode::NOT_FOUND, Code::NotFound, detail)
     }
 
     /// 500 `internal_error`; the cause belongs in logs, never in the body.
     pub fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
+            Code::InternalError,
             "An unexpected error occurred",
         )
-    }
-
-    /// 503 `database_unavailable` with `Retry-After`: Postgres cannot be reached right now.
-    pub fn database_unavailable() -> Self {
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "database_unavailable",
-            "The database is unavailable; retry later",
-        )
-        .with_header(
-            header::RETRY_AFTER,
-            HeaderValue::from(DATABASE_RETRY_AFTER_SECS),
-        )
-    }
-
-    /// The answer to a failed database operation of `domain`: 503 `database_unavailable` when
-    /// Postgres could not be reached, else 500 (the cause is logged, never shown).
-    pub fn from_db(domain: &str, failure: &DbFailure) -> Self {
-        if failure.is_unavailable() {
-            tracing::warn!(%failure, domain, "database unavailable");
-            Self::database_unavailable()
-        } else {
-            tracing::error!(%failure, domain, "database error");
-            Self::internal()
-        }
     }
 
     /// Adds a member to the problem object (RFC 7807 extension).
@@ -132,23 +111,23 @@ impl ApiError {
     /// errors never expose `cause`.
     pub fn from_status(status: StatusCode, cause: Option<String>) -> Self {
         let code = match status.as_u16() {
-            400 => "bad_request",
-            401 => "unauthorized",
-            403 => "forbidden",
-            404 => "not_found",
-            405 => "method_not_allowed",
-            408 => "request_timeout",
-            409 => "conflict",
-            413 => "payload_too_large",
-            415 => "unsupported_media_type",
-            422 => "validation",
-            429 => "rate_limited",
-            503 => "service_unavailable",
-            504 => "gateway_timeout",
+            400 => Code::BadRequest,
+            401 => Code::Unauthorized,
+            403 => Code::Forbidden,
+            404 => Code::NotFound,
+            405 => Code::MethodNotAllowed,
+            408 => Code::RequestTimeout,
+            409 => Code::Conflict,
+            413 => Code::PayloadTooLarge,
+            415 => Code::UnsupportedMediaType,
+            422 => Code::Validation,
+            429 => Code::RateLimited,
+            503 => Code::ServiceUnavailable,
+            504 => Code::GatewayTimeout,
             _ if status.is_server_error() => {
-                return Self::new(status, "internal_error", "An unexpected error occurred")
+                return Self::new(status, Code::InternalError, "An unexpected error occurred")
             }
-            _ => "client_error",
+            _ => Code::ClientError,
         };
         let detail = cause
             .filter(|c| !c.is_empty())
@@ -161,7 +140,7 @@ impl ApiError {
         let mut body = Map::new();
         body.insert(
             "type".into(),
-            format!("urn:scale:problem:{}", self.code).into(),
+            format!("urn:scale:problem:{}", self.code.as_str()).into(),
         );
         body.insert(
             "title".into(),
@@ -171,7 +150,7 @@ impl ApiError {
         body.insert("detail".into(), self.detail.clone().into());
         body.insert("instance".into(), instance.into());
         body.insert("request_id".into(), request_id.into());
-        body.insert("code".into(), self.code.into());
+        body.insert("code".into(), self.code.as_str().into());
         for (key, value) in self.extras.iter().flat_map(|e| &e.extensions) {
             body.entry(key.clone()).or_insert_with(|| value.clone());
         }
@@ -212,31 +191,31 @@ pub fn json_error(err: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
         JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
             ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
+                Code::PayloadTooLarge,
                 err.to_string(),
             )
         }
         JsonPayloadError::ContentType => ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            Code::UnsupportedMediaType,
             "Expected a body with Content-Type: application/json",
         ),
         JsonPayloadError::Deserialize(e) if e.is_data() => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "validation",
+            Code::Validation,
             e.to_string(),
         ),
         JsonPayloadError::Deserialize(e) => {
-            ApiError::bad_request("malformed_json", format!("Malformed JSON: {e}"))
+            ApiError::bad_request(Code::MalformedJson, format!("Malformed JSON: {e}"))
         }
-        _ => ApiError::bad_request("bad_request", err.to_string()),
+        _ => ApiError::bad_request(Code::BadRequest, err.to_string()),
     };
     api.into()
 }
 
 /// Problem details for a query string that does not fit the handler.
 pub fn query_error(err: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
-    ApiError::bad_request("invalid_query", err.to_string()).into()
+    ApiError::bad_request(Code::InvalidQuery, err.to_string()).into()
 }
 
 /// Problem details for a path segment that does not fit the handler (e.g. a bad UUID).
@@ -247,36 +226,4 @@ pub fn path_error(err: PathError, _: &HttpRequest) -> actix_web::Error {
 /// Serialises any value as a JSON problem extension.
 pub fn extension<T: Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
-}
-
-/// A failed actor call: a crash is a 500, an escalated or closed actor 503, a timeout 504.
-impl From<ActorError> for ApiError {
-    fn from(err: ActorError) -> Self {
-        let (status, code) = match &err {
-            ActorError::Panicked { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "actor_crashed"),
-            ActorError::Escalated { .. } => (StatusCode::SERVICE_UNAVAILABLE, "actor_escalated"),
-            ActorError::Timeout { .. } => (StatusCode::GATEWAY_TIMEOUT, "actor_timeout"),
-            ActorError::Unavailable { .. } => {
-                (StatusCode::SERVICE_UNAVAILABLE, "actor_unavailable")
-            }
-        };
-        ApiError::new(status, code, err.to_string())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_unreachable_database_is_503_with_retry_after_and_a_failed_query_500() {
-        let down = ApiError::from_db("test", &DbFailure::Unavailable("refused".into()));
-        assert_eq!(down.status, StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(down.code, "database_unavailable");
-        let response = down.error_response();
-        assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), "2");
-        let failed = ApiError::from_db("test", &DbFailure::query("syntax error"));
-        assert_eq!(failed.status, StatusCode::INTERNAL_SERVER_ERROR);
-        assert!(!failed.detail.contains("syntax"));
-    }
 }
