@@ -3,8 +3,9 @@
 //! health, and the domain actors live in their own modules ([`accounts`], [`analytics`], [`cache`],
 //! [`health`], [`ingest`], [`training`]); [`pagination`] holds the
 //! keyset cursor the list endpoints share, [`per_thread`] the per-thread values and actor
-//! shards that keep a hot request on the thread that received it, and [`text`] the limits and
-//! checks of every text field stored.
+//! shards that keep a hot request on the thread that received it, and [`text`] the limits of
+//! the text stored outside a transaction's fields (a transaction's are
+//! [`scale_statements::text`]).
 
 pub mod accounts;
 pub mod analytics;

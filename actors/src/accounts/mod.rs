@@ -35,8 +35,8 @@ impl From<diesel::result::Error> for AccountsError {
     }
 }
 
-impl From<crate::text::TextError> for AccountsError {
-    fn from(err: crate::text::TextError) -> Self {
+impl From<scale_statements::text::TextError> for AccountsError {
+    fn from(err: scale_statements::text::TextError) -> Self {
         AccountsError::Validation(err.to_string())
     }
 }

@@ -5,11 +5,11 @@
 use std::sync::Arc;
 
 use scale_schema::PgPool;
+use scale_statements::pipeline::{self, ParsedStatement};
 use serde_json::{Map, Value};
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
-use super::pipeline::{self, ParsedStatement};
 use super::store::{self, ImportOutcome, UploadedFile};
 use super::IngestError;
 use crate::supervision::{Handles, Reply, Request, Service, ServiceContext};
@@ -106,7 +106,7 @@ async fn parse_off_arbiter(
         pipeline::parse_file(&upload.bytes, &upload.filename, upload.password.as_deref())
     });
     match task.await {
-        Ok(result) => result,
+        Ok(result) => Ok(result?),
         Err(err) => std::panic::resume_unwind(err.into_panic()),
     }
 }

@@ -9,13 +9,13 @@ use diesel::sql_types::{Array, Date, Jsonb, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use scale_schema::tables::uploaded_files;
 use scale_schema::{as_user, PgPool};
+use scale_statements::fingerprint::FINGERPRINT_VERSION;
+use scale_statements::pipeline::ParsedStatement;
+use scale_statements::rows::{ParsedTransaction, Truncated};
 use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::fingerprint::FINGERPRINT_VERSION;
-use super::pipeline::ParsedStatement;
-use super::rows::Truncated;
 use super::IngestError;
 
 /// Rows per INSERT statement. Ids are UUIDv7 (time-ordered), so the primary key grows at its
@@ -204,9 +204,7 @@ async fn insert_rows(
 ) -> Result<usize, TxError> {
     let mut inserted = 0;
     for batch in statement.transactions.chunks(BATCH) {
-        let column = |f: fn(&super::rows::ParsedTransaction) -> String| {
-            batch.iter().map(f).collect::<Vec<_>>()
-        };
+        let column = |f: fn(&ParsedTransaction) -> String| batch.iter().map(f).collect::<Vec<_>>();
         inserted += diesel::sql_query(INSERT_BATCH)
             .bind::<SqlUuid, _>(user)
             .bind::<SqlUuid, _>(upload)

@@ -6,8 +6,12 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::TryStreamExt;
 use scale_actors::ingest::service::{ImportRows, ImportUpload, ListUploads, ParseUpload, Upload};
-use scale_actors::ingest::{fingerprint::hex_sha256, source::json_objects, IngestError};
-use scale_actors::text::{self, TextError};
+use scale_actors::ingest::IngestError;
+use scale_actors::text::FILENAME;
+use scale_statements::error::StatementError;
+use scale_statements::fingerprint::hex_sha256;
+use scale_statements::source::json_objects;
+use scale_statements::text::{self, TextError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -107,7 +111,7 @@ async fn import(
             None => hex_sha256(&body),
         };
         if let Some(filename) = &parsed.filename {
-            text::check("filename", filename, text::FILENAME)?;
+            text::check("filename", filename, FILENAME)?;
         }
         let rows = json_objects(&parsed.transactions.to_string())?;
         if rows.is_empty() {
@@ -193,7 +197,7 @@ pub(crate) async fn read_upload(
                     .and_then(|cd| cd.get_filename())
                     .unwrap_or_default()
                     .to_owned();
-                text::check("filename", &filename, text::FILENAME)?;
+                text::check("filename", &filename, FILENAME)?;
                 let limit = UPLOAD_LIMIT.min(left);
                 let bytes = read_limited(field.map_err(multipart_error), limit).await?;
                 left -= bytes.len();
@@ -268,24 +272,33 @@ impl From<TextError> for ApiError {
     }
 }
 
+impl From<StatementError> for ApiError {
+    fn from(err: StatementError) -> Self {
+        let detail = err.to_string();
+        match err {
+            StatementError::UnsupportedFileType(_) => {
+                ApiError::bad_request("unsupported_file_type", detail)
+            }
+            StatementError::TooLarge(_) => {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "file_too_large", detail)
+            }
+            StatementError::PasswordRequired => ApiError::bad_request("password_required", detail),
+            StatementError::InvalidPassword => ApiError::bad_request("invalid_password", detail),
+            StatementError::UnsupportedEncryption(_) => {
+                ApiError::bad_request("unsupported_encryption", detail)
+            }
+            StatementError::Unreadable(_) => ApiError::bad_request("unreadable_file", detail),
+            StatementError::NoHeaderRow => ApiError::bad_request("no_header_row", detail),
+            StatementError::Validation(_) => validation(&detail),
+        }
+    }
+}
+
 impl From<IngestError> for ApiError {
     fn from(err: IngestError) -> Self {
         let detail = err.to_string();
         match err {
-            IngestError::UnsupportedFileType(_) => {
-                ApiError::bad_request("unsupported_file_type", detail)
-            }
-            IngestError::TooLarge(_) => {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "file_too_large", detail)
-            }
-            IngestError::PasswordRequired => ApiError::bad_request("password_required", detail),
-            IngestError::InvalidPassword => ApiError::bad_request("invalid_password", detail),
-            IngestError::UnsupportedEncryption(_) => {
-                ApiError::bad_request("unsupported_encryption", detail)
-            }
-            IngestError::Unreadable(_) => ApiError::bad_request("unreadable_file", detail),
-            IngestError::NoHeaderRow => ApiError::bad_request("no_header_row", detail),
-            IngestError::Validation(_) => validation(&detail),
+            IngestError::Statement(err) => err.into(),
             IngestError::FileAlreadyImported { uploaded_file_id } => ApiError::new(
                 StatusCode::CONFLICT,
                 "file_already_imported",

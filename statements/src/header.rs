@@ -1,6 +1,6 @@
 //! Header normalisation, column aliases and header-row detection (ingestion spec §1.3–§1.4).
 
-use super::cell::Cell;
+use crate::cell::Cell;
 
 /// How many leading rows may hold a preamble before the header.
 pub const HEADER_SCAN_ROWS: usize = 30;

@@ -23,7 +23,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use calamine::{Data, DataRef, ExcelDateTime, Reader, SheetType, Xls, XlsError, Xlsx};
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 
-use crate::ingest::cell::Cell;
+use crate::cell::Cell;
 
 /// Most rows accepted in the first worksheet's used range; a taller sheet is
 /// [`WorkbookError::TooLarge`].
@@ -1029,7 +1029,10 @@ mod tests {
     #[test]
     fn xls_limits_are_checked_before_calamine_reads_the_sheet() {
         // The committed fixture: 4 rows × 4 columns, 3 shared strings of ~40 characters.
-        let xls = include_bytes!("../../tests/fixtures/statement.xls");
+        let xls = include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/statement.xls"
+        ));
         let with = |rows, columns, text_bytes| {
             read_with_limits(
                 xls,

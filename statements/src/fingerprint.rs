@@ -99,7 +99,10 @@ mod tests {
     /// amount string is the one in the preimage: the old code's float formatting is not ours).
     #[test]
     fn reproduces_the_golden_vectors() {
-        let text = include_str!("../../../tests/fixtures/fingerprint_vectors.json");
+        let text = include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/fingerprint_vectors.json"
+        ));
         let vectors: Vectors = serde_json::from_str(text).unwrap();
         assert_eq!(vectors.six_field.len(), 8);
         for v in &vectors.six_field {
