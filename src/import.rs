@@ -5,7 +5,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
-use scale_actors::ingest::{pipeline, store};
+use scale_actors::ingest::store;
+use scale_statements::pipeline;
 use serde_json::json;
 use uuid::Uuid;
 

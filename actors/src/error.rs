@@ -7,7 +7,7 @@
 use scale_schema::DbFailure;
 
 use crate::pagination::CursorError;
-use crate::text::TextError;
+use scale_statements::text::TextError;
 
 /// A failure any domain can have.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -61,7 +61,7 @@ macro_rules! core_error {
             }
         }
         crate::error::core_error!(@via $domain: diesel::result::Error, scale_schema::DbFailure,
-            crate::pagination::CursorError, crate::text::TextError);
+            crate::pagination::CursorError, scale_statements::text::TextError);
     };
     (@via $domain:ty: $($source:ty),*) => {
         $(impl From<$source> for $domain {

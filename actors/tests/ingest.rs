@@ -1,16 +1,11 @@
-//! The ingest pipeline on the spec's fixtures (TARGET counts of ingestion spec §6) and the
-//! import store against a real Postgres database.
+//! The import store against a real Postgres database.
 
-use rust_decimal::Decimal;
-use scale_actors::ingest::pipeline::{parse_file, ParsedStatement};
-use scale_actors::ingest::rows::Skipped;
+use scale_actors::error::CoreError;
 use scale_actors::ingest::{store, IngestError};
 use scale_schema::testing::TestDatabase;
+use scale_statements::fingerprint::hex_sha256;
+use scale_statements::pipeline::{parse_file, ParsedStatement};
 use uuid::Uuid;
-
-mod common;
-
-use common::workbooks;
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = format!("{}/../tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -19,190 +14,6 @@ fn fixture(name: &str) -> Vec<u8> {
 
 fn parse(name: &str) -> ParsedStatement {
     parse_file(&fixture(name), name, None).unwrap()
-}
-
-fn amounts(statement: &ParsedStatement) -> Vec<Decimal> {
-    statement.transactions.iter().map(|t| t.amount).collect()
-}
-
-fn dec(text: &str) -> Decimal {
-    text.parse().unwrap()
-}
-
-fn decs(texts: &[&str]) -> Vec<Decimal> {
-    texts.iter().map(|t| dec(t)).collect()
-}
-
-#[test]
-fn generic_signed_amounts() {
-    let s = parse("generic_signed_amount.csv");
-    assert_eq!(
-        amounts(&s),
-        decs(&["50", "-120", "15.99", "-1250", "499", "-75.50", "1200"])
-    );
-    assert_eq!(
-        s.skipped,
-        Skipped {
-            invalid_date: 1,
-            zero_amount: 1,
-            duplicate_in_file: 1,
-            invalid_row: 0
-        }
-    );
-    let first = &s.transactions[0];
-    assert_eq!(first.merchant, "Starbucks");
-    assert_eq!(first.description, "Coffee");
-    assert_eq!(first.kind, "credit");
-    assert_eq!(first.currency, "INR");
-    assert_eq!(
-        first.fingerprint,
-        "d4d6daf7d6c73fbb4ff0c81c89381ea041cb4359f209470135ae78e97b1d6ce3"
-    );
-    assert_eq!(s.transactions[1].kind, "debit");
-    assert_eq!(
-        s.transactions
-            .iter()
-            .map(|t| t.amount.to_string())
-            .nth(5)
-            .unwrap(),
-        "-75.50"
-    );
-    assert!(s.transactions.iter().all(|t| !t.merchant.is_empty()));
-    assert_eq!(s.detected_format, "csv");
-}
-
-#[test]
-fn sbi_statement_with_preamble() {
-    let s = parse("sbi_statement_with_preamble.csv");
-    assert_eq!(
-        amounts(&s),
-        decs(&["2000", "-500", "-250", "100", "-199", "-1000"])
-    );
-    assert_eq!(s.skipped.zero_amount, 1);
-    assert_eq!(s.skipped.invalid_date, 1);
-    // The header is raw row 6, so the first transaction is row 7.
-    assert_eq!(s.transactions[0].source_row, 7);
-    assert_eq!(s.transactions[0].date.to_string(), "2023-04-28");
-    let inb = &s.transactions[5];
-    assert_eq!(inb.reference, "IK0ABCDE12");
-    assert_eq!(inb.payment_method, "inb");
-    let upi = &s.transactions[2];
-    assert_eq!(upi.merchant, "SHAIK YA");
-    assert_eq!(upi.payment_method, "upi");
-    assert!(
-        !upi.description.contains('\n'),
-        "whitespace runs are collapsed"
-    );
-}
-
-#[test]
-fn google_pay_activity() {
-    let s = parse("gpay_activity.csv");
-    assert_eq!(amounts(&s), decs(&["-299", "-129", "-149", "59"]));
-    assert_eq!(s.skipped.zero_amount, 1);
-    let first = &s.transactions[0];
-    assert_eq!(first.date.to_string(), "2026-02-07");
-    assert_eq!(first.reference, "GPY.1234-5678-9012-34567");
-    assert_eq!(first.merchant, "YouTube");
-    assert_eq!(first.payment_method, "card");
-    assert_eq!(s.transactions[1].payment_method, "upi");
-    assert_eq!(s.transactions[3].status, "refunded");
-    assert_eq!(first.meta["time"], "17:13:00");
-}
-
-#[test]
-fn json_rows_with_mixed_keys() {
-    let s = parse("mixed_keys.json");
-    assert_eq!(amounts(&s), decs(&["-250", "1200"]));
-    assert_eq!(s.skipped.zero_amount, 1);
-    assert_eq!(s.skipped.invalid_row, 1);
-    assert_eq!(s.transactions[1].date.to_string(), "2026-01-11");
-    assert_eq!(s.transactions[1].merchant, "ACME Corp");
-    assert_eq!(s.transactions[1].description, "Salary advance");
-    assert_eq!(s.detected_format, "json");
-}
-
-#[test]
-fn identical_purchases_are_both_kept_when_anything_tells_them_apart() {
-    let csv = b"Date,Description,Amount,Balance\n2026-01-05,Coffee,-3.50,96.50\n2026-01-05,Coffee,-3.50,93.00\n";
-    let s = parse_file(csv, "coffee.csv", None).unwrap();
-    assert_eq!(s.transactions.len(), 2);
-    assert_ne!(s.transactions[0].fingerprint, s.transactions[1].fingerprint);
-    // Re-parsing gives the same fingerprints, so a re-import is a no-op.
-    let again = parse_file(csv, "coffee.csv", None).unwrap();
-    assert_eq!(
-        again.transactions[1].fingerprint,
-        s.transactions[1].fingerprint
-    );
-}
-
-#[test]
-fn malformed_inputs_are_errors_not_panics() {
-    let cases: &[(&[u8], &str)] = &[
-        (b"\x7fELF\x02\x01\x01\x00\x00\x00", "junk.csv"),
-        (b"PK\x03\x04\x14\x00\x00\x00", "truncated.xlsx"),
-        (b"[[[[[[[[[[", "deep.json"),
-        (b"hello world", "notes.txt"),
-        (b"", "empty.csv"),
-    ];
-    for (bytes, name) in cases {
-        assert!(parse_file(bytes, name, None).is_err(), "{name}");
-    }
-    let long_line = vec![b'a'; 1024 * 1024];
-    assert!(matches!(
-        parse_file(&long_line, "long.csv", None),
-        Err(IngestError::NoHeaderRow)
-    ));
-}
-
-#[test]
-fn sbi_workbook_with_preamble_and_typed_cells() {
-    let plain = workbooks::sbi_statement();
-    let s = parse_file(&plain, "sbi.xlsx", None).unwrap();
-    assert_eq!(
-        amounts(&s),
-        decs(&["2000", "-500", "-250", "100", "-199", "-1000"])
-    );
-    assert_eq!(s.skipped.zero_amount, 1);
-    assert_eq!(s.detected_format, "xlsx");
-    // `Txn Date` wins over `Value Date` (they differ on the POS row).
-    assert_eq!(s.transactions[4].date.to_string(), "2023-06-10");
-    assert_eq!(s.transactions[5].reference, "IK0ABCDE12");
-    assert_eq!(s.transactions[0].source_row, workbooks::SBI_HEADER_ROW + 2);
-
-    // The same workbook encrypted: the password opens it; none or a wrong one are distinct errors.
-    let locked = workbooks::encrypt(&plain, "test123");
-    let opened = parse_file(&locked, "sbi.xlsx", Some("test123")).unwrap();
-    assert_eq!(amounts(&opened), amounts(&s));
-    assert_ne!(
-        opened.file_hash, s.file_hash,
-        "the hash is of the uploaded bytes"
-    );
-    assert_eq!(
-        parse_file(&locked, "sbi.xlsx", None).unwrap_err(),
-        IngestError::PasswordRequired
-    );
-    assert_eq!(
-        parse_file(&locked, "sbi.xlsx", Some("nope")).unwrap_err(),
-        IngestError::InvalidPassword
-    );
-    // A password for a plain workbook is ignored.
-    assert_eq!(
-        amounts(&parse_file(&plain, "sbi.xlsx", Some("x")).unwrap()),
-        amounts(&s)
-    );
-}
-
-#[test]
-fn hdfc_workbook_and_legacy_xls() {
-    let s = parse_file(&workbooks::hdfc_statement(), "hdfc.xlsx", None).unwrap();
-    assert_eq!(amounts(&s), decs(&["-349", "52000", "-1249.50", "-5000"]));
-    assert_eq!(s.transactions[0].date.to_string(), "2023-04-01");
-    assert_eq!(s.transactions[0].reference, "0000309112345678");
-    assert_eq!(s.transactions[0].merchant, "Swiggy");
-    let s = parse_file(&workbooks::legacy_xls(), "old.xls", None).unwrap();
-    assert_eq!(amounts(&s), decs(&["2000", "-500", "-1000.50"]));
-    assert_eq!(s.transactions[2].date.to_string(), "2023-06-12");
 }
 
 /// One database per test, with migrations applied.
@@ -262,7 +73,7 @@ async fn a_failure_mid_import_leaves_nothing_behind() {
     s.transactions = (0..6_000)
         .map(|i| {
             let mut t = template.clone();
-            t.fingerprint = scale_actors::ingest::fingerprint::hex_sha256(i.to_string().as_bytes());
+            t.fingerprint = hex_sha256(i.to_string().as_bytes());
             t
         })
         .collect();
@@ -270,7 +81,10 @@ async fn a_failure_mid_import_leaves_nothing_behind() {
     let err = store::import(&pool, user, Some("g.csv"), &s, false)
         .await
         .unwrap_err();
-    assert!(matches!(err, IngestError::Database(_)), "{err:?}");
+    assert!(
+        matches!(err, IngestError::Core(CoreError::Database(_))),
+        "{err:?}"
+    );
     assert!(store::uploaded_files(&pool, user).await.unwrap().is_empty());
     s.transactions.truncate(5_999);
     let ok = store::import(&pool, user, Some("g.csv"), &s, false)

@@ -9,9 +9,10 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::{header, Method, StatusCode};
 use actix_web::test;
-use scale_actors::text;
+use scale_actors::text::{EMAIL, FILTER};
 use scale_http::auth::{mint_token, Role};
 use scale_schema::testing::TestDatabase;
+use scale_statements::text;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -820,16 +821,12 @@ async fn nul_characters_and_over_long_text_are_422_naming_the_field() {
         }
     }
     for param in ["q", "category", "merchant"] {
-        for bad in [
-            "a%00b".to_owned(),
-            "%00".to_owned(),
-            "x".repeat(text::FILTER + 1),
-        ] {
+        for bad in ["a%00b".to_owned(), "%00".to_owned(), "x".repeat(FILTER + 1)] {
             let path = format!("{LIST}?{param}={bad}");
             refused(&app, Method::GET, &path, &token, None, param).await;
         }
     }
-    let fits = list(&app, &token, &format!("q={}", "x".repeat(text::FILTER))).await;
+    let fits = list(&app, &token, &format!("q={}", "x".repeat(FILTER))).await;
     assert_eq!(fits["transactions"], json!([]));
 }
 
@@ -874,7 +871,7 @@ async fn email_addresses_are_normalised_unique_whatever_their_case_and_checked()
     let bobs = expect(&app, Method::PUT, path, &bob_token, Some(body), 200).await;
     assert_eq!(bobs["email"], "bob.smith+bills@mail.example.org");
 
-    let too_long = format!("{}@x.io", "a".repeat(text::EMAIL));
+    let too_long = format!("{}@x.io", "a".repeat(EMAIL));
     for bad in [
         "a@b.", "a@.b", "@b.c", "a b@c.d", "a@b", "a@-b.c", "", &too_long,
     ] {

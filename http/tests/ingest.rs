@@ -6,15 +6,16 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::{header, StatusCode};
 use actix_web::test;
-use scale_actors::text;
+use scale_actors::text::FILENAME;
 use scale_http::auth::{mint_token, Role};
 use scale_schema::testing::TestDatabase;
+use scale_statements::text;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 mod common;
 /// The spreadsheet builders of the actors' tests.
-#[path = "../../actors/tests/common/workbooks.rs"]
+#[path = "../../statements/tests/it/workbooks.rs"]
 mod workbooks;
 
 use common::{bearer, fixture, multipart, problem, scalar, TestApp, SECRET};
@@ -299,7 +300,7 @@ async fn nul_characters_are_refused_in_requests_and_stripped_from_statement_file
             "filename",
         ),
         (
-            json!({"transactions": [row], "filename": "a".repeat(text::FILENAME + 1)}),
+            json!({"transactions": [row], "filename": "a".repeat(FILENAME + 1)}),
             "filename",
         ),
     ];
@@ -309,7 +310,7 @@ async fn nul_characters_are_refused_in_requests_and_stripped_from_statement_file
         let detail = refused["detail"].as_str().unwrap();
         assert!(detail.contains(&format!("`{field}`")), "{field}: {detail}");
     }
-    let long_name = format!("{}.csv", "a".repeat(text::FILENAME));
+    let long_name = format!("{}.csv", "a".repeat(FILENAME));
     let csv = fixture("generic_signed_amount.csv");
     let file = [("file", Some(long_name.as_str()), csv.as_slice())];
     for path in ["/api/v1/ingest/parse", "/api/v1/ingest/import"] {

@@ -6,9 +6,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use futures_util::SinkExt;
-use scale_actors::ingest::fingerprint::FINGERPRINT_VERSION;
-use scale_actors::ingest::pipeline::{self, ParsedStatement};
 use scale_actors::ingest::store;
+use scale_statements::error::StatementError;
+use scale_statements::fingerprint::FINGERPRINT_VERSION;
+use scale_statements::pipeline::{self, ParsedStatement};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -58,7 +59,7 @@ pub async fn run(database_url: &str, rows: usize) -> anyhow::Result<serde_json::
 
 fn best_of(
     runs: usize,
-    mut f: impl FnMut() -> Result<(), scale_actors::ingest::IngestError>,
+    mut f: impl FnMut() -> Result<(), StatementError>,
 ) -> anyhow::Result<Duration> {
     let mut best = Duration::MAX;
     for _ in 0..runs {

@@ -4,6 +4,7 @@
 
 use std::str::FromStr;
 
+use scale_statements::text::{CATEGORY, DESCRIPTION, MERCHANT};
 use serde::Deserialize;
 
 use super::{invalid, AccountsError};
@@ -30,16 +31,17 @@ pub struct TransactionEdit {
 }
 
 impl TransactionEdit {
-    /// Trims the fields and checks them against the [`text`] limits (no NUL either); a category
-    /// must not be empty and at least one field must be present.
+    /// Trims the fields and checks them against a transaction's [`scale_statements::text`]
+    /// limits (no NUL either); a category must not be empty and at least one field must be
+    /// present.
     pub fn validate(self) -> Result<Self, AccountsError> {
         let field = |name, value: Option<String>, max| {
             value.map(|v| text::trimmed(name, &v, max)).transpose()
         };
         let edit = TransactionEdit {
-            category: field("category", self.category, text::CATEGORY)?,
-            description: field("description", self.description, text::DESCRIPTION)?,
-            merchant_name: field("merchant_name", self.merchant_name, text::MERCHANT)?,
+            category: field("category", self.category, CATEGORY)?,
+            description: field("description", self.description, DESCRIPTION)?,
+            merchant_name: field("merchant_name", self.merchant_name, MERCHANT)?,
         };
         if edit.category.as_deref() == Some("") {
             return Err(invalid("`category` must not be empty"));

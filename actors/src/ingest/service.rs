@@ -5,13 +5,14 @@
 use std::sync::Arc;
 
 use scale_schema::PgPool;
+use scale_statements::pipeline::{self, ParsedStatement};
 use serde_json::{Map, Value};
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
-use super::pipeline::{self, ParsedStatement};
 use super::store::{self, ImportOutcome, UploadedFile};
 use super::IngestError;
+use crate::error::CoreError;
 use scale_supervision::{Handles, Reply, Request, Service, ServiceContext};
 
 /// An uploaded file: bytes, name and optional workbook password (never logged).
@@ -100,13 +101,15 @@ async fn parse_off_arbiter(
     upload: Upload,
 ) -> Result<ParsedStatement, IngestError> {
     let _permit = permits.acquire_owned().await.map_err(|_| {
-        IngestError::Database(scale_schema::DbFailure::query("ingest is shutting down"))
+        IngestError::Core(CoreError::Database(scale_schema::DbFailure::query(
+            "ingest is shutting down",
+        )))
     })?;
     let task = tokio::task::spawn_blocking(move || {
         pipeline::parse_file(&upload.bytes, &upload.filename, upload.password.as_deref())
     });
     match task.await {
-        Ok(result) => result,
+        Ok(result) => Ok(result?),
         Err(err) => std::panic::resume_unwind(err.into_panic()),
     }
 }
@@ -145,7 +148,9 @@ impl Handles<ImportRows> for IngestService {
         let (pool, permits) = (self.pool.clone(), self.parsers.clone());
         Reply::later(async move {
             let _permit = permits.acquire_owned().await.map_err(|_| {
-                IngestError::Database(scale_schema::DbFailure::query("ingest is shutting down"))
+                IngestError::Core(CoreError::Database(scale_schema::DbFailure::query(
+                    "ingest is shutting down",
+                )))
             })?;
             let hash = msg.file_hash;
             let statement =

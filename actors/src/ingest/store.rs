@@ -9,14 +9,15 @@ use diesel::sql_types::{Array, Date, Jsonb, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use scale_schema::tables::uploaded_files;
 use scale_schema::{as_user, PgPool};
+use scale_statements::fingerprint::FINGERPRINT_VERSION;
+use scale_statements::pipeline::ParsedStatement;
+use scale_statements::rows::{ParsedTransaction, Truncated};
 use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::fingerprint::FINGERPRINT_VERSION;
-use super::pipeline::ParsedStatement;
-use super::rows::Truncated;
 use super::IngestError;
+use crate::error::CoreError;
 
 /// Rows per INSERT statement. Ids are UUIDv7 (time-ordered), so the primary key grows at its
 /// right edge instead of splitting pages at random.
@@ -77,7 +78,7 @@ pub async fn import(
     let mut conn = pool
         .get()
         .await
-        .map_err(|e| IngestError::Database(e.into()))?;
+        .map_err(|e| IngestError::Core(CoreError::Database(e.into())))?;
     let (uploaded_file_id, inserted) = as_user::<_, TxError, _>(&mut conn, user, async |conn| {
         let id = record_upload(conn, user, filename, statement, force).await?;
         let inserted = insert_rows(conn, user, id, statement).await?;
@@ -108,7 +109,7 @@ pub async fn uploaded_files(pool: &PgPool, user: Uuid) -> Result<Vec<UploadedFil
     let mut conn = pool
         .get()
         .await
-        .map_err(|e| IngestError::Database(e.into()))?;
+        .map_err(|e| IngestError::Core(CoreError::Database(e.into())))?;
     as_user(&mut conn, user, async |conn| {
         uploaded_files::table
             .filter(uploaded_files::user_id.eq(user))
@@ -119,7 +120,7 @@ pub async fn uploaded_files(pool: &PgPool, user: Uuid) -> Result<Vec<UploadedFil
             .await
     })
     .await
-    .map_err(|e: diesel::result::Error| IngestError::Database(e.into()))
+    .map_err(|e: diesel::result::Error| IngestError::Core(CoreError::Database(e.into())))
 }
 
 /// Errors inside the import transaction (rolled back).
@@ -137,7 +138,7 @@ impl From<diesel::result::Error> for TxError {
 impl From<TxError> for IngestError {
     fn from(err: TxError) -> Self {
         match err {
-            TxError::Db(e) => IngestError::Database(e.into()),
+            TxError::Db(e) => IngestError::Core(CoreError::Database(e.into())),
             TxError::Ingest(e) => e,
         }
     }
@@ -204,9 +205,7 @@ async fn insert_rows(
 ) -> Result<usize, TxError> {
     let mut inserted = 0;
     for batch in statement.transactions.chunks(BATCH) {
-        let column = |f: fn(&super::rows::ParsedTransaction) -> String| {
-            batch.iter().map(f).collect::<Vec<_>>()
-        };
+        let column = |f: fn(&ParsedTransaction) -> String| batch.iter().map(f).collect::<Vec<_>>();
         inserted += diesel::sql_query(INSERT_BATCH)
             .bind::<SqlUuid, _>(user)
             .bind::<SqlUuid, _>(upload)

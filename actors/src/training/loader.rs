@@ -9,6 +9,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 use scale_schema::tables::users;
 use scale_schema::PgPool;
+use scale_statements::rows::UNCATEGORIZED;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -16,7 +17,6 @@ use super::fitting::{LabelSource, LabelledExample, Ledger, LedgerEntry, Loadable
 use super::queue::{finish, Acting};
 use super::TrainingError;
 use crate::error::CoreError;
-use crate::ingest::rows::UNCATEGORIZED;
 
 /// Most labelled examples a categorizer job reads (corrections first, then the newest rows).
 pub const MAX_EXAMPLES: i64 = 50_000;

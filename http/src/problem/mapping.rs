@@ -7,9 +7,10 @@ use actix_web::http::StatusCode;
 use scale_actors::accounts::AccountsError;
 use scale_actors::error::CoreError;
 use scale_actors::ingest::IngestError;
-use scale_actors::text::TextError;
 use scale_actors::training::TrainingError;
 use scale_schema::DbFailure;
+use scale_statements::error::StatementError;
+use scale_statements::text::TextError;
 use scale_supervision::ActorError;
 use serde_json::json;
 
@@ -112,31 +113,37 @@ impl From<TrainingError> for ApiError {
     }
 }
 
+impl From<StatementError> for ApiError {
+    fn from(err: StatementError) -> Self {
+        let detail = err.to_string();
+        let code = match err {
+            StatementError::UnsupportedFileType(_) => Code::UnsupportedFileType,
+            StatementError::TooLarge(_) => {
+                return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, Code::FileTooLarge, detail)
+            }
+            StatementError::PasswordRequired => Code::PasswordRequired,
+            StatementError::InvalidPassword => Code::InvalidPassword,
+            StatementError::UnsupportedEncryption(_) => Code::UnsupportedEncryption,
+            StatementError::Unreadable(_) => Code::UnreadableFile,
+            StatementError::NoHeaderRow => Code::NoHeaderRow,
+            StatementError::Validation(_) => return ApiError::validation(detail),
+        };
+        ApiError::bad_request(code, detail)
+    }
+}
+
 impl From<IngestError> for ApiError {
     fn from(err: IngestError) -> Self {
         let detail = err.to_string();
         match err {
-            IngestError::UnsupportedFileType(_) => {
-                ApiError::bad_request(Code::UnsupportedFileType, detail)
-            }
-            IngestError::TooLarge(_) => {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, Code::FileTooLarge, detail)
-            }
-            IngestError::PasswordRequired => ApiError::bad_request(Code::PasswordRequired, detail),
-            IngestError::InvalidPassword => ApiError::bad_request(Code::InvalidPassword, detail),
-            IngestError::UnsupportedEncryption(_) => {
-                ApiError::bad_request(Code::UnsupportedEncryption, detail)
-            }
-            IngestError::Unreadable(_) => ApiError::bad_request(Code::UnreadableFile, detail),
-            IngestError::NoHeaderRow => ApiError::bad_request(Code::NoHeaderRow, detail),
-            IngestError::Validation(_) => ApiError::validation(detail),
+            IngestError::Core(core) => ApiError::core("ingest", core),
+            IngestError::Statement(err) => err.into(),
             IngestError::FileAlreadyImported { uploaded_file_id } => ApiError::new(
                 StatusCode::CONFLICT,
                 Code::FileAlreadyImported,
                 format!("{detail}; repeat with ?force=true to import it again"),
             )
             .with_extension("uploaded_file_id", json!(uploaded_file_id)),
-            IngestError::Database(cause) => ApiError::from_db("ingest", &cause),
         }
     }
 }
@@ -181,6 +188,7 @@ mod tests {
                 ApiError::from(core.clone()),
                 ApiError::from(AccountsError::Core(core.clone())),
                 ApiError::from(TrainingError::Core(core.clone())),
+                ApiError::from(IngestError::Core(core.clone())),
             ] {
                 assert_eq!((err.status.as_u16(), err.code), (status, code), "{core:?}");
             }

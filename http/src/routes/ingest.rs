@@ -6,8 +6,10 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::TryStreamExt;
 use scale_actors::ingest::service::{ImportRows, ImportUpload, ListUploads, ParseUpload, Upload};
-use scale_actors::ingest::{fingerprint::hex_sha256, source::json_objects};
-use scale_actors::text::{self};
+use scale_actors::text::FILENAME;
+use scale_statements::fingerprint::hex_sha256;
+use scale_statements::source::json_objects;
+use scale_statements::text;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -112,7 +114,7 @@ async fn import(
             None => hex_sha256(&body),
         };
         if let Some(filename) = &parsed.filename {
-            text::check("filename", filename, text::FILENAME)?;
+            text::check("filename", filename, FILENAME)?;
         }
         let rows = json_objects(&parsed.transactions.to_string())?;
         if rows.is_empty() {
@@ -200,7 +202,7 @@ pub(crate) async fn read_upload(
                     .and_then(|cd| cd.get_filename())
                     .unwrap_or_default()
                     .to_owned();
-                text::check("filename", &filename, text::FILENAME)?;
+                text::check("filename", &filename, FILENAME)?;
                 let limit = UPLOAD_LIMIT.min(left);
                 let bytes = read_limited(field.map_err(multipart_error), limit).await?;
                 left -= bytes.len();

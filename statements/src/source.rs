@@ -1,15 +1,15 @@
 //! Reading an uploaded file into rows of cells: format sniffing (magic bytes before the
 //! extension), text decoding (BOM, UTF-8, Windows-1252 fallback), delimited text with a sniffed
-//! delimiter and RFC 4180 quoting, JSON rows, and spreadsheets via [`super::workbook`].
+//! delimiter and RFC 4180 quoting, JSON rows, and spreadsheets via [`crate::workbook`].
 
 use std::borrow::Cow;
 use std::io::{Cursor, Read};
 
 use serde_json::{Map, Value};
 
-use super::cell::Cell;
-use super::workbook::{self, WorkbookError, MAX_ROWS};
-use super::IngestError;
+use crate::cell::Cell;
+use crate::error::StatementError;
+use crate::workbook::{self, WorkbookError, MAX_ROWS};
 
 /// Extensions accepted for upload.
 pub const ALLOWED_EXTENSIONS: &[&str] = &["csv", "tsv", "txt", "json", "xls", "xlsx", "xlsm"];
@@ -41,7 +41,7 @@ impl Format {
 }
 
 /// A stream of table rows; delimited text is read record by record, never all at once.
-pub type RowStream<'a> = Box<dyn Iterator<Item = Result<Vec<Cell>, IngestError>> + 'a>;
+pub type RowStream<'a> = Box<dyn Iterator<Item = Result<Vec<Cell>, StatementError>> + 'a>;
 
 /// Rows read from a file: either one table (first row possibly preceded by a preamble) or JSON
 /// objects, each with its own keys.
@@ -57,19 +57,19 @@ pub fn read<'a>(
     bytes: &'a [u8],
     filename: &str,
     password: Option<&str>,
-) -> Result<(Format, Rows<'a>), IngestError> {
+) -> Result<(Format, Rows<'a>), StatementError> {
     let extension = filename
         .rsplit_once('.')
         .map(|(_, ext)| ext.to_ascii_lowercase())
         .unwrap_or_default();
     if !ALLOWED_EXTENSIONS.contains(&extension.as_str()) {
-        return Err(IngestError::UnsupportedFileType(format!(
+        return Err(StatementError::UnsupportedFileType(format!(
             "`{filename}` is not one of .{}",
             ALLOWED_EXTENSIONS.join(", .")
         )));
     }
     if bytes.is_empty() {
-        return Err(IngestError::Unreadable("the file is empty".into()));
+        return Err(StatementError::Unreadable("the file is empty".into()));
     }
     if workbook::is_zip(bytes) || workbook::is_ole2(bytes) {
         let format = if workbook::is_zip(bytes) {
@@ -77,11 +77,11 @@ pub fn read<'a>(
         } else {
             Format::Ole2
         };
-        let rows = workbook::read_first_sheet(bytes, password).map_err(IngestError::from)?;
+        let rows = workbook::read_first_sheet(bytes, password).map_err(StatementError::from)?;
         return Ok((format, Rows::Table(Box::new(rows.into_iter().map(Ok)))));
     }
     if matches!(extension.as_str(), "xls" | "xlsx" | "xlsm") {
-        return Err(IngestError::Unreadable(format!(
+        return Err(StatementError::Unreadable(format!(
             "`{filename}` is not a spreadsheet (no Excel signature)"
         )));
     }
@@ -102,10 +102,10 @@ pub fn read<'a>(
 }
 
 /// Strips a UTF-8 BOM and decodes UTF-8, falling back to Windows-1252. Refuses binary data.
-fn decode(bytes: &[u8]) -> Result<Cow<'_, str>, IngestError> {
+fn decode(bytes: &[u8]) -> Result<Cow<'_, str>, StatementError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.contains(&0) {
-        return Err(IngestError::Unreadable(
+        return Err(StatementError::Unreadable(
             "binary content (NUL bytes) in a text file".into(),
         ));
     }
@@ -163,10 +163,12 @@ fn delimited<'a>(text: Cow<'a, str>, delimiter: u8) -> RowStream<'a> {
         .from_reader(input);
     Box::new(reader.into_records().enumerate().map(|(index, record)| {
         if index >= MAX_ROWS {
-            return Err(IngestError::TooLarge(format!("more than {MAX_ROWS} rows")));
+            return Err(StatementError::TooLarge(format!(
+                "more than {MAX_ROWS} rows"
+            )));
         }
         let record = record
-            .map_err(|e| IngestError::Unreadable(format!("malformed delimited text: {e}")))?;
+            .map_err(|e| StatementError::Unreadable(format!("malformed delimited text: {e}")))?;
         Ok(record
             .iter()
             .map(|field| Cell::Text(field.to_owned()))
@@ -175,27 +177,29 @@ fn delimited<'a>(text: Cow<'a, str>, delimiter: u8) -> RowStream<'a> {
 }
 
 /// `[...]` or `{"transactions": [...]}`; items that are not objects become `None`.
-pub fn json_objects(text: &str) -> Result<Vec<Option<Map<String, Value>>>, IngestError> {
+pub fn json_objects(text: &str) -> Result<Vec<Option<Map<String, Value>>>, StatementError> {
     let value: Value = serde_json::from_str(text)
-        .map_err(|e| IngestError::Unreadable(format!("invalid JSON: {e}")))?;
+        .map_err(|e| StatementError::Unreadable(format!("invalid JSON: {e}")))?;
     let items = match value {
         Value::Array(items) => items,
         Value::Object(mut object) => match object.remove("transactions") {
             Some(Value::Array(items)) => items,
             _ => {
-                return Err(IngestError::Unreadable(
+                return Err(StatementError::Unreadable(
                     "JSON must be an array of rows or {\"transactions\": [...]}".into(),
                 ))
             }
         },
         _ => {
-            return Err(IngestError::Unreadable(
+            return Err(StatementError::Unreadable(
                 "JSON must be an array of rows".into(),
             ))
         }
     };
     if items.len() > MAX_ROWS {
-        return Err(IngestError::TooLarge(format!("more than {MAX_ROWS} rows")));
+        return Err(StatementError::TooLarge(format!(
+            "more than {MAX_ROWS} rows"
+        )));
     }
     Ok(items
         .into_iter()
@@ -206,103 +210,17 @@ pub fn json_objects(text: &str) -> Result<Vec<Option<Map<String, Value>>>, Inges
         .collect())
 }
 
-impl From<WorkbookError> for IngestError {
+impl From<WorkbookError> for StatementError {
     fn from(err: WorkbookError) -> Self {
         match err {
-            WorkbookError::PasswordRequired => IngestError::PasswordRequired,
-            WorkbookError::InvalidPassword => IngestError::InvalidPassword,
-            WorkbookError::UnsupportedEncryption(why) => IngestError::UnsupportedEncryption(why),
-            WorkbookError::Unreadable(why) => IngestError::Unreadable(why),
-            WorkbookError::TooLarge(why) => IngestError::TooLarge(why),
+            WorkbookError::PasswordRequired => StatementError::PasswordRequired,
+            WorkbookError::InvalidPassword => StatementError::InvalidPassword,
+            WorkbookError::UnsupportedEncryption(why) => StatementError::UnsupportedEncryption(why),
+            WorkbookError::Unreadable(why) => StatementError::Unreadable(why),
+            WorkbookError::TooLarge(why) => StatementError::TooLarge(why),
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn table(bytes: &[u8], name: &str) -> (Format, Vec<Vec<Cell>>) {
-        match read(bytes, name, None).unwrap() {
-            (format, Rows::Table(rows)) => (format, rows.collect::<Result<_, _>>().unwrap()),
-            _ => panic!("expected a table"),
-        }
-    }
-
-    fn text(cell: &Cell) -> &str {
-        match cell {
-            Cell::Text(t) => t,
-            other => panic!("not text: {other:?}"),
-        }
-    }
-
-    #[test]
-    fn sniffs_delimiters_and_keeps_quoted_newlines() {
-        let (format, rows) = table(b"a;b;c\n1;\"x;\ny\";3\n", "s.txt");
-        assert_eq!(format, Format::Delimited(b';'));
-        assert_eq!(text(&rows[1][1]), "x;\ny");
-        let (format, _) = table(b"a|b|c\n", "p.txt");
-        assert_eq!(format, Format::Delimited(b'|'));
-        let (format, _) = table(b"a\tb\n", "t.tsv");
-        assert_eq!(format.name(), "tsv");
-        let (format, _) = table(b"a,b;c\n", "tie.csv");
-        assert_eq!(format, Format::Delimited(b','));
-    }
-
-    #[test]
-    fn decodes_bom_and_windows_1252() {
-        let (_, rows) = table(b"\xEF\xBB\xBFDate,Amount\n", "bom.csv");
-        assert_eq!(text(&rows[0][0]), "Date");
-        let (_, rows) = table(b"Caf\xe9,\x80 5\n", "cp.csv");
-        assert_eq!(text(&rows[0][0]), "Café");
-        assert_eq!(text(&rows[0][1]), "€ 5");
-    }
-
-    #[test]
-    fn json_shapes() {
-        match read(b" [{\"a\":1}, 3]", "x.json", None).unwrap() {
-            (Format::Json, Rows::Objects(rows)) => {
-                assert!(rows[0].is_some() && rows[1].is_none());
-            }
-            _ => panic!(),
-        }
-        assert!(read(b"{\"transactions\": [{}]}", "x.csv", None).is_ok());
-        assert!(matches!(
-            read(b"{\"rows\": []}", "x.json", None),
-            Err(IngestError::Unreadable(_))
-        ));
-        let deep = "[".repeat(10_000);
-        assert!(matches!(
-            read(deep.as_bytes(), "x.json", None),
-            Err(IngestError::Unreadable(_))
-        ));
-    }
-
-    #[test]
-    fn refuses_bad_names_binaries_and_empty_files() {
-        assert!(matches!(
-            read(b"x", "a.pdf", None),
-            Err(IngestError::UnsupportedFileType(_))
-        ));
-        assert!(matches!(
-            read(b"x", "noext", None),
-            Err(IngestError::UnsupportedFileType(_))
-        ));
-        assert!(matches!(
-            read(b"", "a.csv", None),
-            Err(IngestError::Unreadable(_))
-        ));
-        assert!(matches!(
-            read(b"\x00\x01\x02", "a.csv", None),
-            Err(IngestError::Unreadable(_))
-        ));
-        assert!(matches!(
-            read(b"Date,Amount", "a.xlsx", None),
-            Err(IngestError::Unreadable(_))
-        ));
-        assert!(matches!(
-            read(b"PK\x03\x04junk", "a.csv", None),
-            Err(IngestError::Unreadable(_))
-        ));
-    }
-}
+mod tests;

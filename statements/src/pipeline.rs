@@ -7,12 +7,12 @@ use std::fmt::{self, Display};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::cell::Cell;
-use super::fingerprint::hex_sha256;
-use super::header::{detect_header, normalize_header, Column, ColumnMap, HEADER_SCAN_ROWS};
-use super::rows::{self, Draft, ParsedTransaction, Skipped, Truncated};
-use super::source::{self, RowStream, Rows};
-use super::IngestError;
+use crate::cell::Cell;
+use crate::error::StatementError;
+use crate::fingerprint::hex_sha256;
+use crate::header::{detect_header, normalize_header, Column, ColumnMap, HEADER_SCAN_ROWS};
+use crate::rows::{self, Draft, ParsedTransaction, Skipped, Truncated};
+use crate::source::{self, RowStream, Rows};
 use crate::text;
 
 /// The outcome of parsing one file (nothing written).
@@ -35,7 +35,7 @@ pub fn parse_file(
     bytes: &[u8],
     filename: &str,
     password: Option<&str>,
-) -> Result<ParsedStatement, IngestError> {
+) -> Result<ParsedStatement, StatementError> {
     let file_hash = hex_sha256(bytes);
     let (format, rows) = source::read(bytes, filename, password)?;
     let (transactions, skipped) = match rows {
@@ -47,18 +47,18 @@ pub fn parse_file(
 
 /// Parses JSON rows sent in a request body (`POST /ingest/import` with JSON). A NUL in a key or
 /// a string value, or a `category` over [`text::CATEGORY`] characters, is
-/// [`IngestError::Validation`] naming the row and the field (`transactions[3].description`).
+/// [`StatementError::Validation`] naming the row and the field (`transactions[3].description`).
 pub fn parse_objects(
     objects: Vec<Option<Map<String, Value>>>,
     file_hash: String,
-) -> Result<ParsedStatement, IngestError> {
+) -> Result<ParsedStatement, StatementError> {
     check_request_rows(&objects)?;
     let (transactions, skipped) = objects_to_transactions(objects);
     Ok(statement(transactions, skipped, file_hash, "json"))
 }
 
 /// Checks the keys and string values of rows a client sent (see [`parse_objects`]).
-fn check_request_rows(objects: &[Option<Map<String, Value>>]) -> Result<(), IngestError> {
+fn check_request_rows(objects: &[Option<Map<String, Value>>]) -> Result<(), StatementError> {
     for (index, object) in objects.iter().enumerate() {
         for (key, value) in object.iter().flatten() {
             let field = RowField(index, key);
@@ -107,7 +107,7 @@ fn statement(
 
 /// Finds the header among the first rows, then turns each following row into a draft as it
 /// streams by: only the drafts are held, never the whole table. Cells lose their NULs.
-fn table(rows: RowStream<'_>) -> Result<(Vec<ParsedTransaction>, Skipped), IngestError> {
+fn table(rows: RowStream<'_>) -> Result<(Vec<ParsedTransaction>, Skipped), StatementError> {
     let mut rows =
         rows.map(|row| row.map(|cells| cells.into_iter().map(Cell::without_nul).collect()));
     let mut head = Vec::with_capacity(HEADER_SCAN_ROWS);
@@ -116,7 +116,7 @@ fn table(rows: RowStream<'_>) -> Result<(Vec<ParsedTransaction>, Skipped), Inges
     }
     let (header_index, map) = detect_header(&head);
     if map.get(Column::Date).is_none() || !has_amount(&map) {
-        return Err(IngestError::NoHeaderRow);
+        return Err(StatementError::NoHeaderRow);
     }
     let headers: Vec<String> = head[header_index]
         .iter()

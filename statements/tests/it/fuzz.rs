@@ -4,9 +4,9 @@
 
 use proptest::prelude::*;
 use rust_decimal::Decimal;
-use scale_actors::ingest::amount::{parse_amount, parse_float_cell, AmountParse};
-use scale_actors::ingest::date::{date_from_excel_serial, parse_date};
-use scale_actors::ingest::pipeline::parse_file;
+use scale_statements::amount::{parse_amount, parse_float_cell, AmountParse};
+use scale_statements::date::{date_from_excel_serial, parse_date};
+use scale_statements::pipeline::parse_file;
 
 fn config() -> ProptestConfig {
     ProptestConfig {

@@ -1,6 +1,6 @@
 //! Spreadsheet fixtures for the ingestion tests (spec §6, "To create"): bank-statement `.xlsx`
 //! files built with `rust_xlsxwriter`, Agile encryption with `ms-offcrypto-writer`, and the
-//! committed legacy `.xls` (`tests/fixtures/statement.xls`; no Rust crate writes BIFF).
+//! committed legacy `.xls` (`statements/tests/fixtures/statement.xls`; no Rust crate writes BIFF).
 #![allow(dead_code)]
 
 use std::io::{Cursor, Write};

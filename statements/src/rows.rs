@@ -9,12 +9,12 @@ use rust_decimal::Decimal;
 use serde::{Serialize, Serializer};
 use serde_json::{json, Map, Value};
 
-use super::amount::{self, AmountParse, ParsedAmount, SignMarker};
-use super::cell::Cell;
-use super::date;
-use super::fingerprint::{self, FingerprintFields};
-use super::header::{Column, ColumnMap};
-use super::merchant;
+use crate::amount::{self, AmountParse, ParsedAmount, SignMarker};
+use crate::cell::Cell;
+use crate::date;
+use crate::fingerprint::{self, FingerprintFields};
+use crate::header::{Column, ColumnMap};
+use crate::merchant;
 use crate::text;
 
 /// The category every imported row starts with.
@@ -53,7 +53,7 @@ pub struct ParsedTransaction {
     pub raw: Value,
     /// Extraction output and warnings.
     pub meta: Value,
-    /// Which of this row's fields were cut to their [`text`] limit (each 0 or 1).
+    /// Which of this row's fields were cut to their [`text`](mod@crate::text) limit (each 0 or 1).
     #[serde(skip)]
     pub truncated: Truncated,
 }
@@ -75,7 +75,7 @@ pub struct Skipped {
     pub invalid_row: usize,
 }
 
-/// Rows whose text was cut to its [`text`] limit, by field.
+/// Rows whose text was cut to its [`text`](mod@crate::text) limit, by field.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Truncated {
     /// Descriptions over [`text::DESCRIPTION`] characters.
@@ -273,8 +273,8 @@ pub fn status_decides_sign(map_has_status: bool, drafts: &[Draft]) -> bool {
 }
 
 /// Completes a draft: applies the status rule when `status_sign` holds, extracts the merchant
-/// (merchant, method and reference cut to their [`text`] limits) and computes the base
-/// fingerprint.
+/// (merchant, method and reference cut to their [`text`](mod@crate::text) limits) and computes
+/// the base fingerprint.
 pub fn finish(draft: Draft, status_sign: bool) -> Result<ParsedTransaction, SkipReason> {
     let status = normalize_status(&draft.status_text);
     let mut amount = draft.amount;

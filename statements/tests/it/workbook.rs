@@ -1,18 +1,17 @@
 //! Reading the first worksheet of `.xlsx` (plain and Agile-encrypted) and legacy `.xls`
 //! statements (spec §1.1 routing, §1.2 TARGET password handling), and refusing hostile files.
 
-mod common;
-
 use std::io::{Cursor, Read, Write};
 use std::sync::OnceLock;
 
 use chrono::NaiveDate;
-use common::workbooks::{
-    encrypt, hdfc_statement, legacy_xls, number, sbi_statement, text, xlsx, SBI_HEADER_ROW,
-};
-use scale_actors::ingest::cell::Cell;
-use scale_actors::ingest::workbook::{
+use scale_statements::cell::Cell;
+use scale_statements::workbook::{
     is_ole2, is_zip, read_first_sheet, WorkbookError, MAX_COLUMNS, MAX_ROWS,
+};
+
+use crate::workbooks::{
+    encrypt, hdfc_statement, legacy_xls, number, sbi_statement, text, xlsx, SBI_HEADER_ROW,
 };
 
 const PASSWORD: &str = "test123";

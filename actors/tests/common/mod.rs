@@ -1,3 +1,0 @@
-//! Shared fixtures for the integration tests (`mod common;`).
-
-pub mod workbooks;
