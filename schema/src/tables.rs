@@ -1,4 +1,6 @@
 //! Diesel table definitions matching `migrations/` (kept by hand; one `table!` per table).
+// `table!` generates a struct per column; the columns are documented in `migrations/`.
+#![allow(missing_docs)]
 
 diesel::table! {
     /// Users known to the backend (the JWT `sub` is the id).

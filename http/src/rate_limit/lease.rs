@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use super::window::Limit;
+use super::limit::Limit;
 
 /// How long a lease's permits may be spent.
 pub const LEASE_TTL: Duration = Duration::from_secs(1);

@@ -17,6 +17,7 @@
 //! instead of per request.
 
 pub mod lease;
+pub mod limit;
 pub mod window;
 
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -35,7 +36,8 @@ use scale_supervision::PerThread;
 use tokio::sync::Notify;
 
 pub use lease::Leases;
-pub use window::{Decision, Limit, SlidingWindows};
+pub use limit::Limit;
+pub use window::{Decision, SlidingWindows};
 
 use crate::problem::ApiError;
 use crate::problem::Code;

@@ -6,15 +6,7 @@ use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use super::lease::LEASE_TTL;
-
-/// A limit: at most `max` requests in any `window`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limit {
-    /// Requests allowed per window.
-    pub max: u32,
-    /// The window's length.
-    pub window: Duration,
-}
+use super::limit::Limit;
 
 /// The verdict for one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
