@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every check CI runs: formatting, clippy (warnings are errors) and the whole test suite
+# Runs every check CI runs: formatting, clippy (warnings are errors), docs and the whole test suite
 # (unit, integration against real PostgreSQL/Redis, end-to-end against the real binary).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +12,8 @@ log "cargo fmt --check"
 cargo fmt --all -- --check
 log "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+log "cargo doc (broken intra-doc links are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 log "cargo test"
 report=$(mktemp)
 trap 'rm -f "$report"' EXIT

@@ -98,7 +98,7 @@ pub struct ProfileUpdate {
 }
 
 impl ProfileUpdate {
-    /// Checks every present field: an e-mail address (see [`email`], stored trimmed and
+    /// Checks every present field: an e-mail address (see `email`, stored trimmed and
     /// lower-case), three ASCII letters for the currency (stored upper-case), an IANA zone known
     /// to `chrono-tz`.
     pub fn validate(self) -> Result<Self, AccountsError> {

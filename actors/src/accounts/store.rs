@@ -25,7 +25,7 @@ use crate::error::CoreError;
 use crate::pagination::Cursor;
 
 /// One transaction as the API shows it. Read by name from single-row queries, by position
-/// (cheaper per row) from the page query, whose columns are [`TRANSACTION_COLUMNS`] in order.
+/// (cheaper per row) from the page query, whose columns are `TRANSACTION_COLUMNS` in order.
 #[derive(Debug, Clone, PartialEq, Serialize, Queryable, QueryableByName)]
 pub struct TransactionView {
     /// Transaction id.
