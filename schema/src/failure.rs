@@ -1,7 +1,7 @@
 //! Why a database operation failed, as far as a caller needs to know: Postgres could not be
 //! reached (worth retrying later: HTTP 503) or a statement failed (a bug or bad data: HTTP 500).
-//! The underlying error is kept as the failure's `source()` for logs and Sentry, never shown to
-//! clients.
+//! The underlying error is kept as the failure's `source()` (Sentry reports the chain) and in its
+//! message for logs; neither is ever shown to clients.
 
 use std::error::Error;
 use std::fmt;
@@ -17,10 +17,10 @@ use crate::PgPool;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DbFailure {
     /// No connection within the pool's checkout timeout, or the connection broke mid-statement.
-    #[error("Postgres is unavailable")]
+    #[error("Postgres is unavailable: {0}")]
     Unavailable(#[source] Cause),
     /// A statement failed (or returned something that cannot be decoded).
-    #[error("a database statement failed")]
+    #[error("a database statement failed: {0}")]
     Query(#[source] Cause),
 }
 
@@ -71,18 +71,6 @@ impl DbFailure {
     pub fn is_unavailable(&self) -> bool {
         matches!(self, Self::Unavailable(_))
     }
-
-    /// The failure and every error under it, `: `-joined, for logs.
-    pub fn chain(&self) -> String {
-        let mut text = self.to_string();
-        let mut next = self.source();
-        while let Some(err) = next {
-            text.push_str(": ");
-            text.push_str(&err.to_string());
-            next = err.source();
-        }
-        text
-    }
 }
 
 impl From<DieselError> for DbFailure {
@@ -132,15 +120,14 @@ mod tests {
     }
 
     #[test]
-    fn the_cause_is_kept_as_the_source_and_shown_in_the_chain_only() {
+    fn the_cause_is_kept_as_the_source_and_in_the_message() {
         let unique = DieselError::DatabaseError(
             DatabaseErrorKind::UniqueViolation,
             Box::new("duplicate key value violates uq_x".to_owned()),
         );
         let failure = DbFailure::from(unique);
-        assert!(!failure.to_string().contains("uq_x"));
         assert!(failure.source().unwrap().to_string().contains("uq_x"));
-        assert!(failure.chain().contains("uq_x"), "{}", failure.chain());
+        assert!(failure.to_string().contains("uq_x"), "{failure}");
         assert_eq!(failure.clone(), failure);
     }
 

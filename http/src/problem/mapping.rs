@@ -36,12 +36,11 @@ impl ApiError {
     /// Postgres could not be reached, else 500 (the cause is logged, never shown).
     pub fn from_db(domain: &str, failure: &DbFailure) -> Self {
         let error: &(dyn std::error::Error + 'static) = failure;
-        let cause = failure.chain();
         if failure.is_unavailable() {
-            tracing::warn!(error, %cause, domain, "database unavailable");
+            tracing::warn!(error, domain, "database unavailable");
             Self::database_unavailable()
         } else {
-            tracing::error!(error, %cause, domain, "database error");
+            tracing::error!(error, domain, "database error");
             Self::internal()
         }
     }
