@@ -1,7 +1,7 @@
 //! Why a database operation failed, as far as a caller needs to know: Postgres could not be
 //! reached (worth retrying later: HTTP 503) or a statement failed (a bug or bad data: HTTP 500).
-//! The underlying error is kept as the failure's `source()` (Sentry reports the chain) and in its
-//! message for logs; neither is ever shown to clients.
+//! The underlying error is kept as the failure's `source()` and in its message, which logs and
+//! Sentry record; neither is ever shown to clients.
 
 use std::error::Error;
 use std::fmt;
