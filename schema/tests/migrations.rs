@@ -260,8 +260,11 @@ async fn emails_become_unique_whatever_their_case_keeping_the_oldest_address() {
     // security (FORCE) applies to it.
     let role = owner.0.clone();
     for sql in [
-        format!("ALTER TABLE users OWNER TO {role}"),
-        format!("ALTER TABLE __diesel_schema_migrations OWNER TO {role}"),
+        format!(
+            "DO $$ DECLARE t text; BEGIN \
+             FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = 'public' LOOP \
+             EXECUTE format('ALTER TABLE %I OWNER TO {role}', t); END LOOP; END $$"
+        ),
         format!("GRANT CREATE ON SCHEMA public TO {role}"),
     ] {
         exec(&mut conn, &sql).await.unwrap();
