@@ -1,5 +1,4 @@
-//! Shared by the HTTP test binaries: the app state with real actors, and the problem+json check.
-#![allow(dead_code)]
+//! Shared by the HTTP tests: the app state with real actors, and the problem+json check.
 
 use std::sync::Arc;
 use std::time::Duration;

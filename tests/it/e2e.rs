@@ -1,8 +1,6 @@
 //! End-to-end: the real `scale` binary on a free port, against real Postgres and Redis (through
 //! fault proxies where a test cuts them).
 
-mod common;
-
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;

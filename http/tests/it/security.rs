@@ -27,9 +27,9 @@ use scale_schema::testing::TestDatabase;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-mod common;
-
-use common::{get, multipart, probe_routes, problem, unique_prefix, TestApp, REDIS_URL, SECRET};
+use crate::common::{
+    get, multipart, probe_routes, problem, unique_prefix, TestApp, REDIS_URL, SECRET,
+};
 
 async fn service(
     state: actix_web::web::Data<scale_http::AppState>,
@@ -85,7 +85,7 @@ fn get_from(ip: &str, path: &str, token: Option<&str>) -> actix_http::Request {
         .uri(path)
         .peer_addr(format!("{ip}:40000").parse().unwrap());
     if let Some(token) = token {
-        req = req.insert_header(common::bearer(token));
+        req = req.insert_header(crate::common::bearer(token));
     }
     req.to_request()
 }
@@ -207,7 +207,7 @@ async fn callers_over_their_limit_get_429_keyed_by_user_or_ip() {
     assert_eq!(res.status(), StatusCode::OK);
     let import = test::TestRequest::post()
         .uri("/api/v1/ingest/import")
-        .insert_header(common::bearer(&alice_token))
+        .insert_header(crate::common::bearer(&alice_token))
         .to_request();
     let res = test::call_service(&app, import).await;
     assert_eq!(header_u64(res.headers(), X_RATELIMIT_LIMIT), 7);
@@ -381,7 +381,7 @@ async fn spell(
             let req = test::TestRequest::default()
                 .method(method.clone())
                 .uri(path)
-                .insert_header(common::bearer(token))
+                .insert_header(crate::common::bearer(token))
                 .to_request();
             let res = test::call_service(app, req).await;
             let status = res.status();
@@ -793,7 +793,7 @@ where
         }
     }
     for (what, req) in requests {
-        let req = req.insert_header(common::bearer(token)).to_request();
+        let req = req.insert_header(crate::common::bearer(token)).to_request();
         let status = test::call_service(app, req).await.status();
         prop_assert!(!status.is_server_error(), "{what}: {status} for {text:?}");
     }
@@ -811,7 +811,7 @@ fn no_text_in_any_field_of_any_route_is_a_server_error() {
         let row = json!({"transaction_date": "2026-01-09", "amount": -1, "description": "SEED"});
         let req = test::TestRequest::post()
             .uri("/api/v1/ingest/import")
-            .insert_header(common::bearer(&token))
+            .insert_header(crate::common::bearer(&token))
             .set_json(json!({"transactions": [row]}))
             .to_request();
         assert_eq!(test::call_service(&app, req).await.status(), StatusCode::OK);

@@ -13,12 +13,11 @@ use scale_statements::text;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-mod common;
 /// The spreadsheet builders of the actors' tests.
-#[path = "../../statements/tests/it/workbooks.rs"]
+#[path = "../../../statements/tests/it/workbooks.rs"]
 mod workbooks;
 
-use common::{bearer, fixture, multipart, problem, scalar, TestApp, SECRET};
+use crate::common::{bearer, fixture, multipart, problem, scalar, TestApp, SECRET};
 
 fn upload(path: &str, token: &str, fields: &[(&str, Option<&str>, &[u8])]) -> actix_http::Request {
     let (content_type, body) = multipart(fields);

@@ -25,9 +25,9 @@ use scale_schema::testing::TestDatabase;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-mod common;
-
-use common::{bearer, execute, expect, fixture, multipart, problem, scalar, send, TestApp, SECRET};
+use crate::common::{
+    bearer, execute, expect, fixture, multipart, problem, scalar, send, TestApp, SECRET,
+};
 
 const JOBS: &str = "/api/v1/training/jobs";
 
@@ -458,7 +458,7 @@ async fn event_stream_replays_follows_and_ends() {
     // Full replay from the log (query parameter form), then the end.
     let res = test::call_service(
         &app,
-        common::get(&format!("{events}?last_event_id=0"), Some(&token)),
+        crate::common::get(&format!("{events}?last_event_id=0"), Some(&token)),
     )
     .await;
     let mut stream = SseReader::new(res);

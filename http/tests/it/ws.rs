@@ -23,9 +23,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use uuid::Uuid;
 
-mod common;
-
-use common::{TestApp, SECRET};
+use crate::common::{TestApp, SECRET};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -428,8 +426,9 @@ async fn malformed_messages_get_errors_not_a_closed_connection() {
 async fn a_plain_get_is_a_problem() {
     let db = TestDatabase::migrated();
     let app = TestApp::new(&db).service().await;
-    let res = actix_web::test::call_service(&app, common::get("/api/v1/ws/jobs", None)).await;
-    common::problem(res, 400, "websocket_upgrade_required").await;
+    let res =
+        actix_web::test::call_service(&app, crate::common::get("/api/v1/ws/jobs", None)).await;
+    crate::common::problem(res, 400, "websocket_upgrade_required").await;
 }
 
 /// Resident memory of this process (the server runs in it), in bytes.

@@ -3,8 +3,6 @@
 //! that another worker retries once its lease expires, never one stuck in `processing`; a
 //! worker stopped with SIGTERM hands its running job straight back.
 
-mod common;
-
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
@@ -16,7 +14,7 @@ use uuid::Uuid;
 use crate::common::{admin_token, Server, SECRET};
 
 /// Users with 45 days of labelled history and corrections each.
-const SEED: &str = include_str!("../actors/tests/fixtures/training_users.sql");
+const SEED: &str = include_str!("../../actors/tests/fixtures/training_users.sql");
 
 /// A superuser connection to the test database (row-level security does not apply).
 async fn admin(db: &TestDatabase) -> Client {

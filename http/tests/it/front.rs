@@ -14,9 +14,7 @@ use scale_schema::testing::TestDatabase;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-mod common;
-
-use common::{bearer, get, probe_routes, problem, TestApp, ORIGIN, SECRET};
+use crate::common::{bearer, get, probe_routes, problem, TestApp, ORIGIN, SECRET};
 
 /// The real app plus two probe routes only tests mount: a JSON body and a panicking handler.
 async fn service(
@@ -257,7 +255,7 @@ async fn roles_gate_ops_and_jwks_keys_are_accepted() {
         iat: 0,
         role: Some(Role::Admin),
     };
-    let key = EncodingKey::from_ec_pem(include_bytes!("fixtures/es256-private.pem")).unwrap();
+    let key = EncodingKey::from_ec_pem(include_bytes!("../fixtures/es256-private.pem")).unwrap();
     let token = jsonwebtoken::encode(&header, &claims, &key).unwrap();
     let res = test::call_service(&app, get("/api/v1/ops/actors", Some(&token))).await;
     assert_eq!(res.status(), StatusCode::OK);

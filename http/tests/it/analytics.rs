@@ -24,9 +24,7 @@ use scale_schema::testing::TestDatabase;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-mod common;
-
-use common::{bearer, get, problem, unique_prefix, TestApp, SECRET};
+use crate::common::{bearer, get, problem, unique_prefix, TestApp, SECRET};
 
 /// A user id and a token for it.
 fn user() -> (Uuid, String) {

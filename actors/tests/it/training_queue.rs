@@ -28,7 +28,7 @@ use tokio::sync::broadcast;
 use uuid::Uuid;
 
 /// Users with 45 days of labelled history and corrections each.
-const SEED: &str = include_str!("fixtures/training_users.sql");
+const SEED: &str = include_str!("../fixtures/training_users.sql");
 
 const LONG_LEASE: Duration = Duration::from_secs(30);
 const NO_BACKOFF: Backoff = Backoff {

@@ -16,9 +16,7 @@ use scale_statements::text;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-mod common;
-
-use common::{bearer, execute, expect, problem, scalar, send, try_execute, TestApp, SECRET};
+use crate::common::{bearer, execute, expect, problem, scalar, send, try_execute, TestApp, SECRET};
 
 const LIST: &str = "/api/v1/accounts/transactions";
 

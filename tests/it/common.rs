@@ -1,6 +1,5 @@
 //! Shared helpers of the end-to-end tests: the real `scale` binary started on a free port, and
-//! its command line. Each test binary uses a part of it.
-#![allow(dead_code)]
+//! its command line.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;

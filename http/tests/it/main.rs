@@ -1,0 +1,14 @@
+//! Integration tests of the HTTP front, one binary with real actors, Postgres and Redis: the
+//! accounts API ([`accounts`]), analytics ([`analytics`]), the front's errors, auth and health
+//! routes ([`front`]), ingestion ([`ingest`]), security hardening ([`security`]), the
+//! training-jobs API ([`training`]) and the jobs WebSocket ([`ws`]), on the shared app set-up
+//! ([`common`]).
+
+mod accounts;
+mod analytics;
+mod common;
+mod front;
+mod ingest;
+mod security;
+mod training;
+mod ws;
