@@ -10,21 +10,17 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::{header, Method, StatusCode};
 use actix_web::test;
 use scale_actors::text::{EMAIL, FILTER};
-use scale_http::auth::{mint_token, Role};
+use scale_http::auth::Role;
 use scale_schema::testing::TestDatabase;
 use scale_statements::text;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::common::{bearer, execute, expect, problem, scalar, send, try_execute, TestApp, SECRET};
+use crate::common::{
+    bearer, execute, expect, problem, scalar, send, try_execute, user_as, TestApp,
+};
 
 const LIST: &str = "/api/v1/accounts/transactions";
-
-/// A user id and a token for it.
-fn user(role: Role) -> (Uuid, String) {
-    let id = Uuid::new_v4();
-    (id, mint_token(SECRET, id, role, 600))
-}
 
 async fn list<S, B>(app: &S, token: &str, query: &str) -> Value
 where
@@ -174,7 +170,7 @@ fn sample_rows() -> Vec<Row<'static>> {
 async fn keyset_pages_have_no_gaps_or_duplicates_even_while_rows_are_inserted() {
     let db = TestDatabase::create();
     let app = TestApp::new(&db).service().await;
-    let (alice, token) = user(Role::User);
+    let (alice, token) = user_as(Role::User);
     seed_many(&db, alice, "2025-03-01", 137).await;
 
     let all = list(&app, &token, "limit=200").await;
@@ -259,7 +255,7 @@ async fn keyset_pages_have_no_gaps_or_duplicates_even_while_rows_are_inserted() 
 async fn every_filter_narrows_the_list() {
     let db = TestDatabase::create();
     let app = TestApp::new(&db).service().await;
-    let (alice, token) = user(Role::User);
+    let (alice, token) = user_as(Role::User);
     seed(&db, alice, &sample_rows()).await;
 
     let cases: [(&str, &[&str]); 14] = [
@@ -304,7 +300,7 @@ async fn every_filter_narrows_the_list() {
 async fn invalid_cursor_limit_and_filters_are_problems() {
     let db = TestDatabase::create();
     let app = TestApp::new(&db).service().await;
-    let (alice, token) = user(Role::User);
+    let (alice, token) = user_as(Role::User);
     seed_many(&db, alice, "2025-03-01", 5).await;
     let page = list(&app, &token, "limit=2").await;
     let cursor = page["next_cursor"].as_str().unwrap().to_owned();
@@ -356,7 +352,7 @@ async fn invalid_cursor_limit_and_filters_are_problems() {
 async fn recategorising_records_a_correction_and_flips_the_income_sign() {
     let db = TestDatabase::create();
     let app = TestApp::new(&db).service().await;
-    let (alice, token) = user(Role::User);
+    let (alice, token) = user_as(Role::User);
     seed(&db, alice, &sample_rows()[..1]).await;
     let id = ids(&list(&app, &token, "").await)[0].clone();
     let path = format!("{LIST}/{id}");
@@ -445,7 +441,7 @@ async fn recategorising_records_a_correction_and_flips_the_income_sign() {
 async fn delete_one_and_delete_all_data() {
     let db = TestDatabase::create();
     let app = TestApp::new(&db).service().await;
-    let (alice, token) = user(Role::User);
+    let (alice, token) = user_as(Role::User);
     // Through the real import path: transactions plus an uploaded_files row.
     let import = json!({"transactions": [
         {"date": "2025-01-02", "description": "SWIGGY", "amount": "-100"},
@@ -552,7 +548,7 @@ async fn delete_one_and_delete_all_data() {
 async fn profile_and_settings_read_update_and_validate() {
     let db = TestDatabase::create();
     let app = TestApp::new(&db).service().await;
-    let (admin, token) = user(Role::Admin);
+    let (admin, token) = user_as(Role::Admin);
     let profile_path = "/api/v1/accounts/profile";
     let settings_path = "/api/v1/accounts/settings";
 
@@ -601,7 +597,7 @@ async fn profile_and_settings_read_update_and_validate() {
         problem(res, 422, "validation").await;
     }
     // Another user's profile is theirs (e-mail clashes: see the e-mail test).
-    let (_, other) = user(Role::User);
+    let (_, other) = user_as(Role::User);
     let theirs = expect(&app, Method::GET, profile_path, &other, None, 200).await;
     assert_eq!(theirs["role"], "user");
     assert_eq!(theirs["email"], Value::Null);
@@ -611,8 +607,8 @@ async fn profile_and_settings_read_update_and_validate() {
 async fn no_endpoint_reaches_another_users_data() {
     let db = TestDatabase::create();
     let app = TestApp::new(&db).service().await;
-    let (alice, a_token) = user(Role::User);
-    let (_, b_token) = user(Role::User);
+    let (alice, a_token) = user_as(Role::User);
+    let (_, b_token) = user_as(Role::User);
     seed(&db, alice, &sample_rows()).await;
     let before = list(&app, &a_token, "").await;
     let a_ids = ids(&before);
@@ -721,7 +717,7 @@ async fn no_endpoint_reaches_another_users_data() {
 async fn bad_ids_and_missing_tokens_are_problems() {
     let db = TestDatabase::create();
     let app = TestApp::new(&db).service().await;
-    let (_, token) = user(Role::User);
+    let (_, token) = user_as(Role::User);
     for method in [Method::GET, Method::PATCH, Method::DELETE] {
         for id in ["not-a-uuid", &Uuid::new_v4().to_string()] {
             let body = (method == Method::PATCH).then(|| json!({"category": "Food"}));
@@ -778,7 +774,7 @@ async fn refused<S, B>(
 async fn nul_characters_and_over_long_text_are_422_naming_the_field() {
     let db = TestDatabase::create();
     let app = TestApp::new(&db).service().await;
-    let (alice, token) = user(Role::User);
+    let (alice, token) = user_as(Role::User);
     seed(&db, alice, &sample_rows()[..1]).await;
     let id = ids(&list(&app, &token, "").await)[0].clone();
     let path = format!("{LIST}/{id}");
@@ -833,7 +829,7 @@ async fn email_addresses_are_normalised_unique_whatever_their_case_and_checked()
     let db = TestDatabase::create();
     let app = TestApp::new(&db).service().await;
     let path = "/api/v1/accounts/profile";
-    let ((alice, alice_token), (bob, bob_token)) = (user(Role::User), user(Role::User));
+    let ((alice, alice_token), (bob, bob_token)) = (user_as(Role::User), user_as(Role::User));
 
     let body = json!({"email": "  A@X.com "});
     let mine = expect(&app, Method::PUT, path, &alice_token, Some(body), 200).await;

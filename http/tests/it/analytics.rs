@@ -24,13 +24,7 @@ use scale_schema::testing::TestDatabase;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::common::{bearer, get, problem, unique_prefix, TestApp, SECRET};
-
-/// A user id and a token for it.
-fn user() -> (Uuid, String) {
-    let id = Uuid::new_v4();
-    (id, mint_token(SECRET, id, Role::User, 600))
-}
+use crate::common::{bearer, get, problem, unique_prefix, user, TestApp, SECRET};
 
 /// Today in UTC: the tests ask with `tz=UTC`.
 fn today() -> NaiveDate {

@@ -14,6 +14,7 @@ use scale_actors::cache::service::{CacheConfig, MEMORY_CAPACITY, MEMORY_TTL};
 use scale_actors::events::EventBus;
 use scale_actors::health::ProbeConfig;
 use scale_actors::redis_pool;
+use scale_http::auth::{mint_token, Role};
 use scale_http::{AppState, Authenticator, RateLimiter, RateLimits, Wiring};
 use scale_schema::testing::TestDatabase;
 use scale_supervision::{Registry, SupervisorConfig};
@@ -190,6 +191,17 @@ pub async fn problem(res: ServiceResponse<impl MessageBody>, status: u16, code: 
     assert_eq!(body["type"], format!("urn:scale:problem:{code}"));
     assert!(body["title"].is_string() && body["detail"].is_string());
     body
+}
+
+/// A new user id with a ten-minute token for it, signed with [`SECRET`].
+pub fn user() -> (Uuid, String) {
+    user_as(Role::User)
+}
+
+/// [`user`] with the given role.
+pub fn user_as(role: Role) -> (Uuid, String) {
+    let id = Uuid::new_v4();
+    (id, mint_token(SECRET, id, role, 600))
 }
 
 pub fn bearer(token: &str) -> (header::HeaderName, String) {

@@ -7,17 +7,15 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::{header, StatusCode};
 use actix_web::test;
 use scale_actors::text::FILENAME;
-use scale_http::auth::{mint_token, Role};
 use scale_schema::testing::TestDatabase;
 use scale_statements::text;
 use serde_json::{json, Value};
-use uuid::Uuid;
 
 /// The spreadsheet builders of the actors' tests.
 #[path = "../../../statements/tests/it/workbooks.rs"]
 mod workbooks;
 
-use crate::common::{bearer, fixture, multipart, problem, scalar, TestApp, SECRET};
+use crate::common::{bearer, fixture, multipart, problem, scalar, user, TestApp};
 
 fn upload(path: &str, token: &str, fields: &[(&str, Option<&str>, &[u8])]) -> actix_http::Request {
     let (content_type, body) = multipart(fields);
@@ -27,10 +25,6 @@ fn upload(path: &str, token: &str, fields: &[(&str, Option<&str>, &[u8])]) -> ac
         .insert_header((header::CONTENT_TYPE, content_type))
         .set_payload(body)
         .to_request()
-}
-
-fn user_token() -> String {
-    mint_token(SECRET, Uuid::new_v4(), Role::User, 600)
 }
 
 /// `GET /ingest/uploaded-files` as `token`.
@@ -50,7 +44,7 @@ where
 async fn parse_previews_without_writing_and_csv_is_an_alias() {
     let db = TestDatabase::create();
     let app = TestApp::new(&db).service().await;
-    let token = user_token();
+    let token = user().1;
     let csv = fixture("generic_signed_amount.csv");
     for path in ["/api/v1/ingest/parse", "/api/v1/ingest/csv"] {
         let res =
@@ -72,7 +66,7 @@ async fn parse_previews_without_writing_and_csv_is_an_alias() {
 async fn import_dedups_files_and_rows_and_isolates_users() {
     let db = TestDatabase::create();
     let app = TestApp::new(&db).service().await;
-    let (alice, bob) = (user_token(), user_token());
+    let (alice, bob) = (user().1, user().1);
     let csv = fixture("sbi_statement_with_preamble.csv");
     let file = [("file", Some("sbi.csv"), csv.as_slice())];
 
@@ -112,7 +106,7 @@ async fn import_dedups_files_and_rows_and_isolates_users() {
 async fn json_rows_import() {
     let db = TestDatabase::create();
     let app = TestApp::new(&db).service().await;
-    let token = user_token();
+    let token = user().1;
     let body = json!({
         "filename": "export.csv",
         "transactions": [
@@ -156,7 +150,7 @@ async fn json_rows_import() {
 async fn bad_uploads_are_4xx_problems() {
     let db = TestDatabase::create();
     let app = TestApp::new(&db).service().await;
-    let token = user_token();
+    let token = user().1;
     let junk: Vec<u8> = (0..4096u32).map(|i| (i * 7919 % 251) as u8).collect();
     let truncated_zip = b"PK\x03\x04\x14\x00\x08\x00\x08\x00".to_vec();
     let deep_json = "[".repeat(100_000).into_bytes();
@@ -225,7 +219,7 @@ async fn bad_uploads_are_4xx_problems() {
 async fn encrypted_workbooks_need_the_right_password() {
     let db = TestDatabase::create();
     let app = TestApp::new(&db).service().await;
-    let token = user_token();
+    let token = user().1;
     let locked = workbooks::encrypt(&workbooks::sbi_statement(), "test123");
     let file = ("file", Some("statement.xlsx"), locked.as_slice());
     let res = test::call_service(&app, upload("/api/v1/ingest/parse", &token, &[file])).await;
@@ -266,7 +260,7 @@ fn json_import(token: &str, body: &Value) -> actix_http::Request {
 async fn nul_characters_are_refused_in_requests_and_stripped_from_statement_files() {
     let db = TestDatabase::create();
     let app = TestApp::new(&db).service().await;
-    let token = user_token();
+    let token = user().1;
     let row =
         json!({"transaction_date": "2026-01-10", "amount": -250.0, "description": "UPI-ZOMATO"});
     let with = |field: &str, value: &str| {
@@ -358,7 +352,7 @@ async fn nul_characters_are_refused_in_requests_and_stripped_from_statement_file
 async fn over_long_import_text_is_cut_and_counted_and_long_categories_refused() {
     let db = TestDatabase::create();
     let app = TestApp::new(&db).service().await;
-    let token = user_token();
+    let token = user().1;
     let row = |amount: i32, description: String, merchant: String, reference: String| {
         json!({"transaction_date": "2026-01-10", "amount": amount, "description": description,
                "merchant_name": merchant, "reference": reference,

@@ -19,23 +19,16 @@ use scale_actors::cache::service::Get;
 use scale_actors::events::JobEvent;
 use scale_actors::jobs::JobStatus;
 use scale_actors::training::service::GetJob;
-use scale_http::auth::{mint_token, Role};
 use scale_http::AppState;
 use scale_schema::testing::TestDatabase;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::common::{
-    bearer, execute, expect, fixture, multipart, problem, scalar, send, TestApp, SECRET,
+    bearer, execute, expect, fixture, multipart, problem, scalar, send, user, TestApp,
 };
 
 const JOBS: &str = "/api/v1/training/jobs";
-
-/// A user id and a token for it.
-fn user() -> (Uuid, String) {
-    let id = Uuid::new_v4();
-    (id, mint_token(SECRET, id, Role::User, 600))
-}
 
 fn id_of(job: &Value) -> Uuid {
     Uuid::parse_str(job["id"].as_str().or(job["job_id"].as_str()).unwrap()).unwrap()

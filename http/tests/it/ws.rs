@@ -23,7 +23,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use uuid::Uuid;
 
-use crate::common::{TestApp, SECRET};
+use crate::common::{user, TestApp, SECRET};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -57,12 +57,6 @@ async fn rig_with(websocket: Limits) -> Rig {
     let url = format!("ws://{}/api/v1/ws/jobs", server.addrs()[0]);
     actix_rt::spawn(server.run());
     Rig { db, state, url }
-}
-
-/// A user id and a token for it.
-fn user() -> (Uuid, String) {
-    let id = Uuid::new_v4();
-    (id, mint_token(SECRET, id, Role::User, 600))
 }
 
 impl Rig {
