@@ -24,4 +24,5 @@ pub mod pipeline;
 pub mod rows;
 pub mod source;
 pub mod text;
+pub mod warning;
 pub mod workbook;

@@ -14,6 +14,7 @@ use crate::header::{detect_header, normalize_header, Column, ColumnMap, HEADER_S
 use crate::rows::{self, Draft, ParsedTransaction, Skipped, Truncated};
 use crate::source::{self, RowStream, Rows};
 use crate::text;
+use crate::warning::Warning;
 
 /// The outcome of parsing one file (nothing written).
 #[derive(Debug, Clone, Serialize)]
@@ -28,6 +29,16 @@ pub struct ParsedStatement {
     pub file_hash: String,
     /// `csv`, `tsv`, `json`, `xlsx` or `ole2`.
     pub detected_format: &'static str,
+    /// What the parser decided that the user should check (empty when nothing).
+    pub warnings: Vec<Warning>,
+}
+
+/// Transactions, skip counts and warnings of one parse, before the file-level facts are added.
+#[derive(Debug, Default)]
+struct Outcome {
+    transactions: Vec<ParsedTransaction>,
+    skipped: Skipped,
+    warnings: Vec<Warning>,
 }
 
 /// Parses an uploaded file. CPU-bound: call it on a blocking thread.
@@ -38,11 +49,11 @@ pub fn parse_file(
 ) -> Result<ParsedStatement, StatementError> {
     let file_hash = hex_sha256(bytes);
     let (format, rows) = source::read(bytes, filename, password)?;
-    let (transactions, skipped) = match rows {
+    let outcome = match rows {
         Rows::Table(rows) => table(rows)?,
         Rows::Objects(objects) => objects_to_transactions(objects),
     };
-    Ok(statement(transactions, skipped, file_hash, format.name()))
+    Ok(statement(outcome, file_hash, format.name()))
 }
 
 /// Parses JSON rows sent in a request body (`POST /ingest/import` with JSON). A NUL in a key or
@@ -53,8 +64,11 @@ pub fn parse_objects(
     file_hash: String,
 ) -> Result<ParsedStatement, StatementError> {
     check_request_rows(&objects)?;
-    let (transactions, skipped) = objects_to_transactions(objects);
-    Ok(statement(transactions, skipped, file_hash, "json"))
+    Ok(statement(
+        objects_to_transactions(objects),
+        file_hash,
+        "json",
+    ))
 }
 
 /// Checks the keys and string values of rows a client sent (see [`parse_objects`]).
@@ -87,27 +101,27 @@ impl Display for RowField<'_> {
 
 /// The parse result, with the truncation counts of its transactions added up.
 fn statement(
-    transactions: Vec<ParsedTransaction>,
-    skipped: Skipped,
+    outcome: Outcome,
     file_hash: String,
     detected_format: &'static str,
 ) -> ParsedStatement {
     let mut truncated = Truncated::default();
-    for tx in &transactions {
+    for tx in &outcome.transactions {
         truncated.add(tx.truncated);
     }
     ParsedStatement {
-        transactions,
-        skipped,
+        transactions: outcome.transactions,
+        skipped: outcome.skipped,
         truncated,
         file_hash,
         detected_format,
+        warnings: outcome.warnings,
     }
 }
 
 /// Finds the header among the first rows, then turns each following row into a draft as it
 /// streams by: only the drafts are held, never the whole table. Cells lose their NULs.
-fn table(rows: RowStream<'_>) -> Result<(Vec<ParsedTransaction>, Skipped), StatementError> {
+fn table(rows: RowStream<'_>) -> Result<Outcome, StatementError> {
     let mut rows =
         rows.map(|row| row.map(|cells| cells.into_iter().map(Cell::without_nul).collect()));
     let mut head = Vec::with_capacity(HEADER_SCAN_ROWS);
@@ -142,9 +156,7 @@ fn table(rows: RowStream<'_>) -> Result<(Vec<ParsedTransaction>, Skipped), State
     Ok(finish_all(drafts, status_sign, skipped))
 }
 
-fn objects_to_transactions(
-    objects: Vec<Option<Map<String, Value>>>,
-) -> (Vec<ParsedTransaction>, Skipped) {
+fn objects_to_transactions(objects: Vec<Option<Map<String, Value>>>) -> Outcome {
     let mut skipped = Skipped::default();
     let mut drafts = Vec::with_capacity(objects.len());
     let mut has_status = Vec::with_capacity(objects.len());
@@ -176,11 +188,7 @@ fn objects_to_transactions(
     finish_all(drafts, status_sign, skipped)
 }
 
-fn finish_all(
-    drafts: Vec<Draft>,
-    status_sign: bool,
-    mut skipped: Skipped,
-) -> (Vec<ParsedTransaction>, Skipped) {
+fn finish_all(drafts: Vec<Draft>, status_sign: bool, mut skipped: Skipped) -> Outcome {
     let mut transactions = Vec::with_capacity(drafts.len());
     for draft in drafts {
         match rows::finish(draft, status_sign) {
@@ -189,7 +197,11 @@ fn finish_all(
         }
     }
     skipped.duplicate_in_file = rows::dedup_in_file(&mut transactions);
-    (transactions, skipped)
+    Outcome {
+        transactions,
+        skipped,
+        warnings: Vec::new(),
+    }
 }
 
 fn has_amount(map: &ColumnMap) -> bool {

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use super::IngestError;
 use crate::error::CoreError;
+use scale_statements::warning::Warning;
 
 /// Rows per INSERT statement. Ids are UUIDv7 (time-ordered), so the primary key grows at its
 /// right edge instead of splitting pages at random.
@@ -44,6 +45,8 @@ pub struct ImportOutcome {
     pub file_hash: String,
     /// The `uploaded_files` row of this import.
     pub uploaded_file_id: Uuid,
+    /// What the parser decided that the user should check.
+    pub warnings: Vec<Warning>,
 }
 
 /// One row of `GET /ingest/uploaded-files`.
@@ -101,6 +104,7 @@ pub async fn import(
         truncated: statement.truncated,
         file_hash: statement.file_hash.clone(),
         uploaded_file_id,
+        warnings: statement.warnings.clone(),
     })
 }
 

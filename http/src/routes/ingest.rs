@@ -54,6 +54,7 @@ async fn parse(
         "truncated": statement.truncated,
         "file_hash": statement.file_hash,
         "detected_format": statement.detected_format,
+        "warnings": statement.warnings,
     })))
 }
 
@@ -162,6 +163,7 @@ async fn import(
         "truncated_references": outcome.truncated.reference,
         "truncated_payment_methods": outcome.truncated.payment_method,
         "file_hash": outcome.file_hash,
+        "warnings": outcome.warnings,
         "uploaded_file_id": outcome.uploaded_file_id,
     })))
 }
