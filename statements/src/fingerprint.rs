@@ -1,7 +1,7 @@
 //! Transaction fingerprints (ingestion spec §2.6): SHA-256 over the 6-field preimage
 //! `D|A|M|S|P|R`, each text field trimmed (Unicode White_Space plus U+FEFF) and upper-cased.
-//! Repeats of one fingerprint inside a file that are not byte-identical rows get an occurrence
-//! suffix, so both are stored and re-importing the file still changes nothing.
+//! Repeats of one fingerprint inside a file (even byte-identical rows) get an occurrence suffix,
+//! so all are stored and re-importing the file still changes nothing.
 
 use std::fmt::Write as _;
 

@@ -196,7 +196,7 @@ fn finish_all(drafts: Vec<Draft>, status_sign: bool, mut skipped: Skipped) -> Ou
             Err(reason) => skipped.count(reason),
         }
     }
-    skipped.duplicate_in_file = rows::dedup_in_file(&mut transactions);
+    rows::number_repeats(&mut transactions);
     Outcome {
         transactions,
         skipped,

@@ -69,8 +69,6 @@ pub struct Skipped {
     pub invalid_date: usize,
     /// Zero amounts (verification rows, cancelled payments).
     pub zero_amount: usize,
-    /// Byte-identical repeats of an earlier row of the same file.
-    pub duplicate_in_file: usize,
     /// Rows that are not transactions (bad amount, JSON non-objects).
     pub invalid_row: usize,
 }
@@ -365,25 +363,16 @@ pub fn finish(draft: Draft, status_sign: bool) -> Result<ParsedTransaction, Skip
     })
 }
 
-/// Drops byte-identical repeats (same fingerprint and same raw row) and gives distinct rows
-/// that share a fingerprint an occurrence suffix. Returns how many repeats were dropped.
-pub fn dedup_in_file(transactions: &mut Vec<ParsedTransaction>) -> usize {
-    let mut seen: HashMap<String, Vec<usize>> = HashMap::new();
-    let mut kept: Vec<ParsedTransaction> = Vec::with_capacity(transactions.len());
-    let mut dropped = 0;
-    for mut tx in transactions.drain(..) {
-        let base = tx.fingerprint.clone();
-        let group = seen.entry(base.clone()).or_default();
-        if group.iter().any(|&i| kept[i].raw == tx.raw) {
-            dropped += 1;
-            continue;
-        }
-        tx.fingerprint = fingerprint::with_occurrence(&base, group.len() + 1);
-        group.push(kept.len());
-        kept.push(tx);
+/// Gives every repeat of a fingerprint within one file an occurrence suffix: identical rows are
+/// distinct transactions (two metro rides of ₹60 on one day), all kept, while re-importing the
+/// file or an overlapping statement still matches each one to its stored row.
+pub fn number_repeats(transactions: &mut [ParsedTransaction]) {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for tx in transactions {
+        let occurrence = seen.entry(tx.fingerprint.clone()).or_default();
+        *occurrence += 1;
+        tx.fingerprint = fingerprint::with_occurrence(&tx.fingerprint, *occurrence);
     }
-    *transactions = kept;
-    dropped
 }
 
 /// Maps source status text to a stored status.

@@ -280,7 +280,7 @@ fn import_command_parses_stores_and_refuses_a_second_import() {
         String::from_utf8_lossy(&out.stderr)
     );
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["count"], 7);
+    assert_eq!(report["count"], 8);
 
     let out = run(&[]);
     assert!(
@@ -289,7 +289,7 @@ fn import_command_parses_stores_and_refuses_a_second_import() {
         String::from_utf8_lossy(&out.stderr)
     );
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["inserted"], 7);
+    assert_eq!(report["inserted"], 8);
 
     let out = run(&[]);
     assert!(!out.status.success());

@@ -29,7 +29,7 @@ const BATCH: usize = 5_000;
 pub struct ImportOutcome {
     /// Rows stored now.
     pub inserted: usize,
-    /// Repeats inside the file plus rows already stored.
+    /// Rows already stored (by an earlier import or an overlapping statement).
     pub skipped_duplicates: usize,
     /// Zero-amount rows.
     pub skipped_zero_amount: usize,
@@ -96,7 +96,7 @@ pub async fn import(
     let skipped = statement.skipped;
     Ok(ImportOutcome {
         inserted,
-        skipped_duplicates: skipped.duplicate_in_file + (statement.transactions.len() - inserted),
+        skipped_duplicates: statement.transactions.len() - inserted,
         skipped_zero_amount: skipped.zero_amount,
         skipped_invalid_date: skipped.invalid_date,
         skipped_invalid_row: skipped.invalid_row,

@@ -32,8 +32,8 @@ async fn import_then_reimport_is_a_no_op() {
     let first = store::import(&pool, user, Some("g.csv"), &s, false)
         .await
         .unwrap();
-    assert_eq!(first.inserted, 7);
-    assert_eq!(first.skipped_duplicates, 1);
+    assert_eq!(first.inserted, 8);
+    assert_eq!(first.skipped_duplicates, 0);
     assert_eq!(first.skipped_zero_amount, 1);
     assert_eq!(first.skipped_invalid_date, 1);
 

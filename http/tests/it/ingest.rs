@@ -51,11 +51,12 @@ async fn parse_previews_without_writing_and_csv_is_an_alias() {
             test::call_service(&app, upload(path, &token, &[("file", Some("g.csv"), &csv)])).await;
         assert_eq!(res.status(), StatusCode::OK);
         let body: Value = test::read_body_json(res).await;
-        assert_eq!(body["count"], 7);
-        assert_eq!(body["transactions"].as_array().unwrap().len(), 7);
+        assert_eq!(body["count"], 8);
+        assert_eq!(body["transactions"].as_array().unwrap().len(), 8);
         assert_eq!(body["transactions"][0]["amount"], 50.0);
         assert_eq!(body["transactions"][0]["category"], "Uncategorized");
-        assert_eq!(body["skipped"]["duplicate_in_file"], 1);
+        assert_eq!(body["skipped"]["zero_amount"], 1);
+        assert_eq!(body["warnings"], json!([]));
         assert_eq!(body["detected_format"], "csv");
     }
     let files = uploaded_files(&app, &token).await;

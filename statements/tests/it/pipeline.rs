@@ -34,14 +34,13 @@ fn generic_signed_amounts() {
     let s = parse("generic_signed_amount.csv");
     assert_eq!(
         amounts(&s),
-        decs(&["50", "-120", "15.99", "-1250", "499", "-75.50", "1200"])
+        decs(&["50", "-120", "15.99", "15.99", "-1250", "499", "-75.50", "1200"])
     );
     assert_eq!(
         s.skipped,
         Skipped {
             invalid_date: 1,
             zero_amount: 1,
-            duplicate_in_file: 1,
             invalid_row: 0
         }
     );
@@ -59,7 +58,7 @@ fn generic_signed_amounts() {
         s.transactions
             .iter()
             .map(|t| t.amount.to_string())
-            .nth(5)
+            .nth(6)
             .unwrap(),
         "-75.50"
     );
@@ -130,6 +129,27 @@ fn identical_purchases_are_both_kept_when_anything_tells_them_apart() {
         again.transactions[1].fingerprint,
         s.transactions[1].fingerprint
     );
+}
+
+#[test]
+fn identical_rows_are_distinct_transactions_and_a_reimport_or_overlap_matches_each() {
+    // Two metro rides of ₹60 on one day, no balance column: nothing tells them apart.
+    let csv = "Date,Description,Amount\n2026-02-03,DMRC METRO CARD RECHARGE,-60\n\
+               2026-02-03,DMRC METRO CARD RECHARGE,-60\n2026-02-04,CHAI POINT,-40\n";
+    let s = parse_file(csv.as_bytes(), "metro.csv", None).unwrap();
+    assert_eq!(amounts(&s), decs(&["-60", "-60", "-40"]));
+    let prints: Vec<&str> = s
+        .transactions
+        .iter()
+        .map(|t| t.fingerprint.as_str())
+        .collect();
+    assert_ne!(prints[0], prints[1]);
+    let again = parse_file(csv.as_bytes(), "metro.csv", None).unwrap();
+    assert_eq!(again.transactions[1].fingerprint, prints[1]);
+    // An overlapping statement holding one of the rides matches the first one stored.
+    let overlap = "Date,Description,Amount\n2026-02-03,DMRC METRO CARD RECHARGE,-60\n";
+    let one = parse_file(overlap.as_bytes(), "overlap.csv", None).unwrap();
+    assert_eq!(one.transactions[0].fingerprint, prints[0]);
 }
 
 #[test]
