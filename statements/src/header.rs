@@ -451,11 +451,6 @@ impl ColumnMap {
             + usize::from(self.has_money())
     }
 
-    /// True when the row could be a header: a date, a description and some amount column.
-    pub fn is_complete(&self) -> bool {
-        self.required_roles() == 3
-    }
-
     /// True when `row` looks like a transaction under this map: its date cell is a date and
     /// one of its money cells an amount.
     fn is_data(&self, row: &[Cell]) -> bool {
