@@ -10,7 +10,9 @@ use serde_json::{Map, Value};
 use crate::cell::Cell;
 use crate::error::StatementError;
 use crate::fingerprint::hex_sha256;
-use crate::header::{detect_header, normalize_header, Column, ColumnMap, HEADER_SCAN_ROWS};
+use crate::header::{
+    detect_header, normalize_header, Column, ColumnMap, DATA_SAMPLE_ROWS, HEADER_SCAN_ROWS,
+};
 use crate::rows::{self, Draft, ParsedTransaction, Skipped, Truncated};
 use crate::source::{self, RowStream, Rows};
 use crate::text;
@@ -119,14 +121,26 @@ fn statement(
     }
 }
 
-/// Finds the header among the first rows, then turns each following row into a draft as it
-/// streams by: only the drafts are held, never the whole table. Cells lose their NULs.
+/// Finds the header among the first rows (with a few more read as a sample of the data), then
+/// turns each following row into a draft as it streams by: only the drafts are held, never the
+/// whole table. Cells lose their NULs.
 fn table(rows: RowStream<'_>) -> Result<Outcome, StatementError> {
     let mut rows =
         rows.map(|row| row.map(|cells| cells.into_iter().map(Cell::without_nul).collect()));
-    let mut head = Vec::with_capacity(HEADER_SCAN_ROWS);
-    for row in rows.by_ref().take(HEADER_SCAN_ROWS) {
-        head.push(row?);
+    // The rows past the scanned ones only inform the header scores and the description
+    // choice: an error among them waits for its turn in the stream.
+    let head_rows = HEADER_SCAN_ROWS + DATA_SAMPLE_ROWS;
+    let mut head = Vec::with_capacity(head_rows);
+    let mut pending = None;
+    for row in rows.by_ref().take(head_rows) {
+        match row {
+            Ok(row) => head.push(row),
+            Err(error) if head.len() >= HEADER_SCAN_ROWS => {
+                pending = Some(Err(error));
+                break;
+            }
+            Err(error) => return Err(error),
+        }
     }
     let (header_index, map) = detect_header(&head);
     if map.get(Column::Date).is_none() || !has_amount(&map) {
@@ -141,7 +155,11 @@ fn table(rows: RowStream<'_>) -> Result<Outcome, StatementError> {
         .collect();
     let mut skipped = Skipped::default();
     let mut drafts = Vec::new();
-    let buffered = head.into_iter().skip(header_index + 1).map(Ok);
+    let buffered = head
+        .into_iter()
+        .skip(header_index + 1)
+        .map(Ok)
+        .chain(pending);
     for (offset, cells) in buffered.chain(rows).enumerate() {
         let cells = cells?;
         if cells.iter().all(Cell::is_blank) {
