@@ -1,0 +1,3 @@
+//! Unit tests of row settling and realignment.
+
+use super::*;
