@@ -109,9 +109,8 @@ fn ambiguous(column: &str, tally: &Tally) -> StatementError {
 
 /// Settles the signs of a table's rows: when the amount column marks credits `Cr` (or
 /// `CR`) and leaves every other amount unsigned — a card statement — the unmarked amounts are
-/// debits. A running balance whose differences match the amounts then decides: rows whose
-/// sign it contradicts take its sign, with a warning; a convention no balance confirmed is
-/// reported too.
+/// debits (`sign_convention_inferred` unless a balance confirms it). Then a running balance
+/// whose changes match the amounts is weighed against the signs (see [`weigh_balance`]).
 pub(super) fn settle_signs(rows: &mut [Resolved], warnings: &mut Vec<Warning>) {
     let credits_marked = credits_marked_only(rows);
     if credits_marked {
@@ -122,68 +121,100 @@ pub(super) fn settle_signs(rows: &mut [Resolved], warnings: &mut Vec<Warning>) {
             }
         }
     }
-    let Some(evidence) = balance_signs(rows) else {
-        if credits_marked {
-            warnings.push(Warning::new(
-                "sign_convention_inferred",
-                "the amount column marks credits `Cr` and nothing else, so every unmarked \
-                 amount was stored as a debit; no running balance confirms it",
-            ));
-        }
-        return;
-    };
+    match balance_signs(rows) {
+        Some(evidence) => weigh_balance(rows, &evidence, warnings),
+        None if credits_marked => warnings.push(Warning::new(
+            "sign_convention_inferred",
+            "the amount column marks credits `Cr` and nothing else, so every unmarked amount \
+             was stored as a debit; no running balance confirms it",
+        )),
+        None => {}
+    }
+}
+
+/// Weighs a consistent running balance against the rows' signs. Where it agrees, nothing is
+/// said. Unsigned amounts take its sign (`signs_from_balance`). Otherwise the balance wins on
+/// the rows it contradicts (`sign_convention_uncertain`) — unless it contradicts every row it
+/// can check: then it runs against the statement as a whole, which for plain signed amounts
+/// means they are written from the bank's side (all are inverted, unchecked rows too), and
+/// for signs the statement marks (`Cr`, a type column, debit/credit columns) means the
+/// balance is an amount owed (the marked signs are kept). Either way the warning says so.
+fn weigh_balance(rows: &mut [Resolved], evidence: &[Option<bool>], warnings: &mut Vec<Warning>) {
     let unsigned = rows
         .iter()
         .all(|row| row.sign == Sign::Written && row.amount >= Decimal::ZERO);
-    let mut contradicted = Vec::new();
-    let mut unchecked = Vec::new();
-    for (row, negative) in rows.iter_mut().zip(evidence) {
-        if row.amount.is_zero() {
-            continue;
-        }
+    let (mut contradicted, mut confirmed, mut unchecked) = (Vec::new(), 0, Vec::new());
+    for (index, (row, negative)) in rows.iter().zip(evidence).enumerate() {
         match negative {
-            Some(negative) if negative != (row.amount < Decimal::ZERO) => {
-                row.amount = -row.amount;
-                row.sign = Sign::Balance;
-                contradicted.push(row.facts.source_row);
-            }
-            Some(_) => {}
-            None => unchecked.push(row.facts.source_row),
+            _ if row.amount.is_zero() => {}
+            Some(negative) if *negative != (row.amount < Decimal::ZERO) => contradicted.push(index),
+            Some(_) => confirmed += 1,
+            None => unchecked.push(index),
         }
     }
     if contradicted.is_empty() {
         return;
     }
-    let unchecked = if unchecked.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "; {} row(s) could not be checked and keep the sign written ({})",
-            unchecked.len(),
-            listed(&unchecked)
-        )
+    let source_rows = |indices: &[usize]| {
+        let rows: Vec<usize> = indices.iter().map(|&i| rows[i].facts.source_row).collect();
+        format!("{} row(s) ({})", rows.len(), listed(&rows))
     };
-    warnings.push(if unsigned {
-        Warning::new(
+    let (against, unchecked_rows) = (source_rows(&contradicted), source_rows(&unchecked));
+    let systematic = confirmed == 0 && contradicted.len() >= 2 && !unsigned;
+    let marked = contradicted
+        .iter()
+        .any(|&i| !matches!(rows[i].sign, Sign::Written));
+    let (code, message) = if unsigned {
+        (
             "signs_from_balance",
             format!(
-                "the amounts carry no sign; {} row(s) became debits because the running \
-                 balance falls by their amount ({}){unchecked}",
-                contradicted.len(),
-                listed(&contradicted)
+                "the amounts carry no sign; {against} became debits because the running \
+                 balance falls by their amount"
+            ),
+        )
+    } else if systematic && marked {
+        warnings.push(Warning::new(
+            "sign_convention_uncertain",
+            format!(
+                "the running balance moves against every sign the statement marks, on \
+                 {against}; it looks like an amount owed, so the marked signs were kept"
+            ),
+        ));
+        return;
+    } else if systematic {
+        let including = if unchecked.is_empty() {
+            String::new()
+        } else {
+            format!(", including {unchecked_rows} it cannot check")
+        };
+        contradicted.append(&mut unchecked);
+        (
+            "sign_convention_uncertain",
+            format!(
+                "the running balance moves against the written sign of every row it can \
+                 check, {against}: the amounts are written from the bank's side, so all \
+                 were inverted{including}"
             ),
         )
     } else {
-        Warning::new(
+        (
             "sign_convention_uncertain",
             format!(
-                "the running balance contradicts the sign the statement gives on {} row(s) \
-                 ({}); stored the balance's sign{unchecked}",
-                contradicted.len(),
-                listed(&contradicted)
+                "the running balance contradicts the sign the statement gives on {against}; \
+                 stored the balance's sign"
             ),
         )
-    });
+    };
+    for &index in &contradicted {
+        rows[index].amount = -rows[index].amount;
+        rows[index].sign = Sign::Balance;
+    }
+    let message = if unchecked.is_empty() {
+        message
+    } else {
+        format!("{message}; {unchecked_rows} could not be checked and keep their sign")
+    };
+    warnings.push(Warning::new(code, message));
 }
 
 /// True when the amount column marks credits and nothing else: some `Cr` markers, no debit
