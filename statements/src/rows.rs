@@ -4,7 +4,7 @@
 //! A row goes through three steps, so that what only the whole file can tell is decided once:
 //! [`draft`] reads a row as it streams by (a table row first [`Realign`]ed to its header),
 //! [`settle`] decides each amount column's decimal separator and the file's sign convention
-//! ([`convention`]) and resolves every amount, and [`finish`] completes one transaction.
+//! (the private `convention` module) and resolves every amount, and [`finish`] completes one transaction.
 
 mod convention;
 mod realign;
@@ -297,7 +297,7 @@ pub struct Settled {
 /// Settles a file's drafts. For a table (`columns`: its header texts and map) each money
 /// column's decimal separator is decided from all its values — a column that cannot be told
 /// is [`StatementError::Validation`] naming it — and the sign convention is inferred from the
-/// markers in the amount column and checked against the running balance (see [`convention`]).
+/// markers in the amount column and checked against the running balance.
 /// JSON rows (`None`) are read with a decimal point and their written signs.
 pub fn settle(
     drafts: Vec<Draft>,
