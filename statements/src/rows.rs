@@ -4,7 +4,7 @@
 //! A row goes through three steps, so that what only the whole file can tell is decided once:
 //! [`draft`] reads a row as it streams by (a table row first [`Realign`]ed to its header),
 //! [`settle`] decides each amount column's decimal separator and the file's sign convention
-//! (the private `convention` module) and resolves every amount, and [`finish`] completes one transaction.
+//! and resolves every amount, and [`finish`] completes one transaction.
 
 mod convention;
 mod realign;
