@@ -4,7 +4,9 @@
 //! Amounts are exact decimals (never `f64` arithmetic), rounded to 2 dp half away from zero —
 //! what Postgres does when storing into `NUMERIC(12,2)`. The parser reports the sign as written
 //! plus any debit/credit marker found in the text (parentheses, `Dr`/`Cr`); applying markers and
-//! the sign convention (debit negative, credit positive) is the caller's job.
+//! the sign convention (debit negative, credit positive) is the caller's job. So is deciding an
+//! amount column's decimal separator from all its values ([`separator_hint`] per value, then
+//! [`parse_amount_with`]).
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
@@ -26,6 +28,32 @@ pub enum SignMarker {
     Debit,
     /// Money in (`Cr`, a credit-like type).
     Credit,
+}
+
+/// Which character separates the decimals of an amount column; the other one groups
+/// thousands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DecimalSeparator {
+    /// `1,234.56` (Western or Indian grouping with commas).
+    #[default]
+    Point,
+    /// `1.234,56` (European; grouping with dots in threes).
+    Comma,
+}
+
+/// What one amount's text says about its column's decimal separator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeparatorHint {
+    /// No separator, or no number at all.
+    None,
+    /// Only a decimal point reads it (`12.50`, `1,234.56`, `1,234,567`).
+    Point,
+    /// Only a decimal comma reads it (`12,50`, `1.234,56`, `1.234.567`).
+    Comma,
+    /// Both read it, differently: one separator followed by exactly three digits (`1,234`,
+    /// `12.500`). The separator is given: as money rarely has three decimals, it is more likely
+    /// grouping thousands, which is weak evidence for the other one as the decimal.
+    Either(char),
 }
 
 /// A successfully parsed amount cell.
@@ -58,8 +86,15 @@ pub enum AmountParse {
 /// currency symbol/code before or after the number (`₹`, `Rs`, `Rs.`, `INR`, `$`, `USD`, `€`,
 /// `EUR`, `£`, `GBP`, or another common ISO code such as `AED`); whitespace between tokens.
 /// Decimal commas (`12,50`, `1.234,56`), several dots, unknown words and values of 10^10 or more
-/// (after rounding) are [`AmountParse::Invalid`].
+/// (after rounding) are [`AmountParse::Invalid`]. This is [`parse_amount_with`] a decimal point.
 pub fn parse_amount(text: &str) -> AmountParse {
+    parse_amount_with(text, DecimalSeparator::Point)
+}
+
+/// Parses an amount cell of a column whose decimal separator is `separator` (decided from the
+/// whole column, see [`separator_hint`]). With [`DecimalSeparator::Comma`] the roles swap:
+/// `-1.234,56` is −1234.56, dots group thousands in threes, and a decimal point is invalid.
+pub fn parse_amount_with(text: &str, separator: DecimalSeparator) -> AmountParse {
     let text = text.trim().trim_matches(|c| c == '"' || c == '\'').trim();
     if text.is_empty()
         || text == "-"
@@ -69,7 +104,45 @@ pub fn parse_amount(text: &str) -> AmountParse {
     {
         return AmountParse::Empty;
     }
-    parse_tokens(text).map_or(AmountParse::Invalid, AmountParse::Value)
+    parse_tokens(text, separator).map_or(AmountParse::Invalid, AmountParse::Value)
+}
+
+/// What the number written in `text` says about the decimal separator. With both `,` and `.`
+/// the last one is the decimal separator; a separator written several times groups thousands;
+/// a single one is decimal unless exactly three digits follow a plausible first group, when
+/// both readings are possible ([`SeparatorHint::Either`]).
+pub fn separator_hint(text: &str) -> SeparatorHint {
+    let number = tokenize(text).into_iter().find_map(|token| match token {
+        Token::Number(number) => Some(number),
+        _ => None,
+    });
+    let Some(number) = number else {
+        return SeparatorHint::None;
+    };
+    let hint = |decimal: u8| match decimal {
+        b',' => SeparatorHint::Comma,
+        _ => SeparatorHint::Point,
+    };
+    let single = match (number.matches(',').count(), number.matches('.').count()) {
+        (0, 0) => return SeparatorHint::None,
+        (1, 0) => b',',
+        (0, 1) => b'.',
+        // Written several times, it groups thousands, so the other one is the decimal.
+        (_, 0) => return SeparatorHint::Point,
+        (0, _) => return SeparatorHint::Comma,
+        _ => {
+            let last = number
+                .rfind([',', '.'])
+                .map_or(b'.', |i| number.as_bytes()[i]);
+            return hint(last);
+        }
+    };
+    let (head, tail) = number.split_once(char::from(single)).unwrap_or_default();
+    if tail.len() == 3 && (1..=3).contains(&head.len()) && !head.starts_with('0') {
+        SeparatorHint::Either(char::from(single))
+    } else {
+        hint(single)
+    }
 }
 
 /// Converts a typed numeric cell (spreadsheet number, JSON number) to an amount.
@@ -86,7 +159,7 @@ pub fn parse_float_cell(value: f64) -> AmountParse {
         Some(rest) => (true, rest),
         None => (false, text.as_str()),
     };
-    match parse_magnitude(digits) {
+    match parse_magnitude(digits, DecimalSeparator::Point) {
         Some(magnitude) => AmountParse::Value(ParsedAmount {
             value: with_sign(magnitude, negative),
             marker: None,
@@ -101,8 +174,14 @@ pub fn parse_float_cell(value: f64) -> AmountParse {
 /// The text is lower-cased and split on non-alphanumeric characters; the first token that is
 /// one of `debit dr withdrawal expense purchase out sent payment` gives
 /// [`SignMarker::Debit`], one of `credit cr deposit income refund in received` gives
-/// [`SignMarker::Credit`]. No matching token gives `None`.
+/// [`SignMarker::Credit`]. A lone `D` or `C` (Kotak, SBI) is a debit or a credit. No matching
+/// token gives `None`.
 pub fn direction_from_type(text: &str) -> Option<SignMarker> {
+    match text.trim() {
+        "D" | "d" => return Some(SignMarker::Debit),
+        "C" | "c" => return Some(SignMarker::Credit),
+        _ => {}
+    }
     text.split(|c: char| !c.is_alphanumeric())
         .find_map(|token| match token.to_lowercase().as_str() {
             "debit" | "dr" | "withdrawal" | "expense" | "purchase" | "out" | "sent" | "payment" => {
@@ -222,7 +301,7 @@ fn currency_symbol(c: char) -> Option<&'static str> {
 }
 
 /// Interprets the tokens of a non-empty cell; `None` means invalid.
-fn parse_tokens(text: &str) -> Option<ParsedAmount> {
+fn parse_tokens(text: &str, separator: DecimalSeparator) -> Option<ParsedAmount> {
     let mut number = None;
     let mut negative = None;
     let mut open_paren = false;
@@ -261,7 +340,7 @@ fn parse_tokens(text: &str) -> Option<ParsedAmount> {
     if open_paren {
         set_once(&mut marker, SignMarker::Debit)?;
     }
-    let magnitude = parse_magnitude(number?)?;
+    let magnitude = parse_magnitude(number?, separator)?;
     Some(ParsedAmount {
         value: with_sign(magnitude, open_paren || negative == Some(true)),
         marker,
@@ -289,12 +368,17 @@ fn with_sign(magnitude: Decimal, negative: bool) -> Decimal {
     }
 }
 
-/// Parses an unsigned number token (`1,23,456.50`, `.5`, `15.999`) into a rounded,
-/// non-negative 2-dp decimal below 10^10; `None` if malformed or too large.
-fn parse_magnitude(token: &str) -> Option<Decimal> {
-    let (integer, fraction) = token.split_once('.').unwrap_or((token, ""));
-    let integer = if integer.contains(',') {
-        ungroup(integer)?
+/// Parses an unsigned number token (`1,23,456.50`, `.5`, `15.999`; with a decimal comma
+/// `1.234,56`) into a rounded, non-negative 2-dp decimal below 10^10; `None` if malformed or
+/// too large.
+fn parse_magnitude(token: &str, separator: DecimalSeparator) -> Option<Decimal> {
+    let (decimal, group) = match separator {
+        DecimalSeparator::Point => ('.', ','),
+        DecimalSeparator::Comma => (',', '.'),
+    };
+    let (integer, fraction) = token.split_once(decimal).unwrap_or((token, ""));
+    let integer = if integer.contains(group) {
+        ungroup(integer, group, separator == DecimalSeparator::Point)?
     } else {
         integer.to_owned()
     };
@@ -318,15 +402,16 @@ fn parse_magnitude(token: &str) -> Option<Decimal> {
     (rounded < Decimal::from(AMOUNT_LIMIT)).then_some(rounded)
 }
 
-/// Removes thousands separators from an integer part, checking the grouping: the last group
-/// has 3 digits and the others are either all 3 digits (Western, first group 1–3 digits) or
-/// all 2 digits (Indian lakh/crore, first group 1–2 digits). `None` if the grouping is invalid.
-fn ungroup(integer: &str) -> Option<String> {
-    let groups: Vec<&str> = integer.split(',').collect();
+/// Removes the thousands separator `group` from an integer part, checking the grouping: the
+/// last group has 3 digits and the others are either all 3 digits (Western, first group 1–3
+/// digits) or, when `indian` is allowed, all 2 digits (lakh/crore, first group 1–2 digits).
+/// `None` if the grouping is invalid.
+fn ungroup(integer: &str, group: char, indian: bool) -> Option<String> {
+    let groups: Vec<&str> = integer.split(group).collect();
     let (first, rest) = groups.split_first()?;
     let (last, middle) = rest.split_last()?;
     let western = (1..=3).contains(&first.len()) && middle.iter().all(|g| g.len() == 3);
-    let indian = (1..=2).contains(&first.len()) && middle.iter().all(|g| g.len() == 2);
+    let indian = indian && (1..=2).contains(&first.len()) && middle.iter().all(|g| g.len() == 2);
     (last.len() == 3 && (western || indian)).then(|| groups.concat())
 }
 

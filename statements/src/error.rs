@@ -26,7 +26,8 @@ pub enum StatementError {
     /// No row names a date, a description and an amount.
     #[error("no header row with a date, a description and an amount column in the first 30 rows")]
     NoHeaderRow,
-    /// A JSON row a client sent holds a field it may not.
+    /// A JSON row a client sent holds a field it may not, or an amount column's decimal
+    /// separator cannot be told from its values.
     #[error("{0}")]
     Validation(String),
 }

@@ -150,7 +150,14 @@ const ALIASES: &[(Column, &[&str])] = &[
     ),
     (
         Column::Kind,
-        &["type", "transaction type", "txn type", "dr cr", "cr dr"],
+        &[
+            "type",
+            "transaction type",
+            "txn type",
+            "dr cr",
+            "cr dr",
+            "debit credit",
+        ],
     ),
     (Column::Status, &["status", "state", "transaction status"]),
     (

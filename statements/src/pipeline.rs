@@ -13,8 +13,8 @@ use crate::fingerprint::hex_sha256;
 use crate::header::{
     detect_header, normalize_header, Column, ColumnMap, DATA_SAMPLE_ROWS, HEADER_SCAN_ROWS,
 };
-use crate::rows::{self, Draft, ParsedTransaction, Skipped, Truncated};
-use crate::source::{self, RowStream, Rows};
+use crate::rows::{self, ParsedTransaction, Realign, Settled, Skipped, Truncated};
+use crate::source::{self, Format, RowStream, Rows};
 use crate::text;
 use crate::warning::Warning;
 
@@ -52,8 +52,8 @@ pub fn parse_file(
     let file_hash = hex_sha256(bytes);
     let (format, rows) = source::read(bytes, filename, password)?;
     let outcome = match rows {
-        Rows::Table(rows) => table(rows)?,
-        Rows::Objects(objects) => objects_to_transactions(objects),
+        Rows::Table(rows) => table(rows, format)?,
+        Rows::Objects(objects) => objects_to_transactions(objects)?,
     };
     Ok(statement(outcome, file_hash, format.name()))
 }
@@ -67,7 +67,7 @@ pub fn parse_objects(
 ) -> Result<ParsedStatement, StatementError> {
     check_request_rows(&objects)?;
     Ok(statement(
-        objects_to_transactions(objects),
+        objects_to_transactions(objects)?,
         file_hash,
         "json",
     ))
@@ -123,8 +123,9 @@ fn statement(
 
 /// Finds the header among the first rows (with a few more read as a sample of the data), then
 /// turns each following row into a draft as it streams by: only the drafts are held, never the
-/// whole table. Cells lose their NULs.
-fn table(rows: RowStream<'_>) -> Result<Outcome, StatementError> {
+/// whole table. Cells lose their NULs; delimited rows are first lined up with the header
+/// ([`Realign`]).
+fn table(rows: RowStream<'_>, format: Format) -> Result<Outcome, StatementError> {
     let mut rows =
         rows.map(|row| row.map(|cells| cells.into_iter().map(Cell::without_nul).collect()));
     // The rows past the scanned ones only inform the header scores and the description
@@ -153,6 +154,11 @@ fn table(rows: RowStream<'_>) -> Result<Outcome, StatementError> {
             _ => String::new(),
         })
         .collect();
+    let delimiter = match format {
+        Format::Delimited(delimiter) => Some(delimiter),
+        _ => None,
+    };
+    let mut realign = Realign::new(&headers, &map, delimiter);
     let mut skipped = Skipped::default();
     let mut drafts = Vec::new();
     let buffered = head
@@ -165,16 +171,24 @@ fn table(rows: RowStream<'_>) -> Result<Outcome, StatementError> {
         if cells.iter().all(Cell::is_blank) {
             continue;
         }
-        match rows::draft(&cells, &headers, &map, header_index + offset + 2) {
+        let source_row = header_index + offset + 2;
+        let drafted = realign
+            .fit(cells, source_row)
+            .and_then(|cells| rows::draft(&cells, &headers, &map, source_row));
+        match drafted {
             Ok(draft) => drafts.push(draft),
             Err(reason) => skipped.count(reason),
         }
     }
-    let status_sign = rows::status_decides_sign(map.get(Column::Status).is_some(), &drafts);
-    Ok(finish_all(drafts, status_sign, skipped))
+    let warnings = realign.warnings();
+    let settled = rows::settle(drafts, Some((&headers, &map)))?;
+    let status_sign = rows::status_decides_sign(map.get(Column::Status).is_some(), &settled.rows);
+    Ok(finish_all(settled, status_sign, skipped, warnings))
 }
 
-fn objects_to_transactions(objects: Vec<Option<Map<String, Value>>>) -> Outcome {
+fn objects_to_transactions(
+    objects: Vec<Option<Map<String, Value>>>,
+) -> Result<Outcome, StatementError> {
     let mut skipped = Skipped::default();
     let mut drafts = Vec::with_capacity(objects.len());
     let mut has_status = Vec::with_capacity(objects.len());
@@ -199,17 +213,25 @@ fn objects_to_transactions(objects: Vec<Option<Map<String, Value>>>) -> Outcome 
             Err(reason) => skipped.count(reason),
         }
     }
+    let settled = rows::settle(drafts, None)?;
     let status_sign = rows::status_decides_sign(
         has_status.iter().all(|s| *s) && !has_status.is_empty(),
-        &drafts,
+        &settled.rows,
     );
-    finish_all(drafts, status_sign, skipped)
+    Ok(finish_all(settled, status_sign, skipped, Vec::new()))
 }
 
-fn finish_all(drafts: Vec<Draft>, status_sign: bool, mut skipped: Skipped) -> Outcome {
-    let mut transactions = Vec::with_capacity(drafts.len());
-    for draft in drafts {
-        match rows::finish(draft, status_sign) {
+fn finish_all(
+    settled: Settled,
+    status_sign: bool,
+    mut skipped: Skipped,
+    mut warnings: Vec<Warning>,
+) -> Outcome {
+    skipped.invalid_row += settled.invalid_rows;
+    warnings.extend(settled.warnings);
+    let mut transactions = Vec::with_capacity(settled.rows.len());
+    for row in settled.rows {
+        match rows::finish(row, status_sign) {
             Ok(tx) => transactions.push(tx),
             Err(reason) => skipped.count(reason),
         }
@@ -218,7 +240,7 @@ fn finish_all(drafts: Vec<Draft>, status_sign: bool, mut skipped: Skipped) -> Ou
     Outcome {
         transactions,
         skipped,
-        warnings: Vec::new(),
+        warnings,
     }
 }
 

@@ -1,5 +1,15 @@
 //! Turning source rows into transactions (ingestion spec §1.5–§1.8, §2.6): date, exact signed
 //! amount, currency, type, status, merchant extraction, fingerprint and in-file de-duplication.
+//!
+//! A row goes through three steps, so that what only the whole file can tell is decided once:
+//! [`draft`] reads a row as it streams by (a table row first [`Realign`]ed to its header),
+//! [`settle`] decides each amount column's decimal separator and the file's sign convention
+//! and resolves every amount, and [`finish`] completes one transaction.
+
+mod convention;
+mod realign;
+
+pub use realign::Realign;
 
 use std::collections::HashMap;
 
@@ -9,13 +19,15 @@ use rust_decimal::Decimal;
 use serde::{Serialize, Serializer};
 use serde_json::{json, Map, Value};
 
-use crate::amount::{self, AmountParse, ParsedAmount, SignMarker};
+use crate::amount::{self, AmountParse, DecimalSeparator, ParsedAmount, SignMarker};
 use crate::cell::Cell;
 use crate::date;
+use crate::error::StatementError;
 use crate::fingerprint::{self, FingerprintFields};
 use crate::header::{Column, ColumnMap};
 use crate::merchant;
 use crate::text;
+use crate::warning::Warning;
 
 /// The category every imported row starts with.
 pub const UNCATEGORIZED: &str = "Uncategorized";
@@ -118,39 +130,90 @@ impl Skipped {
     }
 }
 
-/// A row with a valid date and amount whose sign may still depend on the whole file (the
-/// Google Pay status rule).
-pub struct Draft {
+/// The columns holding money, in the order a [`Draft`] keeps their cells.
+const MONEY_COLUMNS: [Column; 4] = [
+    Column::Amount,
+    Column::Debit,
+    Column::Credit,
+    Column::Balance,
+];
+const AMOUNT: usize = 0;
+const DEBIT: usize = 1;
+const CREDIT: usize = 2;
+const BALANCE: usize = 3;
+
+/// What a row says besides its money: everything [`finish`] needs from it.
+struct Facts {
     date: NaiveDate,
     time: Option<NaiveTime>,
-    amount: Decimal,
-    sign_fixed: bool,
     status_text: String,
-    currency: &'static str,
+    /// From a currency column or the amount header; else the amount text decides.
+    currency: Option<&'static str>,
     description: String,
     description_truncated: bool,
     merchant_column: String,
     method_column: String,
     reference_column: String,
-    warning: Option<&'static str>,
     source_row: usize,
     raw: Map<String, Value>,
 }
 
-impl Draft {
+/// A row with a valid date whose money cells are kept as read: their decimal separator and
+/// sign convention are decided from the whole file ([`settle`]).
+pub struct Draft {
+    facts: Facts,
+    /// The cells of [`MONEY_COLUMNS`] this row uses (others empty).
+    money: [Cell; 4],
+    /// Debit/credit columns give the amount (else the amount column).
+    split: bool,
+    /// The direction a type column gives.
+    kind: Option<SignMarker>,
+}
+
+/// Where a settled amount's sign came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sign {
+    /// Debit and credit columns.
+    Split,
+    /// A `Dr`/`Cr` or parentheses marker in the amount text.
+    Marker(SignMarker),
+    /// A type column.
+    Kind,
+    /// The sign as written; nothing else said.
+    Written,
+    /// The file's convention: unmarked amounts of a column marking credits `Cr` are debits.
+    Convention,
+    /// The running balance, against what the row said.
+    Balance,
+}
+
+/// A row whose amount is settled; its sign may still depend on the Google Pay status rule.
+pub struct Resolved {
+    facts: Facts,
+    amount: Decimal,
+    sign: Sign,
+    /// The running balance after this row, when the file has a readable one.
+    balance: Option<Decimal>,
+    currency: &'static str,
+    warning: Option<&'static str>,
+}
+
+impl Resolved {
     /// True when the amount is not negative (input to the Google Pay rule).
     pub fn is_non_negative(&self) -> bool {
         self.amount >= Decimal::ZERO
     }
 
-    /// True when the sign came from a marker, a type or debit/credit columns.
+    /// True when the sign came from a marker, a type, debit/credit columns, the file's
+    /// convention or its balance.
     pub fn sign_fixed(&self) -> bool {
-        self.sign_fixed
+        self.sign != Sign::Written
     }
 }
 
 /// Reads one source row. `headers[i]` names `cells[i]` in `raw`. The description is cut to
-/// [`text::DESCRIPTION`] characters before anything reads it.
+/// [`text::DESCRIPTION`] characters before anything reads it. Only the date is checked here;
+/// the money cells are read by [`settle`].
 pub fn draft(
     cells: &[Cell],
     headers: &[String],
@@ -163,28 +226,46 @@ pub fn draft(
             .unwrap_or(&Cell::Empty)
     };
     let (date, time) = parse_date_cell(cell(Column::Date)).ok_or(SkipReason::InvalidDate)?;
-    let (amount, sign_fixed, written_currency, warning) = resolve_amount(map, &cell)?;
-    let currency = currency_code(cell(Column::Currency))
-        .or(map.currency_hint)
-        .or(written_currency)
-        .unwrap_or("INR");
+    let has_split = map.get(Column::Debit).is_some() || map.get(Column::Credit).is_some();
+    let split = has_split
+        && (!cell(Column::Debit).is_blank()
+            || !cell(Column::Credit).is_blank()
+            || map.get(Column::Amount).is_none());
+    let money = MONEY_COLUMNS.map(|column| {
+        let used = match column {
+            Column::Amount => !split,
+            Column::Debit | Column::Credit => split,
+            _ => true,
+        };
+        if used {
+            cell(column).clone()
+        } else {
+            Cell::Empty
+        }
+    });
+    let kind = match cell(Column::Kind) {
+        Cell::Text(kind) if !split => amount::direction_from_type(kind),
+        _ => None,
+    };
     let mut description = collapse(&text(cell(Column::Description)));
     let description_truncated = text::truncate(&mut description, text::DESCRIPTION);
     Ok(Draft {
-        date,
-        time,
-        amount,
-        sign_fixed,
-        status_text: text(cell(Column::Status)),
-        currency,
-        description,
-        description_truncated,
-        merchant_column: collapse(&text(cell(Column::Merchant))),
-        method_column: text(cell(Column::PaymentMethod)),
-        reference_column: text(cell(Column::Reference)).trim().to_owned(),
-        warning,
-        source_row,
-        raw: raw_row(cells, headers),
+        facts: Facts {
+            date,
+            time,
+            status_text: text(cell(Column::Status)),
+            currency: currency_code(cell(Column::Currency)).or(map.currency_hint),
+            description,
+            description_truncated,
+            merchant_column: collapse(&text(cell(Column::Merchant))),
+            method_column: text(cell(Column::PaymentMethod)),
+            reference_column: text(cell(Column::Reference)).trim().to_owned(),
+            source_row,
+            raw: raw_row(cells, headers),
+        },
+        money,
+        split,
+        kind,
     })
 }
 
@@ -201,22 +282,73 @@ fn parse_date_cell(cell: &Cell) -> Option<(NaiveDate, Option<NaiveTime>)> {
     }
 }
 
-type Resolved = (Decimal, bool, Option<&'static str>, Option<&'static str>);
+/// The drafts of one file with their amounts resolved.
+pub struct Settled {
+    /// Rows with an amount, in source order.
+    pub rows: Vec<Resolved>,
+    /// Drafts whose amount could not be read (counted as [`Skipped::invalid_row`]).
+    pub invalid_rows: usize,
+    /// What the file-wide decisions leave for the user to check.
+    pub warnings: Vec<Warning>,
+}
 
-/// The signed amount: debit/credit columns, else the amount column with its markers or a type
-/// column; the Google Pay status rule is applied later, file-wide.
-fn resolve_amount<'a>(
-    map: &ColumnMap,
-    cell: &impl Fn(Column) -> &'a Cell,
+/// Settles a file's drafts. For a table (`columns`: its header texts and map) each money
+/// column's decimal separator is decided from all its values — a column that cannot be told
+/// is [`StatementError::Validation`] naming it — and the sign convention is inferred from the
+/// markers in the amount column and checked against the running balance.
+/// JSON rows (`None`) are read with a decimal point and their written signs.
+pub fn settle(
+    drafts: Vec<Draft>,
+    columns: Option<(&[String], &ColumnMap)>,
+) -> Result<Settled, StatementError> {
+    let mut warnings = Vec::new();
+    let separators = match columns {
+        Some((headers, map)) => convention::separators(&drafts, headers, map, &mut warnings)?,
+        None => [Some(DecimalSeparator::Point); 4],
+    };
+    let mut invalid_rows = 0;
+    let mut rows = Vec::with_capacity(drafts.len());
+    for draft in drafts {
+        match resolve(draft, &separators) {
+            Ok(row) => rows.push(row),
+            Err(_) => invalid_rows += 1,
+        }
+    }
+    if columns.is_some() {
+        convention::settle_signs(&mut rows, &mut warnings);
+    }
+    Ok(Settled {
+        rows,
+        invalid_rows,
+        warnings,
+    })
+}
+
+/// The signed amount of a draft: debit/credit columns, else the amount column with its
+/// markers or a type column (the file's convention and balance come later). A `None`
+/// separator leaves that column unread.
+fn resolve(
+    draft: Draft,
+    separators: &[Option<DecimalSeparator>; 4],
 ) -> Result<Resolved, SkipReason> {
-    let has_split = map.get(Column::Debit).is_some() || map.get(Column::Credit).is_some();
-    let split_used = has_split
-        && (!cell(Column::Debit).is_blank()
-            || !cell(Column::Credit).is_blank()
-            || map.get(Column::Amount).is_none());
-    if split_used {
-        let debit = optional_amount(cell(Column::Debit))?;
-        let credit = optional_amount(cell(Column::Credit))?;
+    let Draft {
+        facts,
+        money,
+        split,
+        kind,
+    } = draft;
+    let read = |index: usize| match separators[index] {
+        Some(separator) => optional_amount(&money[index], separator),
+        None => Ok(None),
+    };
+    let balance = read(BALANCE).ok().flatten().map(|b| match b.marker {
+        Some(SignMarker::Debit) => -b.value.abs(),
+        Some(SignMarker::Credit) => b.value.abs(),
+        None => b.value,
+    });
+    let (amount, sign, written_currency, warning) = if split {
+        let debit = read(DEBIT)?;
+        let credit = read(CREDIT)?;
         let (debit_value, credit_value) = (
             debit.as_ref().map_or(Decimal::ZERO, |a| a.value.abs()),
             credit.as_ref().map_or(Decimal::ZERO, |a| a.value.abs()),
@@ -226,30 +358,43 @@ fn resolve_amount<'a>(
         let currency = debit
             .and_then(|a| a.currency)
             .or(credit.and_then(|a| a.currency));
-        return Ok((
+        (
             amount::round_money(credit_value - debit_value),
-            true,
+            Sign::Split,
             currency,
             warning,
-        ));
-    }
-    let parsed = optional_amount(cell(Column::Amount))?.ok_or(SkipReason::InvalidRow)?;
-    let direction = parsed.marker.or_else(|| match cell(Column::Kind) {
-        Cell::Text(kind) => amount::direction_from_type(kind),
-        _ => None,
-    });
-    let value = match direction {
-        Some(SignMarker::Debit) => -parsed.value.abs(),
-        Some(SignMarker::Credit) => parsed.value.abs(),
-        None => parsed.value,
+        )
+    } else {
+        let parsed = read(AMOUNT)?.ok_or(SkipReason::InvalidRow)?;
+        let (direction, sign) = match (parsed.marker, kind) {
+            (Some(marker), _) => (Some(marker), Sign::Marker(marker)),
+            (None, Some(kind)) => (Some(kind), Sign::Kind),
+            (None, None) => (None, Sign::Written),
+        };
+        let value = match direction {
+            Some(SignMarker::Debit) => -parsed.value.abs(),
+            Some(SignMarker::Credit) => parsed.value.abs(),
+            None => parsed.value,
+        };
+        (value, sign, parsed.currency, None)
     };
-    Ok((value, direction.is_some(), parsed.currency, None))
+    Ok(Resolved {
+        currency: facts.currency.or(written_currency).unwrap_or("INR"),
+        facts,
+        amount,
+        sign,
+        balance,
+        warning,
+    })
 }
 
-fn optional_amount(cell: &Cell) -> Result<Option<ParsedAmount>, SkipReason> {
+fn optional_amount(
+    cell: &Cell,
+    separator: DecimalSeparator,
+) -> Result<Option<ParsedAmount>, SkipReason> {
     let parsed = match cell {
         Cell::Empty => AmountParse::Empty,
-        Cell::Text(text) => amount::parse_amount(text),
+        Cell::Text(text) => amount::parse_amount_with(text, separator),
         Cell::Number(value) => amount::parse_float_cell(*value),
         Cell::DateTime(_) | Cell::Bool(_) => AmountParse::Invalid,
     };
@@ -262,21 +407,28 @@ fn optional_amount(cell: &Cell) -> Result<Option<ParsedAmount>, SkipReason> {
 
 /// Whether a file is a Google Pay/Play style export: a status column and no negative amounts
 /// among rows whose sign is not fixed otherwise (spec §1.6, rule 3).
-pub fn status_decides_sign(map_has_status: bool, drafts: &[Draft]) -> bool {
+pub fn status_decides_sign(map_has_status: bool, rows: &[Resolved]) -> bool {
     map_has_status
-        && drafts
+        && rows
             .iter()
-            .filter(|d| !d.sign_fixed)
-            .all(Draft::is_non_negative)
+            .filter(|r| !r.sign_fixed())
+            .all(Resolved::is_non_negative)
 }
 
-/// Completes a draft: applies the status rule when `status_sign` holds, extracts the merchant
-/// (merchant, method and reference cut to their [`text`](mod@crate::text) limits) and computes
-/// the base fingerprint.
-pub fn finish(draft: Draft, status_sign: bool) -> Result<ParsedTransaction, SkipReason> {
+/// Completes a settled row: applies the status rule when `status_sign` holds, extracts the
+/// merchant (merchant, method and reference cut to their [`text`](mod@crate::text) limits) and
+/// computes the base fingerprint.
+pub fn finish(row: Resolved, status_sign: bool) -> Result<ParsedTransaction, SkipReason> {
+    let sign_fixed = row.sign_fixed();
+    let Resolved {
+        facts: draft,
+        mut amount,
+        currency,
+        warning,
+        ..
+    } = row;
     let status = normalize_status(&draft.status_text);
-    let mut amount = draft.amount;
-    if status_sign && !draft.sign_fixed {
+    if status_sign && !sign_fixed {
         amount = match status {
             "cancelled" => Decimal::ZERO,
             "refunded" => amount.abs(),
@@ -334,7 +486,7 @@ pub fn finish(draft: Draft, status_sign: bool) -> Result<ParsedTransaction, Skip
         "app": extraction.app,
         "clean_description": extraction.clean_description,
         "extracted_reference": extraction.reference,
-        "warning": draft.warning,
+        "warning": warning,
     });
     // Absent facts are left out rather than stored as nulls (smaller rows, faster imports).
     if let Value::Object(members) = &mut meta {
@@ -343,7 +495,7 @@ pub fn finish(draft: Draft, status_sign: bool) -> Result<ParsedTransaction, Skip
     Ok(ParsedTransaction {
         date: draft.date,
         amount,
-        currency: draft.currency,
+        currency,
         kind: if amount < Decimal::ZERO {
             "debit"
         } else {
@@ -433,3 +585,23 @@ fn raw_row(cells: &[Cell], headers: &[String]) -> Map<String, Value> {
         })
         .collect()
 }
+
+/// How many source rows a warning lists.
+const LISTED_ROWS: usize = 5;
+
+/// Up to [`LISTED_ROWS`] source rows for a warning (`row 4, row 9`), then `…`.
+fn listed(rows: &[usize]) -> String {
+    let mut text = rows
+        .iter()
+        .take(LISTED_ROWS)
+        .map(|row| format!("row {row}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if rows.len() > LISTED_ROWS {
+        text.push_str(", …");
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests;

@@ -421,3 +421,70 @@ fn fixture_amounts() {
     assert_eq!(parsed("INR 1200"), ("1200.00".into(), None, Some("INR")));
     assert_eq!(float_value(0.0), "0.00");
 }
+
+#[test]
+fn a_lone_d_or_c_in_a_type_column_is_a_direction() {
+    assert_eq!(direction_from_type(" D "), Some(SignMarker::Debit));
+    assert_eq!(direction_from_type("c"), Some(SignMarker::Credit));
+    // Only alone: inside other text a single letter means nothing.
+    assert_eq!(direction_from_type("Grade D"), None);
+}
+
+#[test]
+fn separator_hints() {
+    use SeparatorHint::*;
+    for (text, hint) in [
+        ("", None),
+        ("500", None),
+        ("Cr", None),
+        ("12.50", Point),
+        ("-1,234.56", Point),
+        ("1,23,456", Point),
+        ("1,234,567", Point),
+        ("0.125", Point),
+        ("1234.567", Point),
+        ("1,250.00 Cr", Point),
+        ("12,50", Comma),
+        ("-1.234,56", Comma),
+        ("1.234.567", Comma),
+        ("1234,567", Comma),
+        ("0,500", Comma),
+        ("€ -6,5", Comma),
+        ("1,234", Either(',')),
+        ("-12.500", Either('.')),
+        ("INR 999.000", Either('.')),
+    ] {
+        assert_eq!(separator_hint(text), hint, "{text:?}");
+    }
+}
+
+#[test]
+fn decimal_comma_columns() {
+    let comma = |text| match parse_amount_with(text, DecimalSeparator::Comma) {
+        AmountParse::Value(amount) => (amount.value.to_string(), amount.marker, amount.currency),
+        other => panic!("{text:?} should parse, got {other:?}"),
+    };
+    assert_eq!(comma("-1.234,56"), ("-1234.56".into(), None, None));
+    assert_eq!(comma("12,5"), ("12.50".into(), None, None));
+    assert_eq!(comma("1.234"), ("1234.00".into(), None, None));
+    assert_eq!(comma("1.234.567,891"), ("1234567.89".into(), None, None));
+    assert_eq!(comma("€ 3,20"), ("3.20".into(), None, Some("EUR")));
+    assert_eq!(
+        comma("45,90 Cr"),
+        ("45.90".into(), Some(SignMarker::Credit), None)
+    );
+    // Dots group in threes only; a decimal point or a second comma is not a decimal-comma
+    // amount.
+    for text in ["12.50", "1,234.56", "1,2,3", "12.34.5", "1.23.456,00", ".5"] {
+        assert_eq!(
+            parse_amount_with(text, DecimalSeparator::Comma),
+            AmountParse::Invalid,
+            "{text:?}"
+        );
+    }
+    // A decimal point column reads as before.
+    assert_eq!(
+        parse_amount_with("1,23,456.50", DecimalSeparator::Point),
+        parse_amount("1,23,456.50")
+    );
+}

@@ -3,6 +3,7 @@
 //! ([`header`]) and property-based fuzzing ([`fuzz`]), with the spreadsheet fixtures they build
 //! ([`workbooks`]).
 
+mod amounts;
 mod fuzz;
 mod header;
 mod pipeline;
