@@ -101,15 +101,19 @@ impl Display for RowField<'_> {
     }
 }
 
-/// The parse result, with the truncation counts of its transactions added up.
+/// The parse result, with the truncation counts of its transactions added up (and a warning
+/// when any text was cut).
 fn statement(
-    outcome: Outcome,
+    mut outcome: Outcome,
     file_hash: String,
     detected_format: &'static str,
 ) -> ParsedStatement {
     let mut truncated = Truncated::default();
     for tx in &outcome.transactions {
         truncated.add(tx.truncated);
+    }
+    if let Some(warning) = truncation_warning(&truncated) {
+        outcome.warnings.push(warning);
     }
     ParsedStatement {
         transactions: outcome.transactions,
@@ -119,6 +123,33 @@ fn statement(
         detected_format,
         warnings: outcome.warnings,
     }
+}
+
+/// `text_truncated` naming each field that was cut, how often and to what limit.
+fn truncation_warning(truncated: &Truncated) -> Option<Warning> {
+    let cut: Vec<String> = [
+        ("descriptions", truncated.description, text::DESCRIPTION),
+        ("merchant names", truncated.merchant_name, text::MERCHANT),
+        ("references", truncated.reference, text::REFERENCE),
+        (
+            "payment methods",
+            truncated.payment_method,
+            text::PAYMENT_METHOD,
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, count, _)| *count > 0)
+    .map(|(field, count, limit)| format!("{count} {field} (to {limit} characters)"))
+    .collect();
+    (!cut.is_empty()).then(|| {
+        Warning::new(
+            "text_truncated",
+            format!(
+                "cut to their limits: {}; the source cells are kept whole in raw_data",
+                cut.join(", ")
+            ),
+        )
+    })
 }
 
 /// Finds the header among the first rows (with a few more read as a sample of the data), then

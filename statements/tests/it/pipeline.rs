@@ -153,6 +153,43 @@ fn identical_rows_are_distinct_transactions_and_a_reimport_or_overlap_matches_ea
 }
 
 #[test]
+fn formula_like_descriptions_are_kept_verbatim_and_long_ones_cut_with_a_warning() {
+    let long = "NEFT CR-".repeat(200);
+    let csv = format!(
+        "Date,Description,Amount\n2026-02-03,=HYPERLINK(\"http://x\"),-10\n\
+         2026-02-04,+91 98XXXXXX21 UPI,-20\n2026-02-05,@SUM(A1),-30\n2026-02-06,{long},500\n"
+    );
+    let s = parse_file(csv.as_bytes(), "odd.csv", None).unwrap();
+    let descriptions: Vec<&str> = s
+        .transactions
+        .iter()
+        .map(|t| t.description.as_str())
+        .collect();
+    assert_eq!(descriptions[0], "=HYPERLINK(\"http://x\")");
+    assert_eq!(descriptions[1], "+91 98XXXXXX21 UPI");
+    assert_eq!(descriptions[2], "@SUM(A1)");
+    assert_eq!(descriptions[3].chars().count(), 1000);
+    assert_eq!(s.truncated.description, 1);
+    let warning = s
+        .warnings
+        .iter()
+        .find(|w| w.code == "text_truncated")
+        .unwrap();
+    assert!(
+        warning
+            .message
+            .contains("1 descriptions (to 1000 characters)"),
+        "{warning:?}"
+    );
+    let plain = parse_file(
+        b"Date,Description,Amount\n2026-02-03,Tea,-10\n",
+        "t.csv",
+        None,
+    );
+    assert!(plain.unwrap().warnings.is_empty());
+}
+
+#[test]
 fn malformed_inputs_are_errors_not_panics() {
     let cases: &[(&[u8], &str)] = &[
         (b"\x7fELF\x02\x01\x01\x00\x00\x00", "junk.csv"),
@@ -219,4 +256,44 @@ fn hdfc_workbook_and_legacy_xls() {
     let s = parse_file(&workbooks::legacy_xls(), "old.xls", None).unwrap();
     assert_eq!(amounts(&s), decs(&["2000", "-500", "-1000.50"]));
     assert_eq!(s.transactions[2].date.to_string(), "2023-06-12");
+}
+
+#[test]
+fn every_warning_code_is_documented_in_the_api_reference() {
+    let docs = include_str!("../../../docs/api.md");
+    let mut files = Vec::new();
+    let mut dirs = vec![std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src"
+    ))];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(std::fs::read_to_string(path).unwrap());
+            }
+        }
+    }
+    let mut codes = Vec::new();
+    for source in &files {
+        for (at, _) in source.match_indices("Warning::new(") {
+            let rest = source[at..]
+                .split_once('"')
+                .map(|(_, r)| r)
+                .unwrap_or_default();
+            let code = rest.split('"').next().unwrap_or_default();
+            if !code.is_empty() && code.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+                codes.push(code.to_owned());
+            }
+        }
+    }
+    assert!(codes.len() >= 6, "{codes:?}");
+    for code in codes {
+        assert!(
+            docs.contains(&format!("`{code}`")),
+            "`{code}` is not in docs/api.md"
+        );
+    }
 }
