@@ -55,13 +55,16 @@ pub type RowStream<'a> = Box<dyn Iterator<Item = Result<Vec<Cell>, StatementErro
 /// Rows read from a file: either one table (first row possibly preceded by a preamble) or JSON
 /// objects, each with its own keys.
 pub enum Rows<'a> {
-    /// Spreadsheet or delimited rows.
+    /// Spreadsheet, HTML table or delimited rows.
     Table(RowStream<'a>),
     /// JSON objects (`None` for array items that are not objects).
     Objects(Vec<Option<Map<String, Value>>>),
 }
 
-/// Checks the extension, sniffs the format and reads the rows.
+/// Checks the extension, sniffs the format and reads the rows. Content decides, in this order:
+/// workbook signatures (zip, OLE2), then the decoded text: JSON (`{`/`[`), HTML with a table,
+/// delimited text. The extension only breaks ties: `.json` text is JSON, `.tsv` text is
+/// tab-separated, and a spreadsheet name (`.xls`…) refuses content that is not text.
 pub fn read<'a>(
     bytes: &'a [u8],
     filename: &str,
