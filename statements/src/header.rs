@@ -311,7 +311,7 @@ const NOT_A_HEADER: &[&str] = &[
 ];
 
 /// The column a normalised label names and its preference rank (lower is better): an exact
-/// alias (its list position), else keywords after expanding abbreviations ([`KEYWORD_RANK`],
+/// alias (its list position), else keywords after expanding abbreviations (`KEYWORD_RANK`,
 /// except that a date other than a value date ranks just before `value date`).
 pub fn classify(normalized: &str) -> Option<(Column, usize)> {
     exact(normalized).or_else(|| {

@@ -29,7 +29,7 @@ pub struct ParsedStatement {
     pub truncated: Truncated,
     /// SHA-256 of the uploaded bytes (before any decryption), lower-case hex.
     pub file_hash: String,
-    /// `csv`, `tsv`, `json`, `xlsx` or `ole2`.
+    /// `csv`, `tsv`, `json`, `html`, `xlsx` or `ole2`.
     pub detected_format: &'static str,
     /// What the parser decided that the user should check (empty when nothing).
     pub warnings: Vec<Warning>,

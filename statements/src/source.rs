@@ -1,6 +1,9 @@
-//! Reading an uploaded file into rows of cells: format sniffing (magic bytes before the
-//! extension), text decoding (BOM, UTF-8, Windows-1252 fallback), delimited text with a sniffed
-//! delimiter and RFC 4180 quoting, JSON rows, and spreadsheets via [`crate::workbook`].
+//! Reading an uploaded file into rows of cells: format sniffing (content first, ingestion spec
+//! §1.1: the extension only breaks ties, so SBI's tab-separated "Excel" file or a bank's HTML
+//! table named `.xls` is read as what it is), text decoding (UTF-8 and UTF-16 BOMs, UTF-16
+//! without one, UTF-8, Windows-1252 for the bytes that are not UTF-8), delimited text with a
+//! sniffed delimiter and RFC 4180 quoting, JSON rows, HTML tables via [`html`], and
+//! spreadsheets via [`crate::workbook`].
 
 use std::borrow::Cow;
 use std::io::{Cursor, Read};
@@ -9,7 +12,10 @@ use serde_json::{Map, Value};
 
 use crate::cell::Cell;
 use crate::error::StatementError;
+use crate::header::HEADER_SCAN_ROWS;
 use crate::workbook::{self, WorkbookError, MAX_ROWS};
+
+pub mod html;
 
 /// Extensions accepted for upload.
 pub const ALLOWED_EXTENSIONS: &[&str] = &["csv", "tsv", "txt", "json", "xls", "xlsx", "xlsm"];
@@ -25,6 +31,8 @@ pub enum Format {
     Xlsx,
     /// OLE2 container: legacy `.xls`, or an encrypted OOXML workbook.
     Ole2,
+    /// An HTML page holding the statement as a `<table>`.
+    Html,
 }
 
 impl Format {
@@ -36,6 +44,7 @@ impl Format {
             Format::Json => "json",
             Format::Xlsx => "xlsx",
             Format::Ole2 => "ole2",
+            Format::Html => "html",
         }
     }
 }
@@ -46,13 +55,16 @@ pub type RowStream<'a> = Box<dyn Iterator<Item = Result<Vec<Cell>, StatementErro
 /// Rows read from a file: either one table (first row possibly preceded by a preamble) or JSON
 /// objects, each with its own keys.
 pub enum Rows<'a> {
-    /// Spreadsheet or delimited rows.
+    /// Spreadsheet, HTML table or delimited rows.
     Table(RowStream<'a>),
     /// JSON objects (`None` for array items that are not objects).
     Objects(Vec<Option<Map<String, Value>>>),
 }
 
-/// Checks the extension, sniffs the format and reads the rows.
+/// Checks the extension, sniffs the format and reads the rows. Content decides, in this order:
+/// workbook signatures (zip, OLE2), then the decoded text: JSON (`{`/`[`), HTML with a table,
+/// delimited text. The extension only breaks ties: `.json` text is JSON, `.tsv` text is
+/// tab-separated, and a spreadsheet name (`.xls`…) refuses content that is not text.
 pub fn read<'a>(
     bytes: &'a [u8],
     filename: &str,
@@ -80,14 +92,26 @@ pub fn read<'a>(
         let rows = workbook::read_first_sheet(bytes, password).map_err(StatementError::from)?;
         return Ok((format, Rows::Table(Box::new(rows.into_iter().map(Ok)))));
     }
-    if matches!(extension.as_str(), "xls" | "xlsx" | "xlsm") {
+    let spreadsheet = matches!(extension.as_str(), "xls" | "xlsx" | "xlsm");
+    let text = decode(bytes)?;
+    if spreadsheet && !looks_like_text(&text) {
         return Err(StatementError::Unreadable(format!(
-            "`{filename}` is not a spreadsheet (no Excel signature)"
+            "`{filename}` is neither a spreadsheet (no Excel signature) nor text"
         )));
     }
-    let text = decode(bytes)?;
     let body = text.trim_start();
-    if body.starts_with('{') || body.starts_with('[') || extension == "json" {
+    if body.starts_with('{') || body.starts_with('[') {
+        return Ok((Format::Json, Rows::Objects(json_objects(body)?)));
+    }
+    if html::is_markup(body) {
+        if !html::is_html(body) {
+            return Err(StatementError::Unreadable(
+                "an HTML page without a table".into(),
+            ));
+        }
+        return Ok((Format::Html, Rows::Table(html::rows(text)?)));
+    }
+    if extension == "json" {
         return Ok((Format::Json, Rows::Objects(json_objects(body)?)));
     }
     let delimiter = if extension == "tsv" {
@@ -101,53 +125,152 @@ pub fn read<'a>(
     ))
 }
 
-/// Strips a UTF-8 BOM and decodes UTF-8, falling back to Windows-1252. Refuses binary data.
+/// Decodes text: a UTF-8 BOM is stripped; a UTF-16 BOM (Excel's "Unicode Text"), or the NUL
+/// pattern of BOM-less UTF-16, selects UTF-16; otherwise UTF-8, each byte that is not part of
+/// valid UTF-8 read as Windows-1252 (see [`decode_8bit`]). Refuses binary data (NULs).
 fn decode(bytes: &[u8]) -> Result<Cow<'_, str>, StatementError> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    if bytes.contains(&0) {
-        return Err(StatementError::Unreadable(
-            "binary content (NUL bytes) in a text file".into(),
-        ));
+    let binary = || StatementError::Unreadable("binary content (NUL bytes) in a text file".into());
+    if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        return decode_8bit(rest).ok_or_else(binary);
     }
-    Ok(match std::str::from_utf8(bytes) {
-        Ok(text) => Cow::Borrowed(text),
-        Err(_) => {
-            encoding_rs::WINDOWS_1252
-                .decode_without_bom_handling(bytes)
-                .0
+    let utf16 = if let Some(rest) = bytes.strip_prefix(b"\xFF\xFE") {
+        Some((encoding_rs::UTF_16LE, rest))
+    } else if let Some(rest) = bytes.strip_prefix(b"\xFE\xFF") {
+        Some((encoding_rs::UTF_16BE, rest))
+    } else {
+        utf16_without_bom(bytes).map(|encoding| (encoding, bytes))
+    };
+    match utf16 {
+        Some((encoding, rest)) => {
+            let (text, _) = encoding.decode_without_bom_handling(rest);
+            if text.contains('\0') {
+                return Err(binary());
+            }
+            Ok(Cow::Owned(text.into_owned()))
         }
-    })
+        None => decode_8bit(bytes).ok_or_else(binary),
+    }
 }
 
-/// The delimiter among `, \t | ;` that splits the first non-blank line into the most fields
-/// (ties go to the earlier one); quotes are respected.
-fn sniff_delimiter(text: &str) -> u8 {
-    let line = text
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or_default();
-    let count = |delimiter: u8| {
-        let mut in_quotes = false;
-        line.bytes()
-            .filter(|&b| {
-                if b == b'"' {
-                    in_quotes = !in_quotes;
-                }
-                !in_quotes && b == delimiter
-            })
+/// UTF-16 without a BOM, told by its NULs: in the first KiB, most code units of ASCII text
+/// have one zero byte, always on the same side.
+fn utf16_without_bom(bytes: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    let sample = &bytes[..bytes.len().min(1024) & !1];
+    let units = sample.len() / 2;
+    if units < 2 {
+        return None;
+    }
+    let zeros = |offset: usize| {
+        sample
+            .iter()
+            .skip(offset)
+            .step_by(2)
+            .filter(|&&b| b == 0)
             .count()
     };
-    [b',', b'\t', b'|', b';']
-        .into_iter()
-        .fold((b',', 0), |best, d| {
-            let n = count(d);
-            if n > best.1 {
-                (d, n)
-            } else {
-                best
+    let (even, odd) = (zeros(0), zeros(1));
+    let mostly = |n: usize| n * 10 >= units * 7;
+    let rarely = |n: usize| n * 10 <= units;
+    if mostly(odd) && rarely(even) {
+        Some(encoding_rs::UTF_16LE)
+    } else if mostly(even) && rarely(odd) {
+        Some(encoding_rs::UTF_16BE)
+    } else {
+        None
+    }
+}
+
+/// Decodes 8-bit text, `None` when it holds a NUL. Valid UTF-8 is borrowed. Otherwise, when
+/// the valid multi-byte UTF-8 characters outnumber the invalid bytes (a UTF-8 export with a
+/// stray Windows-1252 byte, whose `₹` must survive), only the invalid bytes are read as
+/// Windows-1252; else the whole text is Windows-1252.
+fn decode_8bit(bytes: &[u8]) -> Option<Cow<'_, str>> {
+    if bytes.contains(&0) {
+        return None;
+    }
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return Some(Cow::Borrowed(text));
+    }
+    let (mut multibyte, mut invalid) = (0usize, 0usize);
+    for chunk in bytes.utf8_chunks() {
+        multibyte += chunk.valid().chars().filter(|c| !c.is_ascii()).count();
+        invalid += chunk.invalid().len();
+    }
+    let windows_1252 = |bytes| {
+        encoding_rs::WINDOWS_1252
+            .decode_without_bom_handling(bytes)
+            .0
+    };
+    if multibyte <= invalid {
+        return Some(Cow::Owned(windows_1252(bytes).into_owned()));
+    }
+    let mut text = String::with_capacity(bytes.len() + invalid * 2);
+    for chunk in bytes.utf8_chunks() {
+        text.push_str(chunk.valid());
+        text.push_str(&windows_1252(chunk.invalid()));
+    }
+    Some(Cow::Owned(text))
+}
+
+/// False when control characters (other than tab, line feed, carriage return and form feed)
+/// or U+FFFD make up more than 2% of the first 4,096 characters: binary noise read as text.
+fn looks_like_text(text: &str) -> bool {
+    let (mut chars, mut noise) = (0usize, 0usize);
+    for c in text.chars().take(4096) {
+        chars += 1;
+        if (c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\x0C')) || c == '\u{FFFD}' {
+            noise += 1;
+        }
+    }
+    noise * 50 <= chars
+}
+
+/// The delimiter among `, \t | ;` that splits the first [`HEADER_SCAN_ROWS`] non-blank
+/// records most consistently: the one whose most frequent field count (of at least two
+/// fields) is shared by the most records, then the one giving more fields, then the earlier
+/// one. A preamble line (`Address : 12, MG Road`) or grouped amounts (`1,23,456.00` in
+/// tab-separated text) therefore do not outvote the table. Quotes are respected.
+fn sniff_delimiter(text: &str) -> u8 {
+    // A quote left open must not make the sniff read a whole 10 MiB file.
+    let sample = &text.as_bytes()[..text.len().min(256 << 10)];
+    let score = |delimiter: u8| {
+        let mut counts = Vec::with_capacity(HEADER_SCAN_ROWS);
+        let (mut fields, mut blank, mut in_quotes) = (1usize, true, false);
+        for &b in sample.iter().chain(std::iter::once(&b'\n')) {
+            match b {
+                b'"' => {
+                    in_quotes = !in_quotes;
+                    blank = false;
+                }
+                b'\n' if !in_quotes => {
+                    if !blank {
+                        counts.push(fields);
+                        if counts.len() == HEADER_SCAN_ROWS {
+                            break;
+                        }
+                    }
+                    (fields, blank) = (1, true);
+                }
+                _ if b == delimiter && !in_quotes => fields += 1,
+                b' ' | b'\r' => {}
+                _ => blank = false,
             }
-        })
-        .0
+        }
+        counts
+            .iter()
+            .filter(|&&n| n >= 2)
+            .map(|&n| (counts.iter().filter(|&&m| m == n).count(), n))
+            .max()
+            .unwrap_or_default()
+    };
+    let mut best = (b',', score(b','));
+    for delimiter in [b'\t', b'|', b';'] {
+        let candidate = score(delimiter);
+        if candidate > best.1 {
+            best = (delimiter, candidate);
+        }
+    }
+    best.0
 }
 
 /// Streams delimited records as text cells (RFC 4180 quoting, ragged rows allowed).

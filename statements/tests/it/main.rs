@@ -1,11 +1,13 @@
 //! Integration tests of statement parsing, one binary: the workbook reader ([`workbook`]), the
 //! whole parse on the spec's fixtures ([`pipeline`]), header recognition on real banks' exports
-//! ([`header`]) and property-based fuzzing ([`fuzz`]), with the spreadsheet fixtures they build
-//! ([`workbooks`]).
+//! ([`header`]), per-file amount conventions ([`amounts`]), files that lie about their type or
+//! encoding ([`source`]) and property-based fuzzing ([`fuzz`]), with the spreadsheet fixtures
+//! they build ([`workbooks`]).
 
 mod amounts;
 mod fuzz;
 mod header;
 mod pipeline;
+mod source;
 mod workbook;
 mod workbooks;
