@@ -64,6 +64,31 @@ async fn parse_previews_without_writing_and_csv_is_an_alias() {
 }
 
 #[actix_rt::test]
+async fn parse_and_import_answers_carry_the_parsers_warnings() {
+    let db = TestDatabase::create();
+    let app = TestApp::new(&db).service().await;
+    let token = user().1;
+    // A card statement that marks only refunds `Cr`: charges become debits, and it says so.
+    let card =
+        include_bytes!("../../../statements/tests/fixtures/amounts_hdfc_card_cr_refunds.csv");
+    let file = [("file", Some("hdfc-card.csv"), card.as_slice())];
+    for path in ["/api/v1/ingest/parse", "/api/v1/ingest/import"] {
+        let res = test::call_service(&app, upload(path, &token, &file)).await;
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        let body: Value = test::read_body_json(res).await;
+        let codes: Vec<&str> = body["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["code"].as_str().unwrap())
+            .collect();
+        assert_eq!(codes, ["sign_convention_inferred"], "{path}: {body}");
+    }
+    let debits = scalar(&db, "(SELECT count(*) FROM transactions WHERE amount < 0)").await;
+    assert_eq!(debits, "5");
+}
+
+#[actix_rt::test]
 async fn import_dedups_files_and_rows_and_isolates_users() {
     let db = TestDatabase::create();
     let app = TestApp::new(&db).service().await;
