@@ -2,27 +2,10 @@
 //! (credit-card `Cr` refunds, `Dr/Cr` and `Type` columns, a running balance that confirms or
 //! overrules), decimal commas decided per column, and ragged unquoted rows rejoined or skipped.
 
-use rust_decimal::Decimal;
+use crate::support::{amounts, decs, fixture, parse};
 use scale_statements::error::StatementError;
 use scale_statements::pipeline::{parse_file, ParsedStatement};
 use scale_statements::rows::Skipped;
-
-fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn parse(name: &str) -> ParsedStatement {
-    parse_file(&fixture(name), name, None).unwrap_or_else(|e| panic!("{name}: {e}"))
-}
-
-fn amounts(statement: &ParsedStatement) -> Vec<Decimal> {
-    statement.transactions.iter().map(|t| t.amount).collect()
-}
-
-fn decs(texts: &[&str]) -> Vec<Decimal> {
-    texts.iter().map(|t| t.parse().unwrap()).collect()
-}
 
 fn codes(statement: &ParsedStatement) -> Vec<&'static str> {
     statement.warnings.iter().map(|w| w.code).collect()

@@ -2,33 +2,8 @@
 //! and markers, new wordings, scored header rows after preambles, the description column that
 //! carries text, reference columns, and preambles and footers that never become transactions.
 
-use scale_statements::pipeline::{parse_file, ParsedStatement};
-
-fn parse(name: &str) -> ParsedStatement {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    parse_file(&bytes, name, None).unwrap_or_else(|e| panic!("{name}: {e:?}"))
-}
-
-/// `(date, signed amount, description)` of every transaction, in order.
-fn rows(s: &ParsedStatement) -> Vec<(String, String, String)> {
-    s.transactions
-        .iter()
-        .map(|t| {
-            (
-                t.date.to_string(),
-                t.amount.to_string(),
-                t.description.clone(),
-            )
-        })
-        .collect()
-}
-
-fn expect(rows: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
-    rows.iter()
-        .map(|(d, a, t)| ((*d).to_owned(), (*a).to_owned(), (*t).to_owned()))
-        .collect()
-}
+use crate::support::{expect, parse, rows};
+use scale_statements::pipeline::ParsedStatement;
 
 fn references(s: &ParsedStatement) -> Vec<&str> {
     s.transactions

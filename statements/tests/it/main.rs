@@ -9,5 +9,6 @@ mod fuzz;
 mod header;
 mod pipeline;
 mod source;
+mod support;
 mod workbook;
 mod workbooks;

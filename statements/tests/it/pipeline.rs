@@ -1,37 +1,16 @@
 //! The parse pipeline on the spec's fixtures (TARGET counts of ingestion spec §6) and on
 //! workbooks.
 
-use rust_decimal::Decimal;
 use scale_statements::error::StatementError;
-use scale_statements::pipeline::{parse_file, ParsedStatement};
+use scale_statements::pipeline::parse_file;
 use scale_statements::rows::Skipped;
 
+use crate::support::{amounts, decs, parse_spec};
 use crate::workbooks;
-
-fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/../tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn parse(name: &str) -> ParsedStatement {
-    parse_file(&fixture(name), name, None).unwrap()
-}
-
-fn amounts(statement: &ParsedStatement) -> Vec<Decimal> {
-    statement.transactions.iter().map(|t| t.amount).collect()
-}
-
-fn dec(text: &str) -> Decimal {
-    text.parse().unwrap()
-}
-
-fn decs(texts: &[&str]) -> Vec<Decimal> {
-    texts.iter().map(|t| dec(t)).collect()
-}
 
 #[test]
 fn generic_signed_amounts() {
-    let s = parse("generic_signed_amount.csv");
+    let s = parse_spec("generic_signed_amount.csv");
     assert_eq!(
         amounts(&s),
         decs(&["50", "-120", "15.99", "15.99", "-1250", "499", "-75.50", "1200"])
@@ -68,7 +47,7 @@ fn generic_signed_amounts() {
 
 #[test]
 fn sbi_statement_with_preamble() {
-    let s = parse("sbi_statement_with_preamble.csv");
+    let s = parse_spec("sbi_statement_with_preamble.csv");
     assert_eq!(
         amounts(&s),
         decs(&["2000", "-500", "-250", "100", "-199", "-1000"])
@@ -92,7 +71,7 @@ fn sbi_statement_with_preamble() {
 
 #[test]
 fn google_pay_activity() {
-    let s = parse("gpay_activity.csv");
+    let s = parse_spec("gpay_activity.csv");
     assert_eq!(amounts(&s), decs(&["-299", "-129", "-149", "59"]));
     assert_eq!(s.skipped.zero_amount, 1);
     let first = &s.transactions[0];
@@ -107,7 +86,7 @@ fn google_pay_activity() {
 
 #[test]
 fn json_rows_with_mixed_keys() {
-    let s = parse("mixed_keys.json");
+    let s = parse_spec("mixed_keys.json");
     assert_eq!(amounts(&s), decs(&["-250", "1200"]));
     assert_eq!(s.skipped.zero_amount, 1);
     assert_eq!(s.skipped.invalid_row, 1);

@@ -4,39 +4,10 @@
 //! with different markup, UTF-16 LE and BE "Unicode Text" (committed, and encoded at test time
 //! from a UTF-8 template), and UTF-8 without a BOM carrying `₹`.
 
+use crate::support::{expect, fixture, parse, rows};
 use scale_statements::error::StatementError;
-use scale_statements::pipeline::{parse_file, ParsedStatement};
+use scale_statements::pipeline::parse_file;
 use scale_statements::rows::Skipped;
-
-fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn parse(name: &str) -> ParsedStatement {
-    parse_file(&fixture(name), name, None).unwrap_or_else(|e| panic!("{name}: {e:?}"))
-}
-
-/// `(date, amount, description)` of each transaction.
-fn rows(statement: &ParsedStatement) -> Vec<(String, String, String)> {
-    statement
-        .transactions
-        .iter()
-        .map(|t| {
-            (
-                t.date.to_string(),
-                t.amount.to_string(),
-                t.description.clone(),
-            )
-        })
-        .collect()
-}
-
-fn expect(rows: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
-    rows.iter()
-        .map(|(d, a, s)| (d.to_string(), a.to_string(), s.to_string()))
-        .collect()
-}
 
 fn skipped(invalid_date: usize) -> Skipped {
     Skipped {
