@@ -191,11 +191,46 @@ pub fn extract(narration: &str) -> Extraction {
 /// aliases may also start a concatenated token (`zomatofo`, `17Pho*PHONEPE`, `36Swiggy`).
 pub fn known_merchant(text: &str) -> Option<&'static str> {
     let haystack = collapse_whitespace(text).to_lowercase();
-    KNOWN_MERCHANTS
-        .iter()
-        .find(|(_, aliases)| aliases.iter().any(|alias| alias_matches(&haystack, alias)))
-        .map(|(name, _)| *name)
+    let by_first_byte = &*ALIASES_BY_FIRST_BYTE;
+    // The first merchant of the table with a matching alias: the lowest index over every
+    // token start (an alias never matches where a letter precedes it).
+    let mut best: Option<usize> = None;
+    let mut before: Option<char> = None;
+    for (start, c) in haystack.char_indices() {
+        if !before.is_some_and(char::is_alphabetic) {
+            let rest = &haystack[start..];
+            for &(merchant, alias, whole_word) in &by_first_byte[usize::from(rest.as_bytes()[0])] {
+                if best.is_some_and(|b| b <= merchant) || !rest.starts_with(alias) {
+                    continue;
+                }
+                let after = rest[alias.len()..].chars().next();
+                let bounded = !whole_word
+                    || (!before.is_some_and(char::is_alphanumeric)
+                        && !after.is_some_and(char::is_alphanumeric));
+                if bounded {
+                    best = Some(merchant);
+                }
+            }
+        }
+        before = Some(c);
+    }
+    best.map(|merchant| KNOWN_MERCHANTS[merchant].0)
 }
+
+/// Every alias of [`KNOWN_MERCHANTS`] as (merchant index, alias, whole word only), listed under
+/// its first byte, so that [`known_merchant`] tries at each token start only the aliases that
+/// can begin there.
+static ALIASES_BY_FIRST_BYTE: LazyLock<Vec<Vec<(usize, &'static str, bool)>>> =
+    LazyLock::new(|| {
+        let mut table = vec![Vec::new(); 256];
+        for (merchant, (_, aliases)) in KNOWN_MERCHANTS.iter().enumerate() {
+            for alias in *aliases {
+                let whole_word = alias.chars().count() <= 4 || WHOLE_WORD_ALIASES.contains(alias);
+                table[usize::from(alias.as_bytes()[0])].push((merchant, *alias, whole_word));
+            }
+        }
+        table
+    });
 
 /// True when `text` is a raw bank narration, i.e. one of the bank-pattern rules recognises it.
 pub fn is_bank_narration(text: &str) -> bool {
@@ -935,22 +970,6 @@ fn collapse_whitespace(text: &str) -> String {
 fn non_empty(text: &str) -> Option<String> {
     let text = text.trim();
     (!text.is_empty()).then(|| text.to_string())
-}
-
-/// True when `alias` occurs in the lower-case `haystack` on token boundaries: short aliases (and
-/// [`WHOLE_WORD_ALIASES`]) as whole words, longer ones at least at the start of a token (a digit
-/// or symbol may precede them).
-fn alias_matches(haystack: &str, alias: &str) -> bool {
-    let whole_word = alias.chars().count() <= 4 || WHOLE_WORD_ALIASES.contains(&alias);
-    haystack.match_indices(alias).any(|(start, _)| {
-        let before = haystack[..start].chars().next_back();
-        let after = haystack[start + alias.len()..].chars().next();
-        if whole_word {
-            !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
-        } else {
-            !before.is_some_and(char::is_alphabetic)
-        }
-    })
 }
 
 /// True when `word` occurs in `text` delimited by non-alphanumeric characters.
