@@ -13,7 +13,7 @@ pub use realign::Realign;
 
 use std::collections::HashMap;
 
-use chrono::{NaiveDate, NaiveTime};
+use chrono::{Datelike, NaiveDate, NaiveTime};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use serde::{Serialize, Serializer};
@@ -467,7 +467,7 @@ pub fn finish(row: Resolved, status_sign: bool) -> Result<ParsedTransaction, Ski
         payment_method: usize::from(text::truncate(&mut payment_method, text::PAYMENT_METHOD)),
     };
     let amount = amount::round_money(amount);
-    let date_text = draft.date.format("%Y-%m-%d").to_string();
+    let date_text = iso_date(draft.date);
     let amount_text = amount.to_string();
     let fingerprint = fingerprint::fingerprint(&FingerprintFields {
         date: &date_text,
@@ -519,12 +519,47 @@ pub fn finish(row: Resolved, status_sign: bool) -> Result<ParsedTransaction, Ski
 /// distinct transactions (two metro rides of ₹60 on one day), all kept, while re-importing the
 /// file or an overlapping statement still matches each one to its stored row.
 pub fn number_repeats(transactions: &mut [ParsedTransaction]) {
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for tx in transactions {
-        let occurrence = seen.entry(tx.fingerprint.clone()).or_default();
-        *occurrence += 1;
-        tx.fingerprint = fingerprint::with_occurrence(&tx.fingerprint, *occurrence);
+    let mut seen: HashMap<&str, usize> = HashMap::with_capacity(transactions.len());
+    let occurrences: Vec<usize> = transactions
+        .iter()
+        .map(|tx| {
+            let occurrence = seen.entry(tx.fingerprint.as_str()).or_default();
+            *occurrence += 1;
+            *occurrence
+        })
+        .collect();
+    for (tx, occurrence) in transactions.iter_mut().zip(occurrences) {
+        if occurrence > 1 {
+            tx.fingerprint = fingerprint::with_occurrence(&tx.fingerprint, occurrence);
+        }
     }
+}
+
+/// `YYYY-MM-DD`, written directly for four-digit years.
+fn iso_date(date: NaiveDate) -> String {
+    let Ok(year) = u16::try_from(date.year()) else {
+        return date.format("%Y-%m-%d").to_string();
+    };
+    if year > 9999 {
+        return date.format("%Y-%m-%d").to_string();
+    }
+    let digit = |n: u32| char::from(b'0' + (n % 10) as u8);
+    let year = u32::from(year);
+    let (month, day) = (date.month(), date.day());
+    [
+        digit(year / 1000),
+        digit(year / 100),
+        digit(year / 10),
+        digit(year),
+        '-',
+        digit(month / 10),
+        digit(month),
+        '-',
+        digit(day / 10),
+        digit(day),
+    ]
+    .into_iter()
+    .collect()
 }
 
 /// Maps source status text to a stored status.
