@@ -230,20 +230,23 @@ pub fn known_merchant(text: &str) -> Option<&'static str> {
     best.map(|merchant| KNOWN_MERCHANTS[merchant].0)
 }
 
-/// Every alias of [`KNOWN_MERCHANTS`] as (merchant index, alias, whole word only), listed under
+/// A known-merchant alias: the merchant's index in [`KNOWN_MERCHANTS`], the alias, and whether it
+/// must be a whole word.
+type Alias = (usize, &'static str, bool);
+
+/// Every alias of [`KNOWN_MERCHANTS`] ([`Alias`]), listed under
 /// its first byte, so that [`known_merchant`] tries at each token start only the aliases that
 /// can begin there.
-static ALIASES_BY_FIRST_BYTE: LazyLock<Vec<Vec<(usize, &'static str, bool)>>> =
-    LazyLock::new(|| {
-        let mut table = vec![Vec::new(); 256];
-        for (merchant, (_, aliases)) in KNOWN_MERCHANTS.iter().enumerate() {
-            for alias in *aliases {
-                let whole_word = alias.chars().count() <= 4 || WHOLE_WORD_ALIASES.contains(alias);
-                table[usize::from(alias.as_bytes()[0])].push((merchant, *alias, whole_word));
-            }
+static ALIASES_BY_FIRST_BYTE: LazyLock<Vec<Vec<Alias>>> = LazyLock::new(|| {
+    let mut table = vec![Vec::new(); 256];
+    for (merchant, (_, aliases)) in KNOWN_MERCHANTS.iter().enumerate() {
+        for alias in *aliases {
+            let whole_word = alias.chars().count() <= 4 || WHOLE_WORD_ALIASES.contains(alias);
+            table[usize::from(alias.as_bytes()[0])].push((merchant, *alias, whole_word));
         }
-        table
-    });
+    }
+    table
+});
 
 /// True when `text` is a raw bank narration, i.e. one of the bank-pattern rules recognises it.
 pub fn is_bank_narration(text: &str) -> bool {
