@@ -636,24 +636,25 @@ pub fn collapse(text: &str) -> String {
 }
 
 fn raw_row(cells: &[Cell], headers: &[String]) -> Map<String, Value> {
-    cells
-        .iter()
-        .enumerate()
-        .filter(|(_, cell)| !cell.is_blank())
-        .map(|(i, cell)| {
-            let key = headers
-                .get(i)
-                .filter(|h| !h.trim().is_empty())
-                .cloned()
-                .unwrap_or_else(|| format!("column_{}", i + 1));
-            let value = match cell {
-                Cell::Number(n) => json!(n),
-                Cell::Bool(b) => Value::Bool(*b),
-                other => Value::String(text(other)),
-            };
-            (key, value)
-        })
-        .collect()
+    // Inserted one by one (a later duplicate name wins, as when collected): no sorted copy.
+    let mut raw = Map::new();
+    for (i, cell) in cells.iter().enumerate() {
+        if cell.is_blank() {
+            continue;
+        }
+        let key = headers
+            .get(i)
+            .filter(|h| !h.trim().is_empty())
+            .cloned()
+            .unwrap_or_else(|| format!("column_{}", i + 1));
+        let value = match cell {
+            Cell::Number(n) => json!(n),
+            Cell::Bool(b) => Value::Bool(*b),
+            other => Value::String(text(other)),
+        };
+        raw.insert(key, value);
+    }
+    raw
 }
 
 /// How many source rows a warning lists.
