@@ -8,6 +8,8 @@
 //! amount column's decimal separator from all its values ([`separator_hint`] per value, then
 //! [`parse_amount_with`]).
 
+use std::borrow::Cow;
+
 use rust_decimal::{Decimal, RoundingStrategy};
 
 /// `NUMERIC(12,2)` holds at most 10 integer digits.
@@ -112,7 +114,7 @@ pub fn parse_amount_with(text: &str, separator: DecimalSeparator) -> AmountParse
 /// a single one is decimal unless exactly three digits follow a plausible first group, when
 /// both readings are possible ([`SeparatorHint::Either`]).
 pub fn separator_hint(text: &str) -> SeparatorHint {
-    let number = tokenize(text).into_iter().find_map(|token| match token {
+    let number = tokenize(text).find_map(|token| match token {
         Token::Number(number) => Some(number),
         _ => None,
     });
@@ -219,38 +221,51 @@ enum Token<'a> {
 }
 
 /// Splits `text` into tokens, skipping whitespace.
-fn tokenize(text: &str) -> Vec<Token<'_>> {
-    let is_number = |c: char| c.is_ascii_digit() || c == '.' || c == ',';
-    let mut tokens = Vec::new();
-    let mut pos = 0;
-    while let Some(c) = text[pos..].chars().next() {
-        let start = pos;
-        pos += c.len_utf8();
-        if c.is_whitespace() {
-            continue;
-        }
-        // Number and word runs are ASCII, so `pos` stays on character boundaries.
-        let run_end = |keep: &dyn Fn(char) -> bool| {
-            text[start..]
-                .find(|c: char| !keep(c))
-                .map_or(text.len(), |len| start + len)
-        };
-        if is_number(c) {
-            pos = run_end(&is_number);
-            tokens.push(Token::Number(&text[start..pos]));
-        } else if c.is_ascii_alphabetic() {
-            pos = run_end(&|c: char| c.is_ascii_alphabetic());
-            let word = &text[start..pos];
-            // An abbreviation dot (`Rs.`, `Cr.`, `INR.500`) belongs to the word, not the number.
-            if text[pos..].starts_with('.') {
-                pos += 1;
+fn tokenize(text: &str) -> Tokens<'_> {
+    Tokens { text, pos: 0 }
+}
+
+/// The tokens of an amount text, read one at a time (see [`tokenize`]).
+struct Tokens<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+impl<'a> Iterator for Tokens<'a> {
+    type Item = Token<'a>;
+
+    fn next(&mut self) -> Option<Token<'a>> {
+        let text = self.text;
+        let is_number = |c: char| c.is_ascii_digit() || c == '.' || c == ',';
+        while let Some(c) = text[self.pos..].chars().next() {
+            let start = self.pos;
+            self.pos += c.len_utf8();
+            if c.is_whitespace() {
+                continue;
             }
-            tokens.push(Token::Word(word));
-        } else {
-            tokens.push(Token::Symbol(c));
+            // Number and word runs are ASCII, so `pos` stays on character boundaries.
+            let run_end = |keep: &dyn Fn(char) -> bool| {
+                text[start..]
+                    .find(|c: char| !keep(c))
+                    .map_or(text.len(), |len| start + len)
+            };
+            if is_number(c) {
+                self.pos = run_end(&is_number);
+                return Some(Token::Number(&text[start..self.pos]));
+            } else if c.is_ascii_alphabetic() {
+                self.pos = run_end(&|c: char| c.is_ascii_alphabetic());
+                let word = &text[start..self.pos];
+                // An abbreviation dot (`Rs.`, `Cr.`, `INR.500`) belongs to the word, not the
+                // number.
+                if text[self.pos..].starts_with('.') {
+                    self.pos += 1;
+                }
+                return Some(Token::Word(word));
+            }
+            return Some(Token::Symbol(c));
         }
+        None
     }
-    tokens
 }
 
 /// What a word token means in an amount cell.
@@ -378,9 +393,13 @@ fn parse_magnitude(token: &str, separator: DecimalSeparator) -> Option<Decimal> 
     };
     let (integer, fraction) = token.split_once(decimal).unwrap_or((token, ""));
     let integer = if integer.contains(group) {
-        ungroup(integer, group, separator == DecimalSeparator::Point)?
+        Cow::Owned(ungroup(
+            integer,
+            group,
+            separator == DecimalSeparator::Point,
+        )?)
     } else {
-        integer.to_owned()
+        Cow::Borrowed(integer)
     };
     let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
     if !all_digits(&integer) || !all_digits(fraction) || (integer.is_empty() && fraction.is_empty())

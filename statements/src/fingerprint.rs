@@ -3,8 +3,6 @@
 //! Repeats of one fingerprint inside a file (even byte-identical rows) get an occurrence suffix,
 //! so all are stored and re-importing the file still changes nothing.
 
-use std::fmt::Write as _;
-
 use sha2::{Digest, Sha256};
 
 /// The version stored beside every fingerprint made by [`fingerprint`]; bump it whenever an
@@ -42,9 +40,27 @@ pub fn preimage(fields: &FingerprintFields<'_>) -> String {
     .join("|")
 }
 
-/// Lower-case hex SHA-256 of the preimage.
+/// Lower-case hex SHA-256 of the preimage (hashed as it is made, without building it).
 pub fn fingerprint(fields: &FingerprintFields<'_>) -> String {
-    hex_sha256(preimage(fields).as_bytes())
+    let mut hasher = Sha256::new();
+    let date_end = fields
+        .date
+        .char_indices()
+        .nth(19)
+        .map_or(fields.date.len(), |(i, _)| i);
+    hasher.update(&fields.date.as_bytes()[..date_end]);
+    hasher.update(b"|");
+    hasher.update(fields.amount.as_bytes());
+    for field in [
+        fields.merchant,
+        fields.description,
+        fields.payment_method,
+        fields.reference,
+    ] {
+        hasher.update(b"|");
+        update_canonical(&mut hasher, field);
+    }
+    hex(&hasher.finalize())
 }
 
 /// The fingerprint of the `occurrence`-th (1-based) distinct row sharing `base` within one file:
@@ -59,18 +75,42 @@ pub fn with_occurrence(base: &str, occurrence: usize) -> String {
 
 /// Lower-case hex SHA-256 of `bytes` (also the whole-file hash).
 pub fn hex_sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .fold(String::with_capacity(64), |mut out, byte| {
-            let _ = write!(out, "{byte:02x}");
-            out
-        })
+    hex(&Sha256::digest(bytes))
+}
+
+/// Lower-case hex of `bytes`.
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0xf)]));
+    }
+    out
 }
 
 fn canonical(field: &str) -> String {
-    field
-        .trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
-        .to_uppercase()
+    trim(field).to_uppercase()
+}
+
+fn trim(field: &str) -> &str {
+    field.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
+}
+
+/// Feeds [`canonical`]`(field)` to `hasher`; ASCII text is upper-cased through a stack buffer.
+fn update_canonical(hasher: &mut Sha256, field: &str) {
+    let field = trim(field);
+    if !field.is_ascii() {
+        hasher.update(field.to_uppercase().as_bytes());
+        return;
+    }
+    let mut buffer = [0u8; 128];
+    for chunk in field.as_bytes().chunks(buffer.len()) {
+        let upper = &mut buffer[..chunk.len()];
+        upper.copy_from_slice(chunk);
+        upper.make_ascii_uppercase();
+        hasher.update(upper);
+    }
 }
 
 #[cfg(test)]

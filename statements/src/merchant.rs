@@ -14,6 +14,8 @@
 //! Everything here is pure, bounded (linear-time regexes) and never panics.
 
 use regex::{Captures, Regex};
+use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::sync::LazyLock;
 
 /// What [`extract`] found in one narration.
@@ -190,12 +192,61 @@ pub fn extract(narration: &str) -> Extraction {
 /// Aliases of up to 4 characters (and ordinary words such as `slice`) must be whole words; longer
 /// aliases may also start a concatenated token (`zomatofo`, `17Pho*PHONEPE`, `36Swiggy`).
 pub fn known_merchant(text: &str) -> Option<&'static str> {
-    let haystack = collapse_whitespace(text).to_lowercase();
-    KNOWN_MERCHANTS
-        .iter()
-        .find(|(_, aliases)| aliases.iter().any(|alias| alias_matches(&haystack, alias)))
-        .map(|(name, _)| *name)
+    let collapsed = collapse_whitespace(text);
+    // ASCII text is compared case-insensitively in place; other text is lower-cased first.
+    let haystack = if collapsed.is_ascii() {
+        collapsed
+    } else {
+        Cow::Owned(collapsed.to_lowercase())
+    };
+    let by_first_byte = &*ALIASES_BY_FIRST_BYTE;
+    // The first merchant of the table with a matching alias: the lowest index over every
+    // token start (an alias never matches where a letter precedes it).
+    let mut best: Option<usize> = None;
+    let mut before: Option<char> = None;
+    for (start, c) in haystack.char_indices() {
+        if !before.is_some_and(char::is_alphabetic) {
+            let rest = &haystack[start..];
+            let first = rest.as_bytes()[0].to_ascii_lowercase();
+            for &(merchant, alias, whole_word) in &by_first_byte[usize::from(first)] {
+                let found = rest
+                    .as_bytes()
+                    .get(..alias.len())
+                    .is_some_and(|head| head.eq_ignore_ascii_case(alias.as_bytes()));
+                if best.is_some_and(|b| b <= merchant) || !found {
+                    continue;
+                }
+                let after = rest[alias.len()..].chars().next();
+                let bounded = !whole_word
+                    || (!before.is_some_and(char::is_alphanumeric)
+                        && !after.is_some_and(char::is_alphanumeric));
+                if bounded {
+                    best = Some(merchant);
+                }
+            }
+        }
+        before = Some(c);
+    }
+    best.map(|merchant| KNOWN_MERCHANTS[merchant].0)
 }
+
+/// A known-merchant alias: the merchant's index in [`KNOWN_MERCHANTS`], the alias, and whether it
+/// must be a whole word.
+type Alias = (usize, &'static str, bool);
+
+/// Every alias of [`KNOWN_MERCHANTS`] ([`Alias`]), listed under
+/// its first byte, so that [`known_merchant`] tries at each token start only the aliases that
+/// can begin there.
+static ALIASES_BY_FIRST_BYTE: LazyLock<Vec<Vec<Alias>>> = LazyLock::new(|| {
+    let mut table = vec![Vec::new(); 256];
+    for (merchant, (_, aliases)) in KNOWN_MERCHANTS.iter().enumerate() {
+        for alias in *aliases {
+            let whole_word = alias.chars().count() <= 4 || WHOLE_WORD_ALIASES.contains(alias);
+            table[usize::from(alias.as_bytes()[0])].push((merchant, *alias, whole_word));
+        }
+    }
+    table
+});
 
 /// True when `text` is a raw bank narration, i.e. one of the bank-pattern rules recognises it.
 pub fn is_bank_narration(text: &str) -> bool {
@@ -229,8 +280,40 @@ pub fn canonical_method(source: &str) -> String {
 // Step 1: bank patterns
 // ---------------------------------------------------------------------------------------------
 
-/// One bank-pattern rule: `Some` when it recognises the (whitespace-collapsed) narration.
-type Rule = fn(&str) -> Option<Extraction>;
+/// One bank-pattern rule: `Some` when it recognises the (whitespace-collapsed) narration. Each
+/// first checks a literal its pattern needs, so that most rules cost no regex search.
+type Rule = fn(&Narration<'_>) -> Option<Extraction>;
+
+/// A whitespace-collapsed narration, its SBI branch tail split off at most once for all rules.
+struct Narration<'a> {
+    text: &'a str,
+    tail: OnceCell<(&'a str, Option<&'a str>)>,
+}
+
+impl<'a> Narration<'a> {
+    /// The narration without its branch tail, and the tail's place.
+    fn head_and_location(&self) -> (&'a str, Option<String>) {
+        let (head, location) = *self.tail.get_or_init(|| split_branch_tail(self.text));
+        (head, location.map(str::to_string))
+    }
+}
+
+/// True when `text`, or `text` after an SBI/YONO transfer prefix ([`TRANSFER_PREFIX`]), starts
+/// with one of `keywords` (ASCII case-insensitive).
+fn starts_after_prefix(text: &str, keywords: &[&str]) -> bool {
+    let after = ["WDL TFR ", "DEP TFR ", "TO TRANSFER-", "BY TRANSFER-"]
+        .iter()
+        .find_map(|prefix| text.strip_prefix(prefix))
+        .unwrap_or(text);
+    keywords.iter().any(|keyword| {
+        [text, after].iter().any(|candidate| {
+            candidate
+                .as_bytes()
+                .get(..keyword.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(keyword.as_bytes()))
+        })
+    })
+}
 
 /// Bank-pattern rules, most specific first; the first match wins.
 const RULES: &[Rule] = &[
@@ -250,7 +333,11 @@ const RULES: &[Rule] = &[
 ];
 
 fn bank_pattern(text: &str) -> Option<Extraction> {
-    RULES.iter().find_map(|rule| rule(text))
+    let narration = Narration {
+        text,
+        tail: OnceCell::new(),
+    };
+    RULES.iter().find_map(|rule| rule(&narration))
 }
 
 /// Direction of money flow, when the narration says.
@@ -311,8 +398,12 @@ fn plain_transfer_line(direction: Direction, name: &str) -> String {
 
 /// `UPI/DR|CR/utr/name/bank/upi_id/app` and `UPVDR/utr/name/bank/upi_id`, optionally behind
 /// `WDL TFR`/`DEP TFR` (SBI) and followed by an SBI branch tail `AT <code> <branch>`.
-fn upi_slash(text: &str) -> Option<Extraction> {
-    let (head, location) = split_branch_tail(text);
+fn upi_slash(narration: &Narration<'_>) -> Option<Extraction> {
+    let text = narration.text;
+    if !(starts_after_prefix(text, &["UP"])) {
+        return None;
+    }
+    let (head, location) = narration.head_and_location();
     let caps = UPI_SLASH.captures(head)?;
     let mut direction =
         Direction::from_prefix(&caps).with_marker(caps.name("dir").map(|m| m.as_str()));
@@ -340,7 +431,11 @@ fn upi_slash(text: &str) -> Option<Extraction> {
 }
 
 /// `UPI-NAME-vpa@handle-IFSC-utr-remark` (HDFC style); the `@` segment is the UPI id.
-fn upi_dash(text: &str) -> Option<Extraction> {
+fn upi_dash(narration: &Narration<'_>) -> Option<Extraction> {
+    let text = narration.text;
+    if !(starts_after_prefix(text, &["UPI-"])) {
+        return None;
+    }
     let caps = UPI_DASH.captures(text)?;
     let mut direction = Direction::from_prefix(&caps);
     let mut segments: Vec<&str> = caps["rest"].split('-').map(str::trim).collect();
@@ -373,7 +468,11 @@ fn upi_dash(text: &str) -> Option<Extraction> {
 }
 
 /// `POS ATM PURCH <gateway> <ref> <merchant...> <LOCATION>` (SBI card purchase).
-fn pos_purchase(text: &str) -> Option<Extraction> {
+fn pos_purchase(narration: &Narration<'_>) -> Option<Extraction> {
+    let text = narration.text;
+    if !(text.starts_with("POS ATM PURCH")) {
+        return None;
+    }
     let caps = POS_PURCH.captures(text)?;
     let mut tokens: Vec<&str> = caps.get(1).map_or("", |m| m.as_str()).split(' ').collect();
     tokens.retain(|t| !t.is_empty());
@@ -414,7 +513,11 @@ fn pos_purchase(text: &str) -> Option<Extraction> {
 }
 
 /// `POS <digits> NAME` (short card-purchase form).
-fn pos_short(text: &str) -> Option<Extraction> {
+fn pos_short(narration: &Narration<'_>) -> Option<Extraction> {
+    let text = narration.text;
+    if !(text.starts_with("POS ")) {
+        return None;
+    }
     let caps = POS_SHORT.captures(text)?;
     let name = &caps[2];
     let merchant = known_merchant(name)
@@ -431,7 +534,11 @@ fn pos_short(text: &str) -> Option<Extraction> {
 }
 
 /// `ATM WDL ATM CASH <atm id> <LOCATION>`.
-fn atm_withdrawal(text: &str) -> Option<Extraction> {
+fn atm_withdrawal(narration: &Narration<'_>) -> Option<Extraction> {
+    let text = narration.text;
+    if !(text.starts_with("ATM WDL")) {
+        return None;
+    }
     let caps = ATM_WDL.captures(text)?;
     let rest = caps.get(1).map_or("", |m| m.as_str()).trim();
     let (first, remainder) = rest.split_once(' ').unwrap_or((rest, ""));
@@ -456,8 +563,15 @@ fn atm_withdrawal(text: &str) -> Option<Extraction> {
 }
 
 /// `WDL TFR INB <name>... AT <code> <branch>` (SBI internet banking).
-fn inb_transfer(text: &str) -> Option<Extraction> {
-    let (head, location) = split_branch_tail(text);
+fn inb_transfer(narration: &Narration<'_>) -> Option<Extraction> {
+    let text = narration.text;
+    if !(["WDL TFR INB", "DEP TFR INB"]
+        .iter()
+        .any(|p| text.starts_with(p)))
+    {
+        return None;
+    }
+    let (head, location) = narration.head_and_location();
     let caps = INB.captures(head)?;
     let direction = Direction::from_sbi_word(&caps[1]);
     let name = caps.get(2).and_then(|m| clean_name(m.as_str()));
@@ -477,8 +591,12 @@ fn inb_transfer(text: &str) -> Option<Extraction> {
 }
 
 /// `CASH DEPOSIT SELF AT <code> <branch>`.
-fn cash_deposit(text: &str) -> Option<Extraction> {
-    let (head, location) = split_branch_tail(text);
+fn cash_deposit(narration: &Narration<'_>) -> Option<Extraction> {
+    let text = narration.text;
+    if !(text.starts_with("CASH DEP")) {
+        return None;
+    }
+    let (head, location) = narration.head_and_location();
     let caps = CASH_DEPOSIT.captures(head)?;
     let is_self = caps.get(1).is_some_and(|m| m.as_str().starts_with("SELF"));
     let merchant = if is_self {
@@ -500,7 +618,11 @@ fn cash_deposit(text: &str) -> Option<Extraction> {
 }
 
 /// `CEMTEX DEP <ref> ...` (cash deposit machine).
-fn cemtex_deposit(text: &str) -> Option<Extraction> {
+fn cemtex_deposit(narration: &Narration<'_>) -> Option<Extraction> {
+    let text = narration.text;
+    if !(text.starts_with("CEMTEX DEP")) {
+        return None;
+    }
     let caps = CEMTEX.captures(text)?;
     let rest = caps.get(1).map_or("", |m| m.as_str());
     let reference = rest
@@ -523,7 +645,11 @@ fn cemtex_deposit(text: &str) -> Option<Extraction> {
 }
 
 /// `DEP TFR VISA-IN-RMT:<digits><NAME>` (Visa card-network credit, typically a refund).
-fn visa_remittance(text: &str) -> Option<Extraction> {
+fn visa_remittance(narration: &Narration<'_>) -> Option<Extraction> {
+    let text = narration.text;
+    if !(text.starts_with("DEP TFR VISA-IN-RMT")) {
+        return None;
+    }
     let caps = VISA_REMITTANCE.captures(text)?;
     let name = clean_name(&caps[2]);
     let (merchant, known) = resolve_merchant(name.as_deref(), &[]);
@@ -542,8 +668,12 @@ fn visa_remittance(text: &str) -> Option<Extraction> {
 }
 
 /// `NEFT|IMPS|RTGS/[P2A/]ref/name/bank/...`.
-fn bank_slash(text: &str) -> Option<Extraction> {
-    let (head, location) = split_branch_tail(text);
+fn bank_slash(narration: &Narration<'_>) -> Option<Extraction> {
+    let text = narration.text;
+    if !(starts_after_prefix(text, &["NEFT/", "IMPS/", "RTGS/"])) {
+        return None;
+    }
+    let (head, location) = narration.head_and_location();
     let caps = BANK_SLASH.captures(head)?;
     let kind = caps["kind"].to_ascii_uppercase();
     let mut direction = Direction::from_prefix(&caps);
@@ -562,8 +692,12 @@ fn bank_slash(text: &str) -> Option<Extraction> {
 }
 
 /// `NEFT-DR-BANK-NAME`, `NEFT DR-IFSC-NAME-...-ref`, `IMPS-ref-NAME-BANK-...` (dash or `*` form).
-fn bank_dash(text: &str) -> Option<Extraction> {
-    let (head, location) = split_branch_tail(text);
+fn bank_dash(narration: &Narration<'_>) -> Option<Extraction> {
+    let text = narration.text;
+    if !(starts_after_prefix(text, &["NEFT", "IMPS", "RTGS"])) {
+        return None;
+    }
+    let (head, location) = narration.head_and_location();
     let caps = BANK_DASH.captures(head)?;
     let kind = caps["kind"].to_ascii_uppercase();
     let mut direction =
@@ -611,8 +745,12 @@ fn bank_transfer(
 }
 
 /// `... TFR ... OF Mr|Mrs|Ms|Miss NAME AT <code> <branch>` (account-to-account transfer).
-fn named_transfer(text: &str) -> Option<Extraction> {
-    let (head, location) = split_branch_tail(text);
+fn named_transfer(narration: &Narration<'_>) -> Option<Extraction> {
+    let text = narration.text;
+    if !(text.contains("OF ")) {
+        return None;
+    }
+    let (head, location) = narration.head_and_location();
     let caps = OF_NAME.captures(head)?;
     let before = &head[..caps.get(0).map_or(0, |m| m.start())];
     if !TRANSFER_WORD.is_match(before) {
@@ -635,8 +773,12 @@ fn named_transfer(text: &str) -> Option<Extraction> {
 
 /// Any other `WDL TFR`/`DEP TFR` narration: payment to / refund from a known merchant, else a
 /// transfer named by the cleaned remainder.
-fn sbi_transfer(text: &str) -> Option<Extraction> {
-    let (head, location) = split_branch_tail(text);
+fn sbi_transfer(narration: &Narration<'_>) -> Option<Extraction> {
+    let text = narration.text;
+    if !(["WDL TFR", "DEP TFR"].iter().any(|p| text.starts_with(p))) {
+        return None;
+    }
+    let (head, location) = narration.head_and_location();
     let caps = SBI_TRANSFER.captures(head)?;
     let direction = Direction::from_sbi_word(&caps[1]);
     let rest = caps.get(2).map_or("", |m| m.as_str());
@@ -693,11 +835,17 @@ fn classify_segments(segments: &[&str]) -> Segments {
 }
 
 /// Splits an SBI branch tail (`... AT 04413 PBB NELLORE`) off the narration.
-fn split_branch_tail(text: &str) -> (&str, Option<String>) {
+fn split_branch_tail(text: &str) -> (&str, Option<&str>) {
+    if !text.contains("AT ") {
+        return (text, None);
+    }
     match BRANCH_TAIL.captures(text) {
         Some(caps) => {
             let start = caps.get(0).map_or(text.len(), |m| m.start());
-            let location = caps.get(1).and_then(|m| non_empty(m.as_str()));
+            let location = caps
+                .get(1)
+                .map(|m| m.as_str().trim())
+                .filter(|place| !place.is_empty());
             (text[..start].trim_end(), location)
         }
         None => (text, None),
@@ -917,8 +1065,20 @@ fn truncate_words(words: &[String], max_chars: usize) -> String {
 // Small text helpers
 // ---------------------------------------------------------------------------------------------
 
-/// Collapses runs of Unicode whitespace (and U+FEFF) to one space and trims the ends.
-fn collapse_whitespace(text: &str) -> String {
+/// Collapses runs of Unicode whitespace (and U+FEFF) to one space and trims the ends; ASCII text
+/// that has nothing to collapse is borrowed.
+fn collapse_whitespace(text: &str) -> Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let collapsed = bytes.is_ascii()
+        && bytes.first() != Some(&b' ')
+        && bytes.last() != Some(&b' ')
+        && !bytes
+            .iter()
+            .any(|b| matches!(b, b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r'))
+        && !bytes.windows(2).any(|pair| pair == b"  ");
+    if collapsed {
+        return Cow::Borrowed(text);
+    }
     let mut out = String::with_capacity(text.len());
     for word in text
         .split(|c: char| c.is_whitespace() || c == '\u{feff}')
@@ -929,28 +1089,12 @@ fn collapse_whitespace(text: &str) -> String {
         }
         out.push_str(word);
     }
-    out
+    Cow::Owned(out)
 }
 
 fn non_empty(text: &str) -> Option<String> {
     let text = text.trim();
     (!text.is_empty()).then(|| text.to_string())
-}
-
-/// True when `alias` occurs in the lower-case `haystack` on token boundaries: short aliases (and
-/// [`WHOLE_WORD_ALIASES`]) as whole words, longer ones at least at the start of a token (a digit
-/// or symbol may precede them).
-fn alias_matches(haystack: &str, alias: &str) -> bool {
-    let whole_word = alias.chars().count() <= 4 || WHOLE_WORD_ALIASES.contains(&alias);
-    haystack.match_indices(alias).any(|(start, _)| {
-        let before = haystack[..start].chars().next_back();
-        let after = haystack[start + alias.len()..].chars().next();
-        if whole_word {
-            !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
-        } else {
-            !before.is_some_and(char::is_alphabetic)
-        }
-    })
 }
 
 /// True when `word` occurs in `text` delimited by non-alphanumeric characters.

@@ -13,7 +13,7 @@ pub use realign::Realign;
 
 use std::collections::HashMap;
 
-use chrono::{NaiveDate, NaiveTime};
+use chrono::{Datelike, NaiveDate, NaiveTime};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use serde::{Serialize, Serializer};
@@ -247,7 +247,7 @@ pub fn draft(
         Cell::Text(kind) if !split => amount::direction_from_type(kind),
         _ => None,
     };
-    let mut description = collapse(&text(cell(Column::Description)));
+    let mut description = collapse_cell(cell(Column::Description));
     let description_truncated = text::truncate(&mut description, text::DESCRIPTION);
     Ok(Draft {
         facts: Facts {
@@ -257,9 +257,12 @@ pub fn draft(
             currency: currency_code(cell(Column::Currency)).or(map.currency_hint),
             description,
             description_truncated,
-            merchant_column: collapse(&text(cell(Column::Merchant))),
+            merchant_column: collapse_cell(cell(Column::Merchant)),
             method_column: text(cell(Column::PaymentMethod)),
-            reference_column: text(cell(Column::Reference)).trim().to_owned(),
+            reference_column: match cell(Column::Reference) {
+                Cell::Text(text) => text.trim().to_owned(),
+                other => text(other).trim().to_owned(),
+            },
             source_row,
             raw: raw_row(cells, headers),
         },
@@ -438,7 +441,7 @@ pub fn finish(row: Resolved, status_sign: bool) -> Result<ParsedTransaction, Ski
     if amount.is_zero() {
         return Err(SkipReason::ZeroAmount);
     }
-    let extraction = merchant::extract(&draft.description);
+    let mut extraction = merchant::extract(&draft.description);
     let mut merchant = if !draft.merchant_column.is_empty()
         && !merchant::is_bank_narration(&draft.merchant_column)
     {
@@ -448,7 +451,7 @@ pub fn finish(row: Resolved, status_sign: bool) -> Result<ParsedTransaction, Ski
     } else if draft.description.is_empty() {
         "Unknown".to_owned()
     } else {
-        extraction.merchant.clone()
+        std::mem::take(&mut extraction.merchant)
     };
     let mut payment_method = if draft.method_column.trim().is_empty() {
         extraction.method.unwrap_or_default().to_owned()
@@ -467,7 +470,7 @@ pub fn finish(row: Resolved, status_sign: bool) -> Result<ParsedTransaction, Ski
         payment_method: usize::from(text::truncate(&mut payment_method, text::PAYMENT_METHOD)),
     };
     let amount = amount::round_money(amount);
-    let date_text = draft.date.format("%Y-%m-%d").to_string();
+    let date_text = iso_date(draft.date);
     let amount_text = amount.to_string();
     let fingerprint = fingerprint::fingerprint(&FingerprintFields {
         date: &date_text,
@@ -477,21 +480,37 @@ pub fn finish(row: Resolved, status_sign: bool) -> Result<ParsedTransaction, Ski
         payment_method: &payment_method,
         reference: &reference,
     });
-    let mut meta = json!({
-        "time": draft.time.map(|t| t.format("%H:%M:%S").to_string()),
-        "method": extraction.method,
-        "location": extraction.location,
-        "counterparty_bank": extraction.counterparty_bank,
-        "upi_id": extraction.upi_id,
-        "app": extraction.app,
-        "clean_description": extraction.clean_description,
-        "extracted_reference": extraction.reference,
-        "warning": warning,
-    });
     // Absent facts are left out rather than stored as nulls (smaller rows, faster imports).
-    if let Value::Object(members) = &mut meta {
-        members.retain(|_, value| !value.is_null());
-    }
+    let mut meta = Map::new();
+    let mut put = |key: &str, value: Option<Value>| {
+        if let Some(value) = value {
+            meta.insert(key.to_owned(), value);
+        }
+    };
+    put(
+        "time",
+        draft
+            .time
+            .map(|t| Value::String(t.format("%H:%M:%S").to_string())),
+    );
+    put("method", extraction.method.map(|m| Value::String(m.into())));
+    put("location", extraction.location.map(Value::String));
+    put(
+        "counterparty_bank",
+        extraction.counterparty_bank.map(Value::String),
+    );
+    put("upi_id", extraction.upi_id.map(Value::String));
+    put("app", extraction.app.map(Value::String));
+    put(
+        "clean_description",
+        Some(Value::String(extraction.clean_description)),
+    );
+    put(
+        "extracted_reference",
+        extraction.reference.map(Value::String),
+    );
+    put("warning", warning.map(|w| Value::String(w.into())));
+    let meta = Value::Object(meta);
     Ok(ParsedTransaction {
         date: draft.date,
         amount,
@@ -519,12 +538,47 @@ pub fn finish(row: Resolved, status_sign: bool) -> Result<ParsedTransaction, Ski
 /// distinct transactions (two metro rides of ₹60 on one day), all kept, while re-importing the
 /// file or an overlapping statement still matches each one to its stored row.
 pub fn number_repeats(transactions: &mut [ParsedTransaction]) {
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for tx in transactions {
-        let occurrence = seen.entry(tx.fingerprint.clone()).or_default();
-        *occurrence += 1;
-        tx.fingerprint = fingerprint::with_occurrence(&tx.fingerprint, *occurrence);
+    let mut seen: HashMap<&str, usize> = HashMap::with_capacity(transactions.len());
+    let occurrences: Vec<usize> = transactions
+        .iter()
+        .map(|tx| {
+            let occurrence = seen.entry(tx.fingerprint.as_str()).or_default();
+            *occurrence += 1;
+            *occurrence
+        })
+        .collect();
+    for (tx, occurrence) in transactions.iter_mut().zip(occurrences) {
+        if occurrence > 1 {
+            tx.fingerprint = fingerprint::with_occurrence(&tx.fingerprint, occurrence);
+        }
     }
+}
+
+/// `YYYY-MM-DD`, written directly for four-digit years.
+fn iso_date(date: NaiveDate) -> String {
+    let Ok(year) = u16::try_from(date.year()) else {
+        return date.format("%Y-%m-%d").to_string();
+    };
+    if year > 9999 {
+        return date.format("%Y-%m-%d").to_string();
+    }
+    let digit = |n: u32| char::from(b'0' + (n % 10) as u8);
+    let year = u32::from(year);
+    let (month, day) = (date.month(), date.day());
+    [
+        digit(year / 1000),
+        digit(year / 100),
+        digit(year / 10),
+        digit(year),
+        '-',
+        digit(month / 10),
+        digit(month),
+        '-',
+        digit(day / 10),
+        digit(day),
+    ]
+    .into_iter()
+    .collect()
 }
 
 /// Maps source status text to a stored status.
@@ -550,6 +604,15 @@ fn currency_code(cell: &Cell) -> Option<&'static str> {
     }
 }
 
+/// [`collapse`] of a cell's text, without copying a text cell first.
+fn collapse_cell(cell: &Cell) -> String {
+    match cell {
+        Cell::Text(text) => collapse(text),
+        Cell::Empty => String::new(),
+        other => collapse(&text(other)),
+    }
+}
+
 fn text(cell: &Cell) -> String {
     match cell {
         Cell::Text(text) => text.clone(),
@@ -562,28 +625,36 @@ fn text(cell: &Cell) -> String {
 
 /// Collapses every whitespace run (newlines included) to one space and trims.
 pub fn collapse(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(text.len());
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
 }
 
 fn raw_row(cells: &[Cell], headers: &[String]) -> Map<String, Value> {
-    cells
-        .iter()
-        .enumerate()
-        .filter(|(_, cell)| !cell.is_blank())
-        .map(|(i, cell)| {
-            let key = headers
-                .get(i)
-                .filter(|h| !h.trim().is_empty())
-                .cloned()
-                .unwrap_or_else(|| format!("column_{}", i + 1));
-            let value = match cell {
-                Cell::Number(n) => json!(n),
-                Cell::Bool(b) => json!(b),
-                other => Value::String(text(other)),
-            };
-            (key, value)
-        })
-        .collect()
+    // Inserted one by one (a later duplicate name wins, as when collected): no sorted copy.
+    let mut raw = Map::new();
+    for (i, cell) in cells.iter().enumerate() {
+        if cell.is_blank() {
+            continue;
+        }
+        let key = headers
+            .get(i)
+            .filter(|h| !h.trim().is_empty())
+            .cloned()
+            .unwrap_or_else(|| format!("column_{}", i + 1));
+        let value = match cell {
+            Cell::Number(n) => json!(n),
+            Cell::Bool(b) => Value::Bool(*b),
+            other => Value::String(text(other)),
+        };
+        raw.insert(key, value);
+    }
+    raw
 }
 
 /// How many source rows a warning lists.

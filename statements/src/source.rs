@@ -279,23 +279,35 @@ fn delimited<'a>(text: Cow<'a, str>, delimiter: u8) -> RowStream<'a> {
         Cow::Borrowed(text) => Box::new(text.as_bytes()),
         Cow::Owned(text) => Box::new(Cursor::new(text.into_bytes())),
     };
-    let reader = csv::ReaderBuilder::new()
+    let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(false)
         .flexible(true)
         .from_reader(input);
-    Box::new(reader.into_records().enumerate().map(|(index, record)| {
-        if index >= MAX_ROWS {
-            return Err(StatementError::TooLarge(format!(
+    // One record buffer for the whole file; each row's cells are copied out of it.
+    let mut record = csv::StringRecord::new();
+    let mut index = 0;
+    Box::new(std::iter::from_fn(move || {
+        let read = match reader.read_record(&mut record) {
+            Ok(true) => Ok(()),
+            Ok(false) => return None,
+            Err(e) => Err(e),
+        };
+        let row = if index >= MAX_ROWS {
+            Err(StatementError::TooLarge(format!(
                 "more than {MAX_ROWS} rows"
-            )));
-        }
-        let record = record
-            .map_err(|e| StatementError::Unreadable(format!("malformed delimited text: {e}")))?;
-        Ok(record
-            .iter()
-            .map(|field| Cell::Text(field.to_owned()))
-            .collect())
+            )))
+        } else {
+            read.map_err(|e| StatementError::Unreadable(format!("malformed delimited text: {e}")))
+                .map(|()| {
+                    record
+                        .iter()
+                        .map(|field| Cell::Text(field.to_owned()))
+                        .collect()
+                })
+        };
+        index += 1;
+        Some(row)
     }))
 }
 

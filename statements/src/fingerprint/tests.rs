@@ -88,3 +88,29 @@ fn occurrences_are_distinct_and_stable() {
     assert_ne!(second, with_occurrence(&base, 3));
     assert_eq!(second.len(), 64);
 }
+
+/// Hashing the fields as they stream (ASCII through a stack buffer, longer than it, or not
+/// ASCII) gives the hash of the preimage.
+#[test]
+fn streamed_hash_is_the_hash_of_the_preimage() {
+    let long = "upi/dr/412345678901/swiggy/yesb/".repeat(9);
+    for (merchant, description) in [
+        ("Swiggy", "UPI/DR/412345678901/SWIGGY/YESB/swiggy@yesb"),
+        (" straße ", "  Café Coffee Day\u{feff} "),
+        ("x", long.as_str()),
+        ("", ""),
+    ] {
+        let fields = FingerprintFields {
+            date: "2024-03-01T10:15:00.000+05:30",
+            amount: "-250.00",
+            merchant,
+            description,
+            payment_method: "upi",
+            reference: " 412345678901 ",
+        };
+        assert_eq!(
+            fingerprint(&fields),
+            hex_sha256(preimage(&fields).as_bytes())
+        );
+    }
+}

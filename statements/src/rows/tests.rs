@@ -221,3 +221,19 @@ fn listed_rows_are_capped() {
         "row 1, row 2, row 3, row 4, row 5, …"
     );
 }
+
+/// The directly written ISO date is chrono's `%Y-%m-%d`, four-digit years or not.
+#[test]
+fn iso_date_matches_chrono() {
+    for (y, m, d) in [
+        (2024, 3, 1),
+        (1999, 12, 31),
+        (987, 1, 9),
+        (0, 6, 15),
+        (-44, 3, 15),
+        (12345, 2, 28),
+    ] {
+        let date = NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        assert_eq!(iso_date(date), date.format("%Y-%m-%d").to_string());
+    }
+}
