@@ -134,15 +134,26 @@ fn expand(tree: &str) -> Vec<String> {
 /// Every `crate::`/`super::`/`self::` path a piece of code names, in `use` items or inline.
 fn paths_in(code: &str) -> Vec<String> {
     let mut paths = Vec::new();
-    let mut rest = code;
-    while let Some(at) = rest.find("use ") {
-        let boundary = at == 0 || !rest.as_bytes()[at - 1].is_ascii_alphanumeric();
-        let after = &rest[at + 4..];
-        let end = after.find(';').unwrap_or(after.len());
-        if boundary {
-            paths.extend(expand(&after[..end]));
+    let mut lines = code.lines();
+    while let Some(line) = lines.next() {
+        let line = line.trim_start();
+        let item = ["use ", "pub use ", "pub(crate) use ", "pub(super) use "]
+            .iter()
+            .find_map(|prefix| line.strip_prefix(prefix));
+        let Some(first) = item else {
+            continue;
+        };
+        let mut tree = first.to_owned();
+        while !tree.contains(';') {
+            match lines.next() {
+                Some(more) => tree.push_str(more),
+                None => break,
+            }
         }
-        rest = &after[end.min(after.len())..];
+        let tree = tree.split(';').next().unwrap_or_default();
+        if tree.matches('{').count() == tree.matches('}').count() {
+            paths.extend(expand(tree));
+        }
     }
     let bytes = code.as_bytes();
     for start in ["crate::", "super::", "self::"] {
