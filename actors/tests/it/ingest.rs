@@ -92,3 +92,37 @@ async fn a_failure_mid_import_leaves_nothing_behind() {
         .unwrap();
     assert_eq!(ok.inserted, 5_999);
 }
+
+#[tokio::test]
+async fn a_failure_in_the_first_batch_while_later_ones_are_in_flight_rolls_back() {
+    let (_db, pool) = database().await;
+    let user = Uuid::new_v4();
+    let mut s = parse("generic_signed_amount.csv");
+    // Three batches pipelined on one connection; the first fails while the next is already sent.
+    let template = s.transactions[0].clone();
+    s.transactions = (0..11_000)
+        .map(|i| {
+            let mut t = template.clone();
+            t.fingerprint = hex_sha256(i.to_string().as_bytes());
+            t
+        })
+        .collect();
+    s.transactions[10].currency = "xx";
+    for _ in 0..3 {
+        // Every pooled connection comes back usable (no answer of a dropped batch left over).
+        let err = store::import(&pool, user, Some("g.csv"), &s, false)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, IngestError::Core(CoreError::Database(_))),
+            "{err:?}"
+        );
+    }
+    assert!(store::uploaded_files(&pool, user).await.unwrap().is_empty());
+    s.transactions[10].currency = "INR";
+    let ok = store::import(&pool, user, Some("g.csv"), &s, false)
+        .await
+        .unwrap();
+    assert_eq!(ok.inserted, 11_000);
+    assert_eq!(store::uploaded_files(&pool, user).await.unwrap().len(), 1);
+}
