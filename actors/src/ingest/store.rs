@@ -7,7 +7,6 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, Date, Jsonb, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use futures_util::stream::{FuturesOrdered, StreamExt};
 use scale_schema::tables::uploaded_files;
 use scale_schema::{as_user, PgPool};
 use scale_statements::fingerprint::FINGERPRINT_VERSION;
@@ -24,9 +23,6 @@ use scale_statements::warning::Warning;
 /// Rows per INSERT statement. Ids are UUIDv7 (time-ordered), so the primary key grows at its
 /// right edge instead of splitting pages at random.
 const BATCH: usize = 5_000;
-
-/// Batches sent ahead of the one Postgres is writing.
-const IN_FLIGHT: usize = 2;
 
 /// What an import did.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -205,63 +201,41 @@ async fn record_upload(
     }
 }
 
-/// Inserts the rows in batches of [`BATCH`], pipelined on the one connection (and so inside the
-/// one transaction): the next batch's binds are built and sent while Postgres still writes the
-/// previous one ([`IN_FLIGHT`] batches at a time; Postgres runs them in order).
 async fn insert_rows(
-    conn: &AsyncPgConnection,
+    conn: &mut AsyncPgConnection,
     user: Uuid,
     upload: Uuid,
     statement: &ParsedStatement,
 ) -> Result<usize, TxError> {
-    let mut batches = statement.transactions.chunks(BATCH);
-    let mut running = FuturesOrdered::new();
     let mut inserted = 0;
-    loop {
-        while running.len() < IN_FLIGHT {
-            let Some(batch) = batches.next() else { break };
-            running.push_back(insert_batch(conn, user, upload, batch));
-        }
-        match running.next().await {
-            Some(count) => inserted += count?,
-            None => return Ok(inserted),
-        }
+    for batch in statement.transactions.chunks(BATCH) {
+        let column = |f: fn(&ParsedTransaction) -> String| batch.iter().map(f).collect::<Vec<_>>();
+        inserted += diesel::sql_query(INSERT_BATCH)
+            .bind::<SqlUuid, _>(user)
+            .bind::<SqlUuid, _>(upload)
+            .bind::<diesel::sql_types::SmallInt, _>(FINGERPRINT_VERSION)
+            .bind::<Array<SqlUuid>, _>(batch.iter().map(|_| Uuid::now_v7()).collect::<Vec<_>>())
+            .bind::<Array<Date>, _>(batch.iter().map(|t| t.date).collect::<Vec<_>>())
+            .bind::<Array<Text>, _>(column(|t| t.amount.to_string()))
+            .bind::<Array<Text>, _>(column(|t| t.currency.to_owned()))
+            .bind::<Array<Text>, _>(column(|t| t.kind.to_owned()))
+            .bind::<Array<Text>, _>(column(|t| t.description.clone()))
+            .bind::<Array<Text>, _>(column(|t| t.merchant.clone()))
+            .bind::<Array<Text>, _>(column(|t| t.category.to_owned()))
+            .bind::<Array<Text>, _>(column(|t| t.payment_method.clone()))
+            .bind::<Array<Text>, _>(column(|t| t.reference.clone()))
+            .bind::<Array<Text>, _>(column(|t| t.status.to_owned()))
+            .bind::<Array<Text>, _>(column(|t| t.fingerprint.clone()))
+            .bind::<Array<Jsonb>, _>(
+                batch
+                    .iter()
+                    .map(|t| json!({"source": t.raw, "meta": t.meta, "source_row": t.source_row}))
+                    .collect::<Vec<_>>(),
+            )
+            .execute(conn)
+            .await?;
     }
-}
-
-/// One `INSERT … SELECT FROM unnest(…)` of `batch`, its columns bound as arrays.
-async fn insert_batch(
-    conn: &AsyncPgConnection,
-    user: Uuid,
-    upload: Uuid,
-    batch: &[ParsedTransaction],
-) -> Result<usize, TxError> {
-    let column = |f: fn(&ParsedTransaction) -> String| batch.iter().map(f).collect::<Vec<_>>();
-    diesel::sql_query(INSERT_BATCH)
-        .bind::<SqlUuid, _>(user)
-        .bind::<SqlUuid, _>(upload)
-        .bind::<diesel::sql_types::SmallInt, _>(FINGERPRINT_VERSION)
-        .bind::<Array<SqlUuid>, _>(batch.iter().map(|_| Uuid::now_v7()).collect::<Vec<_>>())
-        .bind::<Array<Date>, _>(batch.iter().map(|t| t.date).collect::<Vec<_>>())
-        .bind::<Array<Text>, _>(column(|t| t.amount.to_string()))
-        .bind::<Array<Text>, _>(column(|t| t.currency.to_owned()))
-        .bind::<Array<Text>, _>(column(|t| t.kind.to_owned()))
-        .bind::<Array<Text>, _>(column(|t| t.description.clone()))
-        .bind::<Array<Text>, _>(column(|t| t.merchant.clone()))
-        .bind::<Array<Text>, _>(column(|t| t.category.to_owned()))
-        .bind::<Array<Text>, _>(column(|t| t.payment_method.clone()))
-        .bind::<Array<Text>, _>(column(|t| t.reference.clone()))
-        .bind::<Array<Text>, _>(column(|t| t.status.to_owned()))
-        .bind::<Array<Text>, _>(column(|t| t.fingerprint.clone()))
-        .bind::<Array<Jsonb>, _>(
-            batch
-                .iter()
-                .map(|t| json!({"source": t.raw, "meta": t.meta, "source_row": t.source_row}))
-                .collect::<Vec<_>>(),
-        )
-        .execute(&mut &*conn)
-        .await
-        .map_err(TxError::from)
+    Ok(inserted)
 }
 
 const INSERT_BATCH: &str = "\

@@ -94,11 +94,11 @@ async fn a_failure_mid_import_leaves_nothing_behind() {
 }
 
 #[tokio::test]
-async fn a_failure_in_the_first_batch_while_later_ones_are_in_flight_rolls_back() {
+async fn a_failure_in_the_first_of_several_batches_rolls_back_and_frees_the_connection() {
     let (_db, pool) = database().await;
     let user = Uuid::new_v4();
     let mut s = parse("generic_signed_amount.csv");
-    // Three batches pipelined on one connection; the first fails while the next is already sent.
+    // Three batches; the first fails.
     let template = s.transactions[0].clone();
     s.transactions = (0..11_000)
         .map(|i| {
@@ -109,7 +109,7 @@ async fn a_failure_in_the_first_batch_while_later_ones_are_in_flight_rolls_back(
         .collect();
     s.transactions[10].currency = "xx";
     for _ in 0..3 {
-        // Every pooled connection comes back usable (no answer of a dropped batch left over).
+        // Every pooled connection comes back usable, out of the failed transaction.
         let err = store::import(&pool, user, Some("g.csv"), &s, false)
             .await
             .unwrap_err();
