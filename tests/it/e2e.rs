@@ -405,6 +405,12 @@ fn benchmarks_report_their_baselines() {
             .unwrap()
             > 0.0
     );
+    assert!(report["targets"]["import_at_least_0_9_of_copy_rate"].is_boolean());
+    assert_eq!(report["reference_python_parse_rows_per_sec"], 21_000.0);
+    assert!(report["ratios"]["parse_only_vs_python"].as_f64().unwrap() > 0.0);
+    assert!(report["peak_rss_mib"].as_f64().unwrap() > 0.0);
+    let staging = &report["insert_only"]["binary_copy_into_staging_then_insert_select"];
+    assert!(staging["rows_per_sec"].as_f64().unwrap() > 0.0);
 
     let args = [
         "bench",

@@ -92,3 +92,37 @@ async fn a_failure_mid_import_leaves_nothing_behind() {
         .unwrap();
     assert_eq!(ok.inserted, 5_999);
 }
+
+#[tokio::test]
+async fn a_failure_in_the_first_of_several_batches_rolls_back_and_frees_the_connection() {
+    let (_db, pool) = database().await;
+    let user = Uuid::new_v4();
+    let mut s = parse("generic_signed_amount.csv");
+    // Three batches; the first fails.
+    let template = s.transactions[0].clone();
+    s.transactions = (0..11_000)
+        .map(|i| {
+            let mut t = template.clone();
+            t.fingerprint = hex_sha256(i.to_string().as_bytes());
+            t
+        })
+        .collect();
+    s.transactions[10].currency = "xx";
+    for _ in 0..3 {
+        // Every pooled connection comes back usable, out of the failed transaction.
+        let err = store::import(&pool, user, Some("g.csv"), &s, false)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, IngestError::Core(CoreError::Database(_))),
+            "{err:?}"
+        );
+    }
+    assert!(store::uploaded_files(&pool, user).await.unwrap().is_empty());
+    s.transactions[10].currency = "INR";
+    let ok = store::import(&pool, user, Some("g.csv"), &s, false)
+        .await
+        .unwrap();
+    assert_eq!(ok.inserted, 11_000);
+    assert_eq!(store::uploaded_files(&pool, user).await.unwrap().len(), 1);
+}
