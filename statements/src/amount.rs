@@ -112,12 +112,15 @@ pub fn parse_amount_with(text: &str, separator: DecimalSeparator) -> AmountParse
 /// What the number written in `text` says about the decimal separator. With both `,` and `.`
 /// the last one is the decimal separator; a separator written several times groups thousands;
 /// a single one is decimal unless exactly three digits follow a plausible first group, when
-/// both readings are possible ([`SeparatorHint::Either`]).
+/// both readings are possible ([`SeparatorHint::Either`]). Of a number grouped by spaces
+/// (`2 980,00`), the last group tells.
 pub fn separator_hint(text: &str) -> SeparatorHint {
-    let number = tokenize(text).find_map(|token| match token {
-        Token::Number(number) => Some(number),
-        _ => None,
-    });
+    let number = tokenize(text)
+        .filter_map(|token| match token {
+            Token::Number(number) => Some(number),
+            _ => None,
+        })
+        .last();
     let Some(number) = number else {
         return SeparatorHint::None;
     };
@@ -186,12 +189,12 @@ pub fn direction_from_type(text: &str) -> Option<SignMarker> {
     }
     text.split(|c: char| !c.is_alphanumeric())
         .find_map(|token| match token.to_lowercase().as_str() {
-            "debit" | "dr" | "withdrawal" | "expense" | "purchase" | "out" | "sent" | "payment" => {
-                Some(SignMarker::Debit)
-            }
-            "credit" | "cr" | "deposit" | "income" | "refund" | "in" | "received" => {
-                Some(SignMarker::Credit)
-            }
+            "debit" | "dr" | "withdrawal" | "expense" | "purchase" | "out" | "sent" | "payment"
+            // Dutch `Af`, German `Soll`, French `Débit`.
+            | "af" | "soll" | "débit" => Some(SignMarker::Debit),
+            "credit" | "cr" | "deposit" | "income" | "refund" | "in" | "received"
+            // Dutch `Bij`, German `Haben`, French `Crédit`.
+            | "bij" | "haben" | "crédit" => Some(SignMarker::Credit),
             _ => None,
         })
 }
@@ -317,7 +320,8 @@ fn currency_symbol(c: char) -> Option<&'static str> {
 
 /// Interprets the tokens of a non-empty cell; `None` means invalid.
 fn parse_tokens(text: &str, separator: DecimalSeparator) -> Option<ParsedAmount> {
-    let mut number = None;
+    let mut number: Option<Cow<'_, str>> = None;
+    let mut first_run = 0;
     let mut negative = None;
     let mut open_paren = false;
     let mut close_paren = false;
@@ -326,9 +330,15 @@ fn parse_tokens(text: &str, separator: DecimalSeparator) -> Option<ParsedAmount>
     for token in tokenize(text) {
         match token {
             Token::Number(digits) => {
-                if number.replace(digits).is_some() {
-                    return None;
-                }
+                number = Some(match number.take() {
+                    None => {
+                        first_run = digits.len();
+                        Cow::Borrowed(digits)
+                    }
+                    // Only whitespace parts two number runs: thousands grouped by spaces
+                    // (`2 980,00`, `1 234 567.89`), else two numbers in one cell.
+                    Some(head) => Cow::Owned(space_grouped(&head, first_run, digits)?),
+                });
             }
             Token::Symbol(c @ ('-' | '+' | '\u{2212}')) => {
                 let minus = c != '+';
@@ -355,12 +365,22 @@ fn parse_tokens(text: &str, separator: DecimalSeparator) -> Option<ParsedAmount>
     if open_paren {
         set_once(&mut marker, SignMarker::Debit)?;
     }
-    let magnitude = parse_magnitude(number?, separator)?;
+    let magnitude = parse_magnitude(&number?, separator)?;
     Some(ParsedAmount {
         value: with_sign(magnitude, open_paren || negative == Some(true)),
         marker,
         currency,
     })
+}
+
+/// Joins `head` and the next number run `tail` when a space groups thousands between them:
+/// the first run had one to three digits, `head` is digits only and `tail` starts with exactly
+/// three digits (`2 980,00`, `1 234 567.89`). `None` when they are two numbers.
+fn space_grouped(head: &str, first_run: usize, tail: &str) -> Option<String> {
+    let leading = tail.bytes().take_while(u8::is_ascii_digit).count();
+    let grouped =
+        (1..=3).contains(&first_run) && head.bytes().all(|b| b.is_ascii_digit()) && leading == 3;
+    grouped.then(|| format!("{head}{tail}"))
 }
 
 /// Stores `value` in `slot` unless a different value is already there (`None`: a conflict).

@@ -27,6 +27,7 @@ pub struct ParsedDate {
 /// - `YYYY-MM-DD` and `YYYY/MM/DD`, optionally followed by `T` or a space and
 ///   `HH:MM[:SS[.f]]`, optionally followed by `Z`/`UTC`/`GMT` and/or `±hh[:mm]` (ignored);
 /// - `DD/MM/YYYY`, `DD-MM-YYYY`, `DD.MM.YYYY` and the same with a 2-digit year (`yy` → `20yy`);
+/// - `YYYYMMDD` (eight digits, as Dutch banks export);
 /// - `D Mon YYYY`, `D Month YYYY`, `DD-Mon-YYYY`, `DD-Mon-YY` (`Sept` is accepted for September).
 ///
 /// Day-first and month-name dates may be followed by `[,] HH:MM[:SS]` with an optional
@@ -37,6 +38,15 @@ pub fn parse_date(text: &str) -> Option<ParsedDate> {
     let first = s.digits();
     let (date, year_first) = match first.len() {
         4 => (year_first_date(&mut s, first)?, true),
+        // `YYYYMMDD` (ING and other Dutch exports).
+        8 => (
+            make_date(
+                field(&first[..4], 4, 4)?,
+                field(&first[4..6], 2, 2)?,
+                field(&first[6..], 2, 2)?,
+            )?,
+            true,
+        ),
         1 | 2 => (day_first_date(&mut s, first)?, false),
         _ => return None,
     };

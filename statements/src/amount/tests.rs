@@ -223,7 +223,8 @@ fn invalid_cells() {
         "+-5",
         "5+",
         "5 5",
-        "1 000",
+        "1234 567",
+        "12 34",
         "5e3",
         "¥500",
         "₹ 5 $",
@@ -487,4 +488,18 @@ fn decimal_comma_columns() {
         parse_amount_with("1,23,456.50", DecimalSeparator::Point),
         parse_amount("1,23,456.50")
     );
+}
+
+#[test]
+fn thousands_grouped_by_spaces() {
+    let value = |text: &str| match parse_amount(text) {
+        AmountParse::Value(parsed) => parsed.value.to_string(),
+        other => format!("{other:?}"),
+    };
+    assert_eq!(value("1 000"), "1000.00");
+    assert_eq!(value("1 234 567.89"), "1234567.89");
+    assert_eq!(value("-2 980.00"), "-2980.00");
+    assert_eq!(value("\u{a0}12\u{202f}500.50 €"), "12500.50");
+    let comma = parse_amount_with("2 980,00", DecimalSeparator::Comma);
+    assert!(matches!(comma, AmountParse::Value(p) if p.value.to_string() == "2980.00"));
 }

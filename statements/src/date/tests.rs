@@ -213,7 +213,8 @@ fn junk_is_rejected() {
         "45044",
         "2026",
         "2026-01",
-        "20260115",
+        "20261315",
+        "2026011",
         "2026-01-15junk",
         "2026-01/15",
         "28/04-2023",
@@ -328,5 +329,16 @@ fn excel_serial_out_of_range() {
         80_000.0,
     ] {
         assert_eq!(excel(serial), None, "{serial}");
+    }
+}
+
+#[test]
+fn compact_year_first_dates_as_dutch_banks_export() {
+    assert_eq!(
+        parse_date("20250203").map(|d| d.date.to_string()),
+        Some("2025-02-03".into())
+    );
+    for bad in ["20250230", "18991231", "2025020", "202502031"] {
+        assert_eq!(parse_date(bad), None, "{bad}");
     }
 }

@@ -283,3 +283,37 @@ fn unquoted_card_amounts_with_cr_and_lakh_grouping() {
         ]
     );
 }
+
+// European exports with their own header words (German, Dutch, French).
+
+#[test]
+fn sparkasse_german_headers_two_digit_years_and_decimal_commas() {
+    let s = parse("amounts_sparkasse_german_headers.csv");
+    assert_eq!(amounts(&s), decs(&["-1150", "3412.55", "-64.37", "-250"]));
+    let dates: Vec<String> = s.transactions.iter().map(|t| t.date.to_string()).collect();
+    assert_eq!(
+        dates,
+        ["2025-01-30", "2025-01-31", "2025-02-03", "2025-02-05"]
+    );
+    assert_eq!(s.transactions[0].description, "Miete Februar 2025 Whg 3 OG");
+    assert_eq!(s.transactions[0].merchant, "Hausverwaltung Schmidt GmbH");
+    assert!(s.transactions.iter().all(|t| t.currency == "EUR"));
+}
+
+#[test]
+fn ing_nl_af_bij_decides_the_sign_of_unsigned_amounts() {
+    let s = parse("amounts_ing_nl_af_bij.csv");
+    assert_eq!(amounts(&s), decs(&["-42.18", "3250", "-89.70", "12.50"]));
+    assert_eq!(s.transactions[0].date.to_string(), "2025-02-03");
+    assert_eq!(s.transactions[1].kind, "credit");
+}
+
+#[test]
+fn credit_agricole_french_debit_and_credit_columns() {
+    let s = parse("amounts_credit_agricole_fr.csv");
+    assert_eq!(amounts(&s), decs(&["-87.40", "2980", "-23.95", "-60"]));
+    assert_eq!(
+        s.transactions[1].description,
+        "VIR SEPA RECU SALAIRE FEVRIER ACME SAS"
+    );
+}
