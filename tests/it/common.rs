@@ -1,10 +1,11 @@
 //! Shared helpers of the end-to-end tests: the real `scale` binary started on a free port, and
 //! its command line.
 
+use std::collections::VecDeque;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::header::HeaderMap;
@@ -16,7 +17,11 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_scale");
 /// The JWT secret every test process shares.
 pub const SECRET: &str = "e2e-test-secret-0123456789abcdef01234567";
 
-/// A running `scale serve`, killed on drop.
+/// How many of a server's latest warning and error log lines are kept for a failing test.
+const KEPT_LOG_LINES: usize = 200;
+
+/// A running `scale serve`, killed on drop. When the test fails, its latest warnings and errors
+/// are printed, so a failure on CI shows what the server saw.
 pub struct Server {
     /// The process.
     pub child: Child,
@@ -24,6 +29,8 @@ pub struct Server {
     pub base: String,
     /// A client for it.
     pub http: reqwest::Client,
+    /// The latest warning and error lines of its log (at most [`KEPT_LOG_LINES`]).
+    log: Arc<Mutex<VecDeque<String>>>,
 }
 
 impl Server {
@@ -55,14 +62,25 @@ impl Server {
             .expect("start scale");
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
+        let log = Arc::new(Mutex::new(VecDeque::new()));
+        let kept = log.clone();
         // Drains the log for the whole run so the server never blocks on a full pipe.
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let addr = serde_json::from_str::<Value>(&line)
-                    .ok()
-                    .filter(|v| v["message"] == "listening");
-                if let Some(addr) = addr.and_then(|v| v["addr"].as_str().map(str::to_owned)) {
-                    let _ = tx.send(addr);
+                let Ok(entry) = serde_json::from_str::<Value>(&line) else {
+                    continue;
+                };
+                if entry["message"] == "listening" {
+                    if let Some(addr) = entry["addr"].as_str() {
+                        let _ = tx.send(addr.to_owned());
+                    }
+                }
+                if matches!(entry["level"].as_str(), Some("WARN" | "ERROR")) {
+                    let mut kept = kept.lock().unwrap_or_else(|e| e.into_inner());
+                    if kept.len() == KEPT_LOG_LINES {
+                        kept.pop_front();
+                    }
+                    kept.push_back(line);
                 }
             }
         });
@@ -75,6 +93,7 @@ impl Server {
             child,
             base: format!("http://{addr}/api/v1"),
             http: reqwest::Client::new(),
+            log,
         }
     }
 
@@ -127,6 +146,13 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if std::thread::panicking() {
+            let log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+            eprintln!("--- warnings and errors of the server at {} ---", self.base);
+            for line in log.iter() {
+                eprintln!("{line}");
+            }
+        }
     }
 }
 
