@@ -51,6 +51,10 @@ impl Server {
             .env("HTTP_WORKERS", "2")
             .env("HEALTH_PROBE_INTERVAL_MS", "100")
             .env("HEALTH_PROBE_TIMEOUT_MS", "300")
+            // The chaos tests panic on purpose: a debug build resolving a backtrace for each
+            // (as `RUST_BACKTRACE=1` in the runner's environment asks) takes up to a second on
+            // a loaded machine and would be measured as the service's latency.
+            .env("RUST_BACKTRACE", "0")
             .env(
                 "REDIS_KEY_PREFIX",
                 format!("scale-e2e-{}:", uuid::Uuid::new_v4()),
