@@ -63,20 +63,26 @@ async fn import_then_reimport_is_a_no_op() {
         .is_empty());
 }
 
-#[tokio::test]
-async fn a_failure_mid_import_leaves_nothing_behind() {
-    let (_db, pool) = database().await;
-    let user = Uuid::new_v4();
+/// A statement of `n` copies of the fixture's first row, each with its own fingerprint.
+fn distinct_rows(n: usize) -> ParsedStatement {
     let mut s = parse("generic_signed_amount.csv");
-    // Enough rows for two batches, the last of which violates a CHECK constraint.
     let template = s.transactions[0].clone();
-    s.transactions = (0..6_000)
+    s.transactions = (0..n)
         .map(|i| {
             let mut t = template.clone();
             t.fingerprint = hex_sha256(i.to_string().as_bytes());
             t
         })
         .collect();
+    s
+}
+
+#[tokio::test]
+async fn a_failure_mid_import_leaves_nothing_behind() {
+    let (_db, pool) = database().await;
+    let user = Uuid::new_v4();
+    // Enough rows for two batches, the last of which violates a CHECK constraint.
+    let mut s = distinct_rows(6_000);
     s.transactions[5_999].currency = "xx";
     let err = store::import(&pool, user, Some("g.csv"), &s, false)
         .await
@@ -97,16 +103,8 @@ async fn a_failure_mid_import_leaves_nothing_behind() {
 async fn a_failure_in_the_first_of_several_batches_rolls_back_and_frees_the_connection() {
     let (_db, pool) = database().await;
     let user = Uuid::new_v4();
-    let mut s = parse("generic_signed_amount.csv");
     // Three batches; the first fails.
-    let template = s.transactions[0].clone();
-    s.transactions = (0..11_000)
-        .map(|i| {
-            let mut t = template.clone();
-            t.fingerprint = hex_sha256(i.to_string().as_bytes());
-            t
-        })
-        .collect();
+    let mut s = distinct_rows(11_000);
     s.transactions[10].currency = "xx";
     for _ in 0..3 {
         // Every pooled connection comes back usable, out of the failed transaction.
