@@ -5,7 +5,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
-use scale_actors::ingest::store;
+use scale_actors::ingest::service::Upload;
+use scale_actors::ingest::streaming;
 use scale_statements::pipeline;
 use serde_json::json;
 use uuid::Uuid;
@@ -43,8 +44,8 @@ pub fn run(config: &Config, args: ImportArgs<'_>) -> anyhow::Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let statement = pipeline::parse_file(&bytes, &filename, args.password)?;
     if args.dry_run {
+        let statement = pipeline::parse_file(&bytes, &filename, args.password)?;
         println!(
             "{}",
             json!({
@@ -64,7 +65,12 @@ pub fn run(config: &Config, args: ImportArgs<'_>) -> anyhow::Result<()> {
     let outcome = runtime.block_on(async {
         scale_schema::run_migrations(&config.database_url).await?;
         let pool = scale_schema::connect(&config.database_url, 1, Duration::from_secs(10));
-        anyhow::Ok(store::import(&pool, args.user, Some(&filename), &statement, args.force).await?)
+        let upload = Upload {
+            bytes,
+            filename,
+            password: args.password.map(str::to_owned),
+        };
+        anyhow::Ok(streaming::import_file(&pool, args.user, upload, args.force).await?)
     })?;
     println!("{}", serde_json::to_string(&outcome)?);
     Ok(())

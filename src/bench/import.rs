@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use futures_util::SinkExt;
-use scale_actors::ingest::store;
+use scale_actors::ingest::service::Upload;
+use scale_actors::ingest::{store, streaming};
+use scale_http::auth::{mint_token, Role};
 use scale_statements::error::StatementError;
 use scale_statements::fingerprint::FINGERPRINT_VERSION;
 use scale_statements::pipeline::{self, ParsedStatement};
@@ -16,11 +18,15 @@ use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 use uuid::Uuid;
 
+use super::server::Server;
+use crate::config::Config;
+
 /// The original Python parser's documented throughput (issue #12), for `parse_only_vs_python`.
 const REFERENCE_PYTHON_PARSE_ROWS_PER_SEC: f64 = 21_000.0;
 
-/// Runs the import benchmark against `database_url` with a statement of `rows` rows.
-pub async fn run(database_url: &str, rows: usize) -> anyhow::Result<serde_json::Value> {
+/// Runs the import benchmark against `config`'s database with a statement of `rows` rows.
+pub async fn run(config: &Config, rows: usize) -> anyhow::Result<serde_json::Value> {
+    let database_url = &config.database_url;
     scale_schema::run_migrations(database_url).await?;
     let csv = statement(rows);
 
@@ -29,23 +35,39 @@ pub async fn run(database_url: &str, rows: usize) -> anyhow::Result<serde_json::
     })?;
 
     let pool = scale_schema::connect(database_url, 2, Duration::from_secs(30));
-    let (import_user, copy_user, staging_user) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    let users: [Uuid; 4] = std::array::from_fn(|_| Uuid::new_v4());
+    let [import_user, insert_user, copy_user, staging_user] = users;
+    let upload = Upload {
+        bytes: csv.clone(),
+        filename: "bench.csv".into(),
+        password: None,
+    };
     let started = Instant::now();
-    let statement = pipeline::parse_file(&csv, "bench.csv", None)?;
-    let parsed_at = started.elapsed();
-    let outcome = store::import(&pool, import_user, Some("bench.csv"), &statement, false).await?;
+    let outcome = streaming::import_file(&pool, import_user, upload, false).await?;
     let import = started.elapsed();
-    let store_insert = import - parsed_at;
+
+    let statement = pipeline::parse_file(&csv, "bench.csv", None)?;
+    let parsed = statement.transactions.len();
     anyhow::ensure!(
-        outcome.inserted == statement.transactions.len(),
-        "import stored {} of {} rows",
+        outcome.inserted == parsed,
+        "import stored {} of {parsed} rows",
         outcome.inserted,
-        statement.transactions.len()
+    );
+    let started = Instant::now();
+    let stored = store::import_parsed(&pool, insert_user, None, statement.clone(), false).await?;
+    let store_insert = started.elapsed();
+    anyhow::ensure!(
+        stored.inserted == parsed,
+        "insert stored {} of {parsed} rows",
+        stored.inserted
     );
 
     let copy = copy_baseline(database_url, copy_user, &statement).await?;
     let staging = copy_via_staging(database_url, staging_user, &statement).await?;
-    let parsed = statement.transactions.len();
+    drop(statement);
+    cleanup(database_url, &users).await?;
+    let memory = server_import_memory(config, &csv)?;
+
     let rate = |d: Duration| parsed as f64 / d.as_secs_f64();
     let vs_copy = |d: Duration| copy.as_secs_f64() / d.as_secs_f64();
     Ok(json!({
@@ -53,7 +75,7 @@ pub async fn run(database_url: &str, rows: usize) -> anyhow::Result<serde_json::
         "rows_generated": rows,
         "rows_parsed": parsed,
         "csv_bytes": csv.len(),
-        "peak_rss_mib": peak_rss_mib(),
+        "peak_rss_mib": peak_rss_mib(std::process::id()),
         "parse_only": { "seconds": parse.as_secs_f64(), "rows_per_sec": rate(parse) },
         "parse_and_insert": { "seconds": import.as_secs_f64(), "rows_per_sec": rate(import) },
         "raw_copy_baseline": { "seconds": copy.as_secs_f64(), "rows_per_sec": rate(copy) },
@@ -70,25 +92,113 @@ pub async fn run(database_url: &str, rows: usize) -> anyhow::Result<serde_json::
                 "vs_copy": vs_copy(staging),
             },
         },
+        "server_import": memory.report(csv.len()),
         "ratios": {
             "parse_and_insert_vs_copy": vs_copy(import),
             "parse_only_vs_copy": vs_copy(parse),
             "parse_only_vs_python": rate(parse) / REFERENCE_PYTHON_PARSE_ROWS_PER_SEC,
+            "server_import_rss_growth_vs_file": memory.growth_vs(csv.len()),
         },
         "targets": {
             "import_under_3s": import < Duration::from_secs(3),
             "import_at_least_0_9_of_copy_rate": vs_copy(import) >= 0.9,
+            "parse_at_least_20x_python": rate(parse) >= 20.0 * REFERENCE_PYTHON_PARSE_ROWS_PER_SEC,
+            "server_import_rss_growth_at_most_5x_file": memory.growth_vs(csv.len()) <= 5.0,
         },
     }))
 }
 
-/// This process's peak resident set (`VmHWM` in `/proc/self/status`), in MiB; `null` where
+/// The resident memory of a real server around one import of the benchmark file over HTTP.
+struct ServerImport {
+    seconds: f64,
+    rss_before: f64,
+    peak_rss: f64,
+    status: u16,
+}
+
+impl ServerImport {
+    /// Peak RSS growth of the import over the file's size.
+    fn growth_vs(&self, file_bytes: usize) -> f64 {
+        (self.peak_rss - self.rss_before) * 1024.0 * 1024.0 / file_bytes as f64
+    }
+
+    fn report(&self, file_bytes: usize) -> serde_json::Value {
+        json!({
+            "status": self.status,
+            "seconds": self.seconds,
+            "rss_before_mib": self.rss_before,
+            "peak_rss_mib": self.peak_rss,
+            "rss_growth_mib": self.peak_rss - self.rss_before,
+            "rss_growth_vs_file": self.growth_vs(file_bytes),
+        })
+    }
+}
+
+/// Starts the real binary, then posts `csv` to `POST /ingest/import` (multipart, with `curl`)
+/// and reads the server's resident set just before and its peak (`VmHWM`) just after.
+fn server_import_memory(config: &Config, csv: &[u8]) -> anyhow::Result<ServerImport> {
+    let server = Server::start(config, &[])?;
+    let user = Uuid::new_v4();
+    let token = mint_token(&config.jwt_secret, user, Role::User, 3600);
+    let file = std::env::temp_dir().join(format!("scale-bench-{user}.csv"));
+    std::fs::write(&file, csv)?;
+    let curl = |path: &str, extra: &[String]| {
+        std::process::Command::new("curl")
+            .args(["-sS", "-o", "/dev/null", "-w", "%{http_code}"])
+            .args(["-H", &format!("Authorization: Bearer {token}")])
+            .args(extra)
+            .arg(format!("{}{path}", server.base))
+            .output()
+    };
+    // One small request first, so the server's pools and caches exist before measuring.
+    curl("/health", &[]).context("curl (is it installed?)")?;
+    let rss_before = rss_mib(server.pid(), "VmRSS:").context("server RSS")?;
+    let started = Instant::now();
+    let output = curl(
+        "/ingest/import",
+        &[
+            "-F".into(),
+            format!("file=@{};filename=bench.csv", file.display()),
+        ],
+    )?;
+    let seconds = started.elapsed().as_secs_f64();
+    let peak_rss = rss_mib(server.pid(), "VmHWM:").context("server peak RSS")?;
+    std::fs::remove_file(&file)?;
+    let status = String::from_utf8_lossy(&output.stdout).parse().unwrap_or(0);
+    anyhow::ensure!(
+        status == 200,
+        "the server answered the import with {status}"
+    );
+    Ok(ServerImport {
+        seconds,
+        rss_before,
+        peak_rss,
+        status,
+    })
+}
+
+/// Deletes the benchmark's users (and with them their rows).
+async fn cleanup(url: &str, users: &[Uuid]) -> anyhow::Result<()> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    client
+        .execute("DELETE FROM users WHERE id = ANY($1)", &[&users])
+        .await?;
+    Ok(())
+}
+
+/// Peak resident set of process `pid` (`VmHWM` in `/proc/PID/status`), in MiB; `null` where
 /// `/proc` is not available.
-fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+fn peak_rss_mib(pid: u32) -> Option<f64> {
+    rss_mib(pid, "VmHWM:")
+}
+
+/// A memory line (`VmRSS:`, `VmHWM:`) of `/proc/PID/status`, in MiB.
+fn rss_mib(pid: u32, field: &str) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let kib: f64 = status
         .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))?
+        .find_map(|line| line.strip_prefix(field))?
         .trim()
         .trim_end_matches("kB")
         .trim()

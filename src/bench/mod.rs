@@ -33,7 +33,7 @@ pub fn run(config: &Config, bench: Bench) -> anyhow::Result<()> {
         Bench::Import { rows } => tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?
-            .block_on(import::run(&config.database_url, rows))?,
+            .block_on(import::run(config, rows))?,
         Bench::Transactions(options) => transactions::run(config, &options)?,
         Bench::Ws(options) => ws::run(config, &options)?,
     };

@@ -1,11 +1,15 @@
 //! Parse-only throughput of a realistic SBI-style CSV (the same generator as
 //! `scale bench import`): `cargo run --release -p scale-statements --example parse_rate [rows [runs]]`.
-//! Prints the best of `runs` (3) runs of `rows` (100,000) rows in rows per second.
+//! Prints the best of `runs` (3) runs of `rows` (100,000) rows in rows per second, with the
+//! allocator the service runs with (mimalloc).
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use scale_statements::pipeline;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     let rows = std::env::args()

@@ -25,6 +25,7 @@ pub mod fingerprint;
 pub mod header;
 pub mod merchant;
 pub mod pipeline;
+pub mod record;
 pub mod rows;
 pub mod source;
 pub mod text;

@@ -1069,14 +1069,18 @@ fn truncate_words(words: &[String], max_chars: usize) -> String {
 /// that has nothing to collapse is borrowed.
 fn collapse_whitespace(text: &str) -> Cow<'_, str> {
     let bytes = text.as_bytes();
-    let collapsed = bytes.is_ascii()
-        && bytes.first() != Some(&b' ')
-        && bytes.last() != Some(&b' ')
-        && !bytes
-            .iter()
-            .any(|b| matches!(b, b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r'))
-        && !bytes.windows(2).any(|pair| pair == b"  ");
-    if collapsed {
+    // One pass: ASCII, no whitespace but single inner spaces.
+    let mut previous_space = true;
+    let collapsed = bytes.iter().all(|&b| {
+        let ok = match b {
+            b' ' => !previous_space,
+            b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r' => false,
+            _ => b.is_ascii(),
+        };
+        previous_space = b == b' ';
+        ok
+    }) && !previous_space;
+    if collapsed || text.is_empty() {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());

@@ -3,6 +3,8 @@
 //! lose theirs here, while JSON rows a client sends are refused when they hold one.
 
 use std::fmt::{self, Display};
+use std::iter::Peekable;
+use std::ops::ControlFlow;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -13,8 +15,10 @@ use crate::fingerprint::hex_sha256;
 use crate::header::{
     detect_header, normalize_header, Column, ColumnMap, DATA_SAMPLE_ROWS, HEADER_SCAN_ROWS,
 };
-use crate::rows::{self, ParsedTransaction, Realign, Settled, Skipped, Truncated};
-use crate::source::{self, Format, RowStream, Rows};
+use crate::rows::{
+    self, Draft, Facts, ParsedTransaction, RawKeys, Realign, Repeats, Resolved, Skipped, Truncated,
+};
+use crate::source::{self, Format, Rows, Table};
 use crate::text;
 use crate::warning::Warning;
 
@@ -35,42 +39,266 @@ pub struct ParsedStatement {
     pub warnings: Vec<Warning>,
 }
 
-/// Transactions, skip counts and warnings of one parse, before the file-level facts are added.
-#[derive(Debug, Default)]
-struct Outcome {
-    transactions: Vec<ParsedTransaction>,
-    skipped: Skipped,
-    warnings: Vec<Warning>,
+/// What a parse found besides its transactions, known once every row is finished.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// Transactions handed out.
+    pub transactions: usize,
+    /// Rows left out, by reason.
+    pub skipped: Skipped,
+    /// Kept rows whose text was cut to its limit, by field.
+    pub truncated: Truncated,
+    /// SHA-256 of the uploaded bytes (or the client's file hash), lower-case hex.
+    pub file_hash: String,
+    /// See [`ParsedStatement::detected_format`].
+    pub detected_format: &'static str,
+    /// What the parser decided that the user should check (empty when nothing).
+    pub warnings: Vec<Warning>,
 }
 
-/// Parses an uploaded file. CPU-bound: call it on a blocking thread.
+/// A file after its first pass: the header found, the file-wide decisions made and every
+/// row's date and money settled, while the rest of each row waits in the source for
+/// [`Prepared::finish`]. Holds the source and a few dozen bytes per row, never every row.
+pub struct Prepared<'a> {
+    source: Source<'a>,
+    rows: Vec<Resolved>,
+    status_sign: bool,
+    skipped: Skipped,
+    warnings: Vec<Warning>,
+    file_hash: String,
+    detected_format: &'static str,
+}
+
+/// What the second pass reads the rows' other facts from.
+enum Source<'a> {
+    Table(Table<'a>, Layout),
+    Objects(Vec<Option<Map<String, Value>>>),
+}
+
+/// What the first pass read, before the file-wide decisions.
+struct FirstPass {
+    drafts: Vec<Draft>,
+    skipped: Skipped,
+    warnings: Vec<Warning>,
+    /// Whether the rows have a status column (for the Google Pay rule).
+    status_column: bool,
+}
+
+/// Where a table's rows are and how its columns map.
+struct Layout {
+    header_index: usize,
+    headers: Vec<String>,
+    keys: RawKeys,
+    map: ColumnMap,
+    delimiter: Option<u8>,
+}
+
+/// Runs the first pass over an uploaded file. CPU-bound: call it on a blocking thread.
+pub fn prepare<'a>(
+    bytes: &'a [u8],
+    filename: &str,
+    password: Option<&str>,
+) -> Result<Prepared<'a>, StatementError> {
+    let file_hash = hex_sha256(bytes);
+    let (format, rows) = source::read(bytes, filename, password)?;
+    let (source, first) = match rows {
+        Rows::Table(table) => {
+            let (layout, first) = first_pass(&table, format)?;
+            (Source::Table(table, layout), first)
+        }
+        Rows::Objects(objects) => {
+            let first = draft_objects(&objects);
+            (Source::Objects(objects), first)
+        }
+    };
+    Prepared::settle(source, first, file_hash, format.name())
+}
+
+/// Parses an uploaded file, every transaction held. CPU-bound: call it on a blocking thread.
 pub fn parse_file(
     bytes: &[u8],
     filename: &str,
     password: Option<&str>,
 ) -> Result<ParsedStatement, StatementError> {
-    let file_hash = hex_sha256(bytes);
-    let (format, rows) = source::read(bytes, filename, password)?;
-    let outcome = match rows {
-        Rows::Table(rows) => table(rows, format)?,
-        Rows::Objects(objects) => objects_to_transactions(objects)?,
-    };
-    Ok(statement(outcome, file_hash, format.name()))
+    prepare(bytes, filename, password)?.collect()
 }
 
-/// Parses JSON rows sent in a request body (`POST /ingest/import` with JSON). A NUL in a key or
-/// a string value, or a `category` over [`text::CATEGORY`] characters, is
-/// [`StatementError::Validation`] naming the row and the field (`transactions[3].description`).
+/// Runs the first pass over JSON rows sent in a request body (`POST /ingest/import` with
+/// JSON). A NUL in a key or a string value, or a `category` over [`text::CATEGORY`]
+/// characters, is [`StatementError::Validation`] naming the row and the field
+/// (`transactions[3].description`).
+pub fn prepare_objects(
+    objects: Vec<Option<Map<String, Value>>>,
+    file_hash: String,
+) -> Result<Prepared<'static>, StatementError> {
+    check_request_rows(&objects)?;
+    let first = draft_objects(&objects);
+    Prepared::settle(Source::Objects(objects), first, file_hash, "json")
+}
+
+/// [`prepare_objects`], every transaction held.
 pub fn parse_objects(
     objects: Vec<Option<Map<String, Value>>>,
     file_hash: String,
 ) -> Result<ParsedStatement, StatementError> {
-    check_request_rows(&objects)?;
-    Ok(statement(
-        objects_to_transactions(objects)?,
-        file_hash,
-        "json",
-    ))
+    prepare_objects(objects, file_hash)?.collect()
+}
+
+impl Prepared<'_> {
+    /// Settles the drafts of the first pass.
+    fn settle<'a>(
+        source: Source<'a>,
+        first: FirstPass,
+        file_hash: String,
+        detected_format: &'static str,
+    ) -> Result<Prepared<'a>, StatementError> {
+        let FirstPass {
+            drafts,
+            mut skipped,
+            mut warnings,
+            status_column,
+        } = first;
+        let columns = match &source {
+            Source::Table(_, layout) => Some((layout.headers.as_slice(), &layout.map)),
+            Source::Objects(_) => None,
+        };
+        let settled = rows::settle(drafts, columns)?;
+        let status_sign = rows::status_decides_sign(status_column, &settled.rows);
+        skipped.invalid_row += settled.invalid_rows;
+        warnings.extend(settled.warnings);
+        Ok(Prepared {
+            source,
+            rows: settled.rows,
+            status_sign,
+            skipped,
+            warnings,
+            file_hash,
+            detected_format,
+        })
+    }
+
+    /// SHA-256 of the uploaded bytes (or the client's file hash), lower-case hex.
+    pub fn file_hash(&self) -> &str {
+        &self.file_hash
+    }
+
+    /// Runs the second pass: reads each settled row's other facts and finishes it, handing the
+    /// transactions to `sink` in source order, `chunk` at a time. `sink` may break off (its
+    /// reader went away); the summary then counts only what was handed out.
+    pub fn finish(
+        self,
+        chunk: usize,
+        mut sink: impl FnMut(Vec<ParsedTransaction>) -> ControlFlow<()>,
+    ) -> Result<Summary, StatementError> {
+        let Prepared {
+            source,
+            rows,
+            status_sign,
+            skipped,
+            mut warnings,
+            file_hash,
+            detected_format,
+        } = self;
+        let mut finisher = Finisher {
+            status_sign,
+            chunk: chunk.max(1),
+            batch: Vec::with_capacity(chunk.clamp(1, rows.len().max(1))),
+            repeats: Repeats::default(),
+            skipped,
+            truncated: Truncated::default(),
+            handed_out: 0,
+        };
+        let mut pending = rows.into_iter().peekable();
+        let flow = match &source {
+            Source::Table(table, layout) => {
+                second_pass(table, layout, &mut pending, &mut finisher, &mut sink)?
+            }
+            Source::Objects(objects) => {
+                let mut flow = ControlFlow::Continue(());
+                for (index, object) in objects.iter().enumerate() {
+                    let Some(object) = object else { continue };
+                    let Some(row) = pending.next_if(|row| row.source_row() == index + 1) else {
+                        continue;
+                    };
+                    let (headers, cells) = object_cells(object);
+                    let map = ColumnMap::from_headers(headers.iter().map(String::as_str));
+                    let keys = RawKeys::new(&headers, headers.len());
+                    flow = finisher.add(row, rows::facts(cells, &keys, &map), &mut sink);
+                    if flow.is_break() || pending.peek().is_none() {
+                        break;
+                    }
+                }
+                flow
+            }
+        };
+        if flow.is_continue() && !finisher.batch.is_empty() {
+            // The last chunk: whether the sink wants more no longer matters.
+            let _ = sink(std::mem::take(&mut finisher.batch));
+        }
+        if let Some(warning) = truncation_warning(&finisher.truncated) {
+            warnings.push(warning);
+        }
+        Ok(Summary {
+            transactions: finisher.handed_out,
+            skipped: finisher.skipped,
+            truncated: finisher.truncated,
+            file_hash,
+            detected_format,
+            warnings,
+        })
+    }
+
+    /// Finishes every row into one [`ParsedStatement`].
+    pub fn collect(self) -> Result<ParsedStatement, StatementError> {
+        let mut transactions = Vec::new();
+        let summary = self.finish(usize::MAX, |chunk| {
+            transactions = chunk;
+            ControlFlow::Continue(())
+        })?;
+        Ok(ParsedStatement {
+            transactions,
+            skipped: summary.skipped,
+            truncated: summary.truncated,
+            file_hash: summary.file_hash,
+            detected_format: summary.detected_format,
+            warnings: summary.warnings,
+        })
+    }
+}
+
+/// Finishes rows of the second pass and hands them out in chunks.
+struct Finisher {
+    status_sign: bool,
+    chunk: usize,
+    batch: Vec<ParsedTransaction>,
+    repeats: Repeats,
+    skipped: Skipped,
+    truncated: Truncated,
+    handed_out: usize,
+}
+
+impl Finisher {
+    fn add(
+        &mut self,
+        row: Resolved,
+        facts: Facts,
+        sink: &mut impl FnMut(Vec<ParsedTransaction>) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
+        match rows::finish(row, facts, self.status_sign) {
+            Ok(mut tx) => {
+                self.repeats.number(&mut tx);
+                self.truncated.add(tx.truncated);
+                self.batch.push(tx);
+                self.handed_out += 1;
+            }
+            Err(reason) => self.skipped.count(reason),
+        }
+        if self.batch.len() >= self.chunk {
+            let full = std::mem::replace(&mut self.batch, Vec::with_capacity(self.chunk));
+            return sink(full);
+        }
+        ControlFlow::Continue(())
+    }
 }
 
 /// Checks the keys and string values of rows a client sent (see [`parse_objects`]).
@@ -101,30 +329,6 @@ impl Display for RowField<'_> {
     }
 }
 
-/// The parse result, with the truncation counts of its transactions added up (and a warning
-/// when any text was cut).
-fn statement(
-    mut outcome: Outcome,
-    file_hash: String,
-    detected_format: &'static str,
-) -> ParsedStatement {
-    let mut truncated = Truncated::default();
-    for tx in &outcome.transactions {
-        truncated.add(tx.truncated);
-    }
-    if let Some(warning) = truncation_warning(&truncated) {
-        outcome.warnings.push(warning);
-    }
-    ParsedStatement {
-        transactions: outcome.transactions,
-        skipped: outcome.skipped,
-        truncated,
-        file_hash,
-        detected_format,
-        warnings: outcome.warnings,
-    }
-}
-
 /// `text_truncated` naming each field that was cut, how often and to what limit.
 fn truncation_warning(truncated: &Truncated) -> Option<Warning> {
     let cut: Vec<String> = [
@@ -152,13 +356,16 @@ fn truncation_warning(truncated: &Truncated) -> Option<Warning> {
     })
 }
 
-/// Finds the header among the first rows (with a few more read as a sample of the data), then
-/// turns each following row into a draft as it streams by: only the drafts are held, never the
-/// whole table. Cells lose their NULs; delimited rows are first lined up with the header
-/// ([`Realign`]).
-fn table(rows: RowStream<'_>, format: Format) -> Result<Outcome, StatementError> {
-    let mut rows =
-        rows.map(|row| row.map(|cells| cells.into_iter().map(Cell::without_nul).collect()));
+/// Cells with their NULs removed (Postgres cannot store U+0000).
+fn cleaned(row: Result<Vec<Cell>, StatementError>) -> Result<Vec<Cell>, StatementError> {
+    row.map(|cells| cells.into_iter().map(Cell::without_nul).collect())
+}
+
+/// The first pass over a table: finds the header among the first rows (with a few more read as
+/// a sample of the data), then drafts each following row's date and money as it streams by.
+/// Delimited rows are first lined up with the header ([`Realign`]).
+fn first_pass(table: &Table<'_>, format: Format) -> Result<(Layout, FirstPass), StatementError> {
+    let mut rows = table.rows()?.map(cleaned);
     // The rows past the scanned ones only inform the header scores and the description
     // choice: an error among them waits for its turn in the stream.
     let head_rows = HEADER_SCAN_ROWS + DATA_SAMPLE_ROWS;
@@ -185,11 +392,17 @@ fn table(rows: RowStream<'_>, format: Format) -> Result<Outcome, StatementError>
             _ => String::new(),
         })
         .collect();
-    let delimiter = match format {
-        Format::Delimited(delimiter) => Some(delimiter),
-        _ => None,
+    let layout = Layout {
+        header_index,
+        keys: RawKeys::new(&headers, headers.len()),
+        headers,
+        map,
+        delimiter: match format {
+            Format::Delimited(delimiter) => Some(delimiter),
+            _ => None,
+        },
     };
-    let mut realign = Realign::new(&headers, &map, delimiter);
+    let mut realign = Realign::new(&layout.headers, &layout.map, layout.delimiter);
     let mut skipped = Skipped::default();
     let mut drafts = Vec::new();
     let buffered = head
@@ -205,74 +418,94 @@ fn table(rows: RowStream<'_>, format: Format) -> Result<Outcome, StatementError>
         let source_row = header_index + offset + 2;
         let drafted = realign
             .fit(cells, source_row)
-            .and_then(|cells| rows::draft(&cells, &headers, &map, source_row));
+            .and_then(|cells| rows::draft(&cells, &layout.map, source_row));
         match drafted {
             Ok(draft) => drafts.push(draft),
             Err(reason) => skipped.count(reason),
         }
     }
-    let warnings = realign.warnings();
-    let settled = rows::settle(drafts, Some((&headers, &map)))?;
-    let status_sign = rows::status_decides_sign(map.get(Column::Status).is_some(), &settled.rows);
-    Ok(finish_all(settled, status_sign, skipped, warnings))
+    let first = FirstPass {
+        drafts,
+        skipped,
+        warnings: realign.warnings(),
+        status_column: layout.map.get(Column::Status).is_some(),
+    };
+    Ok((layout, first))
 }
 
-fn objects_to_transactions(
-    objects: Vec<Option<Map<String, Value>>>,
-) -> Result<Outcome, StatementError> {
+/// The second pass over a table: the same rows again, each settled one (the next one of
+/// its source row in `pending`) finished with the rest of its cells. Stops after the last
+/// settled row.
+fn second_pass(
+    table: &Table<'_>,
+    layout: &Layout,
+    pending: &mut Peekable<std::vec::IntoIter<Resolved>>,
+    finisher: &mut Finisher,
+    sink: &mut impl FnMut(Vec<ParsedTransaction>) -> ControlFlow<()>,
+) -> Result<ControlFlow<()>, StatementError> {
+    let mut realign = Realign::new(&layout.headers, &layout.map, layout.delimiter);
+    let rows = table.rows()?.skip(layout.header_index + 1);
+    for (offset, cells) in rows.enumerate() {
+        if pending.peek().is_none() {
+            break;
+        }
+        let source_row = layout.header_index + offset + 2;
+        let Some(row) = pending.next_if(|row| row.source_row() == source_row) else {
+            cells?;
+            continue;
+        };
+        let cells = realign
+            .fit(cleaned(cells)?, source_row)
+            .expect("a row that lined up in the first pass lines up again");
+        let facts = rows::facts(cells, &layout.keys, &layout.map);
+        if finisher.add(row, facts, sink).is_break() {
+            return Ok(ControlFlow::Break(()));
+        }
+    }
+    Ok(ControlFlow::Continue(()))
+}
+
+/// The first pass over JSON rows: each object's date and money (items that are not objects
+/// count as invalid rows).
+/// The first pass over JSON rows: each object's date and money (items that are not objects
+/// count as invalid rows), and whether every drafted object has a status column.
+fn draft_objects(objects: &[Option<Map<String, Value>>]) -> FirstPass {
     let mut skipped = Skipped::default();
     let mut drafts = Vec::with_capacity(objects.len());
-    let mut has_status = Vec::with_capacity(objects.len());
-    for (index, object) in objects.into_iter().enumerate() {
+    let mut all_have_status = true;
+    for (index, object) in objects.iter().enumerate() {
         let Some(object) = object else {
             skipped.invalid_row += 1;
             continue;
         };
-        let (headers, cells): (Vec<String>, Vec<Cell>) = object
-            .into_iter()
-            .map(|(mut key, value)| {
-                text::strip_nul(&mut key);
-                (key, json_cell(value).without_nul())
-            })
-            .unzip();
+        let (headers, cells) = object_cells(object);
         let map = ColumnMap::from_headers(headers.iter().map(String::as_str));
-        match rows::draft(&cells, &headers, &map, index + 1) {
+        match rows::draft(&cells, &map, index + 1) {
             Ok(draft) => {
-                has_status.push(map.get(Column::Status).is_some());
+                all_have_status &= map.get(Column::Status).is_some();
                 drafts.push(draft);
             }
             Err(reason) => skipped.count(reason),
         }
     }
-    let settled = rows::settle(drafts, None)?;
-    let status_sign = rows::status_decides_sign(
-        has_status.iter().all(|s| *s) && !has_status.is_empty(),
-        &settled.rows,
-    );
-    Ok(finish_all(settled, status_sign, skipped, Vec::new()))
+    FirstPass {
+        status_column: all_have_status && !drafts.is_empty(),
+        drafts,
+        skipped,
+        warnings: Vec::new(),
+    }
 }
 
-fn finish_all(
-    settled: Settled,
-    status_sign: bool,
-    mut skipped: Skipped,
-    mut warnings: Vec<Warning>,
-) -> Outcome {
-    skipped.invalid_row += settled.invalid_rows;
-    warnings.extend(settled.warnings);
-    let mut transactions = Vec::with_capacity(settled.rows.len());
-    for row in settled.rows {
-        match rows::finish(row, status_sign) {
-            Ok(tx) => transactions.push(tx),
-            Err(reason) => skipped.count(reason),
-        }
-    }
-    rows::number_repeats(&mut transactions);
-    Outcome {
-        transactions,
-        skipped,
-        warnings,
-    }
+/// A JSON row's keys and cells, NULs removed.
+fn object_cells(object: &Map<String, Value>) -> (Vec<String>, Vec<Cell>) {
+    object
+        .iter()
+        .map(|(key, value)| {
+            let mut key = key.clone();
+            text::strip_nul(&mut key);
+            (key, json_cell(value.clone()).without_nul())
+        })
+        .unzip()
 }
 
 fn has_amount(map: &ColumnMap) -> bool {

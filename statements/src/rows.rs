@@ -1,10 +1,12 @@
 //! Turning source rows into transactions (ingestion spec §1.5–§1.8, §2.6): date, exact signed
 //! amount, currency, type, status, merchant extraction, fingerprint and in-file de-duplication.
 //!
-//! A row goes through three steps, so that what only the whole file can tell is decided once:
-//! [`draft`] reads a row as it streams by (a table row first [`Realign`]ed to its header),
-//! [`settle`] decides each amount column's decimal separator and the file's sign convention
-//! and resolves every amount, and [`finish`] completes one transaction.
+//! A file's rows are read twice, so that what only the whole file can tell is decided once
+//! while no more than a row's money is held for every row: the first pass [`draft`]s each row's
+//! date and money cells as it streams by (a table row first [`Realign`]ed to its header), then
+//! [`settle`] decides each amount column's decimal separator and the file's sign convention and
+//! resolves every amount; the second pass reads each row's other [`facts`] and [`finish`]es it
+//! into a transaction, repeats numbered by [`Repeats`] as they come.
 
 mod convention;
 mod realign;
@@ -12,12 +14,13 @@ mod realign;
 pub use realign::Realign;
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDate, NaiveTime};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use serde::{Serialize, Serializer};
-use serde_json::{json, Map, Value};
 
 use crate::amount::{self, AmountParse, DecimalSeparator, ParsedAmount, SignMarker};
 use crate::cell::Cell;
@@ -26,6 +29,7 @@ use crate::error::StatementError;
 use crate::fingerprint::{self, FingerprintFields};
 use crate::header::{Column, ColumnMap};
 use crate::merchant;
+use crate::record::{Meta, RawRow, RawValue};
 use crate::text;
 use crate::warning::Warning;
 
@@ -62,9 +66,9 @@ pub struct ParsedTransaction {
     /// 1-based row number in the source (line of a table, item of a JSON array).
     pub source_row: usize,
     /// The source row, column name → value.
-    pub raw: Value,
+    pub raw: RawRow,
     /// Extraction output and warnings.
-    pub meta: Value,
+    pub meta: Meta,
     /// Which of this row's fields were cut to their [`text`](mod@crate::text) limit (each 0 or 1).
     #[serde(skip)]
     pub truncated: Truncated,
@@ -142,26 +146,25 @@ const DEBIT: usize = 1;
 const CREDIT: usize = 2;
 const BALANCE: usize = 3;
 
-/// What a row says besides its money: everything [`finish`] needs from it.
-struct Facts {
-    date: NaiveDate,
-    time: Option<NaiveTime>,
+/// What a row says besides its date and money: everything else [`finish`] needs from it.
+pub struct Facts {
     status_text: String,
-    /// From a currency column or the amount header; else the amount text decides.
-    currency: Option<&'static str>,
     description: String,
     description_truncated: bool,
     merchant_column: String,
     method_column: String,
     reference_column: String,
-    source_row: usize,
-    raw: Map<String, Value>,
+    raw: RawRow,
 }
 
 /// A row with a valid date whose money cells are kept as read: their decimal separator and
 /// sign convention are decided from the whole file ([`settle`]).
 pub struct Draft {
-    facts: Facts,
+    source_row: usize,
+    date: NaiveDate,
+    time: Option<NaiveTime>,
+    /// From a currency column or the amount header; else the amount text decides.
+    currency: Option<&'static str>,
     /// The cells of [`MONEY_COLUMNS`] this row uses (others empty).
     money: [Cell; 4],
     /// Debit/credit columns give the amount (else the amount column).
@@ -189,7 +192,9 @@ enum Sign {
 
 /// A row whose amount is settled; its sign may still depend on the Google Pay status rule.
 pub struct Resolved {
-    facts: Facts,
+    source_row: usize,
+    date: NaiveDate,
+    time: Option<NaiveTime>,
     amount: Decimal,
     sign: Sign,
     /// The running balance after this row, when the file has a readable one.
@@ -209,22 +214,17 @@ impl Resolved {
     pub fn sign_fixed(&self) -> bool {
         self.sign != Sign::Written
     }
+
+    /// The source row it was read from (what pairs it with its [`Facts`]).
+    pub fn source_row(&self) -> usize {
+        self.source_row
+    }
 }
 
-/// Reads one source row. `headers[i]` names `cells[i]` in `raw`. The description is cut to
-/// [`text::DESCRIPTION`] characters before anything reads it. Only the date is checked here;
-/// the money cells are read by [`settle`].
-pub fn draft(
-    cells: &[Cell],
-    headers: &[String],
-    map: &ColumnMap,
-    source_row: usize,
-) -> Result<Draft, SkipReason> {
-    let cell = |column| {
-        map.get(column)
-            .and_then(|i| cells.get(i))
-            .unwrap_or(&Cell::Empty)
-    };
+/// Reads a source row's date and money (the first pass). Only the date is checked here; the
+/// money cells are read by [`settle`].
+pub fn draft(cells: &[Cell], map: &ColumnMap, source_row: usize) -> Result<Draft, SkipReason> {
+    let cell = |column| column_cell(cells, map, column);
     let (date, time) = parse_date_cell(cell(Column::Date)).ok_or(SkipReason::InvalidDate)?;
     let has_split = map.get(Column::Debit).is_some() || map.get(Column::Credit).is_some();
     let split = has_split
@@ -247,29 +247,74 @@ pub fn draft(
         Cell::Text(kind) if !split => amount::direction_from_type(kind),
         _ => None,
     };
-    let mut description = collapse_cell(cell(Column::Description));
-    let description_truncated = text::truncate(&mut description, text::DESCRIPTION);
     Ok(Draft {
-        facts: Facts {
-            date,
-            time,
-            status_text: text(cell(Column::Status)),
-            currency: currency_code(cell(Column::Currency)).or(map.currency_hint),
-            description,
-            description_truncated,
-            merchant_column: collapse_cell(cell(Column::Merchant)),
-            method_column: text(cell(Column::PaymentMethod)),
-            reference_column: match cell(Column::Reference) {
-                Cell::Text(text) => text.trim().to_owned(),
-                other => text(other).trim().to_owned(),
-            },
-            source_row,
-            raw: raw_row(cells, headers),
-        },
+        source_row,
+        date,
+        time,
+        currency: currency_code(cell(Column::Currency)).or(map.currency_hint),
         money,
         split,
         kind,
     })
+}
+
+/// Reads the rest of a source row (the second pass): `keys` name its cells in `raw`. The
+/// description is cut to [`text::DESCRIPTION`] characters before anything reads it.
+pub fn facts(cells: Vec<Cell>, keys: &RawKeys, map: &ColumnMap) -> Facts {
+    let cell = |column| column_cell(&cells, map, column);
+    let mut description = collapse_cell(cell(Column::Description));
+    let description_truncated = text::truncate(&mut description, text::DESCRIPTION);
+    Facts {
+        status_text: text(cell(Column::Status)),
+        description,
+        description_truncated,
+        merchant_column: collapse_cell(cell(Column::Merchant)),
+        method_column: text(cell(Column::PaymentMethod)),
+        reference_column: match cell(Column::Reference) {
+            Cell::Text(text) => text.trim().to_owned(),
+            other => text(other).trim().to_owned(),
+        },
+        raw: raw_row(cells, keys),
+    }
+}
+
+fn column_cell<'c>(cells: &'c [Cell], map: &ColumnMap, column: Column) -> &'c Cell {
+    map.get(column)
+        .and_then(|i| cells.get(i))
+        .unwrap_or(&Cell::Empty)
+}
+
+/// The names a table's cells go under in `raw`: the header text, else `column_N`; equal names
+/// share one allocation.
+#[derive(Debug, Clone)]
+pub struct RawKeys {
+    names: Vec<Arc<str>>,
+    /// No name occurs twice (each cell is simply appended).
+    distinct: bool,
+}
+
+impl RawKeys {
+    /// The names of the first `width` cells under `headers`.
+    pub fn new(headers: &[String], width: usize) -> Self {
+        let mut names: Vec<Arc<str>> = Vec::with_capacity(width);
+        let mut distinct = true;
+        for i in 0..width {
+            let name = headers
+                .get(i)
+                .filter(|h| !h.trim().is_empty())
+                .cloned()
+                .unwrap_or_else(|| format!("column_{}", i + 1));
+            let key = match names.iter().find(|k| ***k == *name) {
+                Some(existing) => {
+                    distinct = false;
+                    Arc::clone(existing)
+                }
+                None => Arc::from(name),
+            };
+            names.push(key);
+        }
+        RawKeys { names, distinct }
+    }
 }
 
 fn parse_date_cell(cell: &Cell) -> Option<(NaiveDate, Option<NaiveTime>)> {
@@ -335,7 +380,10 @@ fn resolve(
     separators: &[Option<DecimalSeparator>; 4],
 ) -> Result<Resolved, SkipReason> {
     let Draft {
-        facts,
+        source_row,
+        date,
+        time,
+        currency,
         money,
         split,
         kind,
@@ -382,8 +430,10 @@ fn resolve(
         (value, sign, parsed.currency, None)
     };
     Ok(Resolved {
-        currency: facts.currency.or(written_currency).unwrap_or("INR"),
-        facts,
+        currency: currency.or(written_currency).unwrap_or("INR"),
+        source_row,
+        date,
+        time,
         amount,
         sign,
         balance,
@@ -418,13 +468,19 @@ pub fn status_decides_sign(map_has_status: bool, rows: &[Resolved]) -> bool {
             .all(Resolved::is_non_negative)
 }
 
-/// Completes a settled row: applies the status rule when `status_sign` holds, extracts the
-/// merchant (merchant, method and reference cut to their [`text`](mod@crate::text) limits) and
-/// computes the base fingerprint.
-pub fn finish(row: Resolved, status_sign: bool) -> Result<ParsedTransaction, SkipReason> {
+/// Completes a settled row with its other facts: applies the status rule when `status_sign`
+/// holds, extracts the merchant (merchant, method and reference cut to their
+/// [`text`](mod@crate::text) limits) and computes the base fingerprint.
+pub fn finish(
+    row: Resolved,
+    draft: Facts,
+    status_sign: bool,
+) -> Result<ParsedTransaction, SkipReason> {
     let sign_fixed = row.sign_fixed();
     let Resolved {
-        facts: draft,
+        source_row,
+        date,
+        time,
         mut amount,
         currency,
         warning,
@@ -470,7 +526,7 @@ pub fn finish(row: Resolved, status_sign: bool) -> Result<ParsedTransaction, Ski
         payment_method: usize::from(text::truncate(&mut payment_method, text::PAYMENT_METHOD)),
     };
     let amount = amount::round_money(amount);
-    let date_text = iso_date(draft.date);
+    let date_text = iso_date(date);
     let amount_text = amount.to_string();
     let fingerprint = fingerprint::fingerprint(&FingerprintFields {
         date: &date_text,
@@ -480,39 +536,19 @@ pub fn finish(row: Resolved, status_sign: bool) -> Result<ParsedTransaction, Ski
         payment_method: &payment_method,
         reference: &reference,
     });
-    // Absent facts are left out rather than stored as nulls (smaller rows, faster imports).
-    let mut meta = Map::new();
-    let mut put = |key: &str, value: Option<Value>| {
-        if let Some(value) = value {
-            meta.insert(key.to_owned(), value);
-        }
+    let meta = Meta {
+        time,
+        method: extraction.method,
+        location: extraction.location,
+        counterparty_bank: extraction.counterparty_bank,
+        upi_id: extraction.upi_id,
+        app: extraction.app,
+        clean_description: extraction.clean_description,
+        extracted_reference: extraction.reference,
+        warning,
     };
-    put(
-        "time",
-        draft
-            .time
-            .map(|t| Value::String(t.format("%H:%M:%S").to_string())),
-    );
-    put("method", extraction.method.map(|m| Value::String(m.into())));
-    put("location", extraction.location.map(Value::String));
-    put(
-        "counterparty_bank",
-        extraction.counterparty_bank.map(Value::String),
-    );
-    put("upi_id", extraction.upi_id.map(Value::String));
-    put("app", extraction.app.map(Value::String));
-    put(
-        "clean_description",
-        Some(Value::String(extraction.clean_description)),
-    );
-    put(
-        "extracted_reference",
-        extraction.reference.map(Value::String),
-    );
-    put("warning", warning.map(|w| Value::String(w.into())));
-    let meta = Value::Object(meta);
     Ok(ParsedTransaction {
-        date: draft.date,
+        date,
         amount,
         currency,
         kind: if amount < Decimal::ZERO {
@@ -527,33 +563,89 @@ pub fn finish(row: Resolved, status_sign: bool) -> Result<ParsedTransaction, Ski
         status,
         category: UNCATEGORIZED,
         fingerprint,
-        source_row: draft.source_row,
-        raw: Value::Object(draft.raw),
+        source_row,
+        raw: draft.raw,
         meta,
         truncated,
     })
 }
 
-/// Gives every repeat of a fingerprint within one file an occurrence suffix: identical rows are
-/// distinct transactions (two metro rides of ₹60 on one day), all kept, while re-importing the
-/// file or an overlapping statement still matches each one to its stored row.
-pub fn number_repeats(transactions: &mut [ParsedTransaction]) {
-    let mut seen: HashMap<&str, usize> = HashMap::with_capacity(transactions.len());
-    let occurrences: Vec<usize> = transactions
-        .iter()
-        .map(|tx| {
-            let occurrence = seen.entry(tx.fingerprint.as_str()).or_default();
-            *occurrence += 1;
-            *occurrence
-        })
-        .collect();
-    for (tx, occurrence) in transactions.iter_mut().zip(occurrences) {
-        if occurrence > 1 {
-            tx.fingerprint = fingerprint::with_occurrence(&tx.fingerprint, occurrence);
+/// Gives every repeat of a fingerprint within one file an occurrence suffix, as the file's
+/// transactions come: identical rows are distinct transactions (two metro rides of ₹60 on one
+/// day), all kept, while re-importing the file or an overlapping statement still matches each
+/// one to its stored row. Holds 16 bytes per distinct fingerprint, not the fingerprints, kept
+/// per date (a fingerprint covers its date): statements list a day's rows together, so the
+/// day being numbered stays in cache however long the file.
+#[derive(Debug, Default)]
+pub struct Repeats {
+    days: HashMap<NaiveDate, Day>,
+    /// The day of the previous row, looked up again only when the date changes.
+    current: Option<(NaiveDate, Day)>,
+}
+
+/// One date's fingerprints (by their first 128 bits) and how often each was seen.
+type Day = HashMap<u128, u32, BuildHasherDefault<PrefixHasher>>;
+
+/// Hashes a fingerprint prefix by taking its low bits: they are already uniformly spread.
+#[derive(Debug, Default)]
+struct PrefixHasher(u64);
+
+impl Hasher for PrefixHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+
+    fn write_u128(&mut self, value: u128) {
+        self.0 = value as u64;
+    }
+}
+
+impl Repeats {
+    /// Numbers `tx` as the next occurrence of its fingerprint.
+    pub fn number(&mut self, tx: &mut ParsedTransaction) {
+        let day = match &mut self.current {
+            Some((date, day)) if *date == tx.date => day,
+            current => {
+                if let Some((date, day)) = current.take() {
+                    self.days.insert(date, day);
+                }
+                let day = self.days.remove(&tx.date).unwrap_or_default();
+                &mut current.insert((tx.date, day)).1
+            }
+        };
+        let occurrence = day.entry(fingerprint_key(&tx.fingerprint)).or_default();
+        *occurrence += 1;
+        if *occurrence > 1 {
+            tx.fingerprint = fingerprint::with_occurrence(&tx.fingerprint, *occurrence as usize);
         }
     }
 }
 
+/// The first 128 bits of a fingerprint (lower-case hex SHA-256, see
+/// [`fingerprint::fingerprint`]); a collision among one file's rows is as likely as one of
+/// SHA-256 cut to 128 bits.
+fn fingerprint_key(fingerprint: &str) -> u128 {
+    /// The value of each lower-case hex digit (other bytes never occur).
+    const NIBBLE: [u8; 256] = {
+        let mut table = [0u8; 256];
+        let mut digit = 0;
+        while digit < 16 {
+            table[b"0123456789abcdef"[digit] as usize] = digit as u8;
+            digit += 1;
+        }
+        table
+    };
+    let hex = &fingerprint.as_bytes()[..32];
+    hex.iter().fold(0u128, |key, &digit| {
+        key << 4 | u128::from(NIBBLE[usize::from(digit)])
+    })
+}
 /// `YYYY-MM-DD`, written directly for four-digit years.
 fn iso_date(date: NaiveDate) -> String {
     let Ok(year) = u16::try_from(date.year()) else {
@@ -635,24 +727,26 @@ pub fn collapse(text: &str) -> String {
     out
 }
 
-fn raw_row(cells: &[Cell], headers: &[String]) -> Map<String, Value> {
-    // Inserted one by one (a later duplicate name wins, as when collected): no sorted copy.
-    let mut raw = Map::new();
-    for (i, cell) in cells.iter().enumerate() {
+/// A row's non-blank cells under their [`RawKeys`] (a cell past them as `column_N`); cells
+/// are moved, not copied.
+fn raw_row(cells: Vec<Cell>, keys: &RawKeys) -> RawRow {
+    let mut raw = RawRow::with_capacity(cells.len());
+    let simple = keys.distinct && cells.len() <= keys.names.len();
+    for (i, cell) in cells.into_iter().enumerate() {
         if cell.is_blank() {
             continue;
         }
-        let key = headers
-            .get(i)
-            .filter(|h| !h.trim().is_empty())
-            .cloned()
-            .unwrap_or_else(|| format!("column_{}", i + 1));
         let value = match cell {
-            Cell::Number(n) => json!(n),
-            Cell::Bool(b) => Value::Bool(*b),
-            other => Value::String(text(other)),
+            Cell::Number(n) => RawValue::Number(n),
+            Cell::Bool(b) => RawValue::Bool(b),
+            Cell::Text(text) => RawValue::Text(text.into_boxed_str()),
+            other => RawValue::Text(text(&other).into_boxed_str()),
         };
-        raw.insert(key, value);
+        match keys.names.get(i) {
+            Some(key) if simple => raw.push(key, value),
+            Some(key) => raw.insert(key, value),
+            None => raw.insert_named(format!("column_{}", i + 1), value),
+        }
     }
     raw
 }

@@ -6,7 +6,6 @@
 //! spreadsheets via [`crate::workbook`].
 
 use std::borrow::Cow;
-use std::io::{Cursor, Read};
 
 use serde_json::{Map, Value};
 
@@ -52,11 +51,38 @@ impl Format {
 /// A stream of table rows; delimited text is read record by record, never all at once.
 pub type RowStream<'a> = Box<dyn Iterator<Item = Result<Vec<Cell>, StatementError>> + 'a>;
 
+/// A table found in a file, which can be streamed more than once (the parse reads it twice
+/// rather than holding every row).
+pub enum Table<'a> {
+    /// Delimited text, decoded, with its delimiter.
+    Delimited {
+        /// The decoded text.
+        text: Cow<'a, str>,
+        /// The sniffed delimiter.
+        delimiter: u8,
+    },
+    /// An HTML page holding the table.
+    Html(Cow<'a, str>),
+    /// A spreadsheet's first sheet, read whole.
+    Grid(Vec<Vec<Cell>>),
+}
+
+impl Table<'_> {
+    /// Streams the table's rows from the start.
+    pub fn rows(&self) -> Result<RowStream<'_>, StatementError> {
+        match self {
+            Table::Delimited { text, delimiter } => Ok(delimited(text, *delimiter)),
+            Table::Html(text) => html::rows(Cow::Borrowed(text)),
+            Table::Grid(rows) => Ok(Box::new(rows.iter().cloned().map(Ok))),
+        }
+    }
+}
+
 /// Rows read from a file: either one table (first row possibly preceded by a preamble) or JSON
 /// objects, each with its own keys.
 pub enum Rows<'a> {
     /// Spreadsheet, HTML table or delimited rows.
-    Table(RowStream<'a>),
+    Table(Table<'a>),
     /// JSON objects (`None` for array items that are not objects).
     Objects(Vec<Option<Map<String, Value>>>),
 }
@@ -90,7 +116,7 @@ pub fn read<'a>(
             Format::Ole2
         };
         let rows = workbook::read_first_sheet(bytes, password).map_err(StatementError::from)?;
-        return Ok((format, Rows::Table(Box::new(rows.into_iter().map(Ok)))));
+        return Ok((format, Rows::Table(Table::Grid(rows))));
     }
     let spreadsheet = matches!(extension.as_str(), "xls" | "xlsx" | "xlsm");
     let text = decode(bytes)?;
@@ -109,7 +135,9 @@ pub fn read<'a>(
                 "an HTML page without a table".into(),
             ));
         }
-        return Ok((Format::Html, Rows::Table(html::rows(text)?)));
+        // Checked now, so that a page without a usable table is refused before any row is read.
+        drop(html::rows(Cow::Borrowed(&text))?);
+        return Ok((Format::Html, Rows::Table(Table::Html(text))));
     }
     if extension == "json" {
         return Ok((Format::Json, Rows::Objects(json_objects(body)?)));
@@ -121,7 +149,7 @@ pub fn read<'a>(
     };
     Ok((
         Format::Delimited(delimiter),
-        Rows::Table(delimited(text, delimiter)),
+        Rows::Table(Table::Delimited { text, delimiter }),
     ))
 }
 
@@ -274,16 +302,12 @@ fn sniff_delimiter(text: &str) -> u8 {
 }
 
 /// Streams delimited records as text cells (RFC 4180 quoting, ragged rows allowed).
-fn delimited<'a>(text: Cow<'a, str>, delimiter: u8) -> RowStream<'a> {
-    let input: Box<dyn Read + 'a> = match text {
-        Cow::Borrowed(text) => Box::new(text.as_bytes()),
-        Cow::Owned(text) => Box::new(Cursor::new(text.into_bytes())),
-    };
+fn delimited(text: &str, delimiter: u8) -> RowStream<'_> {
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(false)
         .flexible(true)
-        .from_reader(input);
+        .from_reader(text.as_bytes());
     // One record buffer for the whole file; each row's cells are copied out of it.
     let mut record = csv::StringRecord::new();
     let mut index = 0;

@@ -50,6 +50,10 @@ pub fn strip_nul(text: &mut String) {
 /// Cuts `text` to at most `max` characters (on a character boundary, trailing whitespace
 /// dropped); true when it was longer.
 pub fn truncate(text: &mut String, max: usize) -> bool {
+    // No more bytes than the limit: no more characters either.
+    if text.len() <= max {
+        return false;
+    }
     match text.char_indices().nth(max) {
         Some((end, _)) => {
             text.truncate(end);

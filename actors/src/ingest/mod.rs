@@ -1,7 +1,8 @@
 //! Statement ingestion: one server-side pipeline (parse → normalise → extract → fingerprint →
 //! de-duplicate → insert) owned by the ingest actor ([`service`]), which writes through
 //! [`store`]. The pure steps are the `scale_statements` crate; parsing runs on the blocking
-//! pool, never on an arbiter.
+//! pool, never on an arbiter, and an import [`streaming`] hands finished rows to the store
+//! while the rest of the file is still being finished.
 
 use scale_statements::error::StatementError;
 
@@ -9,6 +10,7 @@ use crate::error::{core_error, CoreError};
 
 pub mod service;
 pub mod store;
+pub mod streaming;
 
 /// Why a file or request could not be ingested. Each maps to a stable problem code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -7,10 +7,11 @@ use std::sync::Arc;
 use scale_schema::PgPool;
 use scale_statements::pipeline::{self, ParsedStatement};
 use serde_json::{Map, Value};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use uuid::Uuid;
 
 use super::store::{self, ImportOutcome, UploadedFile};
+use super::streaming;
 use super::IngestError;
 use crate::error::CoreError;
 use scale_supervision::{Handles, Reply, Request, Service, ServiceContext};
@@ -94,17 +95,22 @@ impl Service for IngestService {
     const NAME: &'static str = "ingest";
 }
 
+/// One of the `permits` for a parse (or an import, which parses).
+async fn parser_permit(permits: Arc<Semaphore>) -> Result<OwnedSemaphorePermit, IngestError> {
+    permits.acquire_owned().await.map_err(|_| {
+        IngestError::Core(CoreError::Database(scale_schema::DbFailure::query(
+            "ingest is shutting down",
+        )))
+    })
+}
+
 /// Parses on the blocking pool, at most `permits` at a time; a parser panic is re-raised here
 /// so supervision sees it.
 async fn parse_off_arbiter(
     permits: Arc<Semaphore>,
     upload: Upload,
 ) -> Result<ParsedStatement, IngestError> {
-    let _permit = permits.acquire_owned().await.map_err(|_| {
-        IngestError::Core(CoreError::Database(scale_schema::DbFailure::query(
-            "ingest is shutting down",
-        )))
-    })?;
+    let _permit = parser_permit(permits).await?;
     let task = tokio::task::spawn_blocking(move || {
         pipeline::parse_file(&upload.bytes, &upload.filename, upload.password.as_deref())
     });
@@ -132,9 +138,8 @@ impl Handles<ImportUpload> for IngestService {
     ) -> Reply<Result<ImportOutcome, IngestError>> {
         let (pool, permits) = (self.pool.clone(), self.parsers.clone());
         Reply::later(async move {
-            let filename = msg.upload.filename.clone();
-            let statement = parse_off_arbiter(permits, msg.upload).await?;
-            store::import(&pool, msg.user, Some(&filename), &statement, msg.force).await
+            let _permit = parser_permit(permits).await?;
+            streaming::import_file(&pool, msg.user, msg.upload, msg.force).await
         })
     }
 }
@@ -147,21 +152,14 @@ impl Handles<ImportRows> for IngestService {
     ) -> Reply<Result<ImportOutcome, IngestError>> {
         let (pool, permits) = (self.pool.clone(), self.parsers.clone());
         Reply::later(async move {
-            let _permit = permits.acquire_owned().await.map_err(|_| {
-                IngestError::Core(CoreError::Database(scale_schema::DbFailure::query(
-                    "ingest is shutting down",
-                )))
-            })?;
-            let hash = msg.file_hash;
-            let statement =
-                tokio::task::spawn_blocking(move || pipeline::parse_objects(msg.rows, hash))
-                    .await
-                    .unwrap_or_else(|err| std::panic::resume_unwind(err.into_panic()))?;
-            store::import(
+            let _permit = parser_permit(permits).await?;
+            let filename = msg.filename.as_deref();
+            streaming::import_rows(
                 &pool,
                 msg.user,
-                msg.filename.as_deref(),
-                &statement,
+                msg.rows,
+                filename,
+                msg.file_hash,
                 msg.force,
             )
             .await

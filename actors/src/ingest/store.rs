@@ -1,28 +1,36 @@
 //! Writing an import: one database transaction, scoped to the user by [`as_user`] (row-level
-//! security), records the upload and inserts its rows in batches
-//! (`INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING`), so a failure leaves
-//! nothing behind and stored duplicates are counted, not fatal.
+//! security), records the upload and inserts its rows in batches as the parser hands them over
+//! (`INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING`), then commits only once the parser
+//! has finished cleanly, so a failure leaves nothing behind and stored duplicates are counted,
+//! not fatal.
+
+use std::future::Future;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Date, Jsonb, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Array, Date, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use scale_schema::tables::uploaded_files;
 use scale_schema::{as_user, PgPool};
 use scale_statements::fingerprint::FINGERPRINT_VERSION;
-use scale_statements::pipeline::ParsedStatement;
+use scale_statements::pipeline::{ParsedStatement, Summary};
+use scale_statements::record::{Meta, RawRow};
 use scale_statements::rows::{ParsedTransaction, Truncated};
 use serde::Serialize;
-use serde_json::json;
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::IngestError;
 use crate::error::CoreError;
 use scale_statements::warning::Warning;
 
-/// Rows per INSERT statement. Ids are UUIDv7 (time-ordered), so the primary key grows at its
-/// right edge instead of splitting pages at random.
-const BATCH: usize = 5_000;
+/// Rows per INSERT statement (and per chunk the parser hands over). Ids are UUIDv7
+/// (time-ordered), so the primary key grows at its right edge instead of splitting pages at
+/// random.
+pub const BATCH: usize = 5_000;
+
+/// The transactions of one import, in source order, as the parser finishes them.
+pub type Chunks = mpsc::Receiver<Vec<ParsedTransaction>>;
 
 /// What an import did.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -69,43 +77,111 @@ pub struct UploadedFile {
     pub created_at: DateTime<Utc>,
 }
 
-/// Stores a parsed statement for `user` in one transaction. A file already imported by this
-/// user is refused with [`IngestError::FileAlreadyImported`] unless `force`.
+/// Stores the transactions of a file with hash `file_hash` for `user` in one transaction, as
+/// `chunks` delivers them; `parsed` ends the parse and tells what it found besides them. The
+/// transaction commits only when `parsed` succeeds after the last chunk, so a parse failing
+/// half-way stores nothing. A file already imported by this user is refused with
+/// [`IngestError::FileAlreadyImported`] unless `force` (the parse is then abandoned: `chunks`
+/// is dropped).
 pub async fn import(
     pool: &PgPool,
     user: Uuid,
-    filename: Option<&str>,
-    statement: &ParsedStatement,
-    force: bool,
+    upload: UploadRecord<'_>,
+    mut chunks: Chunks,
+    parsed: impl Future<Output = Result<Summary, IngestError>> + Send,
 ) -> Result<ImportOutcome, IngestError> {
     let mut conn = pool
         .get()
         .await
         .map_err(|e| IngestError::Core(CoreError::Database(e.into())))?;
-    let (uploaded_file_id, inserted) = as_user::<_, TxError, _>(&mut conn, user, async |conn| {
-        let id = record_upload(conn, user, filename, statement, force).await?;
-        let inserted = insert_rows(conn, user, id, statement).await?;
-        diesel::update(uploaded_files::table.find(id))
-            .set(uploaded_files::inserted.eq(i32::try_from(inserted).unwrap_or(i32::MAX)))
-            .execute(conn)
-            .await?;
-        Ok((id, inserted))
-    })
-    .await
-    .map_err(IngestError::from)?;
-    let skipped = statement.skipped;
+    let (uploaded_file_id, inserted, summary) =
+        as_user::<_, TxError, _>(&mut conn, user, async |conn| {
+            let id = record_upload(conn, user, &upload).await?;
+            let mut inserted = 0;
+            while let Some(chunk) = chunks.recv().await {
+                inserted += insert_rows(conn, user, id, chunk).await?;
+            }
+            let summary = parsed.await.map_err(TxError::Ingest)?;
+            diesel::update(uploaded_files::table.find(id))
+                .set((
+                    uploaded_files::inserted.eq(count(inserted)),
+                    uploaded_files::row_count.eq(count(summary.transactions)),
+                ))
+                .execute(conn)
+                .await?;
+            Ok((id, inserted, summary))
+        })
+        .await
+        .map_err(IngestError::from)?;
+    let skipped = summary.skipped;
     Ok(ImportOutcome {
         inserted,
-        skipped_duplicates: statement.transactions.len() - inserted,
+        skipped_duplicates: summary.transactions - inserted,
         skipped_zero_amount: skipped.zero_amount,
         skipped_invalid_date: skipped.invalid_date,
         skipped_invalid_row: skipped.invalid_row,
         skipped_invalid: skipped.invalid_date + skipped.invalid_row,
-        truncated: statement.truncated,
-        file_hash: statement.file_hash.clone(),
+        truncated: summary.truncated,
+        file_hash: summary.file_hash,
         uploaded_file_id,
-        warnings: statement.warnings.clone(),
+        warnings: summary.warnings,
     })
+}
+
+/// [`import`] of a statement parsed whole (the `scale import` command, benchmarks, tests).
+pub async fn import_parsed(
+    pool: &PgPool,
+    user: Uuid,
+    filename: Option<&str>,
+    statement: ParsedStatement,
+    force: bool,
+) -> Result<ImportOutcome, IngestError> {
+    let ParsedStatement {
+        transactions,
+        skipped,
+        truncated,
+        file_hash,
+        detected_format,
+        warnings,
+    } = statement;
+    let summary = Summary {
+        transactions: transactions.len(),
+        skipped,
+        truncated,
+        file_hash,
+        detected_format,
+        warnings,
+    };
+    let (sender, chunks) = mpsc::channel(transactions.len().div_ceil(BATCH).max(1));
+    let mut rows = transactions.into_iter();
+    loop {
+        let chunk: Vec<ParsedTransaction> = rows.by_ref().take(BATCH).collect();
+        if chunk.is_empty() || sender.try_send(chunk).is_err() {
+            break;
+        }
+    }
+    drop(sender);
+    let upload = UploadRecord {
+        filename,
+        file_hash: &summary.file_hash.clone(),
+        force,
+    };
+    import(pool, user, upload, chunks, async { Ok(summary) }).await
+}
+
+/// The `uploaded_files` row an import records.
+#[derive(Debug, Clone, Copy)]
+pub struct UploadRecord<'a> {
+    /// The client's file name.
+    pub filename: Option<&'a str>,
+    /// SHA-256 of the bytes (or the client's hash of its file).
+    pub file_hash: &'a str,
+    /// Import even if this exact file was imported before.
+    pub force: bool,
+}
+
+fn count(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
 }
 
 /// The user's uploads, newest first (at most 500).
@@ -151,9 +227,7 @@ impl From<TxError> for IngestError {
 async fn record_upload(
     conn: &mut AsyncPgConnection,
     user: Uuid,
-    filename: Option<&str>,
-    statement: &ParsedStatement,
-    force: bool,
+    upload: &UploadRecord<'_>,
 ) -> Result<Uuid, TxError> {
     diesel::sql_query("INSERT INTO users (id) VALUES ($1) ON CONFLICT (id) DO NOTHING")
         .bind::<SqlUuid, _>(user)
@@ -161,28 +235,24 @@ async fn record_upload(
         .await?;
     // Serialises concurrent imports of the same file by the same user.
     diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind::<Text, _>(format!("{user}:{}", statement.file_hash))
+        .bind::<Text, _>(format!("{user}:{}", upload.file_hash))
         .execute(conn)
         .await?;
     let existing: Option<Uuid> = uploaded_files::table
         .filter(uploaded_files::user_id.eq(user))
-        .filter(uploaded_files::file_hash.eq(&statement.file_hash))
+        .filter(uploaded_files::file_hash.eq(upload.file_hash))
         .filter(uploaded_files::upload_type.eq("import"))
         .select(uploaded_files::id)
         .first(conn)
         .await
         .optional()?;
-    let row_count = i32::try_from(statement.transactions.len()).unwrap_or(i32::MAX);
     match existing {
-        Some(id) if !force => Err(TxError::Ingest(IngestError::FileAlreadyImported {
+        Some(id) if !upload.force => Err(TxError::Ingest(IngestError::FileAlreadyImported {
             uploaded_file_id: id,
         })),
         Some(id) => {
             diesel::update(uploaded_files::table.find(id))
-                .set((
-                    uploaded_files::row_count.eq(row_count),
-                    uploaded_files::created_at.eq(diesel::dsl::now),
-                ))
+                .set(uploaded_files::created_at.eq(diesel::dsl::now))
                 .execute(conn)
                 .await?;
             Ok(id)
@@ -190,10 +260,10 @@ async fn record_upload(
         None => Ok(diesel::insert_into(uploaded_files::table)
             .values((
                 uploaded_files::user_id.eq(user),
-                uploaded_files::file_hash.eq(&statement.file_hash),
-                uploaded_files::filename.eq(filename),
+                uploaded_files::file_hash.eq(upload.file_hash),
+                uploaded_files::filename.eq(upload.filename),
                 uploaded_files::upload_type.eq("import"),
-                uploaded_files::row_count.eq(row_count),
+                uploaded_files::row_count.eq(0),
             ))
             .returning(uploaded_files::id)
             .get_result(conn)
@@ -201,41 +271,87 @@ async fn record_upload(
     }
 }
 
+/// A transaction's `raw_data`: its source row, what extraction found, and where it came from.
+#[derive(Serialize)]
+struct RawData<'a> {
+    source: &'a RawRow,
+    meta: &'a Meta,
+    source_row: usize,
+}
+
+/// The columns of one batch, each an array bound to [`INSERT_BATCH`]; strings are moved out of
+/// the transactions, not copied.
+#[derive(Default)]
+struct Columns {
+    ids: Vec<Uuid>,
+    dates: Vec<chrono::NaiveDate>,
+    amounts: Vec<String>,
+    currencies: Vec<&'static str>,
+    kinds: Vec<&'static str>,
+    descriptions: Vec<String>,
+    merchants: Vec<String>,
+    categories: Vec<&'static str>,
+    methods: Vec<String>,
+    references: Vec<String>,
+    statuses: Vec<&'static str>,
+    fingerprints: Vec<String>,
+    raw: Vec<String>,
+}
+
+impl Columns {
+    fn of(batch: Vec<ParsedTransaction>) -> Self {
+        let mut c = Columns::default();
+        for t in batch {
+            let raw = RawData {
+                source: &t.raw,
+                meta: &t.meta,
+                source_row: t.source_row,
+            };
+            c.raw
+                .push(serde_json::to_string(&raw).expect("raw data serialises"));
+            c.ids.push(Uuid::now_v7());
+            c.dates.push(t.date);
+            c.amounts.push(t.amount.to_string());
+            c.currencies.push(t.currency);
+            c.kinds.push(t.kind);
+            c.descriptions.push(t.description);
+            c.merchants.push(t.merchant);
+            c.categories.push(t.category);
+            c.methods.push(t.payment_method);
+            c.references.push(t.reference);
+            c.statuses.push(t.status);
+            c.fingerprints.push(t.fingerprint);
+        }
+        c
+    }
+}
+
 async fn insert_rows(
     conn: &mut AsyncPgConnection,
     user: Uuid,
     upload: Uuid,
-    statement: &ParsedStatement,
+    batch: Vec<ParsedTransaction>,
 ) -> Result<usize, TxError> {
-    let mut inserted = 0;
-    for batch in statement.transactions.chunks(BATCH) {
-        let column = |f: fn(&ParsedTransaction) -> String| batch.iter().map(f).collect::<Vec<_>>();
-        inserted += diesel::sql_query(INSERT_BATCH)
-            .bind::<SqlUuid, _>(user)
-            .bind::<SqlUuid, _>(upload)
-            .bind::<diesel::sql_types::SmallInt, _>(FINGERPRINT_VERSION)
-            .bind::<Array<SqlUuid>, _>(batch.iter().map(|_| Uuid::now_v7()).collect::<Vec<_>>())
-            .bind::<Array<Date>, _>(batch.iter().map(|t| t.date).collect::<Vec<_>>())
-            .bind::<Array<Text>, _>(column(|t| t.amount.to_string()))
-            .bind::<Array<Text>, _>(column(|t| t.currency.to_owned()))
-            .bind::<Array<Text>, _>(column(|t| t.kind.to_owned()))
-            .bind::<Array<Text>, _>(column(|t| t.description.clone()))
-            .bind::<Array<Text>, _>(column(|t| t.merchant.clone()))
-            .bind::<Array<Text>, _>(column(|t| t.category.to_owned()))
-            .bind::<Array<Text>, _>(column(|t| t.payment_method.clone()))
-            .bind::<Array<Text>, _>(column(|t| t.reference.clone()))
-            .bind::<Array<Text>, _>(column(|t| t.status.to_owned()))
-            .bind::<Array<Text>, _>(column(|t| t.fingerprint.clone()))
-            .bind::<Array<Jsonb>, _>(
-                batch
-                    .iter()
-                    .map(|t| json!({"source": t.raw, "meta": t.meta, "source_row": t.source_row}))
-                    .collect::<Vec<_>>(),
-            )
-            .execute(conn)
-            .await?;
-    }
-    Ok(inserted)
+    let c = Columns::of(batch);
+    Ok(diesel::sql_query(INSERT_BATCH)
+        .bind::<SqlUuid, _>(user)
+        .bind::<SqlUuid, _>(upload)
+        .bind::<diesel::sql_types::SmallInt, _>(FINGERPRINT_VERSION)
+        .bind::<Array<SqlUuid>, _>(c.ids)
+        .bind::<Array<Date>, _>(c.dates)
+        .bind::<Array<Text>, _>(c.amounts)
+        .bind::<Array<Text>, _>(c.currencies)
+        .bind::<Array<Text>, _>(c.kinds)
+        .bind::<Array<Text>, _>(c.descriptions)
+        .bind::<Array<Text>, _>(c.merchants)
+        .bind::<Array<Text>, _>(c.categories)
+        .bind::<Array<Text>, _>(c.methods)
+        .bind::<Array<Text>, _>(c.references)
+        .bind::<Array<Text>, _>(c.statuses)
+        .bind::<Array<Text>, _>(c.fingerprints)
+        .bind::<Array<Text>, _>(c.raw)
+        .execute(conn)
+        .await?)
 }
 
 const INSERT_BATCH: &str = "\
@@ -244,5 +360,5 @@ INSERT INTO transactions (user_id, uploaded_file_id, fingerprint_version, id, tr
     status, fingerprint, raw_data)
 SELECT $1, $2, $3, r.* FROM unnest($4::uuid[], $5::date[], $6::numeric[], $7::text[], $8::text[],
     $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
-    $16::jsonb[]) AS r
+    $16::text[]::jsonb[]) AS r
 ON CONFLICT (user_id, fingerprint) DO NOTHING";

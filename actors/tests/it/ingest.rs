@@ -1,8 +1,11 @@
 //! The import store against a real Postgres database.
 
 use scale_actors::error::CoreError;
-use scale_actors::ingest::{store, IngestError};
+use scale_actors::ingest::service::Upload;
+use scale_actors::ingest::store::{self, UploadRecord};
+use scale_actors::ingest::{streaming, IngestError};
 use scale_schema::testing::TestDatabase;
+use scale_statements::error::StatementError;
 use scale_statements::fingerprint::hex_sha256;
 use scale_statements::pipeline::{parse_file, ParsedStatement};
 use uuid::Uuid;
@@ -29,7 +32,7 @@ async fn import_then_reimport_is_a_no_op() {
     let (_db, pool) = database().await;
     let user = Uuid::new_v4();
     let s = parse("generic_signed_amount.csv");
-    let first = store::import(&pool, user, Some("g.csv"), &s, false)
+    let first = store::import_parsed(&pool, user, Some("g.csv"), s.clone(), false)
         .await
         .unwrap();
     assert_eq!(first.inserted, 8);
@@ -37,7 +40,7 @@ async fn import_then_reimport_is_a_no_op() {
     assert_eq!(first.skipped_zero_amount, 1);
     assert_eq!(first.skipped_invalid_date, 1);
 
-    let refused = store::import(&pool, user, Some("g.csv"), &s, false)
+    let refused = store::import_parsed(&pool, user, Some("g.csv"), s.clone(), false)
         .await
         .unwrap_err();
     assert_eq!(
@@ -47,7 +50,7 @@ async fn import_then_reimport_is_a_no_op() {
         }
     );
 
-    let forced = store::import(&pool, user, Some("g.csv"), &s, true)
+    let forced = store::import_parsed(&pool, user, Some("g.csv"), s.clone(), true)
         .await
         .unwrap();
     assert_eq!(forced.inserted, 0);
@@ -84,7 +87,7 @@ async fn a_failure_mid_import_leaves_nothing_behind() {
     // Enough rows for two batches, the last of which violates a CHECK constraint.
     let mut s = distinct_rows(6_000);
     s.transactions[5_999].currency = "xx";
-    let err = store::import(&pool, user, Some("g.csv"), &s, false)
+    let err = store::import_parsed(&pool, user, Some("g.csv"), s.clone(), false)
         .await
         .unwrap_err();
     assert!(
@@ -93,7 +96,7 @@ async fn a_failure_mid_import_leaves_nothing_behind() {
     );
     assert!(store::uploaded_files(&pool, user).await.unwrap().is_empty());
     s.transactions.truncate(5_999);
-    let ok = store::import(&pool, user, Some("g.csv"), &s, false)
+    let ok = store::import_parsed(&pool, user, Some("g.csv"), s.clone(), false)
         .await
         .unwrap();
     assert_eq!(ok.inserted, 5_999);
@@ -108,7 +111,7 @@ async fn a_failure_in_the_first_of_several_batches_rolls_back_and_frees_the_conn
     s.transactions[10].currency = "xx";
     for _ in 0..3 {
         // Every pooled connection comes back usable, out of the failed transaction.
-        let err = store::import(&pool, user, Some("g.csv"), &s, false)
+        let err = store::import_parsed(&pool, user, Some("g.csv"), s.clone(), false)
             .await
             .unwrap_err();
         assert!(
@@ -118,9 +121,100 @@ async fn a_failure_in_the_first_of_several_batches_rolls_back_and_frees_the_conn
     }
     assert!(store::uploaded_files(&pool, user).await.unwrap().is_empty());
     s.transactions[10].currency = "INR";
-    let ok = store::import(&pool, user, Some("g.csv"), &s, false)
+    let ok = store::import_parsed(&pool, user, Some("g.csv"), s.clone(), false)
         .await
         .unwrap();
     assert_eq!(ok.inserted, 11_000);
     assert_eq!(store::uploaded_files(&pool, user).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_parse_failing_after_rows_were_written_stores_nothing() {
+    let (_db, pool) = database().await;
+    let user = Uuid::new_v4();
+    let s = distinct_rows(6_000);
+    let (sender, chunks) = tokio::sync::mpsc::channel(2);
+    sender.send(s.transactions[..5_000].to_vec()).await.unwrap();
+    sender.send(s.transactions[5_000..].to_vec()).await.unwrap();
+    drop(sender);
+    let upload = UploadRecord {
+        filename: Some("g.csv"),
+        file_hash: &s.file_hash,
+        force: false,
+    };
+    let failed = async { Err(IngestError::Statement(StatementError::NoHeaderRow)) };
+    let err = store::import(&pool, user, upload, chunks, failed)
+        .await
+        .unwrap_err();
+    assert_eq!(err, IngestError::Statement(StatementError::NoHeaderRow));
+    assert!(store::uploaded_files(&pool, user).await.unwrap().is_empty());
+    // Nothing was left behind, so the same rows import in full afterwards.
+    let ok = store::import_parsed(&pool, user, Some("g.csv"), s, false)
+        .await
+        .unwrap();
+    assert_eq!(ok.inserted, 6_000);
+}
+
+/// A comma-separated statement of `rows` distinct debits (one a day).
+fn long_statement(rows: usize) -> Vec<u8> {
+    let mut csv = String::from("Date,Description,Amount\n");
+    for i in 0..rows {
+        let day =
+            chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap() + chrono::Days::new(i as u64);
+        csv.push_str(&format!(
+            "{},UPI/DR/{i}/SHOP {i},-{}.50\n",
+            day.format("%d/%m/%Y"),
+            i + 1
+        ));
+    }
+    csv.into_bytes()
+}
+
+#[tokio::test]
+async fn a_streamed_import_of_several_chunks_stores_every_row_once_with_its_counts() {
+    let (_db, pool) = database().await;
+    let user = Uuid::new_v4();
+    let rows = store::BATCH * 2 + 321;
+    let bytes = long_statement(rows);
+    let upload = |bytes: &[u8]| Upload {
+        bytes: bytes.to_vec(),
+        filename: "long.csv".into(),
+        password: None,
+    };
+    let outcome = streaming::import_file(&pool, user, upload(&bytes), false)
+        .await
+        .unwrap();
+    assert_eq!(outcome.inserted, rows);
+    assert_eq!(outcome.skipped_duplicates, 0);
+    assert_eq!(outcome.file_hash, hex_sha256(&bytes));
+    let files = store::uploaded_files(&pool, user).await.unwrap();
+    assert_eq!(
+        (files[0].row_count, files[0].inserted),
+        (Some(rows as i32), Some(rows as i32))
+    );
+    // The parse's first pass already knows the file: refused before any row is written.
+    let refused = streaming::import_file(&pool, user, upload(&bytes), false)
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, IngestError::FileAlreadyImported { .. }));
+    let forced = streaming::import_file(&pool, user, upload(&bytes), true)
+        .await
+        .unwrap();
+    assert_eq!((forced.inserted, forced.skipped_duplicates), (0, rows));
+}
+
+#[tokio::test]
+async fn a_streamed_import_reports_a_file_it_cannot_read_and_stores_nothing() {
+    let (_db, pool) = database().await;
+    let user = Uuid::new_v4();
+    let upload = Upload {
+        bytes: b"no,header,here\n1,2,3\n".to_vec(),
+        filename: "bad.csv".into(),
+        password: None,
+    };
+    let err = streaming::import_file(&pool, user, upload, false)
+        .await
+        .unwrap_err();
+    assert_eq!(err, IngestError::Statement(StatementError::NoHeaderRow));
+    assert!(store::uploaded_files(&pool, user).await.unwrap().is_empty());
 }

@@ -92,6 +92,7 @@ async fn import(
         let body = read_limited(
             payload.map_err(|e| ApiError::bad_request(Code::BadRequest, e.to_string())),
             UPLOAD_LIMIT,
+            declared_length(&req).unwrap_or(0).min(UPLOAD_LIMIT),
         )
         .await?;
         let parsed: JsonImport = serde_json::from_slice(&body).map_err(|e| {
@@ -185,11 +186,7 @@ pub(crate) async fn read_upload(
     req: &HttpRequest,
     mut multipart: Multipart,
 ) -> Result<Upload, ApiError> {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
+    let declared = declared_length(req);
     if declared.is_some_and(|len| len > MULTIPART_LIMIT) {
         return Err(too_large());
     }
@@ -206,14 +203,18 @@ pub(crate) async fn read_upload(
                     .to_owned();
                 text::check("filename", &filename, FILENAME)?;
                 let limit = UPLOAD_LIMIT.min(left);
-                let bytes = read_limited(field.map_err(multipart_error), limit).await?;
+                // Sized from the declared body (bounded by the limit) so that a large file is
+                // not copied through doubling buffers.
+                let expected = declared.unwrap_or(0).min(limit);
+                let bytes = read_limited(field.map_err(multipart_error), limit, expected).await?;
                 left -= bytes.len();
                 file = Some((filename, bytes));
             }
             Some("password") => {
-                let bytes = read_limited(field.map_err(multipart_error), PASSWORD_LIMIT.min(left))
-                    .await
-                    .map_err(|_| ApiError::validation("`password` is too long"))?;
+                let bytes =
+                    read_limited(field.map_err(multipart_error), PASSWORD_LIMIT.min(left), 0)
+                        .await
+                        .map_err(|_| ApiError::validation("`password` is too long"))?;
                 left -= bytes.len();
                 let text = String::from_utf8(bytes)
                     .map_err(|_| ApiError::validation("`password` must be UTF-8 text"))?;
@@ -235,13 +236,26 @@ pub(crate) async fn read_upload(
     })
 }
 
-/// Collects a byte stream, failing with 413 past `limit`.
-async fn read_limited<S, B>(mut stream: S, limit: usize) -> Result<Vec<u8>, ApiError>
+/// The request's `Content-Length`, when it declares one.
+fn declared_length(req: &HttpRequest) -> Option<usize> {
+    req.headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+}
+
+/// Collects a byte stream into a buffer sized for `expected` bytes, failing with 413 past
+/// `limit`.
+async fn read_limited<S, B>(
+    mut stream: S,
+    limit: usize,
+    expected: usize,
+) -> Result<Vec<u8>, ApiError>
 where
     S: futures_util::Stream<Item = Result<B, ApiError>> + Unpin,
     B: AsRef<[u8]>,
 {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(expected);
     while let Some(chunk) = stream.try_next().await? {
         if out.len() + chunk.as_ref().len() > limit {
             return Err(too_large());

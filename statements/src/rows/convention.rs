@@ -180,7 +180,7 @@ fn weigh_balance(rows: &mut [Resolved], evidence: &[Option<bool>], warnings: &mu
         return;
     }
     let source_rows = |indices: &[usize]| {
-        let rows: Vec<usize> = indices.iter().map(|&i| rows[i].facts.source_row).collect();
+        let rows: Vec<usize> = indices.iter().map(|&i| rows[i].source_row).collect();
         format!("{} row(s) ({})", rows.len(), listed(&rows))
     };
     let (against, unchecked_rows) = (source_rows(&contradicted), source_rows(&unchecked));

@@ -4,7 +4,10 @@ use super::*;
 
 fn table(bytes: &[u8], name: &str) -> (Format, Vec<Vec<Cell>>) {
     match read(bytes, name, None).unwrap() {
-        (format, Rows::Table(rows)) => (format, rows.collect::<Result<_, _>>().unwrap()),
+        (format, Rows::Table(table)) => (
+            format,
+            table.rows().unwrap().collect::<Result<_, _>>().unwrap(),
+        ),
         _ => panic!("expected a table"),
     }
 }

@@ -102,7 +102,7 @@ fn icici_corporate_txn_posted_date_and_cr_dr_column() {
         ])
     );
     // `Txn Posted Date` (with its time) wins over `Value Date`.
-    assert_eq!(s.transactions[0].meta["time"], "10:15:32");
+    assert_eq!(s.transactions[0].meta.time.unwrap().to_string(), "10:15:32");
     // `Transaction ID` is the reference; `ChequeNo.` is left in `raw`.
     assert_eq!(
         references(&s),

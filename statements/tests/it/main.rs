@@ -9,6 +9,7 @@ mod fuzz;
 mod header;
 mod pipeline;
 mod source;
+mod streaming;
 mod support;
 mod workbook;
 mod workbooks;

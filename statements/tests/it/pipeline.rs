@@ -81,7 +81,7 @@ fn google_pay_activity() {
     assert_eq!(first.payment_method, "card");
     assert_eq!(s.transactions[1].payment_method, "upi");
     assert_eq!(s.transactions[3].status, "refunded");
-    assert_eq!(first.meta["time"], "17:13:00");
+    assert_eq!(first.meta.time.unwrap().to_string(), "17:13:00");
 }
 
 #[test]
