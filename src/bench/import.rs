@@ -263,7 +263,7 @@ async fn copy_baseline(
             t.payment_method.clone(),
             t.reference.clone(),
             t.status.to_owned(),
-            t.fingerprint.clone(),
+            t.fingerprint.to_string(),
             FINGERPRINT_VERSION.to_string(),
             raw,
         ];
@@ -332,6 +332,7 @@ async fn copy_via_staging(
     for t in &statement.transactions {
         let raw = json!({"source": t.raw, "meta": t.meta, "source_row": t.source_row}).to_string();
         let (id, date, amount) = (Uuid::now_v7(), t.date.to_string(), t.amount.to_string());
+        let fingerprint = t.fingerprint.to_string();
         let row: [&(dyn ToSql + Sync); 13] = [
             &id,
             &date,
@@ -344,7 +345,7 @@ async fn copy_via_staging(
             &t.payment_method,
             &t.reference,
             &t.status,
-            &t.fingerprint,
+            &fingerprint,
             &raw,
         ];
         writer.as_mut().write(&row).await?;

@@ -3,6 +3,9 @@
 //! Repeats of one fingerprint inside a file (even byte-identical rows) get an occurrence suffix,
 //! so all are stored and re-importing the file still changes nothing.
 
+use std::fmt;
+
+use serde::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
 /// The version stored beside every fingerprint made by [`fingerprint`]; bump it whenever an
@@ -40,8 +43,51 @@ pub fn preimage(fields: &FingerprintFields<'_>) -> String {
     .join("|")
 }
 
-/// Lower-case hex SHA-256 of the preimage (hashed as it is made, without building it).
-pub fn fingerprint(fields: &FingerprintFields<'_>) -> String {
+/// A transaction fingerprint: a SHA-256 digest, written as lower-case hex wherever it is shown or
+/// stored (held as its 32 bytes, so a file's rows do not each carry a 64-character string).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Fingerprint([u8; 32]);
+
+impl Fingerprint {
+    /// The SHA-256 of `bytes`.
+    pub fn of(bytes: &[u8]) -> Self {
+        Fingerprint(Sha256::digest(bytes).into())
+    }
+
+    /// The first 64 bits (a key for maps of one file's fingerprints).
+    pub fn prefix(&self) -> u64 {
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&self.0[..8]);
+        u64::from_be_bytes(first)
+    }
+}
+
+impl fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex(&self.0))
+    }
+}
+
+impl fmt::Debug for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl PartialEq<&str> for Fingerprint {
+    fn eq(&self, other: &&str) -> bool {
+        hex(&self.0) == *other
+    }
+}
+
+impl Serialize for Fingerprint {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&hex(&self.0))
+    }
+}
+
+/// SHA-256 of the preimage (hashed as it is made, without building it).
+pub fn fingerprint(fields: &FingerprintFields<'_>) -> Fingerprint {
     let mut hasher = Sha256::new();
     let date_end = fields
         .date
@@ -60,16 +106,16 @@ pub fn fingerprint(fields: &FingerprintFields<'_>) -> String {
         hasher.update(b"|");
         update_canonical(&mut hasher, field);
     }
-    hex(&hasher.finalize())
+    Fingerprint(hasher.finalize().into())
 }
 
 /// The fingerprint of the `occurrence`-th (1-based) distinct row sharing `base` within one file:
-/// the first keeps `base`, later ones hash `base#n`.
-pub fn with_occurrence(base: &str, occurrence: usize) -> String {
+/// the first keeps `base`, later ones hash `base#n` (`base` in hex).
+pub fn with_occurrence(base: Fingerprint, occurrence: usize) -> Fingerprint {
     if occurrence <= 1 {
-        base.to_owned()
+        base
     } else {
-        hex_sha256(format!("{base}#{occurrence}").as_bytes())
+        Fingerprint::of(format!("{base}#{occurrence}").as_bytes())
     }
 }
 

@@ -16,7 +16,8 @@ use crate::header::{
     detect_header, normalize_header, Column, ColumnMap, DATA_SAMPLE_ROWS, HEADER_SCAN_ROWS,
 };
 use crate::rows::{
-    self, Draft, Facts, ParsedTransaction, RawKeys, Realign, Repeats, Resolved, Skipped, Truncated,
+    self, Blocks, Drafts, Facts, ParsedTransaction, RawKeys, Realign, Repeats, Resolved, Skipped,
+    Truncated,
 };
 use crate::source::{self, Format, Rows, Table};
 use crate::text;
@@ -61,7 +62,7 @@ pub struct Summary {
 /// [`Prepared::finish`]. Holds the source and a few dozen bytes per row, never every row.
 pub struct Prepared<'a> {
     source: Source<'a>,
-    rows: Vec<Resolved>,
+    rows: Blocks<Resolved>,
     status_sign: bool,
     skipped: Skipped,
     warnings: Vec<Warning>,
@@ -77,7 +78,7 @@ enum Source<'a> {
 
 /// What the first pass read, before the file-wide decisions.
 struct FirstPass {
-    drafts: Vec<Draft>,
+    drafts: Drafts,
     skipped: Skipped,
     warnings: Vec<Warning>,
     /// Whether the rows have a status column (for the Google Pay rule).
@@ -404,7 +405,7 @@ fn first_pass(table: &Table<'_>, format: Format) -> Result<(Layout, FirstPass), 
     };
     let mut realign = Realign::new(&layout.headers, &layout.map, layout.delimiter);
     let mut skipped = Skipped::default();
-    let mut drafts = Vec::new();
+    let mut drafts = Drafts::default();
     let buffered = head
         .into_iter()
         .skip(header_index + 1)
@@ -418,10 +419,9 @@ fn first_pass(table: &Table<'_>, format: Format) -> Result<(Layout, FirstPass), 
         let source_row = header_index + offset + 2;
         let drafted = realign
             .fit(cells, source_row)
-            .and_then(|cells| rows::draft(&cells, &layout.map, source_row));
-        match drafted {
-            Ok(draft) => drafts.push(draft),
-            Err(reason) => skipped.count(reason),
+            .and_then(|cells| drafts.push(&cells, &layout.map, source_row));
+        if let Err(reason) = drafted {
+            skipped.count(reason);
         }
     }
     let first = FirstPass {
@@ -439,7 +439,7 @@ fn first_pass(table: &Table<'_>, format: Format) -> Result<(Layout, FirstPass), 
 fn second_pass(
     table: &Table<'_>,
     layout: &Layout,
-    pending: &mut Peekable<std::vec::IntoIter<Resolved>>,
+    pending: &mut Peekable<<Blocks<Resolved> as IntoIterator>::IntoIter>,
     finisher: &mut Finisher,
     sink: &mut impl FnMut(Vec<ParsedTransaction>) -> ControlFlow<()>,
 ) -> Result<ControlFlow<()>, StatementError> {
@@ -471,7 +471,7 @@ fn second_pass(
 /// count as invalid rows), and whether every drafted object has a status column.
 fn draft_objects(objects: &[Option<Map<String, Value>>]) -> FirstPass {
     let mut skipped = Skipped::default();
-    let mut drafts = Vec::with_capacity(objects.len());
+    let mut drafts = Drafts::default();
     let mut all_have_status = true;
     for (index, object) in objects.iter().enumerate() {
         let Some(object) = object else {
@@ -480,11 +480,8 @@ fn draft_objects(objects: &[Option<Map<String, Value>>]) -> FirstPass {
         };
         let (headers, cells) = object_cells(object);
         let map = ColumnMap::from_headers(headers.iter().map(String::as_str));
-        match rows::draft(&cells, &map, index + 1) {
-            Ok(draft) => {
-                all_have_status &= map.get(Column::Status).is_some();
-                drafts.push(draft);
-            }
+        match drafts.push(&cells, &map, index + 1) {
+            Ok(()) => all_have_status &= map.get(Column::Status).is_some(),
             Err(reason) => skipped.count(reason),
         }
     }

@@ -2,15 +2,17 @@
 //! amount, currency, type, status, merchant extraction, fingerprint and in-file de-duplication.
 //!
 //! A file's rows are read twice, so that what only the whole file can tell is decided once
-//! while no more than a row's money is held for every row: the first pass [`draft`]s each row's
+//! while no more than a row's money is held for every row: the first pass [`Drafts`] each row's
 //! date and money cells as it streams by (a table row first [`Realign`]ed to its header), then
 //! [`settle`] decides each amount column's decimal separator and the file's sign convention and
 //! resolves every amount; the second pass reads each row's other [`facts`] and [`finish`]es it
 //! into a transaction, repeats numbered by [`Repeats`] as they come.
 
+mod blocks;
 mod convention;
 mod realign;
 
+pub use blocks::Blocks;
 pub use realign::Realign;
 
 use std::collections::HashMap;
@@ -26,7 +28,7 @@ use crate::amount::{self, AmountParse, DecimalSeparator, ParsedAmount, SignMarke
 use crate::cell::Cell;
 use crate::date;
 use crate::error::StatementError;
-use crate::fingerprint::{self, FingerprintFields};
+use crate::fingerprint::{self, Fingerprint, FingerprintFields};
 use crate::header::{Column, ColumnMap};
 use crate::merchant;
 use crate::record::{Meta, RawRow, RawValue};
@@ -62,7 +64,7 @@ pub struct ParsedTransaction {
     /// Always [`UNCATEGORIZED`] at import.
     pub category: &'static str,
     /// Row fingerprint (with an occurrence suffix for repeats in one file).
-    pub fingerprint: String,
+    pub fingerprint: Fingerprint,
     /// 1-based row number in the source (line of a table, item of a JSON array).
     pub source_row: usize,
     /// The source row, column name → value.
@@ -166,11 +168,121 @@ pub struct Draft {
     /// From a currency column or the amount header; else the amount text decides.
     currency: Option<&'static str>,
     /// The cells of [`MONEY_COLUMNS`] this row uses (others empty).
-    money: [Cell; 4],
+    money: [Money; 4],
     /// Debit/credit columns give the amount (else the amount column).
     split: bool,
     /// The direction a type column gives.
     kind: Option<SignMarker>,
+}
+
+/// A money cell as the first pass keeps it: its text lives in its [`Drafts`]' one buffer, so a
+/// row's money costs no allocation of its own.
+#[derive(Debug, Clone, Copy)]
+enum Money {
+    Empty,
+    /// `text[start..end]` of the drafts.
+    Text {
+        start: u32,
+        end: u32,
+    },
+    Number(f64),
+    /// A date or boolean cell: not an amount.
+    Other,
+}
+
+/// The first pass's drafts of one file, with the text of their money cells.
+#[derive(Default)]
+pub struct Drafts {
+    rows: Blocks<Draft>,
+    text: String,
+}
+
+impl Drafts {
+    /// Drafts a source row's date and money. Only the date is checked here; the money cells
+    /// are read by [`settle`].
+    pub fn push(
+        &mut self,
+        cells: &[Cell],
+        map: &ColumnMap,
+        source_row: usize,
+    ) -> Result<(), SkipReason> {
+        let cell = |column| column_cell(cells, map, column);
+        let (date, time) = parse_date_cell(cell(Column::Date)).ok_or(SkipReason::InvalidDate)?;
+        let has_split = map.get(Column::Debit).is_some() || map.get(Column::Credit).is_some();
+        let split = has_split
+            && (!cell(Column::Debit).is_blank()
+                || !cell(Column::Credit).is_blank()
+                || map.get(Column::Amount).is_none());
+        let money = MONEY_COLUMNS.map(|column| {
+            let used = match column {
+                Column::Amount => !split,
+                Column::Debit | Column::Credit => split,
+                _ => true,
+            };
+            match cell(column) {
+                _ if !used => Money::Empty,
+                Cell::Empty => Money::Empty,
+                Cell::Text(text) => self.keep(text),
+                Cell::Number(n) => Money::Number(*n),
+                Cell::DateTime(_) | Cell::Bool(_) => Money::Other,
+            }
+        });
+        let kind = match cell(Column::Kind) {
+            Cell::Text(kind) if !split => amount::direction_from_type(kind),
+            _ => None,
+        };
+        self.rows.push(Draft {
+            source_row,
+            date,
+            time,
+            currency: currency_code(cell(Column::Currency)).or(map.currency_hint),
+            money,
+            split,
+            kind,
+        });
+        Ok(())
+    }
+
+    /// True when no row was drafted.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Keeps a money cell's text (a file's text is far below 4 GiB).
+    fn keep(&mut self, text: &str) -> Money {
+        let start = self.text.len();
+        self.text.push_str(text);
+        let offset = |n: usize| u32::try_from(n).expect("statement text is below 4 GiB");
+        Money::Text {
+            start: offset(start),
+            end: offset(self.text.len()),
+        }
+    }
+
+    /// A kept money cell as a cell of the source.
+    fn cell(&self, money: Money) -> MoneyCell<'_> {
+        money.read(&self.text)
+    }
+}
+
+impl Money {
+    /// The cell, its text read from the drafts' `text`.
+    fn read(self, text: &str) -> MoneyCell<'_> {
+        match self {
+            Money::Empty => MoneyCell::Empty,
+            Money::Text { start, end } => MoneyCell::Text(&text[start as usize..end as usize]),
+            Money::Number(n) => MoneyCell::Number(n),
+            Money::Other => MoneyCell::Other,
+        }
+    }
+}
+
+/// A money cell read back from [`Drafts`].
+enum MoneyCell<'a> {
+    Empty,
+    Text(&'a str),
+    Number(f64),
+    Other,
 }
 
 /// Where a settled amount's sign came from.
@@ -219,43 +331,6 @@ impl Resolved {
     pub fn source_row(&self) -> usize {
         self.source_row
     }
-}
-
-/// Reads a source row's date and money (the first pass). Only the date is checked here; the
-/// money cells are read by [`settle`].
-pub fn draft(cells: &[Cell], map: &ColumnMap, source_row: usize) -> Result<Draft, SkipReason> {
-    let cell = |column| column_cell(cells, map, column);
-    let (date, time) = parse_date_cell(cell(Column::Date)).ok_or(SkipReason::InvalidDate)?;
-    let has_split = map.get(Column::Debit).is_some() || map.get(Column::Credit).is_some();
-    let split = has_split
-        && (!cell(Column::Debit).is_blank()
-            || !cell(Column::Credit).is_blank()
-            || map.get(Column::Amount).is_none());
-    let money = MONEY_COLUMNS.map(|column| {
-        let used = match column {
-            Column::Amount => !split,
-            Column::Debit | Column::Credit => split,
-            _ => true,
-        };
-        if used {
-            cell(column).clone()
-        } else {
-            Cell::Empty
-        }
-    });
-    let kind = match cell(Column::Kind) {
-        Cell::Text(kind) if !split => amount::direction_from_type(kind),
-        _ => None,
-    };
-    Ok(Draft {
-        source_row,
-        date,
-        time,
-        currency: currency_code(cell(Column::Currency)).or(map.currency_hint),
-        money,
-        split,
-        kind,
-    })
 }
 
 /// Reads the rest of a source row (the second pass): `keys` name its cells in `raw`. The
@@ -333,7 +408,7 @@ fn parse_date_cell(cell: &Cell) -> Option<(NaiveDate, Option<NaiveTime>)> {
 /// The drafts of one file with their amounts resolved.
 pub struct Settled {
     /// Rows with an amount, in source order.
-    pub rows: Vec<Resolved>,
+    pub rows: Blocks<Resolved>,
     /// Drafts whose amount could not be read (counted as [`Skipped::invalid_row`]).
     pub invalid_rows: usize,
     /// What the file-wide decisions leave for the user to check.
@@ -346,7 +421,7 @@ pub struct Settled {
 /// markers in the amount column and checked against the running balance.
 /// JSON rows (`None`) are read with a decimal point and their written signs.
 pub fn settle(
-    drafts: Vec<Draft>,
+    drafts: Drafts,
     columns: Option<(&[String], &ColumnMap)>,
 ) -> Result<Settled, StatementError> {
     let mut warnings = Vec::new();
@@ -355,9 +430,13 @@ pub fn settle(
         None => [Some(DecimalSeparator::Point); 4],
     };
     let mut invalid_rows = 0;
-    let mut rows = Vec::with_capacity(drafts.len());
-    for draft in drafts {
-        match resolve(draft, &separators) {
+    let mut rows = Blocks::default();
+    let Drafts {
+        rows: drafted,
+        text,
+    } = drafts;
+    for draft in drafted {
+        match resolve(draft, &separators, &text) {
             Ok(row) => rows.push(row),
             Err(_) => invalid_rows += 1,
         }
@@ -378,6 +457,7 @@ pub fn settle(
 fn resolve(
     draft: Draft,
     separators: &[Option<DecimalSeparator>; 4],
+    text: &str,
 ) -> Result<Resolved, SkipReason> {
     let Draft {
         source_row,
@@ -389,7 +469,7 @@ fn resolve(
         kind,
     } = draft;
     let read = |index: usize| match separators[index] {
-        Some(separator) => optional_amount(&money[index], separator),
+        Some(separator) => optional_amount(money[index].read(text), separator),
         None => Ok(None),
     };
     let balance = read(BALANCE).ok().flatten().map(|b| match b.marker {
@@ -442,14 +522,14 @@ fn resolve(
 }
 
 fn optional_amount(
-    cell: &Cell,
+    cell: MoneyCell<'_>,
     separator: DecimalSeparator,
 ) -> Result<Option<ParsedAmount>, SkipReason> {
     let parsed = match cell {
-        Cell::Empty => AmountParse::Empty,
-        Cell::Text(text) => amount::parse_amount_with(text, separator),
-        Cell::Number(value) => amount::parse_float_cell(*value),
-        Cell::DateTime(_) | Cell::Bool(_) => AmountParse::Invalid,
+        MoneyCell::Empty => AmountParse::Empty,
+        MoneyCell::Text(text) => amount::parse_amount_with(text, separator),
+        MoneyCell::Number(value) => amount::parse_float_cell(value),
+        MoneyCell::Other => AmountParse::Invalid,
     };
     match parsed {
         AmountParse::Empty => Ok(None),
@@ -460,7 +540,7 @@ fn optional_amount(
 
 /// Whether a file is a Google Pay/Play style export: a status column and no negative amounts
 /// among rows whose sign is not fixed otherwise (spec §1.6, rule 3).
-pub fn status_decides_sign(map_has_status: bool, rows: &[Resolved]) -> bool {
+pub fn status_decides_sign(map_has_status: bool, rows: &Blocks<Resolved>) -> bool {
     map_has_status
         && rows
             .iter()
@@ -573,7 +653,7 @@ pub fn finish(
 /// Gives every repeat of a fingerprint within one file an occurrence suffix, as the file's
 /// transactions come: identical rows are distinct transactions (two metro rides of ₹60 on one
 /// day), all kept, while re-importing the file or an overlapping statement still matches each
-/// one to its stored row. Holds 16 bytes per distinct fingerprint, not the fingerprints, kept
+/// one to its stored row. Holds 8 bytes per distinct fingerprint, not the fingerprints, kept
 /// per date (a fingerprint covers its date): statements list a day's rows together, so the
 /// day being numbered stays in cache however long the file.
 #[derive(Debug, Default)]
@@ -583,8 +663,9 @@ pub struct Repeats {
     current: Option<(NaiveDate, Day)>,
 }
 
-/// One date's fingerprints (by their first 128 bits) and how often each was seen.
-type Day = HashMap<u128, u32, BuildHasherDefault<PrefixHasher>>;
+/// One date's fingerprints (by their first 64 bits: a collision among one day's rows is as
+/// likely as one of SHA-256 cut to 64 bits) and how often each was seen.
+type Day = HashMap<u64, u32, BuildHasherDefault<PrefixHasher>>;
 
 /// Hashes a fingerprint prefix by taking its low bits: they are already uniformly spread.
 #[derive(Debug, Default)]
@@ -601,8 +682,8 @@ impl Hasher for PrefixHasher {
         }
     }
 
-    fn write_u128(&mut self, value: u128) {
-        self.0 = value as u64;
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
     }
 }
 
@@ -619,33 +700,14 @@ impl Repeats {
                 &mut current.insert((tx.date, day)).1
             }
         };
-        let occurrence = day.entry(fingerprint_key(&tx.fingerprint)).or_default();
+        let occurrence = day.entry(tx.fingerprint.prefix()).or_default();
         *occurrence += 1;
         if *occurrence > 1 {
-            tx.fingerprint = fingerprint::with_occurrence(&tx.fingerprint, *occurrence as usize);
+            tx.fingerprint = fingerprint::with_occurrence(tx.fingerprint, *occurrence as usize);
         }
     }
 }
 
-/// The first 128 bits of a fingerprint (lower-case hex SHA-256, see
-/// [`fingerprint::fingerprint`]); a collision among one file's rows is as likely as one of
-/// SHA-256 cut to 128 bits.
-fn fingerprint_key(fingerprint: &str) -> u128 {
-    /// The value of each lower-case hex digit (other bytes never occur).
-    const NIBBLE: [u8; 256] = {
-        let mut table = [0u8; 256];
-        let mut digit = 0;
-        while digit < 16 {
-            table[b"0123456789abcdef"[digit] as usize] = digit as u8;
-            digit += 1;
-        }
-        table
-    };
-    let hex = &fingerprint.as_bytes()[..32];
-    hex.iter().fold(0u128, |key, &digit| {
-        key << 4 | u128::from(NIBBLE[usize::from(digit)])
-    })
-}
 /// `YYYY-MM-DD`, written directly for four-digit years.
 fn iso_date(date: NaiveDate) -> String {
     let Ok(year) = u16::try_from(date.year()) else {

@@ -27,10 +27,11 @@ use scale_statements::warning::Warning;
 /// Rows per INSERT statement (and per chunk the parser hands over). Ids are UUIDv7
 /// (time-ordered), so the primary key grows at its right edge instead of splitting pages at
 /// random.
-pub const BATCH: usize = 5_000;
+pub const BATCH: usize = 2_000;
 
-/// The transactions of one import, in source order, as the parser finishes them.
-pub type Chunks = mpsc::Receiver<Vec<ParsedTransaction>>;
+/// The transactions of one import, in source order, as the parser finishes them (each chunk
+/// already laid out as the insert binds it, on the parser's thread).
+pub type Chunks = mpsc::Receiver<Batch>;
 
 /// What an import did.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -156,7 +157,7 @@ pub async fn import_parsed(
     let mut rows = transactions.into_iter();
     loop {
         let chunk: Vec<ParsedTransaction> = rows.by_ref().take(BATCH).collect();
-        if chunk.is_empty() || sender.try_send(chunk).is_err() {
+        if chunk.is_empty() || sender.try_send(Batch::of(chunk)).is_err() {
             break;
         }
     }
@@ -279,10 +280,10 @@ struct RawData<'a> {
     source_row: usize,
 }
 
-/// The columns of one batch, each an array bound to [`INSERT_BATCH`]; strings are moved out of
-/// the transactions, not copied.
+/// One batch of transactions as the insert binds them: a column each, strings moved out of
+/// the transactions (not copied) and `raw_data` already serialised.
 #[derive(Default)]
-struct Columns {
+pub struct Batch {
     ids: Vec<Uuid>,
     dates: Vec<chrono::NaiveDate>,
     amounts: Vec<String>,
@@ -298,9 +299,10 @@ struct Columns {
     raw: Vec<String>,
 }
 
-impl Columns {
-    fn of(batch: Vec<ParsedTransaction>) -> Self {
-        let mut c = Columns::default();
+impl Batch {
+    /// Lays out `batch` (CPU work: the parser's thread does it).
+    pub fn of(batch: Vec<ParsedTransaction>) -> Self {
+        let mut c = Batch::default();
         for t in batch {
             let raw = RawData {
                 source: &t.raw,
@@ -320,7 +322,7 @@ impl Columns {
             c.methods.push(t.payment_method);
             c.references.push(t.reference);
             c.statuses.push(t.status);
-            c.fingerprints.push(t.fingerprint);
+            c.fingerprints.push(t.fingerprint.to_string());
         }
         c
     }
@@ -330,9 +332,8 @@ async fn insert_rows(
     conn: &mut AsyncPgConnection,
     user: Uuid,
     upload: Uuid,
-    batch: Vec<ParsedTransaction>,
+    c: Batch,
 ) -> Result<usize, TxError> {
-    let c = Columns::of(batch);
     Ok(diesel::sql_query(INSERT_BATCH)
         .bind::<SqlUuid, _>(user)
         .bind::<SqlUuid, _>(upload)

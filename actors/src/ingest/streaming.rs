@@ -10,13 +10,12 @@ use std::panic;
 use scale_schema::{DbFailure, PgPool};
 use scale_statements::error::StatementError;
 use scale_statements::pipeline::{self, Prepared, Summary};
-use scale_statements::rows::ParsedTransaction;
 use serde_json::{Map, Value};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::service::Upload;
-use super::store::{self, ImportOutcome, UploadRecord, BATCH};
+use super::store::{self, Batch, ImportOutcome, UploadRecord, BATCH};
 use super::IngestError;
 use crate::error::CoreError;
 
@@ -57,7 +56,7 @@ pub async fn import_rows(
 /// Where a parse on the blocking pool hands its file hash and then its transactions.
 pub struct Handoff {
     file_hash: oneshot::Sender<String>,
-    chunks: mpsc::Sender<Vec<ParsedTransaction>>,
+    chunks: mpsc::Sender<Batch>,
 }
 
 impl Handoff {
@@ -67,9 +66,11 @@ impl Handoff {
         // Without a listener (the request went away), the first chunk's send fails and stops
         // the parse.
         let _ = self.file_hash.send(prepared.file_hash().to_owned());
-        prepared.finish(BATCH, |chunk| match self.chunks.blocking_send(chunk) {
-            Ok(()) => ControlFlow::Continue(()),
-            Err(_) => ControlFlow::Break(()),
+        prepared.finish(BATCH, |chunk| {
+            match self.chunks.blocking_send(Batch::of(chunk)) {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(_) => ControlFlow::Break(()),
+            }
         })
     }
 }

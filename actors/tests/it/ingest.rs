@@ -2,11 +2,11 @@
 
 use scale_actors::error::CoreError;
 use scale_actors::ingest::service::Upload;
-use scale_actors::ingest::store::{self, UploadRecord};
+use scale_actors::ingest::store::{self, Batch, UploadRecord};
 use scale_actors::ingest::{streaming, IngestError};
 use scale_schema::testing::TestDatabase;
 use scale_statements::error::StatementError;
-use scale_statements::fingerprint::hex_sha256;
+use scale_statements::fingerprint::{hex_sha256, Fingerprint};
 use scale_statements::pipeline::{parse_file, ParsedStatement};
 use uuid::Uuid;
 
@@ -73,7 +73,7 @@ fn distinct_rows(n: usize) -> ParsedStatement {
     s.transactions = (0..n)
         .map(|i| {
             let mut t = template.clone();
-            t.fingerprint = hex_sha256(i.to_string().as_bytes());
+            t.fingerprint = Fingerprint::of(i.to_string().as_bytes());
             t
         })
         .collect();
@@ -134,8 +134,14 @@ async fn a_parse_failing_after_rows_were_written_stores_nothing() {
     let user = Uuid::new_v4();
     let s = distinct_rows(6_000);
     let (sender, chunks) = tokio::sync::mpsc::channel(2);
-    sender.send(s.transactions[..5_000].to_vec()).await.unwrap();
-    sender.send(s.transactions[5_000..].to_vec()).await.unwrap();
+    sender
+        .send(Batch::of(s.transactions[..5_000].to_vec()))
+        .await
+        .unwrap();
+    sender
+        .send(Batch::of(s.transactions[5_000..].to_vec()))
+        .await
+        .unwrap();
     drop(sender);
     let upload = UploadRecord {
         filename: Some("g.csv"),

@@ -41,7 +41,7 @@ fn reproduces_the_golden_vectors() {
             reference: &v.reference,
         };
         assert_eq!(preimage(&fields), v.preimage_utf8);
-        assert_eq!(fingerprint(&fields), v.sha256_hex);
+        assert_eq!(fingerprint(&fields), v.sha256_hex.as_str());
     }
 }
 
@@ -80,13 +80,20 @@ fn trims_bom_and_unicode_space_and_upper_cases() {
 
 #[test]
 fn occurrences_are_distinct_and_stable() {
-    let base = hex_sha256(b"x");
-    assert_eq!(with_occurrence(&base, 1), base);
-    let second = with_occurrence(&base, 2);
+    let base = Fingerprint::of(b"x");
+    assert_eq!(base, hex_sha256(b"x").as_str());
+    assert_eq!(with_occurrence(base, 1), base);
+    let second = with_occurrence(base, 2);
     assert_ne!(second, base);
-    assert_eq!(second, with_occurrence(&base, 2));
-    assert_ne!(second, with_occurrence(&base, 3));
-    assert_eq!(second.len(), 64);
+    assert_eq!(second, with_occurrence(base, 2));
+    assert_ne!(second, with_occurrence(base, 3));
+    // The suffix is hashed onto the hex text, as stored fingerprints were made.
+    assert_eq!(second, hex_sha256(format!("{base}#2").as_bytes()).as_str());
+    assert_eq!(second.prefix().to_be_bytes(), second.0[..8]);
+    assert_eq!(
+        serde_json::to_value(second).unwrap(),
+        serde_json::Value::String(second.to_string())
+    );
 }
 
 /// Hashing the fields as they stream (ASCII through a stack buffer, longer than it, or not
@@ -110,7 +117,7 @@ fn streamed_hash_is_the_hash_of_the_preimage() {
         };
         assert_eq!(
             fingerprint(&fields),
-            hex_sha256(preimage(&fields).as_bytes())
+            hex_sha256(preimage(&fields).as_bytes()).as_str()
         );
     }
 }

@@ -4,9 +4,8 @@
 
 use rust_decimal::Decimal;
 
-use super::{listed, Draft, Resolved, Sign, BALANCE, MONEY_COLUMNS};
+use super::{listed, Blocks, Drafts, MoneyCell, Resolved, Sign, BALANCE, MONEY_COLUMNS};
 use crate::amount::{self, DecimalSeparator, SeparatorHint, SignMarker};
-use crate::cell::Cell;
 use crate::error::StatementError;
 use crate::header::ColumnMap;
 use crate::warning::Warning;
@@ -42,15 +41,15 @@ impl Tally {
 /// Else a column holding amounts is [`StatementError::Validation`] naming it, and a balance
 /// column is left unread (`None`).
 pub(super) fn separators(
-    drafts: &[Draft],
+    drafts: &Drafts,
     headers: &[String],
     map: &ColumnMap,
     warnings: &mut Vec<Warning>,
 ) -> Result<[Option<DecimalSeparator>; 4], StatementError> {
     let mut tallies = [Tally::default(); 4];
-    for draft in drafts {
-        for (tally, cell) in tallies.iter_mut().zip(&draft.money) {
-            if let Cell::Text(text) = cell {
+    for draft in drafts.rows.iter() {
+        for (tally, money) in tallies.iter_mut().zip(draft.money) {
+            if let MoneyCell::Text(text) = drafts.cell(money) {
                 match amount::separator_hint(text) {
                     SeparatorHint::None => {}
                     SeparatorHint::Point => tally.point += 1,
@@ -135,7 +134,7 @@ fn ambiguous(column: &str, tally: &Tally) -> StatementError {
 /// `CR`) and leaves every other amount unsigned — a card statement — the unmarked amounts are
 /// debits (`sign_convention_inferred` unless a balance confirms it). Then a running balance
 /// whose changes match the amounts is weighed against the signs (see [`weigh_balance`]).
-pub(super) fn settle_signs(rows: &mut [Resolved], warnings: &mut Vec<Warning>) {
+pub(super) fn settle_signs(rows: &mut Blocks<Resolved>, warnings: &mut Vec<Warning>) {
     let credits_marked = credits_marked_only(rows);
     if credits_marked {
         for row in rows.iter_mut() {
@@ -163,7 +162,11 @@ pub(super) fn settle_signs(rows: &mut [Resolved], warnings: &mut Vec<Warning>) {
 /// means they are written from the bank's side (all are inverted, unchecked rows too), and
 /// for signs the statement marks (`Cr`, a type column, debit/credit columns) means the
 /// balance is an amount owed (the marked signs are kept). Either way the warning says so.
-fn weigh_balance(rows: &mut [Resolved], evidence: &[Option<bool>], warnings: &mut Vec<Warning>) {
+fn weigh_balance(
+    rows: &mut Blocks<Resolved>,
+    evidence: &[Option<bool>],
+    warnings: &mut Vec<Warning>,
+) {
     let unsigned = rows
         .iter()
         .all(|row| row.sign == Sign::Written && row.amount >= Decimal::ZERO);
@@ -243,9 +246,9 @@ fn weigh_balance(rows: &mut [Resolved], evidence: &[Option<bool>], warnings: &mu
 
 /// True when the amount column marks credits and nothing else: some `Cr` markers, no debit
 /// marker, no written minus, and some unmarked positive amounts.
-fn credits_marked_only(rows: &[Resolved]) -> bool {
+fn credits_marked_only(rows: &Blocks<Resolved>) -> bool {
     let (mut credits, mut unmarked) = (0, 0);
-    for row in rows {
+    for row in rows.iter() {
         match row.sign {
             Sign::Marker(SignMarker::Credit) => credits += 1,
             Sign::Marker(SignMarker::Debit) => return false,
@@ -261,7 +264,7 @@ fn credits_marked_only(rows: &[Resolved]) -> bool {
 /// or `None` overall when the file has no consistent balance. The balance is consistent when,
 /// read oldest-first or newest-first (whichever matches more rows), at least two and 90 % of
 /// the rows with a balance on both sides move the balance by exactly their amount.
-fn balance_signs(rows: &[Resolved]) -> Option<Vec<Option<bool>>> {
+fn balance_signs(rows: &Blocks<Resolved>) -> Option<Vec<Option<bool>>> {
     // The row before in time: the previous row oldest-first, the next one newest-first.
     let step = |index: usize, newest_first: bool| -> Option<(Decimal, Decimal)> {
         let before = if newest_first {

@@ -124,11 +124,10 @@ fn numbers_rejoin_only_in_comma_files_and_never_in_other_columns() {
 /// Drafts of a table with these headers and rows (all dated), settled.
 fn settle_table(names: &[&str], rows: &[&[&str]]) -> Result<Settled, StatementError> {
     let (headers, map) = headers(names);
-    let drafts = rows
-        .iter()
-        .enumerate()
-        .map(|(i, row)| draft(&texts(row), &map, i + 2).unwrap())
-        .collect();
+    let mut drafts = Drafts::default();
+    for (i, row) in rows.iter().enumerate() {
+        drafts.push(&texts(row), &map, i + 2).unwrap();
+    }
     settle(drafts, Some((&headers, &map)))
 }
 
@@ -183,15 +182,17 @@ fn a_balance_whose_values_all_read_both_ways_groups_thousands() {
 #[test]
 fn json_rows_keep_decimal_points_and_written_signs() {
     let (_, map) = headers(&["Date", "Description", "Amount"]);
-    let drafts = [
+    let mut drafts = Drafts::default();
+    for (i, row) in [
         ["01/02/2025", "A", "12,50"],
         ["01/02/2025", "B", "100.00"],
         ["01/02/2025", "C", "50.00 Cr"],
     ]
     .iter()
     .enumerate()
-    .map(|(i, row)| draft(&texts(row), &map, i + 1).unwrap())
-    .collect();
+    {
+        drafts.push(&texts(row), &map, i + 1).unwrap();
+    }
     let s = settle(drafts, None).unwrap();
     assert_eq!(settled_amounts(&s), ["100.00", "50.00"]);
     assert_eq!(s.invalid_rows, 1);

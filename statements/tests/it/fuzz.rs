@@ -209,7 +209,7 @@ proptest! {
             for t in &statement.transactions {
                 prop_assert!(!t.amount.is_zero());
                 prop_assert_eq!(t.kind == "debit", t.amount.is_sign_negative());
-                prop_assert_eq!(t.fingerprint.len(), 64);
+                prop_assert_eq!(t.fingerprint.to_string().len(), 64);
             }
         }
     }

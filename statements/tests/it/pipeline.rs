@@ -117,11 +117,7 @@ fn identical_rows_are_distinct_transactions_and_a_reimport_or_overlap_matches_ea
                2026-02-03,DMRC METRO CARD RECHARGE,-60\n2026-02-04,CHAI POINT,-40\n";
     let s = parse_file(csv.as_bytes(), "metro.csv", None).unwrap();
     assert_eq!(amounts(&s), decs(&["-60", "-60", "-40"]));
-    let prints: Vec<&str> = s
-        .transactions
-        .iter()
-        .map(|t| t.fingerprint.as_str())
-        .collect();
+    let prints: Vec<_> = s.transactions.iter().map(|t| t.fingerprint).collect();
     assert_ne!(prints[0], prints[1]);
     let again = parse_file(csv.as_bytes(), "metro.csv", None).unwrap();
     assert_eq!(again.transactions[1].fingerprint, prints[1]);

@@ -48,7 +48,7 @@ fn chunks_of_any_size_hand_out_the_whole_parse_in_order() {
             let streamed: Vec<_> = chunks.into_iter().flatten().collect();
             let view = |txs: &[scale_statements::rows::ParsedTransaction]| {
                 txs.iter()
-                    .map(|t| (t.source_row, t.amount, t.fingerprint.clone(), t.raw.clone()))
+                    .map(|t| (t.source_row, t.amount, t.fingerprint, t.raw.clone()))
                     .collect::<Vec<_>>()
             };
             assert_eq!(
