@@ -16,6 +16,9 @@ pub enum Cell {
     DateTime(NaiveDateTime),
     /// A boolean cell.
     Bool(bool),
+    /// A cell with content that was not read: the first pass over a table asks only for the
+    /// columns it needs ([`crate::source::Table::rows_reading`]).
+    Unread,
 }
 
 impl Cell {

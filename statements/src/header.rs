@@ -557,7 +557,7 @@ fn is_date(cell: &Cell) -> bool {
         Cell::DateTime(_) => true,
         Cell::Number(serial) => date::date_from_excel_serial(*serial).is_some(),
         Cell::Text(text) => date::parse_date(text).is_some(),
-        Cell::Empty | Cell::Bool(_) => false,
+        Cell::Empty | Cell::Bool(_) | Cell::Unread => false,
     }
 }
 
@@ -565,7 +565,7 @@ fn is_amount(cell: &Cell) -> bool {
     match cell {
         Cell::Number(value) => value.is_finite(),
         Cell::Text(text) => matches!(amount::parse_amount(text), AmountParse::Value(_)),
-        Cell::Empty | Cell::DateTime(_) | Cell::Bool(_) => false,
+        Cell::Empty | Cell::DateTime(_) | Cell::Bool(_) | Cell::Unread => false,
     }
 }
 

@@ -19,7 +19,7 @@ use crate::rows::{
     self, Blocks, Drafts, Facts, ParsedTransaction, RawKeys, Realign, Repeats, Resolved, Skipped,
     Truncated,
 };
-use crate::source::{self, Format, Rows, Table};
+use crate::source::{self, Format, Reading, Rows, Table};
 use crate::text;
 use crate::warning::Warning;
 
@@ -362,23 +362,29 @@ fn cleaned(row: Result<Vec<Cell>, StatementError>) -> Result<Vec<Cell>, Statemen
     row.map(|cells| cells.into_iter().map(Cell::without_nul).collect())
 }
 
+/// The columns [`Drafts::push`] reads.
+const DRAFTED: [Column; 7] = [
+    Column::Date,
+    Column::Amount,
+    Column::Debit,
+    Column::Credit,
+    Column::Balance,
+    Column::Kind,
+    Column::Currency,
+];
+
 /// The first pass over a table: finds the header among the first rows (with a few more read as
 /// a sample of the data), then drafts each following row's date and money as it streams by.
 /// Delimited rows are first lined up with the header ([`Realign`]).
 fn first_pass(table: &Table<'_>, format: Format) -> Result<(Layout, FirstPass), StatementError> {
-    let mut rows = table.rows()?.map(cleaned);
     // The rows past the scanned ones only inform the header scores and the description
     // choice: an error among them waits for its turn in the stream.
     let head_rows = HEADER_SCAN_ROWS + DATA_SAMPLE_ROWS;
     let mut head = Vec::with_capacity(head_rows);
-    let mut pending = None;
-    for row in rows.by_ref().take(head_rows) {
+    for row in table.rows()?.map(cleaned).take(head_rows) {
         match row {
             Ok(row) => head.push(row),
-            Err(error) if head.len() >= HEADER_SCAN_ROWS => {
-                pending = Some(Err(error));
-                break;
-            }
+            Err(_) if head.len() >= HEADER_SCAN_ROWS => break,
             Err(error) => return Err(error),
         }
     }
@@ -406,12 +412,17 @@ fn first_pass(table: &Table<'_>, format: Format) -> Result<(Layout, FirstPass), 
     let mut realign = Realign::new(&layout.headers, &layout.map, layout.delimiter);
     let mut skipped = Skipped::default();
     let mut drafts = Drafts::default();
-    let buffered = head
-        .into_iter()
-        .skip(header_index + 1)
-        .map(Ok)
-        .chain(pending);
-    for (offset, cells) in buffered.chain(rows).enumerate() {
+    // The rest of the table again, after the rows already read, with only the cells a draft
+    // needs (the other facts are read by the second pass).
+    let reading = Reading::Columns {
+        columns: (0..layout.headers.len())
+            .map(|i| DRAFTED.iter().any(|&c| layout.map.get(c) == Some(i)))
+            .collect(),
+        width: realign.fitting(),
+    };
+    let rest = table.rows_reading(&reading)?.map(cleaned).skip(head.len());
+    let buffered = head.into_iter().skip(header_index + 1).map(Ok);
+    for (offset, cells) in buffered.chain(rest).enumerate() {
         let cells = cells?;
         if cells.iter().all(Cell::is_blank) {
             continue;

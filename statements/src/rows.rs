@@ -224,7 +224,7 @@ impl Drafts {
                 Cell::Empty => Money::Empty,
                 Cell::Text(text) => self.keep(text),
                 Cell::Number(n) => Money::Number(*n),
-                Cell::DateTime(_) | Cell::Bool(_) => Money::Other,
+                Cell::DateTime(_) | Cell::Bool(_) | Cell::Unread => Money::Other,
             }
         });
         let kind = match cell(Column::Kind) {
@@ -401,7 +401,7 @@ fn parse_date_cell(cell: &Cell) -> Option<(NaiveDate, Option<NaiveTime>)> {
         Cell::DateTime(dt) => Some(with_time(*dt)),
         Cell::Number(serial) => date::date_from_excel_serial(*serial).map(with_time),
         Cell::Text(text) => date::parse_date(text).map(|p| (p.date, p.time)),
-        Cell::Empty | Cell::Bool(_) => None,
+        Cell::Empty | Cell::Bool(_) | Cell::Unread => None,
     }
 }
 
@@ -773,7 +773,7 @@ fn text(cell: &Cell) -> String {
         Cell::Number(n) => n.to_string(),
         Cell::DateTime(dt) => dt.to_string(),
         Cell::Bool(b) => b.to_string(),
-        Cell::Empty => String::new(),
+        Cell::Empty | Cell::Unread => String::new(),
     }
 }
 

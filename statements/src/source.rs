@@ -70,12 +70,34 @@ pub enum Table<'a> {
 impl Table<'_> {
     /// Streams the table's rows from the start.
     pub fn rows(&self) -> Result<RowStream<'_>, StatementError> {
+        self.rows_reading(&Reading::All)
+    }
+
+    /// [`rows`](Self::rows), with delimited rows read as `reading` says.
+    pub fn rows_reading(&self, reading: &Reading) -> Result<RowStream<'_>, StatementError> {
         match self {
-            Table::Delimited { text, delimiter } => Ok(delimited(text, *delimiter)),
+            Table::Delimited { text, delimiter } => {
+                Ok(delimited(text, *delimiter, reading.clone()))
+            }
             Table::Html(text) => html::rows(Cow::Borrowed(text)),
             Table::Grid(rows) => Ok(Box::new(rows.iter().cloned().map(Ok))),
         }
     }
+}
+
+/// Which cells of a delimited row are read.
+#[derive(Debug, Clone)]
+pub enum Reading {
+    /// Every cell.
+    All,
+    /// In a row of `width` cells (the header's), only the `columns` marked true; another
+    /// non-blank cell is [`Cell::Unread`]. A row of another width is read whole.
+    Columns {
+        /// Which columns to read.
+        columns: Vec<bool>,
+        /// The cell counts of rows that are read in part.
+        width: std::ops::RangeInclusive<usize>,
+    },
 }
 
 /// Rows read from a file: either one table (first row possibly preceded by a preamble) or JSON
@@ -302,7 +324,7 @@ fn sniff_delimiter(text: &str) -> u8 {
 }
 
 /// Streams delimited records as text cells (RFC 4180 quoting, ragged rows allowed).
-fn delimited(text: &str, delimiter: u8) -> RowStream<'_> {
+fn delimited(text: &str, delimiter: u8, reading: Reading) -> RowStream<'_> {
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(false)
@@ -323,11 +345,21 @@ fn delimited(text: &str, delimiter: u8) -> RowStream<'_> {
             )))
         } else {
             read.map_err(|e| StatementError::Unreadable(format!("malformed delimited text: {e}")))
-                .map(|()| {
-                    record
+                .map(|()| match &reading {
+                    Reading::Columns { columns, width } if width.contains(&record.len()) => record
+                        .iter()
+                        .zip(columns)
+                        .map(|(field, &read)| match field {
+                            _ if read => Cell::Text(field.to_owned()),
+                            // (Delimited text never holds a NUL: `decode` refuses it.)
+                            _ if field.trim().is_empty() => Cell::Empty,
+                            _ => Cell::Unread,
+                        })
+                        .collect(),
+                    _ => record
                         .iter()
                         .map(|field| Cell::Text(field.to_owned()))
-                        .collect()
+                        .collect(),
                 })
         };
         index += 1;

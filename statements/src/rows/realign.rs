@@ -4,6 +4,8 @@
 //! neighbouring cells into grouped numbers (Western `1,250.00`, Indian `1,25,000.00`) in money
 //! columns lines it up; any other row whose cell count disagrees is skipped.
 
+use std::ops::RangeInclusive;
+
 use super::{listed, parse_date_cell, SkipReason, MONEY_COLUMNS};
 use crate::amount::{self, AmountParse};
 use crate::cell::Cell;
@@ -50,6 +52,11 @@ impl Realign {
             repaired: Vec::new(),
             skipped: Vec::new(),
         }
+    }
+
+    /// The cell counts of rows that fit the header as they are.
+    pub fn fitting(&self) -> RangeInclusive<usize> {
+        self.named..=self.money.len()
     }
 
     /// The row lined up with the header: as it is when its cell count fits (blank cells past

@@ -184,3 +184,28 @@ fn delimiter_sniff_reads_past_the_preamble() {
     assert_eq!(sniff_delimiter("single\ncolumn\n"), b',');
     assert_eq!(sniff_delimiter("\"open,quote\na\tb\tc"), b',');
 }
+
+#[test]
+fn a_partial_reading_reads_only_the_columns_asked_for_in_rows_of_the_header_width() {
+    let text = "Date,Note,Amount\n01/02/2025, ,5\n01/02/2025,lunch,6\n01/02/2025,a,1,250\n";
+    let table = Table::Delimited {
+        text: text.into(),
+        delimiter: b',',
+    };
+    let reading = Reading::Columns {
+        columns: vec![true, false, true],
+        width: 2..=3,
+    };
+    let rows: Vec<Vec<Cell>> = table
+        .rows_reading(&reading)
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let text = |s: &str| Cell::Text(s.into());
+    assert_eq!(rows[1], [text("01/02/2025"), Cell::Empty, text("5")]);
+    assert_eq!(rows[2], [text("01/02/2025"), Cell::Unread, text("6")]);
+    // A row of another width is read whole, for lining it up with the header.
+    assert_eq!(rows[3].len(), 4);
+    assert_eq!(rows[3][1], text("a"));
+    assert!(!Cell::Unread.is_blank());
+}

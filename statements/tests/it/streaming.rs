@@ -119,3 +119,12 @@ fn json_rows_stream_with_their_own_keys_and_statuses() {
         "repeats numbered"
     );
 }
+
+#[test]
+fn a_row_with_text_only_where_the_first_pass_does_not_look_is_counted_not_dropped() {
+    let csv = "Date,Narration,Amount\n01/02/2025,Tea,-10\n,Opening balance carried forward,\n, ,\n";
+    let s = scale_statements::pipeline::parse_file(csv.as_bytes(), "s.csv", None).unwrap();
+    assert_eq!(s.transactions.len(), 1);
+    // The note row is a skipped row; the row of spaces is blank.
+    assert_eq!(s.skipped.invalid_date, 1);
+}
