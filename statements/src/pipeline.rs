@@ -256,14 +256,69 @@ impl Prepared<'_> {
             transactions = chunk;
             ControlFlow::Continue(())
         })?;
-        Ok(ParsedStatement {
-            transactions,
-            skipped: summary.skipped,
-            truncated: summary.truncated,
-            file_hash: summary.file_hash,
-            detected_format: summary.detected_format,
-            warnings: summary.warnings,
+        Ok(statement(transactions, summary))
+    }
+
+    /// Finishes every row but keeps only the transactions `window` selects (every one is still
+    /// counted and numbered): a page of a large file without holding the rest.
+    pub fn collect_window(self, window: Window) -> Result<Page, StatementError> {
+        let end = window
+            .limit
+            .map_or(usize::MAX, |limit| window.offset.saturating_add(limit));
+        let mut transactions = Vec::new();
+        let mut seen = 0usize;
+        let summary = self.finish(PAGE_CHUNK, |chunk| {
+            let (start, len) = (seen, chunk.len());
+            seen += len;
+            let keep = window.offset.max(start)..end.min(seen);
+            if !keep.is_empty() {
+                transactions.extend(
+                    chunk
+                        .into_iter()
+                        .skip(keep.start - start)
+                        .take(keep.end - keep.start),
+                );
+            }
+            ControlFlow::Continue(())
+        })?;
+        Ok(Page {
+            count: summary.transactions,
+            statement: statement(transactions, summary),
         })
+    }
+}
+
+/// Transactions finished at a time while a page is collected.
+const PAGE_CHUNK: usize = 1024;
+
+/// Which of a file's transactions a parse returns: `limit` of them (all when `None`) from the
+/// `offset`-th on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Window {
+    /// Transactions passed over first.
+    pub offset: usize,
+    /// Most transactions returned.
+    pub limit: Option<usize>,
+}
+
+/// One page of a parse: the statement holds the page's transactions, `count` all of them.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// The parse, with only the page's transactions.
+    pub statement: ParsedStatement,
+    /// Transactions in the whole file.
+    pub count: usize,
+}
+
+/// A parse result from its transactions and the summary of its second pass.
+fn statement(transactions: Vec<ParsedTransaction>, summary: Summary) -> ParsedStatement {
+    ParsedStatement {
+        transactions,
+        skipped: summary.skipped,
+        truncated: summary.truncated,
+        file_hash: summary.file_hash,
+        detected_format: summary.detected_format,
+        warnings: summary.warnings,
     }
 }
 

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use scale_schema::PgPool;
-use scale_statements::pipeline::{self, ParsedStatement};
+use scale_statements::pipeline::{self, Page, Window};
 use serde_json::{Map, Value};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use uuid::Uuid;
@@ -26,11 +26,16 @@ pub struct Upload {
     pub password: Option<String>,
 }
 
-/// Parse without writing (`POST /ingest/parse`).
-pub struct ParseUpload(pub Upload);
+/// Parse without writing (`POST /ingest/parse`), returning the transactions `window` selects.
+pub struct ParseUpload {
+    /// The file.
+    pub upload: Upload,
+    /// Which transactions to return (all are parsed and counted).
+    pub window: Window,
+}
 
 impl Request for ParseUpload {
-    type Output = Result<ParsedStatement, IngestError>;
+    type Output = Result<Page, IngestError>;
 }
 
 /// Parse and store for a user (`POST /ingest/import`, multipart).
@@ -104,15 +109,17 @@ async fn parser_permit(permits: Arc<Semaphore>) -> Result<OwnedSemaphorePermit, 
     })
 }
 
-/// Parses on the blocking pool, at most `permits` at a time; a parser panic is re-raised here
-/// so supervision sees it.
+/// Parses on the blocking pool, at most `permits` at a time, keeping the transactions
+/// `window` selects; a parser panic is re-raised here so supervision sees it.
 async fn parse_off_arbiter(
     permits: Arc<Semaphore>,
     upload: Upload,
-) -> Result<ParsedStatement, IngestError> {
+    window: Window,
+) -> Result<Page, IngestError> {
     let _permit = parser_permit(permits).await?;
     let task = tokio::task::spawn_blocking(move || {
-        pipeline::parse_file(&upload.bytes, &upload.filename, upload.password.as_deref())
+        pipeline::prepare(&upload.bytes, &upload.filename, upload.password.as_deref())?
+            .collect_window(window)
     });
     match task.await {
         Ok(result) => Ok(result?),
@@ -123,10 +130,14 @@ async fn parse_off_arbiter(
 impl Handles<ParseUpload> for IngestService {
     fn handle(
         &mut self,
-        ParseUpload(upload): ParseUpload,
+        msg: ParseUpload,
         _: &mut ServiceContext<Self>,
-    ) -> Reply<Result<ParsedStatement, IngestError>> {
-        Reply::later(parse_off_arbiter(self.parsers.clone(), upload))
+    ) -> Reply<Result<Page, IngestError>> {
+        Reply::later(parse_off_arbiter(
+            self.parsers.clone(),
+            msg.upload,
+            msg.window,
+        ))
     }
 }
 

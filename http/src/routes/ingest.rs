@@ -8,6 +8,7 @@ use futures_util::TryStreamExt;
 use scale_actors::ingest::service::{ImportRows, ImportUpload, ListUploads, ParseUpload, Upload};
 use scale_actors::text::FILENAME;
 use scale_statements::fingerprint::hex_sha256;
+use scale_statements::pipeline::{Page, Window};
 use scale_statements::source::json_objects;
 use scale_statements::text;
 use serde::Deserialize;
@@ -34,21 +35,40 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/ingest/uploaded-files").get(uploaded_files));
 }
 
-/// `POST /ingest/parse` (and `/ingest/csv`, the web client's name): multipart `file` and
-/// optional `password` → the parsed transactions; nothing is written.
+/// `?offset=&limit=` of `POST /ingest/parse`.
+#[derive(Deserialize)]
+struct ParseQuery {
+    #[serde(default)]
+    offset: usize,
+    limit: Option<usize>,
+}
+
+/// `POST /ingest/parse[?offset=N&limit=M]` (and `/ingest/csv`, the web client's name):
+/// multipart `file` and optional `password` → the parsed transactions (with `limit`, only that
+/// many from the `offset`-th on, while `count` and the skip counts cover the whole file: a page
+/// of a large file without building the rest); nothing is written.
 async fn parse(
     _: AuthUser,
     state: web::Data<AppState>,
     req: HttpRequest,
+    query: web::Query<ParseQuery>,
     payload: Multipart,
 ) -> Result<HttpResponse, ApiError> {
+    if query.limit == Some(0) {
+        return Err(ApiError::validation("`limit` must be at least 1"));
+    }
     let upload = read_upload(&req, payload).await?;
-    let statement = state
+    let window = Window {
+        offset: query.offset,
+        limit: query.limit,
+    };
+    let Page { statement, count } = state
         .ingest
-        .ask_with_budget(ParseUpload(upload), state.ingest_timeout)
+        .ask_with_budget(ParseUpload { upload, window }, state.ingest_timeout)
         .await??;
     Ok(HttpResponse::Ok().json(json!({
-        "count": statement.transactions.len(),
+        "count": count,
+        "offset": window.offset,
         "transactions": statement.transactions,
         "skipped": statement.skipped,
         "truncated": statement.truncated,

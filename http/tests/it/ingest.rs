@@ -64,6 +64,50 @@ async fn parse_previews_without_writing_and_csv_is_an_alias() {
 }
 
 #[actix_rt::test]
+async fn parse_pages_a_large_file_and_counts_all_of_it() {
+    let db = TestDatabase::create();
+    let app = TestApp::new(&db).service().await;
+    let token = user().1;
+    let csv = fixture("generic_signed_amount.csv");
+    let parse = |query: &'static str| {
+        upload(
+            &format!("/api/v1/ingest/parse{query}"),
+            &token,
+            &[("file", Some("g.csv"), &csv)],
+        )
+    };
+    let whole: Value = test::read_body_json(test::call_service(&app, parse("")).await).await;
+    let res = test::call_service(&app, parse("?offset=2&limit=3")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = test::read_body_json(res).await;
+    assert_eq!(
+        (body["count"].clone(), body["offset"].clone()),
+        (json!(8), json!(2))
+    );
+    assert_eq!(
+        body["transactions"].as_array().unwrap()[..],
+        whole["transactions"].as_array().unwrap()[2..5]
+    );
+    assert_eq!(body["skipped"], whole["skipped"]);
+    // Past the end: an empty page, still counted.
+    let body: Value =
+        test::read_body_json(test::call_service(&app, parse("?offset=100&limit=5")).await).await;
+    assert_eq!(
+        (body["count"].clone(), body["transactions"].clone()),
+        (json!(8), json!([]))
+    );
+    // Hostile windows are problems, not panics.
+    for (query, status, code) in [
+        ("?limit=0", 422, "validation"),
+        ("?limit=-1", 400, "invalid_query"),
+        ("?offset=99999999999999999999999", 400, "invalid_query"),
+        ("?limit=%00", 400, "invalid_query"),
+    ] {
+        problem(test::call_service(&app, parse(query)).await, status, code).await;
+    }
+}
+
+#[actix_rt::test]
 async fn parse_and_import_answers_carry_the_parsers_warnings() {
     let db = TestDatabase::create();
     let app = TestApp::new(&db).service().await;

@@ -3,7 +3,7 @@
 
 use std::ops::ControlFlow;
 
-use scale_statements::pipeline::{prepare, prepare_objects};
+use scale_statements::pipeline::{prepare, prepare_objects, Window};
 use serde_json::{json, Map, Value};
 
 use crate::support::{fixture, parse, spec_fixture};
@@ -127,4 +127,40 @@ fn a_row_with_text_only_where_the_first_pass_does_not_look_is_counted_not_droppe
     assert_eq!(s.transactions.len(), 1);
     // The note row is a skipped row; the row of spaces is blank.
     assert_eq!(s.skipped.invalid_date, 1);
+}
+
+#[test]
+fn a_window_keeps_only_its_transactions_across_chunks_and_counts_the_rest() {
+    let mut csv = String::from("Date,Description,Amount\n");
+    for i in 0..3_000 {
+        csv.push_str(&format!(
+            "{:02}/01/2025,Shop {i},-{}.00\n",
+            i % 28 + 1,
+            i + 1
+        ));
+    }
+    let whole = scale_statements::pipeline::parse_file(csv.as_bytes(), "w.csv", None).unwrap();
+    let window = |offset, limit| {
+        prepare(csv.as_bytes(), "w.csv", None)
+            .unwrap()
+            .collect_window(Window { offset, limit })
+            .unwrap()
+    };
+    let view = |txs: &[scale_statements::rows::ParsedTransaction]| {
+        txs.iter()
+            .map(|t| (t.source_row, t.fingerprint))
+            .collect::<Vec<_>>()
+    };
+    let page = window(1_000, Some(100));
+    assert_eq!(page.count, 3_000);
+    assert_eq!(
+        view(&page.statement.transactions),
+        view(&whole.transactions[1_000..1_100])
+    );
+    assert_eq!(window(2_990, Some(100)).statement.transactions.len(), 10);
+    assert!(window(5_000, None).statement.transactions.is_empty());
+    assert_eq!(
+        view(&window(0, None).statement.transactions),
+        view(&whole.transactions)
+    );
 }
