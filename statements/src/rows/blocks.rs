@@ -10,7 +10,7 @@ use std::vec;
 /// Items per block.
 const BLOCK: usize = 4096;
 
-/// A list of `T` in blocks of [`BLOCK`] items.
+/// A list of `T` in blocks of 4,096 items.
 pub struct Blocks<T> {
     blocks: Vec<Vec<T>>,
     len: usize,
