@@ -5,8 +5,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
-use scale_actors::ingest::service::Upload;
 use scale_actors::ingest::streaming;
+use scale_actors::ingest::streaming::Upload;
 use scale_statements::pipeline;
 use serde_json::json;
 use uuid::Uuid;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use futures_util::SinkExt;
-use scale_actors::ingest::service::Upload;
+use scale_actors::ingest::streaming::Upload;
 use scale_actors::ingest::{store, streaming};
 use scale_http::auth::{mint_token, Role};
 use scale_statements::error::StatementError;

@@ -11,20 +11,10 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use uuid::Uuid;
 
 use super::store::{self, ImportOutcome, UploadedFile};
-use super::streaming;
+use super::streaming::{self, Upload};
 use super::IngestError;
 use crate::error::CoreError;
 use scale_supervision::{Handles, Reply, Request, Service, ServiceContext};
-
-/// An uploaded file: bytes, name and optional workbook password (never logged).
-pub struct Upload {
-    /// The raw bytes (at most the upload limit).
-    pub bytes: Vec<u8>,
-    /// The client's file name (its extension is checked).
-    pub filename: String,
-    /// Password of an encrypted workbook.
-    pub password: Option<String>,
-}
 
 /// Parse without writing (`POST /ingest/parse`), returning the transactions `window` selects.
 pub struct ParseUpload {

@@ -14,10 +14,19 @@ use serde_json::{Map, Value};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use super::service::Upload;
 use super::store::{self, Batch, ImportOutcome, UploadRecord, BATCH};
 use super::IngestError;
 use crate::error::CoreError;
+
+/// An uploaded file: bytes, name and optional workbook password (never logged).
+pub struct Upload {
+    /// The raw bytes (at most the upload limit).
+    pub bytes: Vec<u8>,
+    /// The client's file name (its extension is checked).
+    pub filename: String,
+    /// Password of an encrypted workbook.
+    pub password: Option<String>,
+}
 
 /// Chunks finished ahead of the insert: one queued while the store writes another.
 const CHUNKS_AHEAD: usize = 1;

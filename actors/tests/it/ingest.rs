@@ -1,8 +1,8 @@
 //! The import store against a real Postgres database.
 
 use scale_actors::error::CoreError;
-use scale_actors::ingest::service::Upload;
 use scale_actors::ingest::store::{self, Batch, UploadRecord};
+use scale_actors::ingest::streaming::Upload;
 use scale_actors::ingest::{streaming, IngestError};
 use scale_schema::testing::TestDatabase;
 use scale_statements::error::StatementError;
