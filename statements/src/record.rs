@@ -3,6 +3,7 @@
 //! JSON objects (stored in `raw_data`) but are plain values in memory: a row's column names are
 //! shared with every other row of its file, and absent facts take no space.
 
+use std::borrow::Cow;
 use std::ops::Index;
 use std::sync::Arc;
 
@@ -40,45 +41,43 @@ impl PartialEq<&str> for RawValue {
     }
 }
 
-/// A source row's non-blank cells, by column name, in column order.
+/// A source row's non-blank cells, by column name, in column order. The names are the file's
+/// (shared by all its rows); a cell is its column's index, so a row holds no name of its own.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RawRow {
-    cells: Vec<(Arc<str>, RawValue)>,
+    names: Arc<[Box<str>]>,
+    cells: Vec<(u32, RawValue)>,
 }
 
 impl RawRow {
-    /// An empty row with room for `cells` cells.
-    pub fn with_capacity(cells: usize) -> Self {
+    /// An empty row under `names` with room for `cells` cells. A cell whose index is past
+    /// `names` goes under `column_N` (N = index + 1).
+    pub fn new(names: Arc<[Box<str>]>, cells: usize) -> Self {
         RawRow {
+            names,
             cells: Vec::with_capacity(cells),
         }
     }
 
-    /// Sets `name` to `value`; a later cell under a name already present replaces it, as in a
-    /// JSON object. Names are compared by allocation: equal names must share one (as
-    /// [`RawKeys`](crate::rows::RawKeys) makes them).
-    pub fn insert(&mut self, name: &Arc<str>, value: RawValue) {
-        match self
-            .cells
-            .iter_mut()
-            .find(|(key, _)| Arc::ptr_eq(key, name))
-        {
+    /// Appends the cell of column `index` (the caller knows the row has no cell there yet).
+    pub fn push(&mut self, index: u32, value: RawValue) {
+        self.cells.push((index, value));
+    }
+
+    /// Sets the cell of column `index`; a cell already there is replaced, as a later value
+    /// under a repeated name is in a JSON object (columns sharing a name share an index).
+    pub fn insert(&mut self, index: u32, value: RawValue) {
+        match self.cells.iter_mut().find(|(i, _)| *i == index) {
             Some((_, existing)) => *existing = value,
-            None => self.cells.push((Arc::clone(name), value)),
+            None => self.cells.push((index, value)),
         }
     }
 
-    /// Appends a cell under a name not yet in the row (the caller knows the row's names are
-    /// distinct).
-    pub fn push(&mut self, name: &Arc<str>, value: RawValue) {
-        self.cells.push((Arc::clone(name), value));
-    }
-
-    /// [`insert`](Self::insert) under a name compared by its text.
-    pub fn insert_named(&mut self, name: String, value: RawValue) {
-        match self.cells.iter_mut().find(|(key, _)| **key == *name) {
-            Some((_, existing)) => *existing = value,
-            None => self.cells.push((Arc::from(name), value)),
+    /// The name of column `index`.
+    fn name(&self, index: u32) -> Cow<'_, str> {
+        match self.names.get(index as usize) {
+            Some(name) => Cow::Borrowed(name),
+            None => Cow::Owned(format!("column_{}", index + 1)),
         }
     }
 
@@ -86,7 +85,7 @@ impl RawRow {
     pub fn get(&self, name: &str) -> Option<&RawValue> {
         self.cells
             .iter()
-            .find(|(key, _)| &**key == name)
+            .find(|(index, _)| self.name(*index) == name)
             .map(|(_, value)| value)
     }
 }
@@ -103,8 +102,8 @@ impl Index<&str> for RawRow {
 impl Serialize for RawRow {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(self.cells.len()))?;
-        for (key, value) in &self.cells {
-            map.serialize_entry(&**key, value)?;
+        for (index, value) in &self.cells {
+            map.serialize_entry(&self.name(*index), value)?;
         }
         map.end()
     }
@@ -158,18 +157,18 @@ mod tests {
 
     #[test]
     fn a_raw_row_serialises_in_column_order_and_a_repeated_name_keeps_the_later_cell() {
-        let (date, amount) = (Arc::<str>::from("Date"), Arc::<str>::from("Amount"));
-        let mut row = RawRow::with_capacity(3);
-        row.insert(&date, RawValue::Text("01/02/2025".into()));
-        row.insert(&amount, RawValue::Number(-12.5));
-        row.insert(&date, RawValue::Bool(true));
-        row.insert_named("Amount".into(), RawValue::Number(-1.0));
-        row.insert_named("Note".into(), RawValue::Text("x".into()));
+        let names: Arc<[Box<str>]> = vec!["Date".into(), "Amount".into()].into();
+        let mut row = RawRow::new(names, 3);
+        row.push(0, RawValue::Text("01/02/2025".into()));
+        row.push(1, RawValue::Number(-12.5));
+        row.insert(0, RawValue::Bool(true));
+        row.insert(4, RawValue::Text("x".into()));
         assert_eq!(
             serde_json::to_string(&row).unwrap(),
-            r#"{"Date":true,"Amount":-1.0,"Note":"x"}"#
+            r#"{"Date":true,"Amount":-12.5,"column_5":"x"}"#
         );
-        assert_eq!(row["Note"], "x");
+        assert_eq!(row["column_5"], "x");
+        assert_eq!(row["Amount"], RawValue::Number(-12.5));
         assert_eq!(row["Balance"], RawValue::Missing);
     }
 

@@ -359,11 +359,13 @@ fn column_cell<'c>(cells: &'c [Cell], map: &ColumnMap, column: Column) -> &'c Ce
         .unwrap_or(&Cell::Empty)
 }
 
-/// The names a table's cells go under in `raw`: the header text, else `column_N`; equal names
-/// share one allocation.
+/// The names a table's cells go under in `raw`: the header text, else `column_N`; a name that
+/// repeats goes under its first column.
 #[derive(Debug, Clone)]
 pub struct RawKeys {
-    names: Vec<Arc<str>>,
+    names: Arc<[Box<str>]>,
+    /// Per column, the column whose name it goes under.
+    column: Vec<u32>,
     /// No name occurs twice (each cell is simply appended).
     distinct: bool,
 }
@@ -371,24 +373,24 @@ pub struct RawKeys {
 impl RawKeys {
     /// The names of the first `width` cells under `headers`.
     pub fn new(headers: &[String], width: usize) -> Self {
-        let mut names: Vec<Arc<str>> = Vec::with_capacity(width);
-        let mut distinct = true;
+        let mut names: Vec<Box<str>> = Vec::with_capacity(width);
+        let mut column = Vec::with_capacity(width);
         for i in 0..width {
             let name = headers
                 .get(i)
                 .filter(|h| !h.trim().is_empty())
                 .cloned()
                 .unwrap_or_else(|| format!("column_{}", i + 1));
-            let key = match names.iter().find(|k| ***k == *name) {
-                Some(existing) => {
-                    distinct = false;
-                    Arc::clone(existing)
-                }
-                None => Arc::from(name),
-            };
-            names.push(key);
+            let first = names.iter().position(|n| **n == *name).unwrap_or(i);
+            column.push(u32::try_from(first).expect("fewer than 2^32 columns"));
+            names.push(name.into_boxed_str());
         }
-        RawKeys { names, distinct }
+        let distinct = column.iter().enumerate().all(|(i, c)| *c as usize == i);
+        RawKeys {
+            names: names.into(),
+            column,
+            distinct,
+        }
     }
 }
 
@@ -792,8 +794,8 @@ pub fn collapse(text: &str) -> String {
 /// A row's non-blank cells under their [`RawKeys`] (a cell past them as `column_N`); cells
 /// are moved, not copied.
 fn raw_row(cells: Vec<Cell>, keys: &RawKeys) -> RawRow {
-    let mut raw = RawRow::with_capacity(cells.len());
-    let simple = keys.distinct && cells.len() <= keys.names.len();
+    let mut raw = RawRow::new(Arc::clone(&keys.names), cells.len());
+    let simple = keys.distinct && cells.len() <= keys.column.len();
     for (i, cell) in cells.into_iter().enumerate() {
         if cell.is_blank() {
             continue;
@@ -804,10 +806,15 @@ fn raw_row(cells: Vec<Cell>, keys: &RawKeys) -> RawRow {
             Cell::Text(text) => RawValue::Text(text.into_boxed_str()),
             other => RawValue::Text(text(&other).into_boxed_str()),
         };
-        match keys.names.get(i) {
-            Some(key) if simple => raw.push(key, value),
-            Some(key) => raw.insert(key, value),
-            None => raw.insert_named(format!("column_{}", i + 1), value),
+        let index = keys
+            .column
+            .get(i)
+            .copied()
+            .unwrap_or_else(|| u32::try_from(i).expect("fewer than 2^32 columns"));
+        if simple {
+            raw.push(index, value);
+        } else {
+            raw.insert(index, value);
         }
     }
     raw
