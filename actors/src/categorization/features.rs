@@ -45,9 +45,11 @@ static FILLER_WORDS: LazyLock<Regex> = LazyLock::new(|| {
 });
 static NOT_LETTER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[^A-Z\s]").unwrap());
 
-/// Cleans a statement text for the model (§2.1 in its v2 form, full word filtering), lowercased:
-/// `"UPI-REF-123456789-NETFLIX.COM"` → `"netflix com"`, `"79SWIGGY"` → `"swiggy"`.
-pub fn clean(text: &str) -> String {
+/// The rules' view of a statement text (§2.1 v2 steps 1–7, §3.4): uppercased, `*-_` and
+/// handles, UPI references, channel words, dates and long numbers removed, digits split from
+/// letters. Filler words (`BILL`, `TRANSFER`, `TO`, …) and punctuation survive:
+/// `"UPI/DR/4123/SWIGGY/swiggy@ybl"` → `" DR/ /SWIGGY/ "`.
+pub fn rule_view(text: &str) -> String {
     let upper = text.to_uppercase().replace(['*', '-', '_'], " ");
     let text = HANDLE.replace_all(&upper, " ");
     let text = UPI.replace_all(&text, " ");
@@ -56,7 +58,13 @@ pub fn clean(text: &str) -> String {
     let text = MONTH_DATE.replace_all(&text, " ");
     let text = DIGIT_LETTER.replace_all(&text, "$1 $2");
     let text = LETTER_DIGIT.replace_all(&text, "$1 $2");
-    let text = LONG_NUMBER.replace_all(&text, " ");
+    LONG_NUMBER.replace_all(&text, " ").into_owned()
+}
+
+/// Cleans a statement text for the model (§2.1 in its v2 form, full word filtering), lowercased:
+/// `"UPI-REF-123456789-NETFLIX.COM"` → `"netflix com"`, `"79SWIGGY"` → `"swiggy"`.
+pub fn clean(text: &str) -> String {
+    let text = rule_view(text);
     let text = FILLER_WORDS.replace_all(&text, " ");
     let text = NOT_LETTER.replace_all(&text, " ");
     text.split_whitespace()
@@ -202,6 +210,17 @@ mod tests {
         assert_eq!(clean("SUPIMA COTTON"), "supima cotton");
         assert_eq!(clean("MCDONALDS 12JAN2024"), "mcdonalds");
         assert_eq!(clean("rent to owner@okhdfc via UPI/123abc"), "rent");
+    }
+
+    #[test]
+    fn the_rule_view_keeps_filler_words() {
+        assert_eq!(
+            rule_view("UPI/DR/412345678901/SWIGGY/swiggy@ybl"),
+            " DR/ /SWIGGY/ "
+        );
+        assert_eq!(rule_view("ELECTRICITY BILL"), "ELECTRICITY BILL");
+        assert_eq!(rule_view("TRANSFER TO RAHUL 12JAN"), "TRANSFER TO RAHUL  ");
+        assert_eq!(clean("TRANSFER TO RAHUL 12JAN"), "rahul");
     }
 
     #[test]

@@ -1,0 +1,3 @@
+//! Unit tests of the global model file and inference.
+
+use super::*;

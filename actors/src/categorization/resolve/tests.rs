@@ -1,0 +1,3 @@
+//! Unit tests of the resolution order.
+
+use super::*;
