@@ -1,7 +1,9 @@
 //! Guardrails on a predicted label (categorization spec §4.7 step 4, issue #13 item 2): Salary
 //! needs a positive amount (when known), no dividend/interest/refund token, and either a salary
 //! token or a NEFT/RTGS/ACH/IMPS credit from an organisation; People is never an organisation.
-//! A label that fails gives way to the next-best label that passes.
+//! A label that fails gives way to the next-best label that passes. Spending rules do not
+//! decide bank-transfer credits: money coming in by NEFT/RTGS/ACH/IMPS from a school or a
+//! retailer is pay or a payout, not a purchase (refunds say so and are exempt).
 
 use super::signals::Signals;
 
@@ -12,6 +14,25 @@ pub fn allows(label: &str, signals: &Signals, amount: Option<f64>) -> bool {
         "People" => !signals.organisation,
         _ => true,
     }
+}
+
+/// Labels of money going out.
+const SPENDING: [&str; 8] = [
+    "Food",
+    "Transport",
+    "Utilities",
+    "Shopping",
+    "Entertainment",
+    "Health",
+    "Education",
+    "Misc",
+];
+
+/// Whether a rule giving `label` may decide this narration: not a spending label on a
+/// bank-transfer credit that is no refund.
+pub fn rule_may_decide(label: &str, signals: &Signals, amount: Option<f64>) -> bool {
+    let income_transfer = amount.is_some_and(|a| a > 0.0) && signals.bank_transfer && !signals.not_salary;
+    !(income_transfer && SPENDING.contains(&label))
 }
 
 /// The Salary guardrail.
@@ -56,6 +77,20 @@ mod tests {
         assert!(!salary("ACH CR ITC LIMITED DIVIDEND", Some(1_200.0)));
         assert!(!salary("NEFT CR INTEREST ZENITH LTD", Some(1_200.0)));
         assert!(!salary("NEFT CR ACME PVT LTD REFUND", Some(1_200.0)));
+    }
+
+    #[test]
+    fn spending_rules_do_not_decide_transfer_credits() {
+        let decides = |label: &str, text: &str, amount: Option<f64>| {
+            rule_may_decide(label, &Signals::of(text, &clean(text)), amount)
+        };
+        let text = "NEFT CR-HDFC0001234-DELHI PUBLIC SCHOOL-ANITA-N1234";
+        assert!(!decides("Education", text, Some(42_000.0)));
+        assert!(decides("Education", text, Some(-42_000.0)));
+        assert!(decides("Education", text, None));
+        assert!(decides("Finance", text, Some(42_000.0)));
+        assert!(decides("Shopping", "NEFT CR AMAZON REFUND", Some(500.0)));
+        assert!(decides("Shopping", "UPI/CR/1234/AMAZON", Some(500.0)));
     }
 
     #[test]

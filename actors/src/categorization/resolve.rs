@@ -127,16 +127,23 @@ impl<'a> Classifier<'a> {
         }
         let narration = Narration::new(description);
         let allowed = |label: &str| guardrail::allows(label, &narration.signals, amount);
-        if let Some(hit) = self.rules.find(&matching_view(description)) {
-            if allowed(hit.category()) {
-                return Classification {
-                    category: hit.category().to_owned(),
-                    confidence: 1.0,
-                    source: Source::Rule,
-                    needs_review: false,
-                    cleaned: narration.cleaned,
-                };
-            }
+        let view = matching_view(description);
+        if let Some(hit) = self
+            .rules
+            .hits(&view)
+            .into_iter()
+            .find(|hit| {
+                allowed(hit.category())
+                    && guardrail::rule_may_decide(hit.category(), &narration.signals, amount)
+            })
+        {
+            return Classification {
+                category: hit.category().to_owned(),
+                confidence: 1.0,
+                source: Source::Rule,
+                needs_review: false,
+                cleaned: narration.cleaned,
+            };
         }
         let probabilities = self.model.probabilities(&narration.features(amount));
         let mut ranked: Vec<(&str, f64)> = self

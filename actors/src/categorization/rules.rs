@@ -1,8 +1,9 @@
 //! Rules v2 (categorization spec §3.4): an ordered table of `(pattern, category, word|substring)`
 //! read from the versioned `data/categorization/rules.toml`, embedded in the binary and parsed
 //! once. Rules look at the lowercased [rule view](super::features::rule_view) of a narration;
-//! among the hits the longest pattern wins, then the earlier rule, and a `generic` rule ("sent
-//! to", "bill") only counts when no specific rule hits.
+//! among the hits a `decisive` rule (the salary tokens) beats the others, a `generic` rule
+//! ("sent to", "bill") only counts when no specific rule hits, and otherwise the longest pattern
+//! wins, then the earlier rule.
 
 use std::sync::LazyLock;
 
@@ -42,6 +43,10 @@ pub struct Rule {
     /// Counts only when no specific (non-generic) rule hits.
     #[serde(default)]
     pub generic: bool,
+    /// Beats every other hit (`salary` in `SCHOOL SALARY`): what the narration says it is
+    /// outweighs who pays it.
+    #[serde(default)]
+    pub decisive: bool,
 }
 
 /// The rules file.
@@ -181,8 +186,16 @@ impl RuleTable {
 
     /// The deciding rule for an already [`matching_view`]ed text, if any.
     pub fn find(&self, view: &str) -> Option<RuleHit<'_>> {
+        self.hits(view).into_iter().next()
+    }
+
+    /// Every rule that hits an already [`matching_view`]ed text, best first (each rule once):
+    /// decisive before the others, generic after them, then the longest pattern, then table
+    /// order. The caller takes the first one its guardrails allow.
+    pub fn hits(&self, view: &str) -> Vec<RuleHit<'_>> {
         let bytes = view.as_bytes();
-        self.matcher
+        let mut hits: Vec<RuleHit<'_>> = self
+            .matcher
             .find_overlapping_iter(view)
             .filter_map(|hit| {
                 let index = hit.pattern().as_usize();
@@ -197,13 +210,17 @@ impl RuleTable {
                     .is_some_and(|word| rest.starts_with(word));
                 (bounded && !excluded).then_some(RuleHit { rule, index })
             })
-            .max_by_key(|hit| {
-                (
-                    !hit.rule.generic,
-                    hit.rule.pattern.len(),
-                    std::cmp::Reverse(hit.index),
-                )
-            })
+            .collect();
+        hits.sort_by_key(|hit| {
+            (
+                !hit.rule.decisive,
+                hit.rule.generic,
+                std::cmp::Reverse(hit.rule.pattern.len()),
+                hit.index,
+            )
+        });
+        hits.dedup_by_key(|hit| hit.index);
+        hits
     }
 }
 

@@ -31,8 +31,8 @@ const NOT_SALARY_TOKENS: [&str; 12] = [
 ];
 /// Bank-transfer channels an employer pays through.
 const TRANSFER_CHANNELS: [&str; 6] = ["NEFT", "RTGS", "ACH", "IMPS", "NACH", "ECS"];
-/// Legal-name suffixes and words of organisations (never people).
-const ORGANISATION_TOKENS: [&str; 21] = [
+/// Legal-name suffixes of organisations and words of institutions (never people).
+const ORGANISATION_TOKENS: [&str; 32] = [
     "LIMITED",
     "LTD",
     "PVT",
@@ -54,6 +54,17 @@ const ORGANISATION_TOKENS: [&str; 21] = [
     "LABS",
     "INFOTECH",
     "COMPANY",
+    "SCHOOL",
+    "COLLEGE",
+    "UNIVERSITY",
+    "INSTITUTE",
+    "HOSPITAL",
+    "HOSPITALS",
+    "TRUST",
+    "SOCIETY",
+    "FOUNDATION",
+    "GOVT",
+    "GOVERNMENT",
 ];
 /// Tokens the model sees as cues of their own (most are dropped by the cleaner).
 const CUE_TOKENS: [&str; 34] = [
@@ -121,7 +132,7 @@ pub struct Signals {
     pub not_salary: bool,
     /// A NEFT/RTGS/ACH/IMPS (or NACH/ECS) channel word is present.
     pub bank_transfer: bool,
-    /// A legal-name suffix of an organisation is present.
+    /// A legal-name suffix of an organisation or an institution word is present.
     pub organisation: bool,
     /// The first UPI handle, if any.
     pub handle: Option<Handle>,
@@ -250,6 +261,9 @@ mod tests {
         assert!(signals("INT.PD:1234:01-10-2024").not_salary);
         assert!(signals("AMAZON REFUND").not_salary);
         assert!(!signals("UPI/CR/1234/RAHUL SHARMA/SBIN").organisation);
+        // Bank names print in person-to-person narrations ("…/HDFC BANK").
+        assert!(!signals("UPI/P2A/1234/RAHUL SHARMA/NA/HDFC BANK").organisation);
+        assert!(signals("NEFT CR-SBIN0001-ST MARYS SCHOOL-N1").organisation);
     }
 
     #[test]

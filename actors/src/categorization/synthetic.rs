@@ -31,12 +31,14 @@ const PER_MERCHANT: usize = 36;
 const PER_PHRASE: usize = 8;
 /// Local shops ("<head> <kind>") generated per label.
 const LOCAL_SHOPS: usize = 500;
+/// Payments to a person for a labelled purpose (`…/RAMESH KUMAR/…/milk`) per label.
+const VENDORS: usize = 150;
 /// Person-to-person transfers generated.
-const PEOPLE: usize = 2_600;
+const PEOPLE: usize = 3_000;
 /// Salary credits generated.
-const SALARIES: usize = 2_400;
+const SALARIES: usize = 2_700;
 /// Special narrations (interest, EMIs, card bills, ATM, …) generated per family.
-const PER_SPECIAL: usize = 220;
+const PER_SPECIAL: usize = 130;
 
 /// The §4.2 seed phrases (three per label, none for Misc).
 pub const SEED_PHRASES: [(&str, &str); 30] = [
@@ -116,6 +118,8 @@ pub struct Vocabulary {
     pub employers: Vec<String>,
     /// First words of local shops' names.
     pub shop_heads: Vec<String>,
+    /// UPI remarks that say nothing about the purpose.
+    pub generic_notes: Vec<String>,
     /// Month abbreviations.
     pub months: Vec<String>,
     /// Month names.
@@ -291,6 +295,15 @@ impl<'v> Generator<'v> {
         })
     }
 
+    /// A UPI remark: the label's own half of the time, else one that says nothing.
+    fn note(&mut self, notes: &[String]) -> String {
+        if self.chance(0.5) {
+            self.pick(notes).to_owned()
+        } else {
+            self.pick(&self.vocabulary.generic_notes).to_owned()
+        }
+    }
+
     fn month(&mut self) -> String {
         self.pick(&self.vocabulary.months).to_owned()
     }
@@ -446,7 +459,14 @@ impl<'v> Generator<'v> {
     fn merchants(&mut self) {
         for (name, words) in &self.vocabulary.labels {
             let category = label(name);
-            let mandates = matches!(category, "Utilities" | "Finance" | "Education" | "Health");
+            let mandates = if matches!(
+                category,
+                "Utilities" | "Finance" | "Education" | "Health" | "Entertainment"
+            ) {
+                0.2
+            } else {
+                0.04
+            };
             let refunds = matches!(
                 category,
                 "Shopping" | "Food" | "Transport" | "Entertainment"
@@ -460,11 +480,11 @@ impl<'v> Generator<'v> {
                     merchant.clone()
                 };
                 for _ in 0..PER_MERCHANT {
-                    let note = self.pick(&words.notes).to_owned();
+                    let note = self.note(&words.notes);
                     let phrase = self.pick(&words.phrases).to_owned();
                     let (text, sign) = if refunds && self.chance(0.05) {
                         (self.refund(&payee), Sign::Credit)
-                    } else if mandates && self.chance(0.25) {
+                    } else if self.chance(mandates) {
                         (self.mandate(&payee), Sign::Debit)
                     } else {
                         (self.payment(&payee, &note, &phrase), Sign::Debit)
@@ -514,9 +534,67 @@ impl<'v> Generator<'v> {
             let category = label(name);
             for _ in 0..LOCAL_SHOPS {
                 let (shop, split) = self.local_shop(&words.kinds);
-                let note = self.pick(&words.notes).to_owned();
+                let note = self.note(&words.notes);
                 let phrase = self.pick(&words.phrases).to_owned();
                 let text = self.payment(&shop, &note, &phrase);
+                let amount = self.amount(words.amount, Sign::Debit);
+                self.push(text, amount, category, split);
+            }
+        }
+    }
+
+    /// A given name and surname on one side of the split.
+    fn person(&mut self, split: Split) -> (String, String) {
+        let vocabulary = self.vocabulary;
+        let side = |list: &'v [String]| -> Vec<&'v String> {
+            list.iter().filter(|name| split_of(name) == split).collect()
+        };
+        let (givens, surnames) = (side(&vocabulary.given_names), side(&vocabulary.surnames));
+        let given = givens.choose(&mut self.rng).map_or("", |s| s.as_str());
+        let surname = surnames.choose(&mut self.rng).map_or("", |s| s.as_str());
+        (given.to_owned(), surname.to_owned())
+    }
+
+    /// The split of the `i`-th generated person.
+    fn person_split(i: usize) -> Split {
+        if i % HOLDOUT_ONE_IN as usize == 0 {
+            Split::Holdout
+        } else {
+            Split::Train
+        }
+    }
+
+    /// UPI payments to a person whose remark says what they were for (the milkman, the tutor).
+    fn vendors(&mut self) {
+        for (name, words) in &self.vocabulary.labels {
+            let category = label(name);
+            for i in 0..VENDORS {
+                let split = Self::person_split(i);
+                let (given, surname) = self.person(split);
+                let payee = self.person_name(&given, &surname, &given);
+                let handle = self.person_handle(&given, &surname);
+                let purpose = if self.chance(0.5) {
+                    self.pick(&words.notes).to_owned()
+                } else {
+                    self.pick(&words.phrases).to_owned()
+                };
+                let bank = self.pick(&self.vocabulary.banks).to_owned();
+                let reference = self.digits(12);
+                let text = match self.rng.random_range(0..4) {
+                    0 | 1 => format!("UPI/DR/{reference}/{payee}/{bank}/{handle}/{purpose}"),
+                    2 => {
+                        let ifsc = self.ifsc(&bank);
+                        format!(
+                            "UPI-{payee}-{}-{ifsc}-{reference}-{}",
+                            handle.to_uppercase(),
+                            purpose.to_uppercase()
+                        )
+                    }
+                    _ => {
+                        let text = format!("paid to {payee} for {purpose}");
+                        self.cased(&text)
+                    }
+                };
                 let amount = self.amount(words.amount, Sign::Debit);
                 self.push(text, amount, category, split);
             }
@@ -542,44 +620,20 @@ impl<'v> Generator<'v> {
     /// Person-to-person transfers, sent and received.
     fn people(&mut self) {
         let vocabulary = self.vocabulary;
-        let side = |list: &'v [String], split: Split| -> Vec<String> {
-            list.iter()
-                .filter(|name| split_of(name) == split)
-                .cloned()
-                .collect()
-        };
-        const NOTES: [&str; 14] = [
-            "NA",
-            "UPI",
-            "Sent via GPay",
-            "Payment from PhonePe",
-            "pay",
-            "tfr",
-            "money",
-            "gift",
-            "share",
-            "thanks",
-            "return",
-            "for mom",
-            "trip share",
-            "Paid via Paytm",
-        ];
+        let notes: Vec<String> = [
+            "tfr", "money", "gift", "share", "thanks", "return", "for mom", "trip share",
+        ]
+        .map(String::from)
+        .to_vec();
         for i in 0..PEOPLE {
-            let split = if i % HOLDOUT_ONE_IN as usize == 0 {
-                Split::Holdout
-            } else {
-                Split::Train
-            };
-            let givens = side(&vocabulary.given_names, split);
-            let surnames = side(&vocabulary.surnames, split);
-            let given = self.pick(&givens).to_owned();
-            let surname = self.pick(&surnames).to_owned();
-            let middle = self.pick(&givens).to_owned();
+            let split = Self::person_split(i);
+            let (given, surname) = self.person(split);
+            let (middle, _) = self.person(split);
             let name = self.person_name(&given, &surname, &middle);
             let name = self.truncated(&name);
             let handle = self.person_handle(&given, &surname);
             let bank = self.pick(&vocabulary.banks).to_owned();
-            let note = self.pick_str(&NOTES);
+            let note = self.note(&notes);
             let reference = self.digits(12);
             let credit = self.chance(0.4);
             let (dr, by) = if credit { ("CR", "BY") } else { ("DR", "TO") };
@@ -650,9 +704,27 @@ impl<'v> Generator<'v> {
         }
     }
 
-    /// An employer: a real one or `<word> <word> <kind> <suffix>`; the split follows its first word.
+    /// An employer: an institution, a real company or `<word> <word> <kind> <suffix>`; the split
+    /// follows its first word.
     fn employer(&mut self) -> (String, Split) {
         let vocabulary = self.vocabulary;
+        if self.chance(0.15) {
+            // Schools, colleges and hospitals pay salaries too.
+            let head = self.pick(&vocabulary.shop_heads).to_owned();
+            let kind = self.pick_str(&[
+                "PUBLIC SCHOOL",
+                "INTERNATIONAL SCHOOL",
+                "COLLEGE",
+                "UNIVERSITY",
+                "INSTITUTE OF TECHNOLOGY",
+                "HOSPITAL",
+                "MULTISPECIALITY HOSPITALS",
+                "EDUCATIONAL TRUST",
+                "CO OPERATIVE BANK",
+                "WELFARE SOCIETY",
+            ]);
+            return (format!("{head} {kind}"), split_of(&head));
+        }
         if self.chance(0.4) {
             let employer = self.pick(&vocabulary.employers).to_owned();
             let split = split_of(&employer);
@@ -826,7 +898,7 @@ impl<'v> Generator<'v> {
     /// Cash withdrawals and deposits (Misc).
     fn cash(&mut self) {
         let vocabulary = self.vocabulary;
-        for _ in 0..2 * PER_SPECIAL {
+        for _ in 0..3 * PER_SPECIAL {
             let city = self.pick(&vocabulary.cities).to_owned();
             let (card, atm) = (
                 self.digits(4),
@@ -869,6 +941,7 @@ impl<'v> Generator<'v> {
         self.keywords(rules);
         self.merchants();
         self.local_shops();
+        self.vendors();
         self.people();
         self.salaries();
         self.finance();

@@ -125,7 +125,9 @@ pub fn build(examples: &[Example], hyper: &Hyper) -> GlobalModel {
 
 /// The shipped model, rebuilt from the repository's data.
 pub fn build_shipped() -> GlobalModel {
-    build(&corpus(CORPUS_SEED), &HYPER)
+    let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<f64>().ok());
+    let hyper = Hyper { epochs: env("TMP_EPOCHS").map_or(HYPER.epochs, |e| e as usize), learning_rate: env("TMP_LR").unwrap_or(HYPER.learning_rate), l2: env("TMP_L2").unwrap_or(HYPER.l2), ..HYPER };
+    build(&corpus(CORPUS_SEED), &hyper)
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ fn assert_rules(cases: &[(&str, Option<&str>)]) {
 #[test]
 fn the_shipped_table_loads_with_its_version() {
     let table = RuleTable::shipped();
-    assert_eq!(table.version(), 2);
+    assert_eq!(table.version(), 3);
     assert!(table.rules().len() > 100);
     for label in CANONICAL_LABELS {
         assert!(
@@ -103,6 +103,21 @@ fn generic_phrases_lose_to_merchants() {
         ("HOSPITAL BILL", Some("Health")),
         ("TRANSFER TO HDFC CREDIT CARD", Some("Finance")),
     ]);
+}
+
+#[test]
+fn salary_tokens_are_decisive() {
+    assert_rules(&[
+        ("NEFT CR DELHI PUBLIC SCHOOL SALARY NOV", Some("Salary")),
+        ("FLIPKART INTERNET PVT LTD PAYROLL", Some("Salary")),
+    ]);
+    let view = matching_view("SCHOOL STAFF SALARY");
+    let hits: Vec<String> = RuleTable::shipped()
+        .hits(&view)
+        .iter()
+        .map(|hit| hit.category().to_owned())
+        .collect();
+    assert_eq!(hits, ["Salary", "Education"]);
 }
 
 #[test]
