@@ -31,7 +31,9 @@ const SPENDING: [&str; 8] = [
 /// Whether a rule giving `label` may decide this narration: not a spending label on a
 /// bank-transfer credit that is no refund.
 pub fn rule_may_decide(label: &str, signals: &Signals, amount: Option<f64>) -> bool {
-    let income_transfer = amount.is_some_and(|a| a > 0.0) && signals.bank_transfer && !signals.not_salary;
+    // A credit: a positive amount, or no amount and a `CR` marker.
+    let credit = amount.map_or(signals.cues.contains(&"CR"), |a| a > 0.0);
+    let income_transfer = credit && signals.bank_transfer && !signals.not_salary;
     !(income_transfer && SPENDING.contains(&label))
 }
 
@@ -87,7 +89,8 @@ mod tests {
         let text = "NEFT CR-HDFC0001234-DELHI PUBLIC SCHOOL-ANITA-N1234";
         assert!(!decides("Education", text, Some(42_000.0)));
         assert!(decides("Education", text, Some(-42_000.0)));
-        assert!(decides("Education", text, None));
+        assert!(!decides("Education", text, None));
+        assert!(decides("Education", "NEFT DR-HDFC0001234-DELHI PUBLIC SCHOOL", None));
         assert!(decides("Finance", text, Some(42_000.0)));
         assert!(decides("Shopping", "NEFT CR AMAZON REFUND", Some(500.0)));
         assert!(decides("Shopping", "UPI/CR/1234/AMAZON", Some(500.0)));

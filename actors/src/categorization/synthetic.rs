@@ -31,8 +31,6 @@ const PER_MERCHANT: usize = 36;
 const PER_PHRASE: usize = 8;
 /// Local shops ("<head> <kind>") generated per label.
 const LOCAL_SHOPS: usize = 500;
-/// Payments to a person for a labelled purpose (`…/RAMESH KUMAR/…/milk`) per label.
-const VENDORS: usize = 150;
 /// Person-to-person transfers generated.
 const PEOPLE: usize = 3_000;
 /// Salary credits generated.
@@ -380,7 +378,7 @@ impl<'v> Generator<'v> {
         let city = self.pick(&self.vocabulary.cities).to_owned();
         let name = self.truncated(&payee.to_uppercase());
         let reference = self.digits(12);
-        match self.rng.random_range(0..22) {
+        match self.rng.random_range(0..25) {
             0..=2 => {
                 let handle = self.merchant_handle(payee);
                 format!("UPI/DR/{reference}/{name}/{bank}/{handle}/{note}")
@@ -421,7 +419,20 @@ impl<'v> Generator<'v> {
                 let text = format!("payment to {payee}");
                 self.cased(&text)
             }
-            _ => format!("IMPS/P2M/{reference}/{name}/{bank}"),
+            21 => format!("IMPS/P2M/{reference}/{name}/{bank}"),
+            22 => {
+                // SBI prints eight characters of the payee.
+                let short: String = name.chars().take(8).collect();
+                format!("WDL TFR UPI/DR/{reference}/{short}/{bank}/{}/Paym", Self::slug(&short))
+            }
+            23 => {
+                let text = format!("paid to {payee}");
+                self.cased(&text)
+            }
+            _ => {
+                let text = format!("{payee} {note}");
+                self.cased(&text)
+            }
         }
     }
 
@@ -459,13 +470,11 @@ impl<'v> Generator<'v> {
     fn merchants(&mut self) {
         for (name, words) in &self.vocabulary.labels {
             let category = label(name);
-            let mandates = if matches!(
-                category,
-                "Utilities" | "Finance" | "Education" | "Health" | "Entertainment"
-            ) {
-                0.2
-            } else {
-                0.04
+            // Bills and subscriptions are often mandates; Finance has its own (EMIs, SIPs).
+            let mandates = match category {
+                "Utilities" | "Education" | "Health" | "Entertainment" => 0.15,
+                "Finance" => 0.1,
+                _ => 0.04,
             };
             let refunds = matches!(
                 category,
@@ -564,43 +573,6 @@ impl<'v> Generator<'v> {
         }
     }
 
-    /// UPI payments to a person whose remark says what they were for (the milkman, the tutor).
-    fn vendors(&mut self) {
-        for (name, words) in &self.vocabulary.labels {
-            let category = label(name);
-            for i in 0..VENDORS {
-                let split = Self::person_split(i);
-                let (given, surname) = self.person(split);
-                let payee = self.person_name(&given, &surname, &given);
-                let handle = self.person_handle(&given, &surname);
-                let purpose = if self.chance(0.5) {
-                    self.pick(&words.notes).to_owned()
-                } else {
-                    self.pick(&words.phrases).to_owned()
-                };
-                let bank = self.pick(&self.vocabulary.banks).to_owned();
-                let reference = self.digits(12);
-                let text = match self.rng.random_range(0..4) {
-                    0 | 1 => format!("UPI/DR/{reference}/{payee}/{bank}/{handle}/{purpose}"),
-                    2 => {
-                        let ifsc = self.ifsc(&bank);
-                        format!(
-                            "UPI-{payee}-{}-{ifsc}-{reference}-{}",
-                            handle.to_uppercase(),
-                            purpose.to_uppercase()
-                        )
-                    }
-                    _ => {
-                        let text = format!("paid to {payee} for {purpose}");
-                        self.cased(&text)
-                    }
-                };
-                let amount = self.amount(words.amount, Sign::Debit);
-                self.push(text, amount, category, split);
-            }
-        }
-    }
-
     /// A person's name as statements print it.
     fn person_name(&mut self, given: &str, surname: &str, middle: &str) -> String {
         match self.rng.random_range(0..9) {
@@ -637,7 +609,7 @@ impl<'v> Generator<'v> {
             let reference = self.digits(12);
             let credit = self.chance(0.4);
             let (dr, by) = if credit { ("CR", "BY") } else { ("DR", "TO") };
-            let text = match self.rng.random_range(0..16) {
+            let text = match self.rng.random_range(0..25) {
                 0..=2 => format!("UPI/{dr}/{reference}/{name}/{bank}/{handle}/{note}"),
                 3 | 4 => {
                     let ifsc = self.ifsc(&bank);
@@ -683,10 +655,41 @@ impl<'v> Generator<'v> {
                     self.cased(&text)
                 }
                 14 => format!("{name} {}", handle),
+                15 => {
+                    let short: String = name.chars().take(8).collect();
+                    let tfr = if credit { "DEP TFR" } else { "WDL TFR" };
+                    format!("{tfr} UPI/{dr}/{reference}/{short}/{bank}/{}/Paym", Self::slug(&short))
+                }
+                16 => format!("INF/INFT/{}/{note}/{name}", self.digits(9)),
+                17 => {
+                    let verb = if credit { "RECEIVED FROM" } else { "SENT TO" };
+                    format!("MB:{verb} {name}")
+                }
+                18 => format!("{by} TRANSFER-INB IMPS/{reference}/{name}/XX{}/{note}", self.digits(4)),
+                19 => format!("IMPS/P2P/{reference}/{name}"),
+                20 => format!("UPI/{name}/{reference}/{note}"),
+                21 => {
+                    let verb = if credit { "TRF FROM" } else { "TRF TO" };
+                    format!("{verb} {name}")
+                }
+                22 => {
+                    let verb = if credit { "Money received from" } else { "Money sent to" };
+                    let text = format!("{verb} {name}");
+                    self.cased(&text)
+                }
+                23 => format!("FT {dr} {} {name}", self.digits(12)),
                 _ => self.cased(&name),
             };
             let sign = if credit { Sign::Credit } else { Sign::Debit };
             let amount = self.amount([100.0, 50_000.0], sign);
+            // People send round sums more often than shops charge them.
+            let amount = amount.map(|a| {
+                if self.chance(0.5) {
+                    (a / 100.0).round() * 100.0
+                } else {
+                    a
+                }
+            });
             self.push(text, amount, "People", split);
         }
         for phrase in [
@@ -720,7 +723,6 @@ impl<'v> Generator<'v> {
                 "HOSPITAL",
                 "MULTISPECIALITY HOSPITALS",
                 "EDUCATIONAL TRUST",
-                "CO OPERATIVE BANK",
                 "WELFARE SOCIETY",
             ]);
             return (format!("{head} {kind}"), split_of(&head));
@@ -941,7 +943,6 @@ impl<'v> Generator<'v> {
         self.keywords(rules);
         self.merchants();
         self.local_shops();
-        self.vendors();
         self.people();
         self.salaries();
         self.finance();

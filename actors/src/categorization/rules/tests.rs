@@ -17,7 +17,7 @@ fn assert_rules(cases: &[(&str, Option<&str>)]) {
 #[test]
 fn the_shipped_table_loads_with_its_version() {
     let table = RuleTable::shipped();
-    assert_eq!(table.version(), 3);
+    assert_eq!(table.version(), 4);
     assert!(table.rules().len() > 100);
     for label in CANONICAL_LABELS {
         assert!(
@@ -92,6 +92,12 @@ fn v2_fixes_the_substring_false_positives() {
         ("DOMINO'S PIZZA", Some("Food")),
         ("STEAMED MOMOS", None),
         ("SAFETY TRAINING", None),
+        ("METROPOLIS HEALTHCARE", Some("Health")),
+        ("CLASS VI TERM FEES", None),
+        ("VI POSTPAID BILL", Some("Utilities")),
+        // Codes are not words: no "fd", "sal" or "act" inside an IFSC.
+        ("LICIOUS*PHHFE5FD", None),
+        ("NEFT CR-KKBK0SAL123-ACME", None),
     ]);
 }
 
