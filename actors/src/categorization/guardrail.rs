@@ -2,8 +2,9 @@
 //! needs a positive amount (when known), no dividend/interest/refund token, and either a salary
 //! token or a NEFT/RTGS/ACH/IMPS credit from an organisation; People is never an organisation.
 //! A label that fails gives way to the next-best label that passes. Spending rules do not
-//! decide bank-transfer credits: money coming in by NEFT/RTGS/ACH/IMPS from a school or a
-//! retailer is pay or a payout, not a purchase (refunds say so and are exempt).
+//! decide credits by bank transfer or from an organisation: money coming in by NEFT/RTGS/ACH/IMPS
+//! or from a retailer's legal entity is pay or a payout, not a purchase (refunds say so and are
+//! exempt).
 
 use super::signals::Signals;
 
@@ -28,12 +29,13 @@ const SPENDING: [&str; 8] = [
     "Misc",
 ];
 
-/// Whether a rule giving `label` may decide this narration: not a spending label on a
-/// bank-transfer credit that is no refund.
+/// Whether a rule giving `label` may decide this narration: not a spending label on a credit
+/// by bank transfer or from an organisation that is no refund.
 pub fn rule_may_decide(label: &str, signals: &Signals, amount: Option<f64>) -> bool {
     // A credit: a positive amount, or no amount and a `CR` marker.
     let credit = amount.map_or(signals.cues.contains(&"CR"), |a| a > 0.0);
-    let income_transfer = credit && signals.bank_transfer && !signals.not_salary;
+    let income_transfer =
+        credit && (signals.bank_transfer || signals.organisation) && !signals.not_salary;
     !(income_transfer && SPENDING.contains(&label))
 }
 
@@ -94,6 +96,7 @@ mod tests {
         assert!(decides("Finance", text, Some(42_000.0)));
         assert!(decides("Shopping", "NEFT CR AMAZON REFUND", Some(500.0)));
         assert!(decides("Shopping", "UPI/CR/1234/AMAZON", Some(500.0)));
+        assert!(!decides("Shopping", "FLIPKART INTERNET PVT LTD", Some(50_000.0)));
     }
 
     #[test]

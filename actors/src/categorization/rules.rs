@@ -1,6 +1,7 @@
 //! Rules v2 (categorization spec §3.4): an ordered table of `(pattern, category, word|substring)`
 //! read from the versioned `data/categorization/rules.toml`, embedded in the binary and parsed
-//! once. Rules look at the lowercased [rule view](super::features::rule_view) of a narration;
+//! once. Rules look at the lowercased [rule view](super::features::rule_view) of a narration
+//! without its UPI remark ([`without_remark`]);
 //! among the hits a `decisive` rule (the salary tokens) beats the others, a `generic` rule
 //! ("sent to", "bill") only counts when no specific rule hits, and otherwise the longest pattern
 //! wins, then the earlier rule.
@@ -8,6 +9,7 @@
 use std::sync::LazyLock;
 
 use aho_corasick::AhoCorasick;
+use regex::Regex;
 use serde::Deserialize;
 
 use super::features::rule_view;
@@ -139,9 +141,32 @@ fn validate(index: usize, rule: &Rule, seen: &[Rule]) -> Result<(), RulesError> 
     Ok(())
 }
 
-/// The lowercased rule view with whitespace runs collapsed to one space.
+/// UPI narrations in the two common layouts whose last segment is the payer's remark:
+/// `UPI/DR/<ref>/<payee>/<bank>/<handle>/<remark>` and
+/// `UPI-<payee>-<handle>-<ifsc>-<ref>-<remark>`.
+static REMARK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)(UPI/(?:DR|CR)/\d+/[^/]*/[^/]*/[^/]*/)[^/]*$|(UPI-[^-]*-[^-]*@[^-]*-[^-]*-\d+-)[^-]*$",
+    )
+    .unwrap()
+});
+
+/// The narration without the remark of a UPI transfer: rules read who was paid, not what the
+/// payer typed ("…/RAMESH KUMAR/…/electricity" is a person, whatever the remark says).
+pub fn without_remark(text: &str) -> std::borrow::Cow<'_, str> {
+    let text_end = text.trim_end_matches(['-', ' ']);
+    match REMARK.captures(text_end) {
+        Some(captures) => {
+            let kept = captures.get(1).or_else(|| captures.get(2)).expect("a group matched");
+            std::borrow::Cow::Owned(text_end[..kept.end()].to_owned())
+        }
+        None => std::borrow::Cow::Borrowed(text),
+    }
+}
+
+/// The lowercased rule view of a narration without its UPI remark, whitespace runs collapsed.
 pub fn matching_view(text: &str) -> String {
-    rule_view(text)
+    rule_view(&without_remark(text))
         .to_lowercase()
         .split_whitespace()
         .collect::<Vec<_>>()

@@ -517,6 +517,13 @@ impl<'v> Generator<'v> {
         }
     }
 
+    /// A label's vocabulary, at random.
+    fn pick_label(&mut self) -> (&'v String, &'v LabelVocabulary) {
+        let labels = &self.vocabulary.labels;
+        let index = self.rng.random_range(0..labels.len());
+        labels.iter().nth(index).expect("an index below the length")
+    }
+
     /// A local shop's name on a held-out or trained head word, and its split.
     fn local_shop(&mut self, kinds: &[String]) -> (String, Split) {
         let vocabulary = self.vocabulary;
@@ -605,7 +612,13 @@ impl<'v> Generator<'v> {
             let name = self.truncated(&name);
             let handle = self.person_handle(&given, &surname);
             let bank = self.pick(&vocabulary.banks).to_owned();
-            let note = self.note(&notes);
+            // A transfer to a person is People whatever the remark says it was for.
+            let note = if self.chance(0.3) {
+                let (_, words) = self.pick_label();
+                self.pick(&words.notes).to_owned()
+            } else {
+                self.note(&notes)
+            };
             let reference = self.digits(12);
             let credit = self.chance(0.4);
             let (dr, by) = if credit { ("CR", "BY") } else { ("DR", "TO") };

@@ -17,7 +17,7 @@ fn assert_rules(cases: &[(&str, Option<&str>)]) {
 #[test]
 fn the_shipped_table_loads_with_its_version() {
     let table = RuleTable::shipped();
-    assert_eq!(table.version(), 4);
+    assert_eq!(table.version(), 5);
     assert!(table.rules().len() > 100);
     for label in CANONICAL_LABELS {
         assert!(
@@ -99,6 +99,22 @@ fn v2_fixes_the_substring_false_positives() {
         ("LICIOUS*PHHFE5FD", None),
         ("NEFT CR-KKBK0SAL123-ACME", None),
     ]);
+}
+
+#[test]
+fn rules_read_the_payee_not_the_remark() {
+    assert_rules(&[
+        ("UPI/DR/412345678901/RAMESH KUMAR/SBIN/ramesh@oksbi/electricity", None),
+        ("UPI/DR/412345678901/BESCOM/SBIN/bescom@icici/Payment", Some("Utilities")),
+        ("UPI-RAVI TEJA-9876543210@YBL-SBIN0001234-412345678901-PETROL", None),
+        ("UPI-ZEPTO-9876543210@paytm", Some("Food")),
+        ("TO TRANSFER-UPI/DR/412345678901/ANIL/SBIN/anil@ybl/doctor--", None),
+    ]);
+    assert_eq!(
+        without_remark("UPI/DR/412345678901/RAMESH/SBIN/ramesh@oksbi/bill"),
+        "UPI/DR/412345678901/RAMESH/SBIN/ramesh@oksbi/"
+    );
+    assert_eq!(without_remark("SWIGGY/BILL"), "SWIGGY/BILL");
 }
 
 #[test]
