@@ -32,7 +32,7 @@ static NUMERIC_DATE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\d{2}[-/]\d{2}[-/]\d{2,4}").unwrap());
 static MONTH_DATE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?-u:\b)\d{1,2}(JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)(\d{2,4})?(?-u:\b)",
+        r"(?-u:\b)\d{1,2}[ /]?(JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)([ /]?\d{2,4})?(?-u:\b)",
     )
     .unwrap()
 });
@@ -218,6 +218,8 @@ mod tests {
         // Codes go whole instead of leaving letters behind.
         assert_eq!(clean("UPI-ZOMATO-ICIC0DC0099-412345 LICIOUS*PHHFE5FD"), "zomato licious");
         assert_eq!(clean("TATA 1MG ZEE5 SALARY MAY24"), "tata mg zee salary may");
+        assert_eq!(clean("POS SWIGGY 15-JAN-2025 12 MAR 24"), "swiggy");
+        assert_eq!(clean("SALARY FOR JAN 2025"), "salary for jan");
     }
 
     #[test]

@@ -21,6 +21,9 @@ pub struct Hyper {
     pub l2: f64,
     /// Seed of the per-epoch shuffle.
     pub seed: u64,
+    /// Weight each example by `n / (labels × n_label)`, so that every label weighs the same
+    /// whatever its number of examples (the real prior is unknown).
+    pub balanced: bool,
 }
 
 /// Dense weights: `weights[feature * labels + label]`, one bias per label.
@@ -78,13 +81,25 @@ pub fn fit(
     let mut rng = ChaCha8Rng::seed_from_u64(hyper.seed);
     let mut gradient = vec![0.0f32; labels];
     let (rate, l2) = (hyper.learning_rate as f32, hyper.l2 as f32);
+    let mut counts = vec![0usize; labels];
+    for &(_, y) in examples {
+        counts[y] += 1;
+    }
+    let weight_of = |y: usize| {
+        if hyper.balanced {
+            examples.len() as f32 / (labels as f32 * counts[y] as f32)
+        } else {
+            1.0
+        }
+    };
     for _ in 0..hyper.epochs {
         order.shuffle(&mut rng);
         for &e in &order {
             let (x, y) = examples[e];
             let p = softmax(&model.logits(x), 1.0);
+            let weight = weight_of(y);
             for (c, g) in gradient.iter_mut().enumerate() {
-                *g = p[c] as f32 - if c == y { 1.0 } else { 0.0 };
+                *g = weight * (p[c] as f32 - if c == y { 1.0 } else { 0.0 });
             }
             for (&i, &v) in x.indices.iter().zip(&x.values) {
                 let base = i as usize * labels;
@@ -159,6 +174,7 @@ mod tests {
             learning_rate: 0.5,
             l2: 1e-6,
             seed,
+            balanced: true,
         }
     }
 

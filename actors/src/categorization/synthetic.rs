@@ -312,19 +312,22 @@ impl<'v> Generator<'v> {
             self.rng.random_range(1..13),
             self.rng.random_range(2021..2027),
         );
-        match self.rng.random_range(0..3) {
+        let name = &self.vocabulary.months[month - 1];
+        match self.rng.random_range(0..4) {
             0 => format!("{day:02}/{month:02}/{year}"),
             1 => format!("{day:02}-{month:02}-{}", year % 100),
-            _ => format!(
-                "{day:02}{}{}",
-                self.vocabulary.months[month - 1],
-                year % 100
-            ),
+            2 => format!("{day:02}-{name}-{year}"),
+            _ => format!("{day:02}{name}{}", year % 100),
         }
     }
 
+    /// An IFSC: the bank, `0`, and a branch code (digits mostly, as most branches have).
     fn ifsc(&mut self, bank: &str) -> String {
-        format!("{bank}0{}", self.alnum(6))
+        if self.chance(0.8) {
+            format!("{bank}0{}", self.digits(6))
+        } else {
+            format!("{bank}0{}", self.alnum(6))
+        }
     }
 
     fn utr(&mut self, bank: &str) -> String {

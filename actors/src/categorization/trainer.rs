@@ -19,10 +19,11 @@ use super::synthetic::{corpus, Example, Split, Vocabulary};
 pub const CORPUS_SEED: u64 = 13;
 /// Hyper-parameters of the shipped model.
 pub const HYPER: Hyper = Hyper {
-    epochs: 12,
-    learning_rate: 0.3,
-    l2: 1e-6,
+    epochs: 20,
+    learning_rate: 0.05,
+    l2: 1e-5,
     seed: 0x5CA1_E0C4,
+    balanced: true,
 };
 
 /// A digest of the examples (text, amount, label, split), hex.
