@@ -144,9 +144,7 @@ pub fn build(examples: &[Example], hyper: &Hyper) -> GlobalModel {
 
 /// The shipped model, rebuilt from the repository's data.
 pub fn build_shipped() -> GlobalModel {
-    let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<f64>().ok());
-    let hyper = Hyper { epochs: env("TMP_EPOCHS").map_or(HYPER.epochs, |e| e as usize), learning_rate: env("TMP_LR").unwrap_or(HYPER.learning_rate), l2: env("TMP_L2").unwrap_or(HYPER.l2), ..HYPER };
-    build(&corpus(env("TMP_SEED").map_or(CORPUS_SEED, |s| s as u64)), &hyper)
+    build(&corpus(CORPUS_SEED), &HYPER)
 }
 
 #[cfg(test)]

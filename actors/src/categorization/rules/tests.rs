@@ -17,7 +17,7 @@ fn assert_rules(cases: &[(&str, Option<&str>)]) {
 #[test]
 fn the_shipped_table_loads_with_its_version() {
     let table = RuleTable::shipped();
-    assert_eq!(table.version(), 5);
+    assert_eq!(table.version(), 6);
     assert!(table.rules().len() > 100);
     for label in CANONICAL_LABELS {
         assert!(

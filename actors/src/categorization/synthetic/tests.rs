@@ -28,19 +28,3 @@ fn rules_agree_with_the_vocabulary() {
     }
     assert!(conflicts.is_empty(), "{conflicts:#?}");
 }
-
-#[test]
-#[ignore]
-fn dump_corpus() {
-    let mut out = String::from("description,amount,category,split\n");
-    for e in corpus(13) {
-        out += &format!(
-            "\"{}\",{},{},{:?}\n",
-            e.text.replace('"', "\"\""),
-            e.amount.map_or(String::new(), |a| a.to_string()),
-            e.label,
-            e.split
-        );
-    }
-    std::fs::write("/tmp/cat-corpus.csv", out).unwrap();
-}
