@@ -216,8 +216,14 @@ mod tests {
         assert_eq!(clean("MCDONALDS 12JAN2024"), "mcdonalds");
         assert_eq!(clean("rent to owner@okhdfc via UPI/123abc"), "rent");
         // Codes go whole instead of leaving letters behind.
-        assert_eq!(clean("UPI-ZOMATO-ICIC0DC0099-412345 LICIOUS*PHHFE5FD"), "zomato licious");
-        assert_eq!(clean("TATA 1MG ZEE5 SALARY MAY24"), "tata mg zee salary may");
+        assert_eq!(
+            clean("UPI-ZOMATO-ICIC0DC0099-412345 LICIOUS*PHHFE5FD"),
+            "zomato licious"
+        );
+        assert_eq!(
+            clean("TATA 1MG ZEE5 SALARY MAY24"),
+            "tata mg zee salary may"
+        );
         assert_eq!(clean("POS SWIGGY 15-JAN-2025 12 MAR 24"), "swiggy");
         assert_eq!(clean("SALARY FOR JAN 2025"), "salary for jan");
     }

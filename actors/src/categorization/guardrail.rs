@@ -92,11 +92,19 @@ mod tests {
         assert!(!decides("Education", text, Some(42_000.0)));
         assert!(decides("Education", text, Some(-42_000.0)));
         assert!(!decides("Education", text, None));
-        assert!(decides("Education", "NEFT DR-HDFC0001234-DELHI PUBLIC SCHOOL", None));
+        assert!(decides(
+            "Education",
+            "NEFT DR-HDFC0001234-DELHI PUBLIC SCHOOL",
+            None
+        ));
         assert!(decides("Finance", text, Some(42_000.0)));
         assert!(decides("Shopping", "NEFT CR AMAZON REFUND", Some(500.0)));
         assert!(decides("Shopping", "UPI/CR/1234/AMAZON", Some(500.0)));
-        assert!(!decides("Shopping", "FLIPKART INTERNET PVT LTD", Some(50_000.0)));
+        assert!(!decides(
+            "Shopping",
+            "FLIPKART INTERNET PVT LTD",
+            Some(50_000.0)
+        ));
     }
 
     #[test]

@@ -128,15 +128,10 @@ impl<'a> Classifier<'a> {
         let narration = Narration::new(description);
         let allowed = |label: &str| guardrail::allows(label, &narration.signals, amount);
         let view = matching_view(description);
-        if let Some(hit) = self
-            .rules
-            .hits(&view)
-            .into_iter()
-            .find(|hit| {
-                allowed(hit.category())
-                    && guardrail::rule_may_decide(hit.category(), &narration.signals, amount)
-            })
-        {
+        if let Some(hit) = self.rules.hits(&view).into_iter().find(|hit| {
+            allowed(hit.category())
+                && guardrail::rule_may_decide(hit.category(), &narration.signals, amount)
+        }) {
             return Classification {
                 category: hit.category().to_owned(),
                 confidence: 1.0,

@@ -157,7 +157,10 @@ pub fn without_remark(text: &str) -> std::borrow::Cow<'_, str> {
     let text_end = text.trim_end_matches(['-', ' ']);
     match REMARK.captures(text_end) {
         Some(captures) => {
-            let kept = captures.get(1).or_else(|| captures.get(2)).expect("a group matched");
+            let kept = captures
+                .get(1)
+                .or_else(|| captures.get(2))
+                .expect("a group matched");
             std::borrow::Cow::Owned(text_end[..kept.end()].to_owned())
         }
         None => std::borrow::Cow::Borrowed(text),

@@ -426,7 +426,10 @@ impl<'v> Generator<'v> {
             22 => {
                 // SBI prints eight characters of the payee.
                 let short: String = name.chars().take(8).collect();
-                format!("WDL TFR UPI/DR/{reference}/{short}/{bank}/{}/Paym", Self::slug(&short))
+                format!(
+                    "WDL TFR UPI/DR/{reference}/{short}/{bank}/{}/Paym",
+                    Self::slug(&short)
+                )
             }
             23 => {
                 let text = format!("paid to {payee}");
@@ -603,7 +606,14 @@ impl<'v> Generator<'v> {
     fn people(&mut self) {
         let vocabulary = self.vocabulary;
         let notes: Vec<String> = [
-            "tfr", "money", "gift", "share", "thanks", "return", "for mom", "trip share",
+            "tfr",
+            "money",
+            "gift",
+            "share",
+            "thanks",
+            "return",
+            "for mom",
+            "trip share",
         ]
         .map(String::from)
         .to_vec();
@@ -674,14 +684,20 @@ impl<'v> Generator<'v> {
                 15 => {
                     let short: String = name.chars().take(8).collect();
                     let tfr = if credit { "DEP TFR" } else { "WDL TFR" };
-                    format!("{tfr} UPI/{dr}/{reference}/{short}/{bank}/{}/Paym", Self::slug(&short))
+                    format!(
+                        "{tfr} UPI/{dr}/{reference}/{short}/{bank}/{}/Paym",
+                        Self::slug(&short)
+                    )
                 }
                 16 => format!("INF/INFT/{}/{note}/{name}", self.digits(9)),
                 17 => {
                     let verb = if credit { "RECEIVED FROM" } else { "SENT TO" };
                     format!("MB:{verb} {name}")
                 }
-                18 => format!("{by} TRANSFER-INB IMPS/{reference}/{name}/XX{}/{note}", self.digits(4)),
+                18 => format!(
+                    "{by} TRANSFER-INB IMPS/{reference}/{name}/XX{}/{note}",
+                    self.digits(4)
+                ),
                 19 => format!("IMPS/P2P/{reference}/{name}"),
                 20 => format!("UPI/{name}/{reference}/{note}"),
                 21 => {
@@ -689,7 +705,11 @@ impl<'v> Generator<'v> {
                     format!("{verb} {name}")
                 }
                 22 => {
-                    let verb = if credit { "Money received from" } else { "Money sent to" };
+                    let verb = if credit {
+                        "Money received from"
+                    } else {
+                        "Money sent to"
+                    };
                     let text = format!("{verb} {name}");
                     self.cased(&text)
                 }

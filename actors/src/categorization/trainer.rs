@@ -98,7 +98,10 @@ pub fn build(examples: &[Example], hyper: &Hyper) -> GlobalModel {
     let calibration = part(&|e| e.split == Split::Train && calibrates(e));
     let holdout = part(&|e| e.split == Split::Holdout);
     let fitted = |rows: &[(&SparseVector, usize)]| {
-        GlobalModel::quantise(&fit(rows, DIM as usize, labels, hyper), header(&CANONICAL_LABELS, json!({})))
+        GlobalModel::quantise(
+            &fit(rows, DIM as usize, labels, hyper),
+            header(&CANONICAL_LABELS, json!({})),
+        )
     };
 
     let mut trial = fitted(&fitting);
@@ -107,10 +110,19 @@ pub fn build(examples: &[Example], hyper: &Hyper) -> GlobalModel {
     trial.set_temperature(temperature);
 
     let (logits, truth) = scored(&trial, &holdout);
-    let held: Vec<&Example> = examples.iter().filter(|e| e.split == Split::Holdout).collect();
-    let items: Vec<(&str, Option<f64>)> = held.iter().map(|e| (e.text.as_str(), e.amount)).collect();
-    let resolved = Classifier::new(RuleTable::shipped(), &trial).classify_batch(&items, &NoOverrides);
-    let resolved_hits = held.iter().zip(&resolved).filter(|(e, c)| c.category == e.label).count();
+    let held: Vec<&Example> = examples
+        .iter()
+        .filter(|e| e.split == Split::Holdout)
+        .collect();
+    let items: Vec<(&str, Option<f64>)> =
+        held.iter().map(|e| (e.text.as_str(), e.amount)).collect();
+    let resolved =
+        Classifier::new(RuleTable::shipped(), &trial).classify_batch(&items, &NoOverrides);
+    let resolved_hits = held
+        .iter()
+        .zip(&resolved)
+        .filter(|(e, c)| c.category == e.label)
+        .count();
     let round = |x: f64| (x * 1e4).round() / 1e4;
 
     let mut model = fitted(&part(&|_| true));

@@ -104,11 +104,23 @@ fn v2_fixes_the_substring_false_positives() {
 #[test]
 fn rules_read_the_payee_not_the_remark() {
     assert_rules(&[
-        ("UPI/DR/412345678901/RAMESH KUMAR/SBIN/ramesh@oksbi/electricity", None),
-        ("UPI/DR/412345678901/BESCOM/SBIN/bescom@icici/Payment", Some("Utilities")),
-        ("UPI-RAVI TEJA-9876543210@YBL-SBIN0001234-412345678901-PETROL", None),
+        (
+            "UPI/DR/412345678901/RAMESH KUMAR/SBIN/ramesh@oksbi/electricity",
+            None,
+        ),
+        (
+            "UPI/DR/412345678901/BESCOM/SBIN/bescom@icici/Payment",
+            Some("Utilities"),
+        ),
+        (
+            "UPI-RAVI TEJA-9876543210@YBL-SBIN0001234-412345678901-PETROL",
+            None,
+        ),
         ("UPI-ZEPTO-9876543210@paytm", Some("Food")),
-        ("TO TRANSFER-UPI/DR/412345678901/ANIL/SBIN/anil@ybl/doctor--", None),
+        (
+            "TO TRANSFER-UPI/DR/412345678901/ANIL/SBIN/anil@ybl/doctor--",
+            None,
+        ),
     ]);
     assert_eq!(
         without_remark("UPI/DR/412345678901/RAMESH/SBIN/ramesh@oksbi/bill"),
