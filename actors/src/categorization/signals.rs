@@ -228,7 +228,7 @@ pub fn amount_features(amount: Option<f64>) -> Vec<String> {
     let paise = (size * 100.0).round() as u64;
     let round = [100_000, 10_000, 1_000]
         .into_iter()
-        .find(|step| paise % step == 0)
+        .find(|step| paise.is_multiple_of(*step))
         .map_or("none", |step| match step {
             100_000 => "1000",
             10_000 => "100",

@@ -160,7 +160,7 @@ pub struct Example {
 
 /// Whether an entity (merchant, name, employer, city) is held out.
 pub fn held_out(entity: &str) -> bool {
-    feature_hash(entity.as_bytes()) % HOLDOUT_ONE_IN == 0
+    feature_hash(entity.as_bytes()).is_multiple_of(HOLDOUT_ONE_IN)
 }
 
 /// The split of examples built on `entity`.
@@ -579,7 +579,7 @@ impl<'v> Generator<'v> {
 
     /// The split of the `i`-th generated person.
     fn person_split(i: usize) -> Split {
-        if i % HOLDOUT_ONE_IN as usize == 0 {
+        if i.is_multiple_of(HOLDOUT_ONE_IN as usize) {
             Split::Holdout
         } else {
             Split::Train

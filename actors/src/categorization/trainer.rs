@@ -53,7 +53,7 @@ fn label_index(label: &str) -> usize {
 
 /// Whether a training example calibrates the temperature (one in ten, by a hash of its text).
 fn calibrates(example: &Example) -> bool {
-    feature_hash(example.text.as_bytes()) % 10 == 0
+    feature_hash(example.text.as_bytes()).is_multiple_of(10)
 }
 
 /// The logits of each example and its true label.
