@@ -30,7 +30,7 @@ const PER_MERCHANT: usize = 36;
 /// Narrations generated per generic phrase.
 const PER_PHRASE: usize = 8;
 /// Local shops ("<head> <kind>") generated per label.
-const LOCAL_SHOPS: usize = 500;
+const LOCAL_SHOPS: usize = 900;
 /// Person-to-person transfers generated.
 const PEOPLE: usize = 3_000;
 /// Salary credits generated.
@@ -112,6 +112,8 @@ pub struct Vocabulary {
     pub employer_kinds: Vec<String>,
     /// Legal suffixes (`PVT LTD`).
     pub legal_suffixes: Vec<String>,
+    /// Words of legal names that say nothing about the trade (`TECHNOLOGIES`).
+    pub entity_words: Vec<String>,
     /// Real employers.
     pub employers: Vec<String>,
     /// First words of local shops' names.
@@ -457,6 +459,22 @@ impl<'v> Generator<'v> {
         }
     }
 
+    /// A merchant as itself mostly, sometimes as its legal entity (`SWIGGY TECHNOLOGIES PVT LTD`).
+    fn legal_name(&mut self, merchant: &str) -> String {
+        let vocabulary = self.vocabulary;
+        match self.rng.random_range(0..10) {
+            0 => format!("{merchant} {}", self.pick(&vocabulary.legal_suffixes)),
+            1 => {
+                let word = self.pick(&vocabulary.entity_words);
+                format!(
+                    "{merchant} {word} {}",
+                    self.pick(&vocabulary.legal_suffixes)
+                )
+            }
+            _ => merchant.to_owned(),
+        }
+    }
+
     /// A refund or cashback from `payee`.
     fn refund(&mut self, payee: &str) -> String {
         let name = payee.to_uppercase();
@@ -488,13 +506,8 @@ impl<'v> Generator<'v> {
             );
             for merchant in &words.merchants {
                 let split = split_of(merchant);
-                let payee = if self.chance(0.12) {
-                    let suffix = self.pick(&self.vocabulary.legal_suffixes).to_owned();
-                    format!("{merchant} {suffix}")
-                } else {
-                    merchant.clone()
-                };
                 for _ in 0..PER_MERCHANT {
+                    let payee = self.legal_name(merchant);
                     let note = self.note(&words.notes);
                     let phrase = self.pick(&words.phrases).to_owned();
                     let (text, sign) = if refunds && self.chance(0.05) {
