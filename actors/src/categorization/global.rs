@@ -1,5 +1,5 @@
 //! The global categorizer that ships with the binary (categorization spec §4.7): multinomial
-//! logistic regression over the hashed text features of [`features`](super::features) plus the
+//! logistic regression over the hashed text features of [`features`] plus the
 //! [`signals`](super::signals) of the raw narration and its amount, with a calibrated softmax
 //! temperature. It is stored as `data/categorization/global.bin`, embedded with
 //! `include_bytes!` and decoded once.

@@ -136,7 +136,7 @@ pub struct Signals {
     pub organisation: bool,
     /// The first UPI handle, if any.
     pub handle: Option<Handle>,
-    /// The cue tokens present, in [`CUE_TOKENS`] order.
+    /// The cue tokens present (channel, direction and filler words), in a fixed order.
     pub cues: Vec<&'static str>,
     /// Words left after cleaning.
     pub cleaned_words: usize,
