@@ -1,10 +1,13 @@
 //! `scale`: the SCALE backend binary. `scale serve` runs the service, `scale migrate` applies the
-//! embedded migrations, `scale token` mints a development JWT.
+//! embedded migrations, `scale token` mints a development JWT, `scale eval` measures the
+//! categorizer and `scale train-global-categorizer` rebuilds its shipped model.
 
 mod bench;
 mod config;
+mod eval;
 mod import;
 mod serve;
+mod train_global;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -59,6 +62,17 @@ enum Command {
         #[command(subcommand)]
         which: bench::Bench,
     },
+    /// Measure offline and print a JSON report (no database or configuration needed).
+    Eval {
+        #[command(subcommand)]
+        which: eval::Eval,
+    },
+    /// Rebuild the shipped global categorizer from the repository's data and write it to OUT.
+    TrainGlobalCategorizer {
+        /// Where to write the model (`actors/data/categorization/global.bin` to update it).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Print a signed HS256 token for a user (uses JWT_SECRET).
     Token {
         /// The user's id (the token's `sub`).
@@ -81,6 +95,12 @@ enum RoleArg {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Offline commands need no configuration.
+    let command = match cli.command {
+        Command::Eval { which } => return exit_code(eval::run(which)),
+        Command::TrainGlobalCategorizer { out } => return exit_code(train_global::run(&out)),
+        command => command,
+    };
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(err) => {
@@ -88,7 +108,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let result = match cli.command {
+    let result = match command {
         Command::Token {
             user,
             role,
@@ -120,7 +140,15 @@ fn main() -> ExitCode {
         ),
         Command::Bench { which } => bench::run(&config, which),
         Command::Serve { role } => serve::run(config, role),
+        Command::Eval { .. } | Command::TrainGlobalCategorizer { .. } => {
+            unreachable!("run before the configuration is read")
+        }
     };
+    exit_code(result)
+}
+
+/// The process exit code of a command's result, printing the error.
+fn exit_code(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

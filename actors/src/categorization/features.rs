@@ -14,7 +14,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 /// Version of the feature extraction; stored in every model header.
-pub const FEATURES_VERSION: u32 = 1;
+pub const FEATURES_VERSION: u32 = 2;
 /// Number of hash buckets (2^17).
 pub const DIM: u32 = 1 << 17;
 /// Smallest and largest character n-gram length.
@@ -32,9 +32,12 @@ static NUMERIC_DATE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\d{2}[-/]\d{2}[-/]\d{2,4}").unwrap());
 static MONTH_DATE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?-u:\b)\d{1,2}(JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)(\d{2,4})?(?-u:\b)",
+        r"(?-u:\b)\d{1,2}[ /]?(JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)([ /]?\d{2,4})?(?-u:\b)",
     )
     .unwrap()
+});
+static CODE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)[A-Z0-9]*(?:[A-Z]\d+[A-Z]|\d[A-Z]+\d)[A-Z0-9]*(?-u:\b)").unwrap()
 });
 static DIGIT_LETTER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(\d)([A-Z])").unwrap());
 static LETTER_DIGIT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"([A-Z])(\d)").unwrap());
@@ -45,18 +48,28 @@ static FILLER_WORDS: LazyLock<Regex> = LazyLock::new(|| {
 });
 static NOT_LETTER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[^A-Z\s]").unwrap());
 
-/// Cleans a statement text for the model (§2.1 in its v2 form, full word filtering), lowercased:
-/// `"UPI-REF-123456789-NETFLIX.COM"` → `"netflix com"`, `"79SWIGGY"` → `"swiggy"`.
-pub fn clean(text: &str) -> String {
+/// The rules' view of a statement text (§2.1 v2 steps 1–7, §3.4): uppercased, `*-_` and
+/// handles, UPI references, channel words, dates, codes (IFSCs, order ids: tokens that switch
+/// between letters and digits more than once, `ICIC0DC0099`) and long numbers removed, digits
+/// split from letters (`79SWIGGY` → `79 SWIGGY`). Filler words (`BILL`, `TRANSFER`, `TO`, …) and punctuation survive:
+/// `"UPI/DR/4123/SWIGGY/swiggy@ybl"` → `" DR/ /SWIGGY/ "`.
+pub fn rule_view(text: &str) -> String {
     let upper = text.to_uppercase().replace(['*', '-', '_'], " ");
     let text = HANDLE.replace_all(&upper, " ");
     let text = UPI.replace_all(&text, " ");
     let text = CHANNEL_WORDS.replace_all(&text, " ");
     let text = NUMERIC_DATE.replace_all(&text, " ");
     let text = MONTH_DATE.replace_all(&text, " ");
+    let text = CODE.replace_all(&text, " ");
     let text = DIGIT_LETTER.replace_all(&text, "$1 $2");
     let text = LETTER_DIGIT.replace_all(&text, "$1 $2");
-    let text = LONG_NUMBER.replace_all(&text, " ");
+    LONG_NUMBER.replace_all(&text, " ").into_owned()
+}
+
+/// Cleans a statement text for the model (§2.1 in its v2 form, full word filtering), lowercased:
+/// `"UPI-REF-123456789-NETFLIX.COM"` → `"netflix com"`, `"79SWIGGY"` → `"swiggy"`.
+pub fn clean(text: &str) -> String {
+    let text = rule_view(text);
     let text = FILLER_WORDS.replace_all(&text, " ");
     let text = NOT_LETTER.replace_all(&text, " ");
     text.split_whitespace()
@@ -202,6 +215,28 @@ mod tests {
         assert_eq!(clean("SUPIMA COTTON"), "supima cotton");
         assert_eq!(clean("MCDONALDS 12JAN2024"), "mcdonalds");
         assert_eq!(clean("rent to owner@okhdfc via UPI/123abc"), "rent");
+        // Codes go whole instead of leaving letters behind.
+        assert_eq!(
+            clean("UPI-ZOMATO-ICIC0DC0099-412345 LICIOUS*PHHFE5FD"),
+            "zomato licious"
+        );
+        assert_eq!(
+            clean("TATA 1MG ZEE5 SALARY MAY24"),
+            "tata mg zee salary may"
+        );
+        assert_eq!(clean("POS SWIGGY 15-JAN-2025 12 MAR 24"), "swiggy");
+        assert_eq!(clean("SALARY FOR JAN 2025"), "salary for jan");
+    }
+
+    #[test]
+    fn the_rule_view_keeps_filler_words() {
+        assert_eq!(
+            rule_view("UPI/DR/412345678901/SWIGGY/swiggy@ybl"),
+            " DR/ /SWIGGY/ "
+        );
+        assert_eq!(rule_view("ELECTRICITY BILL"), "ELECTRICITY BILL");
+        assert_eq!(rule_view("TRANSFER TO RAHUL 12JAN"), "TRANSFER TO RAHUL  ");
+        assert_eq!(clean("TRANSFER TO RAHUL 12JAN"), "rahul");
     }
 
     #[test]

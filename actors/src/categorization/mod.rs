@@ -1,8 +1,26 @@
-//! Categorization: the per-user model that labels transactions. [`features`] turns a
-//! transaction's text into a hashed sparse vector, [`model`] fits and applies the per-label
-//! prototypes, and [`fitter`] runs that fit as a training job. The categorization rules and a
-//! classifier actor serving predictions come next and will live here too.
+//! Categorization: labelling transactions.
+//!
+//! The shipped brain: [`rules`] (rules v2 from `data/categorization/rules.toml`), the
+//! [`global`] model (logistic regression from `data/categorization/global.bin`) over the text
+//! [`features`] and the raw narration's [`signals`], the [`guardrail`]s (Salary, People) and
+//! the [`resolve`] order that combines them with the user's overrides, keyed by
+//! [`normalize`]d description. The global model is built by [`trainer`] ([`logistic`]
+//! regression) from the [`synthetic`] corpus, and [`evaluation`] measures a classifier on a
+//! labelled CSV.
+//!
+//! The per-user layer: [`model`] fits per-label prototypes from a user's labelled rows and
+//! corrections, and [`fitter`] runs that fit as a training job.
 
+pub mod evaluation;
 pub mod features;
 pub mod fitter;
+pub mod global;
+pub mod guardrail;
+pub mod logistic;
 pub mod model;
+pub mod normalize;
+pub mod resolve;
+pub mod rules;
+pub mod signals;
+pub mod synthetic;
+pub mod trainer;

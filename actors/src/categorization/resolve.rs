@@ -1,0 +1,213 @@
+//! The resolution order of categorization spec §4.7 as a pure function: the user's override
+//! (by normalised key) → rules v2 → the global model with its calibrated confidence (≥ 0.50
+//! accept, 0.30–0.50 accept for review, below that `Uncategorized` from the `fallback`) → the
+//! guardrails (Salary, People). Batches are deduplicated by normalised key and amount class, and
+//! the model is asked once per distinct narration.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use super::global::{GlobalModel, Narration};
+use super::guardrail;
+use super::normalize::normalize_description;
+use super::rules::{matching_view, RuleTable};
+use super::signals::amount_features;
+
+/// Model confidence at or above which a label is accepted as it is.
+pub const ACCEPT: f64 = 0.50;
+/// Model confidence at or above which a label is accepted for review; below it the answer is
+/// [`UNCATEGORIZED`].
+pub const REVIEW: f64 = 0.30;
+/// The sentinel of "no category" (§1.1).
+pub const UNCATEGORIZED: &str = "Uncategorized";
+/// The label a guardrail falls back to when nothing else is left.
+const LAST_RESORT: &str = "Misc";
+
+/// What decided a category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// The user's own correction.
+    User,
+    /// A rule of the table.
+    Rule,
+    /// The global model.
+    Model,
+    /// Nothing was confident enough: `Uncategorized`.
+    Fallback,
+}
+
+impl Source {
+    /// The stored name (`rule`, `model`, `user`, `fallback`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::User => "user",
+            Source::Rule => "rule",
+            Source::Model => "model",
+            Source::Fallback => "fallback",
+        }
+    }
+}
+
+/// The category of one narration.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Classification {
+    /// A label, or [`UNCATEGORIZED`].
+    pub category: String,
+    /// 1.0 for users and rules, the calibrated probability for the model.
+    pub confidence: f64,
+    /// What decided it.
+    pub source: Source,
+    /// Whether a person should look at it.
+    pub needs_review: bool,
+    /// The v2-cleaned text.
+    pub cleaned: String,
+}
+
+/// The per-user layer's hook: a category the user chose for a narration.
+pub trait Overrides {
+    /// The user's category for the narration with this [`normalize_description`] key.
+    fn category(&self, key: &str, description: &str) -> Option<String>;
+}
+
+/// No user data.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoOverrides;
+
+impl Overrides for NoOverrides {
+    fn category(&self, _: &str, _: &str) -> Option<String> {
+        None
+    }
+}
+
+/// Corrections keyed by normalised description.
+impl Overrides for HashMap<String, String> {
+    fn category(&self, key: &str, _: &str) -> Option<String> {
+        self.get(key).cloned()
+    }
+}
+
+/// The rules and the global model, applied in order.
+#[derive(Debug, Clone, Copy)]
+pub struct Classifier<'a> {
+    rules: &'a RuleTable,
+    model: &'a GlobalModel,
+}
+
+impl Classifier<'static> {
+    /// The shipped rules and model.
+    pub fn shipped() -> Self {
+        Self::new(RuleTable::shipped(), GlobalModel::shipped())
+    }
+}
+
+impl<'a> Classifier<'a> {
+    /// A classifier over these rules and this model.
+    pub fn new(rules: &'a RuleTable, model: &'a GlobalModel) -> Self {
+        Self { rules, model }
+    }
+
+    /// Classifies one narration and its signed amount (when known).
+    pub fn classify(
+        &self,
+        description: &str,
+        amount: Option<f64>,
+        overrides: &dyn Overrides,
+    ) -> Classification {
+        let key = normalize_description(description);
+        if let Some(category) = overrides.category(&key, description) {
+            return Classification {
+                category,
+                confidence: 1.0,
+                source: Source::User,
+                needs_review: false,
+                cleaned: super::features::clean(description),
+            };
+        }
+        let narration = Narration::new(description);
+        let allowed = |label: &str| guardrail::allows(label, &narration.signals, amount);
+        let view = matching_view(description);
+        if let Some(hit) = self.rules.hits(&view).into_iter().find(|hit| {
+            allowed(hit.category())
+                && guardrail::rule_may_decide(hit.category(), &narration.signals, amount)
+        }) {
+            return Classification {
+                category: hit.category().to_owned(),
+                confidence: 1.0,
+                source: Source::Rule,
+                needs_review: false,
+                cleaned: narration.cleaned,
+            };
+        }
+        let probabilities = self.model.probabilities(&narration.features(amount));
+        let mut ranked: Vec<(&str, f64)> = self
+            .model
+            .labels()
+            .iter()
+            .map(String::as_str)
+            .zip(probabilities)
+            .collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let (top, top_p) = ranked.first().copied().unwrap_or((LAST_RESORT, 0.0));
+        let cleaned = narration.cleaned.clone();
+        if top_p < REVIEW {
+            return Classification {
+                category: UNCATEGORIZED.to_owned(),
+                confidence: top_p,
+                source: Source::Fallback,
+                needs_review: true,
+                cleaned,
+            };
+        }
+        if allowed(top) {
+            return Classification {
+                category: top.to_owned(),
+                confidence: top_p,
+                source: Source::Model,
+                needs_review: top_p < ACCEPT,
+                cleaned,
+            };
+        }
+        let (category, confidence) = ranked
+            .iter()
+            .copied()
+            .find(|&(label, p)| p > 0.0 && allowed(label))
+            .unwrap_or((LAST_RESORT, 0.0));
+        Classification {
+            category: category.to_owned(),
+            confidence,
+            source: Source::Model,
+            needs_review: true,
+            cleaned,
+        }
+    }
+
+    /// Classifies a batch of `(description, amount)` in order, once per distinct normalised key
+    /// and amount class.
+    pub fn classify_batch(
+        &self,
+        items: &[(&str, Option<f64>)],
+        overrides: &dyn Overrides,
+    ) -> Vec<Classification> {
+        let mut seen: HashMap<(String, Vec<String>), usize> = HashMap::new();
+        let mut distinct: Vec<Classification> = Vec::new();
+        let slots: Vec<usize> = items
+            .iter()
+            .map(|&(description, amount)| {
+                let key = (normalize_description(description), amount_features(amount));
+                *seen.entry(key).or_insert_with(|| {
+                    distinct.push(self.classify(description, amount, overrides));
+                    distinct.len() - 1
+                })
+            })
+            .collect();
+        slots
+            .into_iter()
+            .map(|slot| distinct[slot].clone())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,57 @@
+//! `scale eval …`: offline measurements printed as JSON. `scale eval categorize FILE.csv`
+//! classifies every `description,amount,category` row with the shipped rules and global model
+//! (no user data) and reports accuracy, per-label precision/recall/support and the confusion
+//! table; `--model PATH` evaluates a candidate model file instead of the shipped one.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Subcommand;
+use scale_actors::categorization::evaluation::{evaluate, read_csv};
+use scale_actors::categorization::global::GlobalModel;
+use scale_actors::categorization::resolve::Classifier;
+use scale_actors::categorization::rules::RuleTable;
+
+/// The available evaluations.
+#[derive(Subcommand)]
+pub enum Eval {
+    /// The shipped categorizer on a labelled CSV (`description,amount,category`).
+    Categorize {
+        /// The labelled narrations.
+        file: PathBuf,
+        /// A model file (from `scale train-global-categorizer`) to use instead of the shipped one.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Also list the rows predicted wrong.
+        #[arg(long)]
+        mistakes: bool,
+    },
+}
+
+/// Runs an evaluation and prints its report.
+pub fn run(eval: Eval) -> anyhow::Result<()> {
+    match eval {
+        Eval::Categorize {
+            file,
+            model,
+            mistakes,
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let rows = read_csv(&text)?;
+            let candidate = match model {
+                Some(path) => Some(GlobalModel::from_bytes(
+                    &std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?,
+                )?),
+                None => None,
+            };
+            let classifier = match &candidate {
+                Some(model) => Classifier::new(RuleTable::shipped(), model),
+                None => Classifier::shipped(),
+            };
+            let report = evaluate(&classifier, &rows, mistakes);
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        }
+    }
+    Ok(())
+}
