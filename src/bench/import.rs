@@ -30,7 +30,7 @@ pub async fn run(config: &Config, rows: usize) -> anyhow::Result<serde_json::Val
     scale_schema::run_migrations(database_url).await?;
     let csv = statement(rows);
 
-    let parse = best_of(3, || {
+    let parse = best_of(5, || {
         pipeline::parse_file(&csv, "bench.csv", None).map(drop)
     })?;
 
