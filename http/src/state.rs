@@ -9,6 +9,7 @@ use actix_web::web;
 use scale_actors::accounts::service::AccountsService;
 use scale_actors::analytics::service::AnalyticsService;
 use scale_actors::cache::service::{CacheConfig, CacheService};
+use scale_actors::categorization::service::ClassifierService;
 use scale_actors::events::EventBus;
 use scale_actors::health::{HealthService, PostgresFlag, ProbeConfig};
 use scale_actors::ingest::service::IngestService;
@@ -35,6 +36,8 @@ pub struct AppState {
     pub accounts: Sharded<AccountsService>,
     /// The analytics actor (dashboard numbers).
     pub analytics: Handle<AnalyticsService>,
+    /// The classifier actor (categories of narrations).
+    pub classifier: Handle<ClassifierService>,
     /// The cache actor (Redis, with an in-process fallback).
     pub cache: Handle<CacheService>,
     /// How long analytics answers stay cached.
@@ -129,6 +132,7 @@ impl AppState {
             let pg = pg.clone();
             spawn(&registry, move || AnalyticsService::new(pg.clone()))
         };
+        let classifier = spawn(&registry, ClassifierService::shipped);
         let cache = spawn(&registry, move || {
             CacheService::new(cache_redis.clone(), cache.clone())
         });
@@ -148,6 +152,7 @@ impl AppState {
             ingest_timeout,
             accounts,
             analytics,
+            classifier,
             cache,
             analytics_cache_ttl,
             registry,

@@ -6,7 +6,7 @@
 //! the [`resolve`] order that combines them with the user's overrides, keyed by
 //! [`normalize`]d description. The global model is built by [`trainer`] ([`logistic`]
 //! regression) from the [`synthetic`] corpus, and [`evaluation`] measures a classifier on a
-//! labelled CSV.
+//! labelled CSV. The [`service`] actor serves classifications.
 //!
 //! The per-user layer: [`model`] fits per-label prototypes from a user's labelled rows and
 //! corrections, and [`fitter`] runs that fit as a training job.
@@ -21,6 +21,7 @@ pub mod model;
 pub mod normalize;
 pub mod resolve;
 pub mod rules;
+pub mod service;
 pub mod signals;
 pub mod synthetic;
 pub mod trainer;

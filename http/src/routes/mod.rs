@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod analytics;
+pub mod categorization;
 pub mod health;
 pub mod ingest;
 pub mod ops;
@@ -19,6 +20,7 @@ use crate::AppState;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(accounts::configure)
         .configure(analytics::configure)
+        .configure(categorization::configure)
         .configure(health::configure)
         .configure(ingest::configure)
         .configure(ops::configure)

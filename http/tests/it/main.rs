@@ -6,6 +6,7 @@
 
 mod accounts;
 mod analytics;
+mod categorization;
 mod common;
 mod front;
 mod ingest;

@@ -1,0 +1,159 @@
+//! Classification routes (`/api/v1/categorization/*`, the classify rate-limit tier): one
+//! narration, a batch (order kept, at most 5,000) and the web client's legacy map. The classifier
+//! actor answers with the shipped rules and global model.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use scale_actors::categorization::resolve::Classification;
+use scale_actors::categorization::service::{Classify, MAX_BATCH};
+use scale_statements::text;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::auth::AuthUser;
+use crate::problem::{ApiError, Code};
+use crate::AppState;
+
+/// The model name every answer reports.
+const MODEL_USED: &str = "scale-cat-v2";
+
+/// Registers the classification routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/categorization/classify").post(classify))
+        .service(web::resource("/categorization/classify/batch").post(classify_batch))
+        .service(web::resource("/categorization/classify/map").post(classify_map));
+}
+
+/// `POST /categorization/classify` body (`use_latest_model` and `model_path` are accepted and
+/// ignored, as before).
+#[derive(Deserialize)]
+struct ClassifyBody {
+    description: String,
+    /// The signed amount, when known (Salary needs a credit).
+    amount: Option<f64>,
+}
+
+/// `POST /categorization/classify/batch` and `/classify/map` body.
+#[derive(Deserialize)]
+struct BatchBody {
+    descriptions: Vec<String>,
+    /// One signed amount (or null) per description, when known.
+    amounts: Option<Vec<Option<f64>>>,
+}
+
+/// One answer: the original fields (`category`, `confidence`, `model_used`) and what decided it.
+#[derive(Serialize)]
+struct Prediction {
+    category: String,
+    confidence: f64,
+    model_used: &'static str,
+    source: &'static str,
+    needs_review: bool,
+    cleaned: String,
+}
+
+impl From<Classification> for Prediction {
+    fn from(c: Classification) -> Self {
+        Prediction {
+            category: c.category,
+            confidence: c.confidence,
+            model_used: MODEL_USED,
+            source: c.source.as_str(),
+            needs_review: c.needs_review,
+            cleaned: c.cleaned,
+        }
+    }
+}
+
+/// `POST /categorization/classify`: one narration's category.
+async fn classify(
+    _: AuthUser,
+    state: web::Data<AppState>,
+    body: web::Json<ClassifyBody>,
+) -> Result<HttpResponse, ApiError> {
+    let ClassifyBody {
+        description,
+        amount,
+    } = body.into_inner();
+    text::check("description", &description, text::DESCRIPTION)?;
+    let mut answers = state
+        .classifier
+        .ask(Classify {
+            items: vec![(description, amount)],
+        })
+        .await?;
+    let answer = answers.pop().map(Prediction::from);
+    Ok(HttpResponse::Ok().json(answer))
+}
+
+/// `POST /categorization/classify/batch`: a category per narration, in order.
+async fn classify_batch(
+    _: AuthUser,
+    state: web::Data<AppState>,
+    body: web::Json<BatchBody>,
+) -> Result<HttpResponse, ApiError> {
+    let answers = classify_all(&state, body.into_inner()).await?;
+    let predictions: Vec<Prediction> = answers.into_iter().map(Prediction::from).collect();
+    Ok(HttpResponse::Ok().json(json!({ "predictions": predictions })))
+}
+
+/// `POST /categorization/classify/map`: the web client's contract, `{description: category}`
+/// for every description that got a category (`Uncategorized` ones are left out).
+async fn classify_map(
+    _: AuthUser,
+    state: web::Data<AppState>,
+    body: web::Json<BatchBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let descriptions = body.descriptions.clone();
+    let answers = classify_all(&state, body).await?;
+    let map: BTreeMap<String, String> = descriptions
+        .into_iter()
+        .zip(answers)
+        .filter(|(_, answer)| answer.category != scale_statements::rows::UNCATEGORIZED)
+        .map(|(description, answer)| (description, answer.category))
+        .collect();
+    Ok(HttpResponse::Ok().json(map))
+}
+
+/// Checks a batch (not empty, at most [`MAX_BATCH`], text within limits, one amount per
+/// description) and classifies it in one call.
+async fn classify_all(state: &AppState, body: BatchBody) -> Result<Vec<Classification>, ApiError> {
+    let BatchBody {
+        descriptions,
+        amounts,
+    } = body;
+    if descriptions.is_empty() {
+        return Err(ApiError::bad_request(
+            Code::BadRequest,
+            "No descriptions provided",
+        ));
+    }
+    if descriptions.len() > MAX_BATCH {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Code::PayloadTooLarge,
+            format!("At most {MAX_BATCH} descriptions per request"),
+        ));
+    }
+    for (index, description) in descriptions.iter().enumerate() {
+        text::check(
+            format_args!("descriptions[{index}]"),
+            description,
+            text::DESCRIPTION,
+        )?;
+    }
+    let amounts = match amounts {
+        Some(amounts) if amounts.len() != descriptions.len() => {
+            return Err(ApiError::validation(
+                "`amounts` must hold one value (or null) per description",
+            ))
+        }
+        Some(amounts) => amounts,
+        None => vec![None; descriptions.len()],
+    };
+    let items = descriptions.into_iter().zip(amounts).collect();
+    Ok(state.classifier.ask(Classify { items }).await?)
+}
