@@ -224,7 +224,9 @@ impl Prepared<'_> {
                     let (headers, cells) = object_cells(object);
                     let map = ColumnMap::from_headers(headers.iter().map(String::as_str));
                     let keys = RawKeys::new(&headers, headers.len());
-                    flow = finisher.add(row, rows::facts(cells, &keys, &map), &mut sink);
+                    let facts = rows::facts(cells, &keys, &map)
+                        .with_client_category(client_category(object));
+                    flow = finisher.add(row, facts, &mut sink);
                     if flow.is_break() || pending.peek().is_none() {
                         break;
                     }
@@ -557,6 +559,16 @@ fn draft_objects(objects: &[Option<Map<String, Value>>]) -> FirstPass {
         skipped,
         warnings: Vec::new(),
     }
+}
+
+/// The `category` a JSON row carries, when it is non-empty text.
+fn client_category(object: &Map<String, Value>) -> Option<String> {
+    object.iter().find_map(|(key, value)| match value {
+        Value::String(text) if normalize_header(key) == "category" && !text.trim().is_empty() => {
+            Some(text.trim().to_owned())
+        }
+        _ => None,
+    })
 }
 
 /// A JSON row's keys and cells, NULs removed.

@@ -63,6 +63,9 @@ pub struct ParsedTransaction {
     pub status: &'static str,
     /// Always [`UNCATEGORIZED`] at import.
     pub category: &'static str,
+    /// The category the client that sent the row gave it (JSON rows only), as sent.
+    #[serde(skip)]
+    pub client_category: Option<String>,
     /// Row fingerprint (with an occurrence suffix for repeats in one file).
     pub fingerprint: Fingerprint,
     /// 1-based row number in the source (line of a table, item of a JSON array).
@@ -157,6 +160,17 @@ pub struct Facts {
     method_column: String,
     reference_column: String,
     raw: RawRow,
+    client_category: Option<String>,
+}
+
+impl Facts {
+    /// The facts with the category the client gave the row.
+    pub fn with_client_category(self, category: Option<String>) -> Self {
+        Facts {
+            client_category: category,
+            ..self
+        }
+    }
 }
 
 /// A row with a valid date whose money cells are kept as read: their decimal separator and
@@ -350,6 +364,7 @@ pub fn facts(cells: Vec<Cell>, keys: &RawKeys, map: &ColumnMap) -> Facts {
             other => text(other).trim().to_owned(),
         },
         raw: raw_row(cells, keys),
+        client_category: None,
     }
 }
 
@@ -644,6 +659,7 @@ pub fn finish(
         reference,
         status,
         category: UNCATEGORIZED,
+        client_category: draft.client_category,
         fingerprint,
         source_row,
         raw: draft.raw,

@@ -301,6 +301,9 @@ UPDATE transactions SET
     description = COALESCE($4, description),
     merchant_name = COALESCE($5, merchant_name),
     is_manual = is_manual OR $6,
+    category_source = CASE WHEN $6 THEN 'manual' ELSE category_source END,
+    category_confidence = CASE WHEN $6 THEN NULL ELSE category_confidence END,
+    needs_review = needs_review AND NOT $6,
     original_category = CASE WHEN $6 THEN COALESCE(original_category, category)
                              ELSE original_category END,
     amount = CASE $7 WHEN 'credit' THEN abs(amount) WHEN 'debit' THEN -abs(amount)

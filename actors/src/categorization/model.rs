@@ -39,6 +39,16 @@ pub const ALIASES: [(&str, &str); 4] = [
     ("Healthcare", "Health"),
     ("Income", "Salary"),
 ];
+/// The label `text` names (a canonical label or an alias, case-insensitively), in its own
+/// spelling; `None` for anything else (`Uncategorized` included).
+pub fn known_label(text: &str) -> Option<&'static str> {
+    let text = text.trim();
+    CANONICAL_LABELS
+        .into_iter()
+        .chain(ALIASES.into_iter().map(|(alias, _)| alias))
+        .find(|label| label.eq_ignore_ascii_case(text))
+}
+
 /// Corrections an alias label needs before it is learned as itself.
 pub const MIN_CORRECTIONS: usize = 3;
 /// Weight of a correction in its prototype (a labelled row weighs 1).

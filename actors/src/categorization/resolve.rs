@@ -140,6 +140,17 @@ impl<'a> Classifier<'a> {
                 cleaned: narration.cleaned,
             };
         }
+        // Text with no word in it (`-`, a bare number, one letter) says nothing a category could
+        // rest on: the amount alone must not decide.
+        if !has_word(&narration.cleaned) {
+            return Classification {
+                category: UNCATEGORIZED.to_owned(),
+                confidence: 0.0,
+                source: Source::Fallback,
+                needs_review: true,
+                cleaned: narration.cleaned,
+            };
+        }
         let probabilities = self.model.probabilities(&narration.features(amount));
         let mut ranked: Vec<(&str, f64)> = self
             .model
@@ -207,6 +218,14 @@ impl<'a> Classifier<'a> {
             .map(|slot| distinct[slot].clone())
             .collect()
     }
+}
+
+/// Whether `cleaned` text holds a word: two letters in a row.
+fn has_word(cleaned: &str) -> bool {
+    cleaned
+        .as_bytes()
+        .windows(2)
+        .any(|pair| pair.iter().all(u8::is_ascii_alphabetic))
 }
 
 #[cfg(test)]

@@ -8,8 +8,9 @@ use std::future::Future;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Date, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Array, Bool, Date, Float4, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use rust_decimal::prelude::ToPrimitive;
 use scale_schema::tables::uploaded_files;
 use scale_schema::{as_user, PgPool};
 use scale_statements::fingerprint::FINGERPRINT_VERSION;
@@ -21,6 +22,8 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::IngestError;
+use crate::categorization::model::known_label;
+use crate::categorization::resolve::{Classifier, NoOverrides};
 use crate::error::CoreError;
 use scale_statements::warning::Warning;
 
@@ -291,7 +294,10 @@ pub struct Batch {
     kinds: Vec<&'static str>,
     descriptions: Vec<String>,
     merchants: Vec<String>,
-    categories: Vec<&'static str>,
+    categories: Vec<String>,
+    category_sources: Vec<&'static str>,
+    category_confidences: Vec<Option<f32>>,
+    needs_review: Vec<bool>,
     methods: Vec<String>,
     references: Vec<String>,
     statuses: Vec<&'static str>,
@@ -300,10 +306,41 @@ pub struct Batch {
 }
 
 impl Batch {
-    /// Lays out `batch` (CPU work: the parser's thread does it).
+    /// Categorises `batch` and lays it out (CPU work: the parser's thread does it). A row whose
+    /// client gave it a known category keeps it (`client`); the others are classified by the
+    /// rules and the global model in one call.
     pub fn of(batch: Vec<ParsedTransaction>) -> Self {
         let mut c = Batch::default();
-        for t in batch {
+        let known: Vec<Option<&'static str>> = batch
+            .iter()
+            .map(|t| t.client_category.as_deref().and_then(known_label))
+            .collect();
+        let to_classify: Vec<(&str, Option<f64>)> = batch
+            .iter()
+            .zip(&known)
+            .filter(|(_, known)| known.is_none())
+            .map(|(t, _)| (t.description.as_str(), t.amount.to_f64()))
+            .collect();
+        let mut classified = Classifier::shipped()
+            .classify_batch(&to_classify, &NoOverrides)
+            .into_iter();
+        drop(to_classify);
+        for (t, known) in batch.into_iter().zip(known) {
+            match known {
+                Some(label) => {
+                    c.categories.push(label.to_owned());
+                    c.category_sources.push("client");
+                    c.category_confidences.push(None);
+                    c.needs_review.push(false);
+                }
+                None => {
+                    let answer = classified.next().expect("one answer per classified row");
+                    c.category_sources.push(answer.source.as_str());
+                    c.category_confidences.push(Some(answer.confidence as f32));
+                    c.needs_review.push(answer.needs_review);
+                    c.categories.push(answer.category);
+                }
+            }
             let raw = RawData {
                 source: &t.raw,
                 meta: &t.meta,
@@ -318,7 +355,6 @@ impl Batch {
             c.kinds.push(t.kind);
             c.descriptions.push(t.description);
             c.merchants.push(t.merchant);
-            c.categories.push(t.category);
             c.methods.push(t.payment_method);
             c.references.push(t.reference);
             c.statuses.push(t.status);
@@ -351,6 +387,9 @@ async fn insert_rows(
         .bind::<Array<Text>, _>(c.statuses)
         .bind::<Array<Text>, _>(c.fingerprints)
         .bind::<Array<Text>, _>(c.raw)
+        .bind::<Array<Text>, _>(c.category_sources)
+        .bind::<Array<Nullable<Float4>>, _>(c.category_confidences)
+        .bind::<Array<Bool>, _>(c.needs_review)
         .execute(conn)
         .await?)
 }
@@ -358,8 +397,8 @@ async fn insert_rows(
 const INSERT_BATCH: &str = "\
 INSERT INTO transactions (user_id, uploaded_file_id, fingerprint_version, id, transaction_date,
     amount, currency, type, description, merchant_name, category, payment_method, reference,
-    status, fingerprint, raw_data)
+    status, fingerprint, raw_data, category_source, category_confidence, needs_review)
 SELECT $1, $2, $3, r.* FROM unnest($4::uuid[], $5::date[], $6::numeric[], $7::text[], $8::text[],
     $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
-    $16::text[]::jsonb[]) AS r
+    $16::text[]::jsonb[], $17::text[], $18::real[], $19::bool[]) AS r
 ON CONFLICT (user_id, fingerprint) DO NOTHING";

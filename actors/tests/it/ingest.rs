@@ -224,3 +224,69 @@ async fn a_streamed_import_reports_a_file_it_cannot_read_and_stores_nothing() {
     assert_eq!(err, IngestError::Statement(StatementError::NoHeaderRow));
     assert!(store::uploaded_files(&pool, user).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn every_imported_row_is_categorised_with_what_decided_it() {
+    use diesel::prelude::*;
+    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+    use scale_schema::tables::transactions;
+
+    let (db, pool) = database().await;
+    let user = Uuid::new_v4();
+    let row = |description: &str, amount: f64, category: Option<&str>| {
+        let mut row =
+            serde_json::json!({"date": "2025-03-01", "description": description, "amount": amount});
+        if let Some(category) = category {
+            row["category"] = category.into();
+        }
+        row.as_object().cloned()
+    };
+    let rows = vec![
+        row(
+            "UPI/DR/412345678901/SWIGGY/YESB/swiggy@ybl/Paym",
+            -250.0,
+            None,
+        ),
+        row(
+            "UPI/DR/5123/RAMESH KUMAR/SBIN/ramesh.k@okaxis/Payment",
+            -500.0,
+            None,
+        ),
+        row("12345", -5.0, None),
+        row("weekly vegetables", -300.0, Some("grocery")),
+        row("SRI LAKSHMI MEDICALS", -320.0, Some("Uncategorized")),
+    ];
+    let outcome = streaming::import_rows(&pool, user, rows, None, "c".repeat(64), false)
+        .await
+        .unwrap();
+    assert_eq!(outcome.inserted, 5);
+    let mut admin = AsyncPgConnection::establish(&db.url()).await.unwrap();
+    let stored: Vec<(String, String, String, bool)> = transactions::table
+        .filter(transactions::user_id.eq(user))
+        .order(transactions::amount.desc())
+        .select((
+            transactions::description,
+            transactions::category,
+            transactions::category_source,
+            transactions::needs_review,
+        ))
+        .load(&mut admin)
+        .await
+        .unwrap();
+    let decided = |description: &str| {
+        let (_, category, source, review) = stored.iter().find(|r| r.0 == description).unwrap();
+        (category.as_str(), source.as_str(), *review)
+    };
+    assert_eq!(
+        decided("UPI/DR/412345678901/SWIGGY/YESB/swiggy@ybl/Paym"),
+        ("Food", "rule", false)
+    );
+    assert_eq!(
+        decided("UPI/DR/5123/RAMESH KUMAR/SBIN/ramesh.k@okaxis/Payment"),
+        ("People", "model", false)
+    );
+    assert_eq!(decided("12345"), ("Uncategorized", "fallback", true));
+    // A known category the client sent is kept in its own spelling; `Uncategorized` is not one.
+    assert_eq!(decided("weekly vegetables"), ("Grocery", "client", false));
+    assert_eq!(decided("SRI LAKSHMI MEDICALS"), ("Health", "rule", false));
+}

@@ -378,6 +378,12 @@ async fn recategorising_records_a_correction_and_flips_the_income_sign() {
     assert_eq!(tx["category"], "Income");
     assert_eq!(tx["original_category"], "Food");
     assert_eq!(tx["is_manual"], true);
+    // A manual correction is what decided the category now.
+    let decided = format!(
+        "SELECT category_source || ' ' || coalesce(category_confidence::text, '-') || ' ' \
+         || needs_review FROM transactions WHERE id = '{id}'"
+    );
+    assert_eq!(scalar(&db, &decided).await, "manual - false");
     let corrections = "SELECT coalesce(string_agg(transaction_id || ' ' || description || ' ' \
         || coalesce(original_category, '-') || '>' || corrected_category, ','), '') \
         FROM training_corrections";

@@ -166,3 +166,18 @@ fn batches_keep_order_and_share_answers_by_key() {
     }
     assert!(classifier.classify_batch(&[], &NoOverrides).is_empty());
 }
+#[test]
+fn text_without_a_word_falls_back_whatever_its_amount() {
+    let classifier = Classifier::shipped();
+    for text in ["-", "12345", "X", "REF 99812", ""] {
+        let answer = classifier.classify(text, Some(-5.0), &NoOverrides);
+        assert_eq!(
+            (answer.category.as_str(), answer.source),
+            (UNCATEGORIZED, Source::Fallback),
+            "{text:?}"
+        );
+        assert!(answer.needs_review);
+    }
+    let answer = classifier.classify("misc adjustment", Some(-5.0), &NoOverrides);
+    assert_eq!(answer.source, Source::Model);
+}
