@@ -50,7 +50,7 @@ pub fn run(eval: Eval) -> anyhow::Result<()> {
                 None => Classifier::shipped(),
             };
             let report = evaluate(&classifier, &rows, mistakes);
-            println!("{}", serde_json::to_string_pretty(&report)?);
+            crate::output::print(serde_json::to_string_pretty(&report)?)?;
         }
     }
     Ok(())

@@ -46,17 +46,14 @@ pub fn run(config: &Config, args: ImportArgs<'_>) -> anyhow::Result<()> {
         .unwrap_or_default();
     if args.dry_run {
         let statement = pipeline::parse_file(&bytes, &filename, args.password)?;
-        println!(
-            "{}",
-            json!({
-                "dry_run": true,
-                "count": statement.transactions.len(),
-                "skipped": statement.skipped,
-                "truncated": statement.truncated,
-                "file_hash": statement.file_hash,
-                "detected_format": statement.detected_format,
-            })
-        );
+        crate::output::print(json!({
+            "dry_run": true,
+            "count": statement.transactions.len(),
+            "skipped": statement.skipped,
+            "truncated": statement.truncated,
+            "file_hash": statement.file_hash,
+            "detected_format": statement.detected_format,
+        }))?;
         return Ok(());
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -72,6 +69,6 @@ pub fn run(config: &Config, args: ImportArgs<'_>) -> anyhow::Result<()> {
         };
         anyhow::Ok(streaming::import_file(&pool, args.user, upload, args.force).await?)
     })?;
-    println!("{}", serde_json::to_string(&outcome)?);
+    crate::output::print(serde_json::to_string(&outcome)?)?;
     Ok(())
 }

@@ -6,6 +6,7 @@ mod bench;
 mod config;
 mod eval;
 mod import;
+mod output;
 mod serve;
 mod train_global;
 
@@ -118,8 +119,7 @@ fn main() -> ExitCode {
                 RoleArg::User => Role::User,
                 RoleArg::Admin => Role::Admin,
             };
-            println!("{}", mint_token(&config.jwt_secret, user, role, ttl_secs));
-            Ok(())
+            output::print(mint_token(&config.jwt_secret, user, role, ttl_secs)).map_err(Into::into)
         }
         Command::Migrate => serve::migrate_only(&config),
         Command::Import {

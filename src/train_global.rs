@@ -12,6 +12,6 @@ use scale_actors::categorization::trainer;
 pub fn run(out: &Path) -> anyhow::Result<()> {
     let model = trainer::build_shipped();
     std::fs::write(out, model.to_bytes()).with_context(|| format!("writing {}", out.display()))?;
-    println!("{}", serde_json::to_string_pretty(model.header())?);
+    crate::output::print(serde_json::to_string_pretty(model.header())?)?;
     Ok(())
 }

@@ -37,7 +37,7 @@ pub fn run(config: &Config, bench: Bench) -> anyhow::Result<()> {
         Bench::Transactions(options) => transactions::run(config, &options)?,
         Bench::Ws(options) => ws::run(config, &options)?,
     };
-    println!("{}", serde_json::to_string_pretty(&report)?);
+    crate::output::print(serde_json::to_string_pretty(&report)?)?;
     Ok(())
 }
 

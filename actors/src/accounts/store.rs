@@ -9,7 +9,7 @@ use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::serialize::ToSql;
 use diesel::sql_types::{
-    BigInt, Bool, Date, Double, HasSqlType, Nullable, Text, Timestamptz, Uuid as SqlUuid,
+    BigInt, Bool, Date, Double, Float4, HasSqlType, Nullable, Text, Timestamptz, Uuid as SqlUuid,
 };
 use diesel::{OptionalExtension, QueryResult, Queryable, QueryableByName};
 use diesel_async::pooled_connection::bb8::PooledConnection;
@@ -71,6 +71,15 @@ pub struct TransactionView {
     /// When the row was stored.
     #[diesel(sql_type = Timestamptz)]
     pub created_at: DateTime<Utc>,
+    /// What decided the category: `rule`, `model`, `user`, `client`, `fallback` or `manual`.
+    #[diesel(sql_type = Text)]
+    pub category_source: String,
+    /// The model's calibrated confidence, when a model decided.
+    #[diesel(sql_type = Nullable<Float4>)]
+    pub category_confidence: Option<f32>,
+    /// Whether a person should check the category.
+    #[diesel(sql_type = Bool)]
+    pub needs_review: bool,
 }
 
 /// One page of the transaction list.
@@ -107,7 +116,8 @@ pub struct Profile {
 
 const TRANSACTION_COLUMNS: &str = "id, transaction_date, amount::float8 AS amount, \
     currency::text AS currency, type AS kind, description, merchant_name, category, \
-    original_category, payment_method, reference, status, is_manual, created_at";
+    original_category, payment_method, reference, status, is_manual, created_at, \
+    category_source, category_confidence, needs_review";
 
 const PROFILE_COLUMNS: &str = "id, email, role, currency::text AS currency, timezone, created_at";
 
@@ -167,6 +177,9 @@ impl Query for PageQuery<'_> {
         Text,
         Bool,
         Timestamptz,
+        Text,
+        Nullable<Float4>,
+        Bool,
     );
 }
 

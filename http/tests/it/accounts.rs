@@ -193,6 +193,9 @@ async fn keyset_pages_have_no_gaps_or_duplicates_even_while_rows_are_inserted() 
         "status",
         "is_manual",
         "created_at",
+        "category_source",
+        "category_confidence",
+        "needs_review",
     ] {
         assert!(first.get(key).is_some(), "missing {key}: {first}");
     }
