@@ -132,7 +132,10 @@ impl AppState {
             let pg = pg.clone();
             spawn(&registry, move || AnalyticsService::new(pg.clone()))
         };
-        let classifier = spawn(&registry, ClassifierService::shipped);
+        let classifier = {
+            let pg = pg.clone();
+            spawn(&registry, move || ClassifierService::new(pg.clone()))
+        };
         let cache = spawn(&registry, move || {
             CacheService::new(cache_redis.clone(), cache.clone())
         });

@@ -3,8 +3,10 @@
 //! on the blocking pool, never on the actor's arbiter; a panic there restarts the actor like any
 //! handler panic. The per-user layer (corrections, trained models) comes next.
 
-use super::resolve::{Classification, Classifier, NoOverrides};
+use scale_schema::PgPool;
 use scale_supervision::{Handles, Reply, Request, Service, ServiceContext};
+
+use super::resolve::{Classification, Classifier, NoOverrides};
 
 /// Most narrations one request may classify.
 pub const MAX_BATCH: usize = 5_000;
@@ -22,14 +24,22 @@ impl Request for Classify {
 /// The classifier actor's state: the rules and model it classifies with.
 pub struct ClassifierService {
     classifier: Classifier<'static>,
+    pool: PgPool,
 }
 
 impl ClassifierService {
-    /// A service classifying with the shipped rules and global model.
-    pub fn shipped() -> Self {
+    /// A service classifying with the shipped rules and global model, reading users' data
+    /// from `pool`.
+    pub fn new(pool: PgPool) -> Self {
         Self {
             classifier: Classifier::shipped(),
+            pool,
         }
+    }
+
+    /// The database the users' data is read from.
+    pub(super) fn pool(&self) -> &PgPool {
+        &self.pool
     }
 }
 

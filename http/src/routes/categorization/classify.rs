@@ -1,6 +1,5 @@
-//! Classification routes (`/api/v1/categorization/*`, the classify rate-limit tier): one
-//! narration, a batch (order kept, at most 5,000) and the web client's legacy map. The classifier
-//! actor answers with the shipped rules and global model.
+//! The classification routes: one narration, a batch (order kept, at most 5,000) and the web
+//! client's legacy map. The classifier actor answers with the shipped rules and global model.
 
 use std::collections::BTreeMap;
 
@@ -20,7 +19,7 @@ use crate::AppState;
 const MODEL_USED: &str = "scale-cat-v2";
 
 /// Registers the classification routes.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/categorization/classify").post(classify))
         .service(web::resource("/categorization/classify/batch").post(classify_batch))
         .service(web::resource("/categorization/classify/map").post(classify_map));
