@@ -1,7 +1,9 @@
-//! Job progress events and the bus that carries them to every subscriber of every process.
+//! Job progress events and the bus that carries them (and any other [`Topic`]) to every
+//! subscriber of every process.
 //!
 //! An event is published on every state change and step of a job. With Redis configured, the bus
-//! publishes each event as JSON on one pub/sub channel (`{prefix}training:events`) and one
+//! publishes each event as JSON on one pub/sub channel per topic (`{prefix}training:events` for
+//! jobs) and one
 //! background task per bus holds a dedicated subscriber connection that forwards every event on
 //! the channel (this process's included) into the local broadcast channel, so an event reaches
 //! each subscriber exactly once, whichever process published it. While that link is down (a
@@ -18,6 +20,7 @@ use chrono::{DateTime, Utc};
 use futures_util::{FutureExt, StreamExt};
 use redis::aio::{MultiplexedConnection, PubSubSink, PubSubStream};
 use redis::AsyncConnectionConfig;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, oneshot, watch, Notify};
 use uuid::Uuid;
@@ -61,6 +64,16 @@ pub struct JobEvent {
     pub at: DateTime<Utc>,
 }
 
+/// What a [`Bus`] carries: a JSON message on its own pub/sub channel.
+pub trait Topic: Serialize + DeserializeOwned + Send + Sync + 'static {
+    /// The channel's name after the deployment's key prefix.
+    const CHANNEL: &'static str;
+}
+
+impl Topic for JobEvent {
+    const CHANNEL: &'static str = "training:events";
+}
+
 /// How the bus is delivering events right now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -73,14 +86,24 @@ pub enum BusStatus {
     Local,
 }
 
-/// Fans job events out to the subscribers of every process sharing its Redis channel.
-#[derive(Clone)]
-pub struct EventBus {
-    shared: Arc<Shared>,
+/// Fans messages of one topic out to the subscribers of every process sharing its Redis channel.
+pub struct Bus<E: Topic> {
+    shared: Arc<Shared<E>>,
 }
 
-struct Shared {
-    local: broadcast::Sender<Arc<JobEvent>>,
+/// The bus of job events.
+pub type EventBus = Bus<JobEvent>;
+
+impl<E: Topic> Clone for Bus<E> {
+    fn clone(&self) -> Self {
+        Self {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+struct Shared<E> {
+    local: broadcast::Sender<Arc<E>>,
     link: Option<Arc<Link>>,
     /// Dropped with the last handle, which stops the subscriber task.
     _stop: Option<oneshot::Sender<()>>,
@@ -98,13 +121,13 @@ struct Link {
     reconnect: Notify,
 }
 
-impl Default for EventBus {
+impl<E: Topic> Default for Bus<E> {
     fn default() -> Self {
         Self::local()
     }
 }
 
-impl EventBus {
+impl<E: Topic> Bus<E> {
     /// A bus that reaches this process only.
     pub fn local() -> Self {
         let (local, _) = broadcast::channel(SUBSCRIBER_BUFFER);
@@ -118,7 +141,7 @@ impl EventBus {
     }
 
     /// A bus over Redis at `redis_url` (`None`: this process only) on the channel
-    /// `{key_prefix}training:events`. Starts the subscriber task, so it must be called inside a
+    /// `{key_prefix}{E::CHANNEL}`. Starts the subscriber task, so it must be called inside a
     /// Tokio runtime; until that task has subscribed the bus is [`BusStatus::Degraded`]. Fails
     /// only on a malformed URL.
     pub fn connect(redis_url: Option<&str>, key_prefix: &str) -> Result<Self, String> {
@@ -128,7 +151,7 @@ impl EventBus {
         let client = redis::Client::open(url).map_err(|e| e.to_string())?;
         let (local, _) = broadcast::channel(SUBSCRIBER_BUFFER);
         let link = Arc::new(Link {
-            channel: channel(key_prefix),
+            channel: channel::<E>(key_prefix),
             publisher: RwLock::new(None),
             live: watch::Sender::new(false),
             reconnect: Notify::new(),
@@ -151,7 +174,7 @@ impl EventBus {
 
     /// Publishes `event` to every subscriber: through Redis while the link is up (bounded by
     /// [`PUBLISH_TIMEOUT`]), else straight to this process's subscribers.
-    pub async fn publish(&self, event: JobEvent) {
+    pub async fn publish(&self, event: E) {
         if let Some(link) = &self.shared.link {
             if let Some(conn) = link.publisher() {
                 let sent = tokio::time::timeout(PUBLISH_TIMEOUT, link.send(conn, &event))
@@ -168,7 +191,7 @@ impl EventBus {
     }
 
     /// A new subscriber, receiving every event published from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<JobEvent>> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<E>> {
         self.shared.local.subscribe()
     }
 
@@ -223,7 +246,11 @@ impl Link {
         }
     }
 
-    async fn send(&self, mut conn: MultiplexedConnection, event: &JobEvent) -> Result<(), String> {
+    async fn send(
+        &self,
+        mut conn: MultiplexedConnection,
+        event: &impl Serialize,
+    ) -> Result<(), String> {
         let payload = serde_json::to_vec(event).map_err(|e| e.to_string())?;
         redis::cmd("PUBLISH")
             .arg(&self.channel)
@@ -241,9 +268,9 @@ impl Link {
     }
 }
 
-/// The pub/sub channel every process of a deployment shares.
-fn channel(key_prefix: &str) -> String {
-    format!("{key_prefix}training:events")
+/// The pub/sub channel of topic `E` every process of a deployment shares.
+fn channel<E: Topic>(key_prefix: &str) -> String {
+    format!("{key_prefix}{}", E::CHANNEL)
 }
 
 /// Why [`pump`] returned.
@@ -256,9 +283,9 @@ enum Ended {
 
 /// The subscriber task: connect, subscribe, forward until the link fails, back off, repeat;
 /// ends when the bus is dropped.
-async fn subscribe_loop(
+async fn subscribe_loop<E: Topic>(
     link: Arc<Link>,
-    local: broadcast::Sender<Arc<JobEvent>>,
+    local: broadcast::Sender<Arc<E>>,
     client: redis::Client,
     mut stop: oneshot::Receiver<()>,
 ) {
@@ -315,9 +342,9 @@ async fn open(
 
 /// Forwards every message on the channel to the local subscribers, pinging the connection now
 /// and then, until it fails, a publish fails, or the bus is dropped.
-async fn pump(
+async fn pump<E: Topic>(
     link: &Link,
-    local: &broadcast::Sender<Arc<JobEvent>>,
+    local: &broadcast::Sender<Arc<E>>,
     mut sink: PubSubSink,
     mut stream: PubSubStream,
     stop: &mut oneshot::Receiver<()>,
@@ -332,7 +359,7 @@ async fn pump(
                 let Some(message) = message else {
                     return Ended::Lost("subscriber connection closed".into());
                 };
-                match serde_json::from_slice::<JobEvent>(message.get_payload_bytes()) {
+                match serde_json::from_slice::<E>(message.get_payload_bytes()) {
                     Ok(event) => {
                         let _ = local.send(Arc::new(event));
                     }
@@ -372,7 +399,7 @@ mod tests {
 
     #[test]
     fn channel_is_prefixed() {
-        assert_eq!(channel("scale:"), "scale:training:events");
+        assert_eq!(channel::<JobEvent>("scale:"), "scale:training:events");
     }
 
     #[test]

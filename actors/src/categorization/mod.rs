@@ -8,8 +8,9 @@
 //! regression) from the [`synthetic`] corpus, and [`evaluation`] measures a classifier on a
 //! labelled CSV. The [`service`] actor serves classifications.
 //!
-//! The per-user layer: [`model`] fits per-label prototypes from a user's labelled rows and
-//! corrections, and [`fitter`] runs that fit as a training job.
+//! The per-user layer: [`personal`] turns a user's corrections and latest trained model into
+//! overrides and prototype boosts; [`model`] fits per-label prototypes from a user's labelled
+//! rows and corrections, and [`fitter`] runs that fit as a training job.
 
 pub mod evaluation;
 pub mod features;
@@ -19,6 +20,7 @@ pub mod guardrail;
 pub mod logistic;
 pub mod model;
 pub mod normalize;
+pub mod personal;
 pub mod resolve;
 pub mod rules;
 pub mod service;

@@ -65,10 +65,17 @@ pub struct Classification {
     pub cleaned: String,
 }
 
-/// The per-user layer's hook: a category the user chose for a narration.
+/// The per-user layer's hook: a category the user chose for a narration, and how far the
+/// user's examples lift each label for it.
 pub trait Overrides {
     /// The user's category for the narration with this [`normalize_description`] key.
     fn category(&self, key: &str, description: &str) -> Option<String>;
+
+    /// What to add to each label's log-probability under the global model (labels the model
+    /// does not know start from the mean); nothing by default.
+    fn boosts(&self, _description: &str) -> Vec<(String, f64)> {
+        Vec::new()
+    }
 }
 
 /// No user data.
@@ -152,13 +159,17 @@ impl<'a> Classifier<'a> {
             };
         }
         let probabilities = self.model.probabilities(&narration.features(amount));
-        let mut ranked: Vec<(&str, f64)> = self
-            .model
-            .labels()
-            .iter()
-            .map(String::as_str)
-            .zip(probabilities)
-            .collect();
+        let boosts = overrides.boosts(description);
+        let mut ranked: Vec<(&str, f64)> = if boosts.is_empty() {
+            self.model
+                .labels()
+                .iter()
+                .map(String::as_str)
+                .zip(probabilities)
+                .collect()
+        } else {
+            boosted(self.model.labels(), &probabilities, &boosts)
+        };
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
         let (top, top_p) = ranked.first().copied().unwrap_or((LAST_RESORT, 0.0));
         let cleaned = narration.cleaned.clone();
@@ -218,6 +229,30 @@ impl<'a> Classifier<'a> {
             .map(|slot| distinct[slot].clone())
             .collect()
     }
+}
+
+/// The probabilities of the model's labels and the boosted ones after adding each boost to its
+/// label's log-probability (a label the model does not know starts from their mean).
+fn boosted<'a>(
+    labels: &'a [String],
+    probabilities: &[f64],
+    boosts: &'a [(String, f64)],
+) -> Vec<(&'a str, f64)> {
+    let logs: Vec<f64> = probabilities.iter().map(|p| p.max(1e-12).ln()).collect();
+    let prior = logs.iter().sum::<f64>() / logs.len().max(1) as f64;
+    let mut logits: Vec<(&str, f64)> = labels.iter().map(String::as_str).zip(logs).collect();
+    for (label, boost) in boosts {
+        match logits.iter_mut().find(|(known, _)| known == label) {
+            Some((_, logit)) => *logit += boost,
+            None => logits.push((label, prior + boost)),
+        }
+    }
+    let top = logits.iter().map(|l| l.1).fold(f64::NEG_INFINITY, f64::max);
+    let total: f64 = logits.iter().map(|l| (l.1 - top).exp()).sum();
+    logits
+        .into_iter()
+        .map(|(label, logit)| (label, (logit - top).exp() / total))
+        .collect()
 }
 
 /// Whether `cleaned` text holds a word: two letters in a row.
