@@ -36,6 +36,18 @@ pub struct UpdateTransaction {
     pub edit: TransactionEdit,
 }
 
+/// Set one of the caller's transactions (and, on request, those like it) to a category by hand.
+pub struct CorrectCategory {
+    /// Whose transaction.
+    pub user: Uuid,
+    /// Its id.
+    pub id: Uuid,
+    /// The category chosen (validated).
+    pub category: String,
+    /// Whether transactions with the same description or merchant follow.
+    pub apply_to_similar: bool,
+}
+
 /// Delete one of the caller's transactions.
 pub struct DeleteTransaction {
     /// Whose transaction.
@@ -76,6 +88,9 @@ impl Request for GetTransaction {
 }
 impl Request for UpdateTransaction {
     type Output = Result<TransactionView, AccountsError>;
+}
+impl Request for CorrectCategory {
+    type Output = Result<Vec<Uuid>, AccountsError>;
 }
 impl Request for DeleteTransaction {
     type Output = Result<(), AccountsError>;
@@ -131,6 +146,13 @@ handle_later!(GetTransaction, |pool, msg| store::get(
 ));
 handle_later!(UpdateTransaction, |pool, msg| store::update(
     &pool, msg.user, msg.id, &msg.edit
+));
+handle_later!(CorrectCategory, |pool, msg| store::correct_category(
+    &pool,
+    msg.user,
+    msg.id,
+    &msg.category,
+    msg.apply_to_similar
 ));
 handle_later!(DeleteTransaction, |pool, msg| store::delete(
     &pool, msg.user, msg.id

@@ -3,13 +3,15 @@
 //! `user_id`, so another user's row is indistinguishable from a missing one. Amounts are read
 //! as `float8` of the `numeric(12,2)` column (two decimals) and compared as `numeric`.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::serialize::ToSql;
 use diesel::sql_types::{
-    BigInt, Bool, Date, Double, Float4, HasSqlType, Nullable, Text, Timestamptz, Uuid as SqlUuid,
+    Array, BigInt, Bool, Date, Double, Float4, HasSqlType, Nullable, Text, Timestamptz, Uuid as SqlUuid,
 };
 use diesel::{OptionalExtension, QueryResult, Queryable, QueryableByName};
 use diesel_async::pooled_connection::bb8::PooledConnection;
@@ -304,6 +306,8 @@ pub async fn get(pool: &PgPool, user: Uuid, id: Uuid) -> Result<TransactionView,
 /// The current category of a locked row.
 #[derive(QueryableByName)]
 struct CurrentCategory {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
     #[diesel(sql_type = Text)]
     category: String,
 }
@@ -323,17 +327,39 @@ UPDATE transactions SET
                      ELSE amount END,
     type = COALESCE($7, type),
     updated_at = now()
-WHERE user_id = $1 AND id = $2
+WHERE user_id = $1 AND id = ANY($2)
 RETURNING ";
 
-const UPSERT_CORRECTION: &str = "\
+/// Records the current category of `user`'s transactions `$2` as their corrections.
+const UPSERT_CORRECTIONS: &str = "\
 INSERT INTO training_corrections
     (user_id, transaction_id, description, original_category, corrected_category)
-VALUES ($1, $2, $3, $4, $5)
+SELECT user_id, id, description, original_category, category
+FROM transactions WHERE user_id = $1 AND id = ANY($2)
 ON CONFLICT (user_id, transaction_id) WHERE transaction_id IS NOT NULL
 DO UPDATE SET description = EXCLUDED.description,
               corrected_category = EXCLUDED.corrected_category,
               updated_at = now()";
+
+/// Most rows one correction may carry over to similar transactions.
+pub const MAX_SIMILAR: i64 = 10_000;
+
+/// Locks `user`'s transaction `$2` and, when `$3`, the other transactions like it that nobody
+/// corrected by hand (same description, case aside, or same known merchant), at most `$4` of
+/// them; returns their ids and categories, the named transaction first (none when it does not
+/// exist).
+const LOCK_SIMILAR: &str = "\
+SELECT t.id, t.category
+FROM transactions t JOIN transactions n ON n.user_id = $1 AND n.id = $2
+WHERE t.user_id = $1
+  AND (t.id = n.id
+       OR ($3 AND t.category_source <> 'manual'
+           AND (lower(t.description) = lower(n.description)
+                OR (t.merchant_name = n.merchant_name
+                    AND n.merchant_name NOT IN ('', 'Unknown')))))
+ORDER BY t.id <> n.id, t.id
+LIMIT $4 + 1
+FOR UPDATE OF t";
 
 /// Applies `edit` to `user`'s transaction `id` in one database transaction. A category change
 /// is a manual correction (categorisation spec §5.7): `is_manual` is set, `original_category`
@@ -348,7 +374,7 @@ pub async fn update(
     let mut conn = connect(pool).await?;
     as_user::<_, AccountsError, _>(&mut conn, user, async |conn| {
         let current: CurrentCategory = diesel::sql_query(
-            "SELECT category FROM transactions WHERE user_id = $1 AND id = $2 FOR UPDATE",
+            "SELECT id, category FROM transactions WHERE user_id = $1 AND id = $2 FOR UPDATE",
         )
         .bind::<SqlUuid, _>(user)
         .bind::<SqlUuid, _>(id)
@@ -364,7 +390,7 @@ pub async fn update(
         let row: TransactionView =
             diesel::sql_query(format!("{UPDATE_TRANSACTION}{TRANSACTION_COLUMNS}"))
                 .bind::<SqlUuid, _>(user)
-                .bind::<SqlUuid, _>(id)
+                .bind::<Array<SqlUuid>, _>(&[id][..])
                 .bind::<Nullable<Text>, _>(edit.category.as_deref())
                 .bind::<Nullable<Text>, _>(edit.description.as_deref())
                 .bind::<Nullable<Text>, _>(edit.merchant_name.as_deref())
@@ -373,16 +399,65 @@ pub async fn update(
                 .get_result(conn)
                 .await?;
         if corrected.is_some() {
-            diesel::sql_query(UPSERT_CORRECTION)
+            diesel::sql_query(UPSERT_CORRECTIONS)
                 .bind::<SqlUuid, _>(user)
-                .bind::<SqlUuid, _>(id)
-                .bind::<Text, _>(&row.description)
-                .bind::<Nullable<Text>, _>(row.original_category.as_deref())
-                .bind::<Text, _>(&row.category)
+                .bind::<Array<SqlUuid>, _>(&[id][..])
                 .execute(conn)
                 .await?;
         }
         Ok(row)
+    })
+    .await
+}
+
+/// Sets `user`'s transaction `id` to `category` by hand (categorisation spec §5.7), and with
+/// `apply_to_similar` the transactions like it that nobody corrected by hand (at most
+/// [`MAX_SIMILAR`]), in one database transaction: each becomes `manual` with its first
+/// category kept, the Income sign rule applies per row, and each row's correction is upserted.
+/// Returns the ids changed, the named transaction first.
+pub async fn correct_category(
+    pool: &PgPool,
+    user: Uuid,
+    id: Uuid,
+    category: &str,
+    apply_to_similar: bool,
+) -> Result<Vec<Uuid>, AccountsError> {
+    let mut conn = connect(pool).await?;
+    as_user::<_, AccountsError, _>(&mut conn, user, async |conn| {
+        let rows: Vec<CurrentCategory> = diesel::sql_query(LOCK_SIMILAR)
+            .bind::<SqlUuid, _>(user)
+            .bind::<SqlUuid, _>(id)
+            .bind::<Bool, _>(apply_to_similar)
+            .bind::<BigInt, _>(MAX_SIMILAR)
+            .load(conn)
+            .await?;
+        if !matches!(rows.as_slice(), [named, ..] if named.id == id) {
+            return Err(AccountsError::Core(CoreError::NotFound("transaction")));
+        }
+        let mut by_sign: BTreeMap<Option<&'static str>, Vec<Uuid>> = BTreeMap::new();
+        for row in &rows {
+            let sign = sign_change(&row.category, category).kind();
+            by_sign.entry(sign).or_default().push(row.id);
+        }
+        for (sign, ids) in &by_sign {
+            diesel::sql_query(format!("{UPDATE_TRANSACTION}id"))
+                .bind::<SqlUuid, _>(user)
+                .bind::<Array<SqlUuid>, _>(ids)
+                .bind::<Nullable<Text>, _>(Some(category))
+                .bind::<Nullable<Text>, _>(None::<&str>)
+                .bind::<Nullable<Text>, _>(None::<&str>)
+                .bind::<Bool, _>(true)
+                .bind::<Nullable<Text>, _>(*sign)
+                .execute(conn)
+                .await?;
+        }
+        let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+        diesel::sql_query(UPSERT_CORRECTIONS)
+            .bind::<SqlUuid, _>(user)
+            .bind::<Array<SqlUuid>, _>(&ids)
+            .execute(conn)
+            .await?;
+        Ok(ids)
     })
     .await
 }
