@@ -7,7 +7,7 @@ use std::time::Duration;
 use actix_web::HttpServer;
 use anyhow::Context as _;
 use scale_actors::cache::service::{CacheConfig, MEMORY_CAPACITY, MEMORY_TTL};
-use scale_actors::events::EventBus;
+use scale_actors::events::{Bus, EventBus};
 use scale_actors::fitters;
 use scale_actors::redis_pool;
 use scale_actors::training::scheduler::{Drain, TrainingScheduler};
@@ -116,6 +116,8 @@ async fn serve(config: Config, role: Role, auth: Arc<Authenticator>) -> anyhow::
     };
     let events = EventBus::connect(config.redis_url.as_deref(), &config.redis_key_prefix)
         .map_err(|e| anyhow::anyhow!("REDIS_URL: {e}"))?;
+    let layer_changes = Bus::connect(config.redis_url.as_deref(), &config.redis_key_prefix)
+        .map_err(|e| anyhow::anyhow!("REDIS_URL: {e}"))?;
     let bus = events.live_within(config.probe.timeout).await;
     tracing::info!(status = ?bus, "job event bus");
 
@@ -137,6 +139,7 @@ async fn serve(config: Config, role: Role, auth: Arc<Authenticator>) -> anyhow::
         redis,
         cache,
         events,
+        layer_changes,
         registry,
         probe: config.probe,
         role: role.as_str(),

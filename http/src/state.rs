@@ -9,8 +9,8 @@ use actix_web::web;
 use scale_actors::accounts::service::AccountsService;
 use scale_actors::analytics::service::AnalyticsService;
 use scale_actors::cache::service::{CacheConfig, CacheService};
-use scale_actors::categorization::service::ClassifierService;
-use scale_actors::events::EventBus;
+use scale_actors::categorization::service::{ClassifierService, LayerChanged};
+use scale_actors::events::{Bus, EventBus};
 use scale_actors::health::{HealthService, PostgresFlag, ProbeConfig};
 use scale_actors::ingest::service::IngestService;
 use scale_actors::redis_pool::RedisPool;
@@ -72,6 +72,8 @@ pub struct Wiring {
     pub cache: CacheConfig,
     /// Job progress events of every process.
     pub events: EventBus,
+    /// Changes of users' categorization layers, from every process.
+    pub layer_changes: Bus<LayerChanged>,
     /// Where every actor reports its health.
     pub registry: Registry,
     /// Health probe timing.
@@ -102,6 +104,7 @@ impl AppState {
             cache_redis,
             cache,
             events,
+            layer_changes,
             registry,
             probe,
             role,
@@ -133,8 +136,10 @@ impl AppState {
             spawn(&registry, move || AnalyticsService::new(pg.clone()))
         };
         let classifier = {
-            let pg = pg.clone();
-            spawn(&registry, move || ClassifierService::new(pg.clone()))
+            let (pg, events) = (pg.clone(), events.clone());
+            spawn(&registry, move || {
+                ClassifierService::new(pg.clone(), events.clone(), layer_changes.clone())
+            })
         };
         let cache = spawn(&registry, move || {
             CacheService::new(cache_redis.clone(), cache.clone())

@@ -1,26 +1,26 @@
-//! The in-process fallback cache: a bounded least-recently-used map whose entries expire.
-//! Pure logic over explicit instants.
+//! A bounded least-recently-used map whose entries expire: the cache's in-process fallback, and
+//! the classifier's per-user layers. Pure logic over explicit instants.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-struct Slot {
-    value: String,
+struct Slot<V> {
+    value: V,
     expires: Instant,
     used: u64,
 }
 
 /// At most `capacity` entries, each kept at most `max_ttl`; the least recently used one goes first
 /// when full, and an expired entry is never returned.
-pub struct Lru {
+pub struct Lru<V = String> {
     capacity: usize,
     max_ttl: Duration,
-    slots: HashMap<String, Slot>,
+    slots: HashMap<String, Slot<V>>,
     by_use: BTreeMap<u64, String>,
     clock: u64,
 }
 
-impl Lru {
+impl<V: Clone> Lru<V> {
     /// An empty cache holding at most `capacity` entries (at least one), none longer than
     /// `max_ttl`.
     pub fn new(capacity: usize, max_ttl: Duration) -> Self {
@@ -44,7 +44,7 @@ impl Lru {
     }
 
     /// The live value of `key` at `now`, marking it recently used.
-    pub fn get(&mut self, key: &str, now: Instant) -> Option<String> {
+    pub fn get(&mut self, key: &str, now: Instant) -> Option<V> {
         let expired = self.slots.get(key)?.expires <= now;
         if expired {
             self.remove(key);
@@ -60,7 +60,7 @@ impl Lru {
 
     /// Stores `value` under `key` until `now + ttl` (at most `now + max_ttl`), evicting the least
     /// recently used entries beyond the capacity.
-    pub fn set(&mut self, key: &str, value: String, ttl: Duration, now: Instant) {
+    pub fn set(&mut self, key: &str, value: V, ttl: Duration, now: Instant) {
         self.remove(key);
         let used = self.tick();
         self.slots.insert(

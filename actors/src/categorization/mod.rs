@@ -10,8 +10,10 @@
 //!
 //! The per-user layer: [`personal`] turns a user's corrections and latest trained model into
 //! overrides and prototype boosts; [`model`] fits per-label prototypes from a user's labelled
-//! rows and corrections, and [`fitter`] runs that fit as a training job.
+//! rows and corrections, and [`fitter`] runs that fit as a training job; [`corrections`] reads
+//! and stores what users teach.
 
+pub mod corrections;
 pub mod evaluation;
 pub mod features;
 pub mod fitter;

@@ -11,7 +11,7 @@ use diesel::sql_types::Text;
 use diesel::QueryableByName;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use scale_actors::cache::service::{CacheConfig, MEMORY_CAPACITY, MEMORY_TTL};
-use scale_actors::events::EventBus;
+use scale_actors::events::{Bus, EventBus};
 use scale_actors::health::ProbeConfig;
 use scale_actors::redis_pool;
 use scale_http::auth::{mint_token, Role};
@@ -95,6 +95,7 @@ impl TestApp {
                 memory_ttl: MEMORY_TTL,
             },
             events: EventBus::local(),
+            layer_changes: Bus::local(),
             registry: Registry::new(SupervisorConfig::default()),
             probe,
             role: "api",

@@ -68,7 +68,7 @@ impl From<Classification> for Prediction {
 
 /// `POST /categorization/classify`: one narration's category.
 async fn classify(
-    _: AuthUser,
+    user: AuthUser,
     state: web::Data<AppState>,
     body: web::Json<ClassifyBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -80,20 +80,21 @@ async fn classify(
     let mut answers = state
         .classifier
         .ask(Classify {
+            user: Some(user.id),
             items: vec![(description, amount)],
         })
-        .await?;
+        .await??;
     let answer = answers.pop().map(Prediction::from);
     Ok(HttpResponse::Ok().json(answer))
 }
 
 /// `POST /categorization/classify/batch`: a category per narration, in order.
 async fn classify_batch(
-    _: AuthUser,
+    user: AuthUser,
     state: web::Data<AppState>,
     body: web::Json<BatchBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let answers = classify_all(&state, body.into_inner()).await?;
+    let answers = classify_all(&state, &user, body.into_inner()).await?;
     let predictions: Vec<Prediction> = answers.into_iter().map(Prediction::from).collect();
     Ok(HttpResponse::Ok().json(json!({ "predictions": predictions })))
 }
@@ -101,13 +102,13 @@ async fn classify_batch(
 /// `POST /categorization/classify/map`: the web client's contract, `{description: category}`
 /// for every description that got a category (`Uncategorized` ones are left out).
 async fn classify_map(
-    _: AuthUser,
+    user: AuthUser,
     state: web::Data<AppState>,
     body: web::Json<BatchBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let descriptions = body.descriptions.clone();
-    let answers = classify_all(&state, body).await?;
+    let answers = classify_all(&state, &user, body).await?;
     let map: BTreeMap<String, String> = descriptions
         .into_iter()
         .zip(answers)
@@ -119,7 +120,11 @@ async fn classify_map(
 
 /// Checks a batch (not empty, at most [`MAX_BATCH`], text within limits, one amount per
 /// description) and classifies it in one call.
-async fn classify_all(state: &AppState, body: BatchBody) -> Result<Vec<Classification>, ApiError> {
+async fn classify_all(
+    state: &AppState,
+    user: &AuthUser,
+    body: BatchBody,
+) -> Result<Vec<Classification>, ApiError> {
     let BatchBody {
         descriptions,
         amounts,
@@ -154,5 +159,6 @@ async fn classify_all(state: &AppState, body: BatchBody) -> Result<Vec<Classific
         None => vec![None; descriptions.len()],
     };
     let items = descriptions.into_iter().zip(amounts).collect();
-    Ok(state.classifier.ask(Classify { items }).await?)
+    let user = Some(user.id);
+    Ok(state.classifier.ask(Classify { user, items }).await??)
 }
