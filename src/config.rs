@@ -105,6 +105,8 @@ pub struct Config {
     pub cache_redis_timeout: Duration,
     /// `ANALYTICS_CACHE_TTL_SECS`: how long analytics answers stay cached.
     pub analytics_cache_ttl: Duration,
+    /// `CATEGORIZER_RETRAIN_AFTER`: corrections that queue a categorizer job (default 10).
+    pub categorizer_retrain_after: u32,
     /// `TRAINING_WORKERS` / `TRAINING_LEASE_SECS` / `TRAINING_POLL_MS` / `TRAINING_TIMEOUT_SECS`
     /// (and `TRAINING_TIMEOUT_{CATEGORIZER,FORECASTER}_SECS`) / `TRAINING_BACKOFF_BASE_MS` /
     /// `TRAINING_BACKOFF_CAP_SECS`, and `CHAOS_TRAINING_STEP_DELAY_MS` when chaos is enabled.
@@ -257,6 +259,7 @@ impl Config {
                 "ANALYTICS_CACHE_TTL_SECS",
                 "300",
             )?),
+            categorizer_retrain_after: positive(&get, "CATEGORIZER_RETRAIN_AFTER", "10")?,
             training,
         })
     }

@@ -146,6 +146,7 @@ async fn serve(config: Config, role: Role, auth: Arc<Authenticator>) -> anyhow::
         ingest_parsers: config.ingest_parsers,
         ingest_timeout: config.ingest_timeout,
         analytics_cache_ttl: config.analytics_cache_ttl,
+        retrain_after: config.categorizer_retrain_after,
         rate_limiter,
         auth,
         chaos_enabled: config.chaos_enabled,

@@ -42,6 +42,8 @@ pub struct AppState {
     pub cache: Handle<CacheService>,
     /// How long analytics answers stay cached.
     pub analytics_cache_ttl: Duration,
+    /// Corrections that queue a categorizer job (`CATEGORIZER_RETRAIN_AFTER`).
+    pub retrain_after: u32,
     /// Every supervised actor, for readiness and ops.
     pub registry: Registry,
     /// Verifies bearer tokens.
@@ -86,6 +88,8 @@ pub struct Wiring {
     pub ingest_timeout: Duration,
     /// How long analytics answers stay cached.
     pub analytics_cache_ttl: Duration,
+    /// Corrections that queue a categorizer job.
+    pub retrain_after: u32,
     /// Limits `/api/v1` requests per caller.
     pub rate_limiter: RateLimiter,
     /// Verifies bearer tokens.
@@ -111,6 +115,7 @@ impl AppState {
             ingest_parsers,
             ingest_timeout,
             analytics_cache_ttl,
+            retrain_after,
             rate_limiter,
             auth,
             chaos_enabled,
@@ -163,6 +168,7 @@ impl AppState {
             classifier,
             cache,
             analytics_cache_ttl,
+            retrain_after,
             registry,
             auth,
             chaos_enabled,

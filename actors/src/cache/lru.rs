@@ -116,7 +116,7 @@ mod tests {
     #[test]
     fn values_expire() {
         let now = Instant::now();
-        let mut lru = Lru::new(10, TTL);
+        let mut lru: Lru = Lru::new(10, TTL);
         lru.set("a", "1".into(), TTL, now);
         assert_eq!(lru.get("a", now + TTL / 2).as_deref(), Some("1"));
         assert_eq!(lru.get("a", now + TTL), None);
@@ -127,7 +127,7 @@ mod tests {
     fn no_value_outlives_the_cap() {
         let now = Instant::now();
         let cap = Duration::from_secs(5);
-        let mut lru = Lru::new(10, cap);
+        let mut lru: Lru = Lru::new(10, cap);
         lru.set("a", "1".into(), Duration::from_secs(300), now);
         lru.set("b", "2".into(), Duration::from_secs(1), now);
         assert_eq!(lru.get("a", now + cap / 2).as_deref(), Some("1"));
@@ -138,7 +138,7 @@ mod tests {
     #[test]
     fn the_least_recently_used_entry_is_evicted() {
         let now = Instant::now();
-        let mut lru = Lru::new(2, TTL);
+        let mut lru: Lru = Lru::new(2, TTL);
         lru.set("a", "1".into(), TTL, now);
         lru.set("b", "2".into(), TTL, now);
         assert!(lru.get("a", now).is_some());
@@ -155,7 +155,7 @@ mod tests {
     #[test]
     fn selected_keys_are_removed() {
         let now = Instant::now();
-        let mut lru = Lru::new(10, TTL);
+        let mut lru: Lru = Lru::new(10, TTL);
         for key in ["an:u1:x", "an:u1:y", "an:u2:x", "cat:u1"] {
             lru.set(key, String::new(), TTL, now);
         }

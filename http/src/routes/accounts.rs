@@ -93,8 +93,12 @@ async fn update_transaction(
         id: id.into_inner(),
         edit: body.into_inner().validate()?,
     };
+    let recategorised = msg.edit.category.is_some();
     let updated = state.accounts.local().ask(msg).await??;
     super::invalidate_cache(&state, user.id).await;
+    if recategorised {
+        super::categorization::corrections_changed(&state, &user).await;
+    }
     Ok(HttpResponse::Ok().json(updated))
 }
 

@@ -102,6 +102,7 @@ impl TestApp {
             ingest_parsers: 2,
             ingest_timeout: Duration::from_secs(120),
             analytics_cache_ttl: Duration::from_secs(300),
+            retrain_after: 10,
             rate_limiter,
             auth: Arc::new(Authenticator::new(SECRET, Some(jwks)).unwrap()),
             chaos_enabled: true,
