@@ -11,7 +11,8 @@ use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::serialize::ToSql;
 use diesel::sql_types::{
-    Array, BigInt, Bool, Date, Double, Float4, HasSqlType, Nullable, Text, Timestamptz, Uuid as SqlUuid,
+    Array, BigInt, Bool, Date, Double, Float4, HasSqlType, Nullable, Text, Timestamptz,
+    Uuid as SqlUuid,
 };
 use diesel::{OptionalExtension, QueryResult, Queryable, QueryableByName};
 use diesel_async::pooled_connection::bb8::PooledConnection;

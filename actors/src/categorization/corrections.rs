@@ -123,10 +123,8 @@ pub async fn record_feedback(
     role: &str,
     pairs: &[(String, String)],
 ) -> Result<i64, CoreError> {
-    let (descriptions, categories): (Vec<&str>, Vec<&str>) = pairs
-        .iter()
-        .map(|(d, c)| (d.as_str(), c.as_str()))
-        .unzip();
+    let (descriptions, categories): (Vec<&str>, Vec<&str>) =
+        pairs.iter().map(|(d, c)| (d.as_str(), c.as_str())).unzip();
     let mut conn = checkout(pool).await?;
     let pending = as_user::<_, diesel::result::Error, _>(&mut conn, user, async |conn| {
         ensure_user(conn, user, role).await?;

@@ -90,7 +90,11 @@ impl PersonalLayer {
         }
         for (label, (sum, count)) in sums {
             let n = f64::from(count);
-            layer.push(label, SparseVector::normalized(&sum), CORRECTION_BOOST * n / (n + 1.0));
+            layer.push(
+                label,
+                SparseVector::normalized(&sum),
+                CORRECTION_BOOST * n / (n + 1.0),
+            );
         }
         for prototype in trained.map_or(&[][..], |model| &model.prototypes) {
             let m = f64::from(prototype.examples);
@@ -229,9 +233,9 @@ mod tests {
             "ZENOBIA QUARTZ AGENCIES",
             "ZENOBIA QUARTZ AGENCIES MUMBAI",
         ]
-            .into_iter()
-            .map(|d| correction(d, "", "Utilities"))
-            .collect();
+        .into_iter()
+        .map(|d| correction(d, "", "Utilities"))
+        .collect();
         let layer = PersonalLayer::new(&corrections, None);
         let after = Classifier::shipped().classify(text, Some(-640.0), &layer);
         assert_eq!(after.category, "Utilities", "before: {before:?}");
@@ -248,7 +252,11 @@ mod tests {
     fn an_empty_layer_changes_nothing() {
         let layer = PersonalLayer::new(&[], None);
         assert!(layer.is_empty());
-        for text in ["SWIGGY ORDER", "NEFT CR ACME TECHNOLOGIES PVT LTD SALARY", "xyz"] {
+        for text in [
+            "SWIGGY ORDER",
+            "NEFT CR ACME TECHNOLOGIES PVT LTD SALARY",
+            "xyz",
+        ] {
             assert_eq!(
                 Classifier::shipped().classify(text, Some(-10.0), &layer),
                 Classifier::shipped().classify(

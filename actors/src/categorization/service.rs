@@ -198,9 +198,11 @@ impl Service for ClassifierService {
     const NAME: &'static str = "classifier";
 
     fn started(&mut self, ctx: &mut ServiceContext<Self>) {
-        Self::listen(ctx, self.layers.changes.subscribe(), |change: &LayerChanged| {
-            Some(change.user_id)
-        });
+        Self::listen(
+            ctx,
+            self.layers.changes.subscribe(),
+            |change: &LayerChanged| Some(change.user_id),
+        );
         Self::listen(ctx, self.jobs.subscribe(), |event| {
             (event.status == JobStatus::Completed).then_some(event.user_id)
         });
@@ -239,7 +241,11 @@ impl Handles<Classify> for ClassifierService {
 }
 
 impl Handles<Feedback> for ClassifierService {
-    fn handle(&mut self, msg: Feedback, _: &mut ServiceContext<Self>) -> Reply<Result<i64, CoreError>> {
+    fn handle(
+        &mut self,
+        msg: Feedback,
+        _: &mut ServiceContext<Self>,
+    ) -> Reply<Result<i64, CoreError>> {
         let (pool, layers) = (self.pool.clone(), self.layers.clone());
         Reply::later(async move {
             let pending =

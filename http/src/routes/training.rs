@@ -424,7 +424,10 @@ async fn create(
 }
 
 /// The caller's new categorizer job, or the active one (the old client's flow never conflicts).
-pub(crate) async fn queue_categorizer(state: &AppState, user: &AuthUser) -> Result<JobView, ApiError> {
+pub(crate) async fn queue_categorizer(
+    state: &AppState,
+    user: &AuthUser,
+) -> Result<JobView, ApiError> {
     match create(state, user, JobKind::Categorizer, None).await? {
         Ok(job) => Ok(job),
         Err(TrainingError::Conflict(active)) => cached_job(state, user.id, active).await,

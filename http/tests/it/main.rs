@@ -10,6 +10,7 @@ mod categorization;
 mod common;
 mod front;
 mod ingest;
+mod learning;
 mod security;
 mod training;
 mod ws;

@@ -9,8 +9,8 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use scale_actors::categorization::service::Feedback;
 use scale_actors::text;
-use scale_statements::text::{CATEGORY, DESCRIPTION};
 use scale_statements::rows::UNCATEGORIZED;
+use scale_statements::text::{CATEGORY, DESCRIPTION};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -140,8 +140,15 @@ mod tests {
 
     #[test]
     fn empty_and_useless_corrections_are_refused() {
-        assert_eq!(parse(json!({})).unwrap_err().detail, "No corrections provided");
-        for useless in [json!({"x": " "}), json!({" ": "Food"}), json!({"x": "uncategorized"})] {
+        assert_eq!(
+            parse(json!({})).unwrap_err().detail,
+            "No corrections provided"
+        );
+        for useless in [
+            json!({"x": " "}),
+            json!({" ": "Food"}),
+            json!({"x": "uncategorized"}),
+        ] {
             assert_eq!(
                 parse(useless).unwrap_err().detail,
                 "No valid corrections provided"
