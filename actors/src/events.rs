@@ -64,6 +64,22 @@ pub struct JobEvent {
     pub at: DateTime<Utc>,
 }
 
+impl JobEvent {
+    /// Metrics key of the transactions a completed categorizer job re-categorised.
+    pub const RECATEGORIZED: &'static str = "recategorized";
+
+    /// Whether this is the event that follows a completed categorizer job once the user's
+    /// transactions were re-categorised with its model (its metrics carry
+    /// [`JobEvent::RECATEGORIZED`]).
+    pub fn is_recategorized(&self) -> bool {
+        self.status == JobStatus::Completed
+            && self
+                .metrics
+                .as_ref()
+                .is_some_and(|m| m.get(Self::RECATEGORIZED).is_some())
+    }
+}
+
 /// What a [`Bus`] carries: a JSON message on its own pub/sub channel.
 pub trait Topic: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// The channel's name after the deployment's key prefix.

@@ -267,11 +267,11 @@ async fn a_worker_stopped_with_sigterm_hands_its_running_job_back() {
     assert_eq!(row.get::<_, Option<&str>>(3), None);
 }
 
-type Ws =
+pub(crate) type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// The next JSON text message, which must come `within`.
-async fn next_text(ws: &mut Ws, within: Duration) -> Value {
+pub(crate) async fn next_text(ws: &mut Ws, within: Duration) -> Value {
     use futures_util::StreamExt;
     loop {
         let message = tokio::time::timeout(within, ws.next())
@@ -286,7 +286,7 @@ async fn next_text(ws: &mut Ws, within: Duration) -> Value {
 }
 
 /// Polls `/health/ready` until the server's job event bus runs through Redis.
-async fn until_bus_live(server: &Server) {
+pub(crate) async fn until_bus_live(server: &Server) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while server.ready_becomes(reqwest::StatusCode::OK).await.1["events"] != "redis" {
         assert!(Instant::now() < deadline, "the bus never went live");

@@ -4,4 +4,5 @@
 
 mod common;
 mod e2e;
+mod e2e_learning;
 mod e2e_training;

@@ -1,9 +1,14 @@
 //! The categorizer's training job: fits [`model`](super::model) from the user's labelled
-//! examples.
+//! examples, then [`recategorize`](super::recategorize)s the user's transactions with it.
+
+use futures_util::future::LocalBoxFuture;
+use scale_schema::PgPool;
 
 use super::model::train;
+use super::recategorize::after_training;
 use crate::jobs::JobKind;
 use crate::training::fitting::{Fitter, JobControl, LabelledExample, TrainError, TrainingOutput};
+use crate::training::store::JobView;
 
 /// Fits the per-user categorizer for [`JobKind::Categorizer`] jobs.
 #[derive(Debug, Clone, Copy, Default)]
@@ -19,5 +24,9 @@ impl Fitter for CategorizerFitter {
         control: &mut dyn JobControl,
     ) -> Result<TrainingOutput, TrainError> {
         train(&input, control)
+    }
+
+    fn completed(&self, pool: PgPool, job: JobView) -> LocalBoxFuture<'static, Option<JobView>> {
+        Box::pin(after_training(pool, job))
     }
 }

@@ -10,7 +10,8 @@
 //!
 //! The per-user layer: [`personal`] turns a user's corrections and latest trained model into
 //! overrides and prototype boosts; [`model`] fits per-label prototypes from a user's labelled
-//! rows and corrections, and [`fitter`] runs that fit as a training job; [`corrections`] reads
+//! rows and corrections, and [`fitter`] runs that fit as a training job, after which
+//! [`recategorize`] applies the new model to the user's transactions; [`corrections`] reads
 //! and stores what users teach.
 
 pub mod corrections;
@@ -23,6 +24,7 @@ pub mod logistic;
 pub mod model;
 pub mod normalize;
 pub mod personal;
+pub mod recategorize;
 pub mod resolve;
 pub mod rules;
 pub mod service;

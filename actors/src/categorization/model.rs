@@ -333,9 +333,7 @@ pub fn train(
         });
     }
     if usable.is_empty() {
-        return Err(TrainError::Unusable(
-            "no labelled transactions or corrections with a usable description".into(),
-        ));
+        return rules_and_global_only(skipped, control);
     }
     control.step(1, STEPS, "features extracted")?;
 
@@ -377,6 +375,31 @@ pub fn train(
     };
     control.step(4, STEPS, "model serialised")?;
     Ok(output)
+}
+
+/// The outcome for a user with nothing to learn from (a new user, or rows no rule or person
+/// labelled): an empty model, so the shipped rules and global model serve alone, with metrics
+/// saying so.
+fn rules_and_global_only(
+    skipped: usize,
+    control: &mut dyn JobControl,
+) -> Result<TrainingOutput, TrainError> {
+    let model = fit(&[], control)?;
+    let metrics = serde_json::json!({
+        "model": "rules+global",
+        "examples": 0,
+        "corrections": 0,
+        "skipped": skipped,
+        "labels": 0,
+        "note": "no corrections or trusted labelled rows yet: the shipped rules and global model categorise alone",
+        "features": { "version": FEATURES_VERSION, "dim": DIM, "ngram": NGRAM },
+    });
+    control.step(1, 1, "nothing to learn yet: rules and global model")?;
+    Ok(TrainingOutput {
+        metrics,
+        artefact: model.to_artefact(),
+        format: CategorizerModel::FORMAT,
+    })
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use rust_decimal::Decimal;
 use scale_schema::PgPool;
 use uuid::Uuid;
 
+use super::store::JobView;
 use super::TrainingError;
 use crate::jobs::JobKind;
 
@@ -123,6 +124,12 @@ pub trait Fitter: Send + Sync + 'static {
         input: Self::Input,
         control: &mut dyn JobControl,
     ) -> Result<TrainingOutput, TrainError>;
+
+    /// Puts the model of `job`, just completed and stored, to work (in the process that ran
+    /// it); returns the job as this changed it, to be published. Nothing by default.
+    fn completed(&self, _pool: PgPool, _job: JobView) -> LocalBoxFuture<'static, Option<JobView>> {
+        Box::pin(async { None })
+    }
 }
 
 /// A job's fitting with its input loaded, ready to run on a blocking thread.
@@ -132,11 +139,16 @@ pub type Fit = Box<dyn FnOnce(&mut dyn JobControl) -> Result<TrainingOutput, Tra
 type Load =
     dyn Fn(PgPool, Uuid) -> LocalBoxFuture<'static, Result<Fit, TrainingError>> + Send + Sync;
 
-/// A registered job kind: how to load and fit it, and how long one attempt may run.
+/// [`Fitter::completed`] of the kind's fitter.
+type Completed = dyn Fn(PgPool, JobView) -> LocalBoxFuture<'static, Option<JobView>> + Send + Sync;
+
+/// A registered job kind: how to load and fit it, how long one attempt may run, and what
+/// follows its completion.
 #[derive(Clone)]
 pub struct Registered {
     timeout: Duration,
     load: Arc<Load>,
+    completed: Arc<Completed>,
 }
 
 impl Registered {
@@ -148,6 +160,11 @@ impl Registered {
     /// Reads `user`'s input for this kind, ready to fit.
     pub async fn load(&self, pool: &PgPool, user: Uuid) -> Result<Fit, TrainingError> {
         (self.load)(pool.clone(), user).await
+    }
+
+    /// Runs [`Fitter::completed`] for `job`.
+    pub async fn completed(&self, pool: &PgPool, job: JobView) -> Option<JobView> {
+        (self.completed)(pool.clone(), job).await
     }
 }
 
@@ -165,6 +182,10 @@ impl Fitters {
     /// When the kind already has a fitter.
     pub fn register<F: Fitter>(mut self, fitter: F, timeout: Duration) -> Self {
         let fitter = Arc::new(fitter);
+        let completed = {
+            let fitter = fitter.clone();
+            move |pool: PgPool, job: JobView| fitter.completed(pool, job)
+        };
         let load = move |pool: PgPool, user: Uuid| -> LocalBoxFuture<'static, _> {
             let fitter = fitter.clone();
             Box::pin(async move {
@@ -175,6 +196,7 @@ impl Fitters {
         let registered = Registered {
             timeout,
             load: Arc::new(load),
+            completed: Arc::new(completed),
         };
         let previous = self.kinds.insert(F::KIND, registered);
         assert!(previous.is_none(), "two fitters for {}", F::KIND.as_str());

@@ -25,7 +25,8 @@ pub const MAX_EXAMPLES: i64 = 50_000;
 pub const MAX_ENTRIES: i64 = 100_000;
 
 /// Corrections (joined to their transaction when it still exists) and the labelled
-/// transactions nobody corrected; corrections first, newest first.
+/// transactions nobody corrected whose label a rule, the user or the client gave (never the
+/// model's own guesses, which it would only learn back); corrections first, newest first.
 const EXAMPLES: &str = "
 SELECT description, merchant, amount, category, correction FROM (
     SELECT coalesce(t.description, c.description) AS description,
@@ -42,6 +43,7 @@ SELECT description, merchant, amount, category, correction FROM (
            t.transaction_date::timestamptz
     FROM transactions t
     WHERE t.user_id = $1 AND t.category <> $2
+      AND t.category_source IN ('rule', 'user', 'client', 'manual')
       AND NOT EXISTS (SELECT 1 FROM training_corrections c
                       WHERE c.user_id = $1 AND c.transaction_id = t.id)
 ) examples

@@ -163,15 +163,14 @@ impl Attempt {
     pub async fn run(self, claimed: JobView) {
         self.bus.publish(claimed.event()).await;
         let _abandon = AbandonOnDrop(self.stop.clone());
-        let outcome = match JobKind::parse(&claimed.kind) {
-            Some(kind) => match self.fitters.get(kind) {
-                Some(job) => self.outcome(job).await,
-                None => Outcome::Failed(Failure::Permanent(format!(
-                    "no fitter registered for job kind `{}`",
-                    claimed.kind
-                ))),
-            },
-            None => Outcome::Failed(Failure::Permanent(format!(
+        let registered = JobKind::parse(&claimed.kind).and_then(|kind| self.fitters.get(kind));
+        let outcome = match (registered, JobKind::parse(&claimed.kind)) {
+            (Some(job), _) => self.outcome(job).await,
+            (None, Some(_)) => Outcome::Failed(Failure::Permanent(format!(
+                "no fitter registered for job kind `{}`",
+                claimed.kind
+            ))),
+            (None, None) => Outcome::Failed(Failure::Permanent(format!(
                 "unknown job kind `{}`",
                 claimed.kind
             ))),
@@ -186,7 +185,14 @@ impl Attempt {
             Outcome::Lost => Ok(None),
         };
         match written {
-            Ok(Some(view)) => self.bus.publish(view.event()).await,
+            Ok(Some(view)) => {
+                self.bus.publish(view.event()).await;
+                if let (Outcome::Fitted(_), Some(job)) = (&outcome, registered) {
+                    if let Some(after) = job.completed(pool, view).await {
+                        self.bus.publish(after.event()).await;
+                    }
+                }
+            }
             Ok(None) => tracing::info!(job = %lease.job, "job lost (cancelled or reaped)"),
             Err(err) => tracing::error!(
                 job = %lease.job, error = %err,

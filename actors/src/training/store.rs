@@ -208,6 +208,38 @@ pub async fn create(
     .await
 }
 
+/// Records what followed the completion of `job` (a new message, `metrics` merged into its
+/// own) as one more logged event of the completed job; `None` when it is no longer completed.
+pub async fn annotate(
+    pool: &PgPool,
+    job: &JobView,
+    message: &str,
+    metrics: serde_json::Map<String, serde_json::Value>,
+) -> Result<Option<JobView>, TrainingError> {
+    let mut merged = match &job.metrics {
+        Some(serde_json::Value::Object(fields)) => fields.clone(),
+        _ => serde_json::Map::new(),
+    };
+    merged.extend(metrics);
+    let mut conn = connect(pool).await?;
+    as_user(&mut conn, job.user_id, async |conn| {
+        diesel::update(training_jobs::table)
+            .filter(training_jobs::id.eq(job.id))
+            .filter(training_jobs::user_id.eq(job.user_id))
+            .filter(training_jobs::status.eq(JobStatus::Completed.as_str()))
+            .set((
+                training_jobs::message.eq(message),
+                training_jobs::metrics.eq(serde_json::Value::Object(merged)),
+            ))
+            .returning(JobView::as_returning())
+            .get_result(conn)
+            .await
+            .optional()
+    })
+    .await
+    .map_err(TrainingError::from)
+}
+
 /// The statuses of an active job.
 const ACTIVE: [&str; 2] = ["pending", "processing"];
 

@@ -302,10 +302,13 @@ fn frame(event: &JobEvent) -> Bytes {
     ))
 }
 
-/// The SSE event type: `progress` for a step of a running job, else the status.
+/// The SSE event type: `progress` for a step of a running job, `recategorized` once a completed
+/// categorizer's model was applied to the user's transactions, else the status.
 fn event_name(event: &JobEvent) -> &'static str {
     if event.status == JobStatus::Processing && event.step > 0 {
         "progress"
+    } else if event.is_recategorized() {
+        "recategorized"
     } else {
         event.status.as_str()
     }

@@ -9,7 +9,8 @@
 //!
 //! Client messages (JSON text): `subscribe` / `unsubscribe` with `job_id` (one of the caller's
 //! jobs) or `all: true` (every job of the caller), and `ping` (answered `pong`). The server sends
-//! `authenticated`, `subscribed`, `unsubscribed`, `event` (the job event's fields), `pong` and
+//! `authenticated`, `subscribed`, `unsubscribed`, `event` (the job event's fields),
+//! `recategorized` (the same fields, once a completed categorizer's model was applied), `pong` and
 //! `error` (`code`, `message`; the connection stays open unless it is an auth error). A client
 //! only ever receives its own jobs' events, in publication order.
 //!
@@ -180,6 +181,9 @@ enum Outgoing<'a> {
     Unsubscribed(Scope),
     /// A job event, its fields flattened beside `type`.
     Event(&'a JobEvent),
+    /// The event that follows a completed categorizer job once the user's transactions were
+    /// re-categorised with its model (metrics `recategorized`: rows changed), flattened the same.
+    Recategorized(&'a JobEvent),
     /// Answers `ping`.
     Pong,
     /// A refused message (`code` as in the HTTP problems where one applies).
@@ -442,7 +446,14 @@ impl Connection {
 
     async fn forward(&mut self, event: Result<Arc<JobEvent>, RecvError>) -> Result<(), End> {
         match event {
-            Ok(event) if self.wants(&event) => self.send(&Outgoing::Event(&event)).await,
+            Ok(event) if self.wants(&event) => {
+                let message = if event.is_recategorized() {
+                    Outgoing::Recategorized(&event)
+                } else {
+                    Outgoing::Event(&event)
+                };
+                self.send(&message).await
+            }
             Ok(_) => Ok(()),
             Err(RecvError::Lagged(missed)) => {
                 tracing::info!(user = %self.user, missed, "websocket: slow client dropped");

@@ -173,7 +173,10 @@ where
 }
 
 fn id_of<'a>(ids: &'a [(String, String)], amount: &str) -> &'a str {
-    match ids.iter().find(|(a, _)| a.parse::<f64>() == amount.parse::<f64>()) {
+    match ids
+        .iter()
+        .find(|(a, _)| a.parse::<f64>() == amount.parse::<f64>())
+    {
         Some((_, id)) => id,
         None => panic!("no transaction of {amount} in {ids:?}"),
     }
@@ -195,11 +198,7 @@ async fn a_category_set_by_hand_carries_over_to_similar_rows_but_not_manual_ones
         ],
     )
     .await;
-    let (first, second, third) = (
-        id_of(&ids, "-400"),
-        id_of(&ids, "-250"),
-        id_of(&ids, "-90"),
-    );
+    let (first, second, third) = (id_of(&ids, "-400"), id_of(&ids, "-250"), id_of(&ids, "-90"));
     // The third was set by hand before: apply_to_similar leaves it.
     expect(
         &app,

@@ -133,20 +133,20 @@ fn reports_a_handful_of_steps() {
 }
 
 #[test]
-fn unusable_without_labels() {
-    let mut control = RecordingControl::running();
-    assert!(matches!(
-        train(&[], &mut control),
-        Err(TrainError::Unusable(_))
-    ));
+fn without_labels_the_rules_and_global_model_serve_alone() {
     let only_uncategorized = [
         labelled("SWIGGY", "Uncategorized"),
         labelled("1234", "Food"),
     ];
-    assert!(matches!(
-        train(&only_uncategorized, &mut control),
-        Err(TrainError::Unusable(_))
-    ));
+    for examples in [&[][..], &only_uncategorized[..]] {
+        let mut control = RecordingControl::running();
+        let output = train(examples, &mut control).unwrap();
+        assert_eq!(output.metrics["model"], "rules+global");
+        assert_eq!(output.metrics["examples"], 0);
+        let model = CategorizerModel::from_artefact(&output.artefact).unwrap();
+        assert!(model.prototypes.is_empty());
+        assert_eq!(predict(&model, "SWIGGY", ""), None);
+    }
 }
 
 #[test]
