@@ -62,7 +62,7 @@ async fn corrections_reach_every_process_and_a_completed_job_recategorises_over_
         ),
         ("2025-03-02", "KAVERI TEXTILE MILLS 55667788", "-2100"),
         ("2025-03-03", "KAVERI TEXTILE MILLS 99887766", "-1800"),
-        ("2025-03-04", "zq", "-15"),
+        ("2025-03-04", "42", "-15"),
     ];
     let transactions: Vec<Value> = rows
         .iter()
@@ -119,7 +119,7 @@ async fn corrections_reach_every_process_and_a_completed_job_recategorises_over_
     // The fallback row is set by hand: re-categorisation must leave it.
     let manual: Uuid = pg
         .query_one(
-            "SELECT id FROM transactions WHERE user_id = $1 AND description = 'zq'",
+            "SELECT id FROM transactions WHERE user_id = $1 AND description = '42'",
             &[&user],
         )
         .await
