@@ -27,6 +27,16 @@ pub enum Role {
     Admin,
 }
 
+impl Role {
+    /// The stored name (`users.role`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Admin => "admin",
+        }
+    }
+}
+
 /// The claims SCALE reads from a token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {

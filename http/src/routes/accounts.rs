@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::auth::{AuthUser, Role};
+use crate::auth::AuthUser;
 use crate::problem::ApiError;
 use crate::AppState;
 
@@ -185,7 +185,7 @@ async fn put_settings(
 async fn profile(user: &AuthUser, state: &AppState) -> Result<Profile, ApiError> {
     let msg = GetProfile {
         user: user.id,
-        role: role_name(user.role),
+        role: user.role.as_str(),
     };
     Ok(state.accounts.local().ask(msg).await??)
 }
@@ -197,7 +197,7 @@ async fn update_profile(
 ) -> Result<Profile, ApiError> {
     let msg = UpdateProfile {
         user: user.id,
-        role: role_name(user.role),
+        role: user.role.as_str(),
         update: update.validate()?,
     };
     Ok(state.accounts.local().ask(msg).await??)
@@ -207,10 +207,4 @@ fn settings(profile: &Profile) -> serde_json::Value {
     json!({"currency": profile.currency, "timezone": profile.timezone})
 }
 
-/// The stored name of `role` (`users.role`).
-pub(crate) fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::User => "user",
-        Role::Admin => "admin",
-    }
-}
+

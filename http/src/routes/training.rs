@@ -415,7 +415,7 @@ async fn create(
 ) -> Result<Result<JobView, TrainingError>, ApiError> {
     let msg = CreateJob {
         user: user.id,
-        role: super::accounts::role_name(user.role),
+        role: user.role.as_str(),
         kind,
         max_attempts,
     };

@@ -17,7 +17,6 @@ use serde_json::{json, Map, Value};
 use super::learn_from_corrections;
 use crate::auth::AuthUser;
 use crate::problem::{ApiError, Code};
-use crate::routes::accounts::role_name;
 use crate::AppState;
 
 /// Most corrections one request may carry.
@@ -44,7 +43,7 @@ async fn feedback(
     let categories: BTreeSet<String> = pairs.iter().map(|(_, c)| c.clone()).collect();
     let msg = Feedback {
         user: user.id,
-        role: role_name(user.role),
+        role: user.role.as_str(),
         pairs,
     };
     let pending = state.classifier.ask(msg).await??;
