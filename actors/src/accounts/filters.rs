@@ -16,6 +16,8 @@ pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 200;
 /// Statuses a transaction can have.
 pub const STATUSES: [&str; 5] = ["completed", "pending", "refunded", "cancelled", "failed"];
+/// What can decide a transaction's category (`category_source`).
+pub const CATEGORY_SOURCES: [&str; 6] = ["rule", "model", "user", "client", "fallback", "manual"];
 
 /// The list's query string as sent (every value still text).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -43,6 +45,10 @@ pub struct RawListQuery {
     pub status: Option<String>,
     /// Free text searched in the description and the merchant name.
     pub q: Option<String>,
+    /// `true` or `false`: whether a person should check the category.
+    pub needs_review: Option<String>,
+    /// One of [`CATEGORY_SOURCES`].
+    pub category_source: Option<String>,
 }
 
 /// A validated list request.
@@ -70,6 +76,10 @@ pub struct ListQuery {
     pub status: Option<String>,
     /// An `ILIKE` pattern (`%text%`, with `\`, `%` and `_` escaped by `\`).
     pub search: Option<String>,
+    /// Whether a person should check the category.
+    pub needs_review: Option<bool>,
+    /// What decided the category.
+    pub category_source: Option<String>,
 }
 
 impl RawListQuery {
@@ -108,6 +118,12 @@ impl RawListQuery {
         let status = present(self.status)
             .map(|s| one_of("status", s, &STATUSES))
             .transpose()?;
+        let needs_review = present(self.needs_review)
+            .map(|v| one_of("needs_review", v, &["true", "false"]).map(|v| v == "true"))
+            .transpose()?;
+        let category_source = present(self.category_source)
+            .map(|s| one_of("category_source", s, &CATEGORY_SOURCES))
+            .transpose()?;
         Ok(ListQuery {
             limit,
             after,
@@ -126,6 +142,8 @@ impl RawListQuery {
             search: present(self.q)
                 .map(|q| text("q", q).map(|q| format!("%{}%", escape_like(&q))))
                 .transpose()?,
+            needs_review,
+            category_source,
         })
     }
 }

@@ -233,11 +233,15 @@ impl QueryFragment<Pg> for PageQuery<'_> {
             (&q.merchant, "lower(merchant_name) = lower(", ")"),
             (&q.kind, "type = ", ""),
             (&q.status, "status = ", ""),
+            (&q.category_source, "category_source = ", ""),
         ];
         for (value, left, right) in texts {
             if let Some(value) = value {
                 and::<Text, _>(&mut out, left, value, right)?;
             }
+        }
+        if let Some(needs_review) = &q.needs_review {
+            and::<Bool, _>(&mut out, "needs_review = ", needs_review, "")?;
         }
         if let Some(pattern) = &q.search {
             and::<Text, _>(&mut out, "(description ILIKE ", pattern, r" ESCAPE '\'")?;

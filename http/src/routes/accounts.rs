@@ -206,5 +206,3 @@ async fn update_profile(
 fn settings(profile: &Profile) -> serde_json::Value {
     json!({"currency": profile.currency, "timezone": profile.timezone})
 }
-
-

@@ -416,3 +416,62 @@ async fn every_tenth_correction_queues_exactly_one_job() {
     assert_eq!(answer["training_job_id"], Value::Null);
     assert_eq!(jobs().await, "1");
 }
+
+#[actix_rt::test]
+async fn the_list_filters_by_what_decided_the_category_and_review() {
+    let db = TestDatabase::create();
+    let app = TestApp::new(&db).service().await;
+    let ((_, alice), (_, bob)) = (user(), user());
+    let rows = [
+        (
+            "2025-01-02",
+            "UPI/DR/412345678901/SWIGGY/YESB/swiggy@ybl/Paym",
+            "-300",
+        ),
+        ("2025-01-03", "42", "-15"),
+    ];
+    import(&app, &alice, &rows).await;
+    import(&app, &bob, &rows).await;
+    let descriptions = |query: &'static str| {
+        let (app, alice) = (&app, &alice);
+        async move {
+            let page = expect(
+                app,
+                Method::GET,
+                &format!("{TRANSACTIONS}?{query}"),
+                alice,
+                None,
+                200,
+            )
+            .await;
+            page["transactions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["description"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(descriptions("needs_review=true").await, ["42"]);
+    assert_eq!(descriptions("category_source=fallback").await, ["42"]);
+    assert_eq!(
+        descriptions("category_source=RULE&needs_review=false").await,
+        [rows[0].1]
+    );
+    assert!(descriptions("category_source=manual").await.is_empty());
+    for query in [
+        "needs_review=maybe",
+        "category_source=robot",
+        "category_source=%00",
+    ] {
+        let res = send(
+            &app,
+            Method::GET,
+            &format!("{TRANSACTIONS}?{query}"),
+            Some(&alice),
+            None,
+        )
+        .await;
+        problem(res, 422, "validation").await;
+    }
+}
