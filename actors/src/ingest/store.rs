@@ -66,7 +66,7 @@ pub struct ImportOutcome {
 /// besides them. The transaction commits only when `parsed` succeeds after the last chunk, so a
 /// parse failing half-way stores nothing. A file already imported by this user is refused with
 /// [`IngestError::FileAlreadyImported`] unless `force`, and so is whatever else
-/// [`uploads::begin`] refuses (the parse is then abandoned: `chunks` is dropped).
+/// `uploads::begin` refuses (the parse is then abandoned: `chunks` is dropped).
 pub async fn import(
     pool: &PgPool,
     user: Uuid,

@@ -1,6 +1,6 @@
 //! The `uploaded_files` bookkeeping of an import, inside the import's database transaction.
-//! [`begin`] finds or opens the file's row, refusing a file already imported, and for one
-//! chunk of a chunked upload claims the chunk's index; [`finish`] records what was stored and
+//! `begin` finds or opens the file's row, refusing a file already imported, and for one
+//! chunk of a chunked upload claims the chunk's index; `finish` records what was stored and
 //! completes a chunked upload once its last chunk is in.
 //!
 //! No lock outlives the statements' own rows: requests for the same file wait only for the
@@ -27,7 +27,7 @@ use crate::error::CoreError;
 /// Most chunks one upload may have (400 chunks of 2,500 rows: a million rows).
 pub const MAX_CHUNKS: u32 = 400;
 
-/// How often [`begin`] reads an upload again that other requests keep changing under it
+/// How often `begin` reads an upload again that other requests keep changing under it
 /// before it gives up with [`IngestError::UploadRestarted`].
 const ATTEMPTS: usize = 8;
 

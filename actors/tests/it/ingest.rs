@@ -2,8 +2,8 @@
 
 use scale_actors::error::CoreError;
 use scale_actors::ingest::store::{self, Batch};
-use scale_actors::ingest::uploads::{self, UploadRecord};
 use scale_actors::ingest::streaming::Upload;
+use scale_actors::ingest::uploads::{self, UploadRecord};
 use scale_actors::ingest::{streaming, IngestError};
 use scale_schema::testing::TestDatabase;
 use scale_statements::error::StatementError;
@@ -95,7 +95,10 @@ async fn a_failure_mid_import_leaves_nothing_behind() {
         matches!(err, IngestError::Core(CoreError::Database(_))),
         "{err:?}"
     );
-    assert!(uploads::uploaded_files(&pool, user).await.unwrap().is_empty());
+    assert!(uploads::uploaded_files(&pool, user)
+        .await
+        .unwrap()
+        .is_empty());
     s.transactions.truncate(5_999);
     let ok = store::import_parsed(&pool, user, Some("g.csv"), s.clone(), false)
         .await
@@ -120,7 +123,10 @@ async fn a_failure_in_the_first_of_several_batches_rolls_back_and_frees_the_conn
             "{err:?}"
         );
     }
-    assert!(uploads::uploaded_files(&pool, user).await.unwrap().is_empty());
+    assert!(uploads::uploaded_files(&pool, user)
+        .await
+        .unwrap()
+        .is_empty());
     s.transactions[10].currency = "INR";
     let ok = store::import_parsed(&pool, user, Some("g.csv"), s.clone(), false)
         .await
@@ -155,7 +161,10 @@ async fn a_parse_failing_after_rows_were_written_stores_nothing() {
         .await
         .unwrap_err();
     assert_eq!(err, IngestError::Statement(StatementError::NoHeaderRow));
-    assert!(uploads::uploaded_files(&pool, user).await.unwrap().is_empty());
+    assert!(uploads::uploaded_files(&pool, user)
+        .await
+        .unwrap()
+        .is_empty());
     // Nothing was left behind, so the same rows import in full afterwards.
     let ok = store::import_parsed(&pool, user, Some("g.csv"), s, false)
         .await
@@ -224,7 +233,10 @@ async fn a_streamed_import_reports_a_file_it_cannot_read_and_stores_nothing() {
         .await
         .unwrap_err();
     assert_eq!(err, IngestError::Statement(StatementError::NoHeaderRow));
-    assert!(uploads::uploaded_files(&pool, user).await.unwrap().is_empty());
+    assert!(uploads::uploaded_files(&pool, user)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test]

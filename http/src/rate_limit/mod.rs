@@ -593,6 +593,23 @@ mod tests {
     }
 
     #[test]
+    fn only_post_ingest_import_is_charged_by_its_handler() {
+        let import = Some("/api/v1/ingest/import");
+        assert!(Tier::charged_by_handler(&Method::POST, import));
+        assert!(!Tier::charged_by_handler(&Method::GET, import));
+        for pattern in [
+            Some("/api/v1/training/upload"),
+            Some("/api/v1/ingest/parse"),
+            None,
+        ] {
+            assert!(
+                !Tier::charged_by_handler(&Method::POST, pattern),
+                "{pattern:?}"
+            );
+        }
+    }
+
+    #[test]
     fn keys_carry_prefix_tier_and_subject() {
         let limiter =
             RateLimiter::new(None, "t:", RateLimits::default(), DEFAULT_REDIS_TIMEOUT).unwrap();
