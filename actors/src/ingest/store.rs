@@ -57,7 +57,8 @@ pub struct ImportOutcome {
     pub uploaded_file_id: Uuid,
     /// What the parser decided that the user should check.
     pub warnings: Vec<Warning>,
-    /// For a chunk of a chunked upload, how far the upload got.
+    /// For a chunk of a chunked upload, how far the upload got (left out otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub progress: Option<ChunkProgress>,
 }
 

@@ -245,8 +245,22 @@ pub(super) async fn begin(
             Some(upload) => {
                 if let Some((index, _, rows_hash)) = &wanted {
                     if upload.completed_at.is_none() && upload.chunks_expected == count {
-                        let new = claim(conn, user, &upload, *index, rows_hash).await?;
-                        return Ok(Slot::part(upload.id, upload.generation, new));
+                        let id = (upload.id, upload.generation);
+                        match claim(conn, user, id, *index, rows_hash).await? {
+                            Claim::New => return Ok(Slot::part(id, true)),
+                            Claim::Again => return Ok(Slot::part(id, false)),
+                            // Forced, other rows start the upload over (below).
+                            Claim::Taken if force => {}
+                            Claim::Taken => {
+                                return Err(TxError::Ingest(IngestError::ChunkMismatch {
+                                    uploaded_file_id: upload.id,
+                                    detail: format!(
+                                        "chunk {index} of this upload was already stored with \
+                                         other rows; send ?force=true to start the upload over"
+                                    ),
+                                }))
+                            }
+                        }
                     }
                 }
                 if !force {
@@ -265,21 +279,17 @@ pub(super) async fn begin(
         if !admission().await {
             return Err(TxError::Ingest(IngestError::NotAdmitted));
         }
-        let upload = Existing {
-            id,
-            generation,
-            chunks_expected: count,
-            chunks_received: 0,
-            completed_at: None,
-        };
-        let new = claim(conn, user, &upload, index, &rows_hash).await?;
-        return Ok(Slot::part(id, generation, new));
+        // A new round: the index is free.
+        let id = (id, generation);
+        let new = matches!(claim(conn, user, id, index, &rows_hash).await?, Claim::New);
+        return Ok(Slot::part(id, new));
     }
     Err(TxError::Ingest(IngestError::UploadRestarted))
 }
 
 impl Slot {
-    fn part(id: Uuid, generation: i32, new: bool) -> Self {
+    /// A chunk's slot in round `generation` of upload `id`.
+    fn part((id, generation): (Uuid, i32), new: bool) -> Self {
         Self {
             id,
             part: Some(Part { generation, new }),
@@ -344,22 +354,30 @@ async fn restart(
     Ok(opened)
 }
 
-/// Claims chunk `index` of `upload`'s current round for rows hashing to `rows_hash`: `true`
-/// when the index is new, `false` when it was stored before with the same rows (a chunk sent
-/// again); other rows under a stored index are a [`IngestError::ChunkMismatch`]. A claim of the
-/// same index still being stored by another request waits for it.
+/// What claiming a chunk's index found.
+enum Claim {
+    /// The index was free: the chunk is new.
+    New,
+    /// The index holds the same rows: the chunk was sent again.
+    Again,
+    /// The index holds other rows.
+    Taken,
+}
+
+/// Claims chunk `index` of round `generation` of upload `id` for rows hashing to `rows_hash`.
+/// A claim of the same index still being stored by another request waits for it.
 async fn claim(
     conn: &mut AsyncPgConnection,
     user: Uuid,
-    upload: &Existing,
+    (id, generation): (Uuid, i32),
     index: u32,
     rows_hash: &str,
-) -> Result<bool, TxError> {
+) -> Result<Claim, TxError> {
     let index = count_i32(index);
     let claimed = diesel::insert_into(upload_chunks::table)
         .values((
-            upload_chunks::uploaded_file_id.eq(upload.id),
-            upload_chunks::generation.eq(upload.generation),
+            upload_chunks::uploaded_file_id.eq(id),
+            upload_chunks::generation.eq(generation),
             upload_chunks::chunk_index.eq(index),
             upload_chunks::user_id.eq(user),
             upload_chunks::rows_hash.eq(rows_hash),
@@ -368,24 +386,18 @@ async fn claim(
         .execute(conn)
         .await?;
     if claimed == 1 {
-        return Ok(true);
+        return Ok(Claim::New);
     }
     let stored: String = upload_chunks::table
-        .find((upload.id, upload.generation, index))
+        .find((id, generation, index))
         .select(upload_chunks::rows_hash)
         .first(conn)
         .await?;
-    if stored == rows_hash {
-        Ok(false)
+    Ok(if stored == rows_hash {
+        Claim::Again
     } else {
-        Err(TxError::Ingest(IngestError::ChunkMismatch {
-            uploaded_file_id: upload.id,
-            detail: format!(
-                "chunk {index} of this upload was already stored with other rows; \
-                 send ?force=true to start the upload over"
-            ),
-        }))
-    }
+        Claim::Taken
+    })
 }
 
 /// Why a request may not store into `upload` without `force` (`count`: the chunk's count).

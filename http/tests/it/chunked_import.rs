@@ -190,6 +190,22 @@ async fn chunks_posted_at_once_are_all_accepted_and_the_file_is_imported_after_t
         upload_of(&app, &token, &hash).await["status"],
         "in_progress"
     );
+    // Other rows under that index are refused, unless forced: then the upload starts over again.
+    let other = chunk(&hash, &rows[2], 1, 3);
+    let res = test::call_service(&app, import(&token, "", &other)).await;
+    problem(res, 409, "chunk_mismatch").await;
+    let res = test::call_service(&app, import(&token, "?force=true", &other)).await;
+    let (status, body) = answer(res).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (&body["status"], &body["chunks_received"]),
+        (&json!("in_progress"), &json!(1))
+    );
+    let upload = upload_of(&app, &token, &hash).await;
+    assert_eq!(
+        (&upload["chunks_received"], &upload["row_count"]),
+        (&json!(1), &json!(40))
+    );
 }
 
 #[actix_rt::test]
@@ -480,13 +496,14 @@ async fn a_chunked_upload_is_charged_once_and_no_invented_chunk_dodges_the_limit
     assert_eq!(redis_count(&redis, &key).await, 2);
 
     // Over the limit now: no chunk opens an upload, whatever numbers it makes up; none claims
-    // the open upload with another count; no file comes whole.
+    // the open upload with another count or other rows, forced or not; no file comes whole.
     let third = new_file_hash();
     let whole = json!({"transactions": rows[1]});
     for (query, body) in [
         ("", chunk(&third, &rows[1], 1, 3)),
         ("", chunk(&third, &rows[1], 0, 1)),
         ("?force=true", chunk(&second, &rows[1], 1, 2)),
+        ("?force=true", chunk(&second, &rows[2], 0, 3)),
         ("", chunk(&second, &rows[1], 1, 2)),
         ("", whole),
     ] {
