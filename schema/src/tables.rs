@@ -15,7 +15,8 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// Whole files a user uploaded, for file-level de-duplication by SHA-256.
+    /// Whole files a user uploaded, for file-level de-duplication by SHA-256; a chunked upload
+    /// counts as imported once `completed_at` is set.
     uploaded_files (id) {
         id -> Uuid,
         user_id -> Uuid,
@@ -25,6 +26,22 @@ diesel::table! {
         row_count -> Nullable<Int4>,
         inserted -> Nullable<Int4>,
         created_at -> Timestamptz,
+        chunks_expected -> Nullable<Int4>,
+        chunks_received -> Int4,
+        generation -> Int4,
+        completed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    /// The chunks a chunked upload has stored, per round (`generation`) and index.
+    upload_chunks (uploaded_file_id, generation, chunk_index) {
+        uploaded_file_id -> Uuid,
+        generation -> Int4,
+        chunk_index -> Int4,
+        user_id -> Uuid,
+        rows_hash -> Bpchar,
+        received_at -> Timestamptz,
     }
 }
 
@@ -131,6 +148,7 @@ diesel::table! {
 diesel::joinable!(transactions -> users (user_id));
 diesel::joinable!(transactions -> uploaded_files (uploaded_file_id));
 diesel::joinable!(uploaded_files -> users (user_id));
+diesel::joinable!(upload_chunks -> uploaded_files (uploaded_file_id));
 diesel::joinable!(training_jobs -> users (user_id));
 diesel::joinable!(training_corrections -> users (user_id));
 diesel::joinable!(training_job_events -> training_jobs (job_id));
@@ -140,6 +158,7 @@ diesel::joinable!(training_corrections -> transactions (transaction_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     uploaded_files,
+    upload_chunks,
     transactions,
     training_jobs,
     training_job_events,

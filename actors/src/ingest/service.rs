@@ -10,8 +10,9 @@ use serde_json::{Map, Value};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use uuid::Uuid;
 
-use super::store::{self, ImportOutcome, UploadedFile};
+use super::store::ImportOutcome;
 use super::streaming::{self, Upload};
+use super::uploads::{self, Chunk, UploadedFile};
 use super::IngestError;
 use crate::error::CoreError;
 use scale_supervision::{Handles, Reply, Request, Service, ServiceContext};
@@ -42,7 +43,8 @@ impl Request for ImportUpload {
     type Output = Result<ImportOutcome, IngestError>;
 }
 
-/// Store JSON rows for a user (`POST /ingest/import`, JSON body).
+/// Store JSON rows for a user (`POST /ingest/import`, JSON body): a whole file, or one chunk
+/// of a chunked upload.
 pub struct ImportRows {
     /// The importing user.
     pub user: Uuid,
@@ -54,6 +56,8 @@ pub struct ImportRows {
     pub file_hash: String,
     /// Import even if this hash was imported before.
     pub force: bool,
+    /// The chunk these rows are, when the file is sent in chunks.
+    pub chunk: Option<Chunk>,
 }
 
 impl Request for ImportRows {
@@ -162,6 +166,7 @@ impl Handles<ImportRows> for IngestService {
                 filename,
                 msg.file_hash,
                 msg.force,
+                msg.chunk,
             )
             .await
         })
@@ -175,6 +180,6 @@ impl Handles<ListUploads> for IngestService {
         _: &mut ServiceContext<Self>,
     ) -> Reply<Result<Vec<UploadedFile>, IngestError>> {
         let pool = self.pool.clone();
-        Reply::later(async move { store::uploaded_files(&pool, msg.user).await })
+        Reply::later(async move { uploads::uploaded_files(&pool, msg.user).await })
     }
 }

@@ -1,17 +1,14 @@
 //! Writing an import: one database transaction, scoped to the user by [`as_user`] (row-level
-//! security), records the upload and inserts its rows in batches as the parser hands them over
-//! (`INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING`), then commits only once the parser
-//! has finished cleanly, so a failure leaves nothing behind and stored duplicates are counted,
-//! not fatal.
+//! security), records the upload (or one part of a chunked upload, see [`uploads`]) and inserts its rows in
+//! batches as the parser hands them over (`INSERT … SELECT FROM unnest(…) ON CONFLICT DO
+//! NOTHING`), then commits only once the parser has finished cleanly, so a failure leaves
+//! nothing behind and stored duplicates are counted, not fatal.
 
 use std::future::Future;
 
-use chrono::{DateTime, Utc};
-use diesel::prelude::*;
 use diesel::sql_types::{Array, Bool, Date, Float4, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rust_decimal::prelude::ToPrimitive;
-use scale_schema::tables::uploaded_files;
 use scale_schema::{as_user, PgPool};
 use scale_statements::fingerprint::FINGERPRINT_VERSION;
 use scale_statements::pipeline::{ParsedStatement, Summary};
@@ -21,7 +18,8 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use super::IngestError;
+use super::uploads::{self, ChunkProgress, UploadRecord};
+use super::{IngestError, TxError};
 use crate::categorization::model::known_label;
 use crate::categorization::resolve::{Classifier, NoOverrides};
 use crate::error::CoreError;
@@ -59,34 +57,17 @@ pub struct ImportOutcome {
     pub uploaded_file_id: Uuid,
     /// What the parser decided that the user should check.
     pub warnings: Vec<Warning>,
+    /// For a chunk of a chunked upload, how far the upload got (left out otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress: Option<ChunkProgress>,
 }
 
-/// One row of `GET /ingest/uploaded-files`.
-#[derive(Debug, Clone, Serialize, Queryable, Selectable)]
-#[diesel(table_name = uploaded_files)]
-pub struct UploadedFile {
-    /// Upload id.
-    pub id: Uuid,
-    /// Original file name.
-    pub filename: Option<String>,
-    /// SHA-256 of the bytes.
-    pub file_hash: String,
-    /// `import`, `training` or `forecast`.
-    pub upload_type: String,
-    /// Transactions parsed from the file.
-    pub row_count: Option<i32>,
-    /// Transactions stored from the file.
-    pub inserted: Option<i32>,
-    /// When it was uploaded.
-    pub created_at: DateTime<Utc>,
-}
-
-/// Stores the transactions of a file with hash `file_hash` for `user` in one transaction, as
-/// `chunks` delivers them; `parsed` ends the parse and tells what it found besides them. The
-/// transaction commits only when `parsed` succeeds after the last chunk, so a parse failing
-/// half-way stores nothing. A file already imported by this user is refused with
-/// [`IngestError::FileAlreadyImported`] unless `force` (the parse is then abandoned: `chunks`
-/// is dropped).
+/// Stores the transactions of a file (or of one part of a chunked upload) with hash `file_hash` for `user` in
+/// one transaction, as `chunks` delivers them; `parsed` ends the parse and tells what it found
+/// besides them. The transaction commits only when `parsed` succeeds after the last chunk, so a
+/// parse failing half-way stores nothing. A file already imported by this user is refused with
+/// [`IngestError::FileAlreadyImported`] unless `force`, and so is whatever else
+/// `uploads::begin` refuses (the parse is then abandoned: `chunks` is dropped).
 pub async fn import(
     pool: &PgPool,
     user: Uuid,
@@ -98,22 +79,16 @@ pub async fn import(
         .get()
         .await
         .map_err(|e| IngestError::Core(CoreError::Database(e.into())))?;
-    let (uploaded_file_id, inserted, summary) =
+    let (uploaded_file_id, inserted, summary, progress) =
         as_user::<_, TxError, _>(&mut conn, user, async |conn| {
-            let id = record_upload(conn, user, &upload).await?;
+            let slot = uploads::begin(conn, user, upload).await?;
             let mut inserted = 0;
             while let Some(chunk) = chunks.recv().await {
-                inserted += insert_rows(conn, user, id, chunk).await?;
+                inserted += insert_rows(conn, user, slot.id, chunk).await?;
             }
             let summary = parsed.await.map_err(TxError::Ingest)?;
-            diesel::update(uploaded_files::table.find(id))
-                .set((
-                    uploaded_files::inserted.eq(count(inserted)),
-                    uploaded_files::row_count.eq(count(summary.transactions)),
-                ))
-                .execute(conn)
-                .await?;
-            Ok((id, inserted, summary))
+            let progress = uploads::finish(conn, &slot, inserted, summary.transactions).await?;
+            Ok((slot.id, inserted, summary, progress))
         })
         .await
         .map_err(IngestError::from)?;
@@ -129,6 +104,7 @@ pub async fn import(
         file_hash: summary.file_hash,
         uploaded_file_id,
         warnings: summary.warnings,
+        progress,
     })
 }
 
@@ -169,110 +145,9 @@ pub async fn import_parsed(
         filename,
         file_hash: &summary.file_hash.clone(),
         force,
+        chunk: None,
     };
     import(pool, user, upload, chunks, async { Ok(summary) }).await
-}
-
-/// The `uploaded_files` row an import records.
-#[derive(Debug, Clone, Copy)]
-pub struct UploadRecord<'a> {
-    /// The client's file name.
-    pub filename: Option<&'a str>,
-    /// SHA-256 of the bytes (or the client's hash of its file).
-    pub file_hash: &'a str,
-    /// Import even if this exact file was imported before.
-    pub force: bool,
-}
-
-fn count(n: usize) -> i32 {
-    i32::try_from(n).unwrap_or(i32::MAX)
-}
-
-/// The user's uploads, newest first (at most 500).
-pub async fn uploaded_files(pool: &PgPool, user: Uuid) -> Result<Vec<UploadedFile>, IngestError> {
-    let mut conn = pool
-        .get()
-        .await
-        .map_err(|e| IngestError::Core(CoreError::Database(e.into())))?;
-    as_user(&mut conn, user, async |conn| {
-        uploaded_files::table
-            .filter(uploaded_files::user_id.eq(user))
-            .order((uploaded_files::created_at.desc(), uploaded_files::id.desc()))
-            .limit(500)
-            .select(UploadedFile::as_select())
-            .load(conn)
-            .await
-    })
-    .await
-    .map_err(|e: diesel::result::Error| IngestError::Core(CoreError::Database(e.into())))
-}
-
-/// Errors inside the import transaction (rolled back).
-enum TxError {
-    Db(diesel::result::Error),
-    Ingest(IngestError),
-}
-
-impl From<diesel::result::Error> for TxError {
-    fn from(err: diesel::result::Error) -> Self {
-        TxError::Db(err)
-    }
-}
-
-impl From<TxError> for IngestError {
-    fn from(err: TxError) -> Self {
-        match err {
-            TxError::Db(e) => IngestError::Core(CoreError::Database(e.into())),
-            TxError::Ingest(e) => e,
-        }
-    }
-}
-
-async fn record_upload(
-    conn: &mut AsyncPgConnection,
-    user: Uuid,
-    upload: &UploadRecord<'_>,
-) -> Result<Uuid, TxError> {
-    diesel::sql_query("INSERT INTO users (id) VALUES ($1) ON CONFLICT (id) DO NOTHING")
-        .bind::<SqlUuid, _>(user)
-        .execute(conn)
-        .await?;
-    // Serialises concurrent imports of the same file by the same user.
-    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind::<Text, _>(format!("{user}:{}", upload.file_hash))
-        .execute(conn)
-        .await?;
-    let existing: Option<Uuid> = uploaded_files::table
-        .filter(uploaded_files::user_id.eq(user))
-        .filter(uploaded_files::file_hash.eq(upload.file_hash))
-        .filter(uploaded_files::upload_type.eq("import"))
-        .select(uploaded_files::id)
-        .first(conn)
-        .await
-        .optional()?;
-    match existing {
-        Some(id) if !upload.force => Err(TxError::Ingest(IngestError::FileAlreadyImported {
-            uploaded_file_id: id,
-        })),
-        Some(id) => {
-            diesel::update(uploaded_files::table.find(id))
-                .set(uploaded_files::created_at.eq(diesel::dsl::now))
-                .execute(conn)
-                .await?;
-            Ok(id)
-        }
-        None => Ok(diesel::insert_into(uploaded_files::table)
-            .values((
-                uploaded_files::user_id.eq(user),
-                uploaded_files::file_hash.eq(upload.file_hash),
-                uploaded_files::filename.eq(upload.filename),
-                uploaded_files::upload_type.eq("import"),
-                uploaded_files::row_count.eq(0),
-            ))
-            .returning(uploaded_files::id)
-            .get_result(conn)
-            .await?),
-    }
 }
 
 /// A transaction's `raw_data`: its source row, what extraction found, and where it came from.

@@ -14,7 +14,8 @@ use serde_json::{Map, Value};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use super::store::{self, Batch, ImportOutcome, UploadRecord, BATCH};
+use super::store::{self, Batch, ImportOutcome, BATCH};
+use super::uploads::{Chunk, UploadRecord};
 use super::IngestError;
 use crate::error::CoreError;
 
@@ -39,7 +40,7 @@ pub async fn import_file(
     force: bool,
 ) -> Result<ImportOutcome, IngestError> {
     let filename = upload.filename.clone();
-    stream(pool, user, Some(&filename), force, move |handoff| {
+    stream(pool, user, Some(&filename), force, None, move |handoff| {
         let prepared =
             pipeline::prepare(&upload.bytes, &upload.filename, upload.password.as_deref())?;
         handoff.run(prepared)
@@ -47,7 +48,8 @@ pub async fn import_file(
     .await
 }
 
-/// Stores JSON rows a client sent for `user` (see [`pipeline::prepare_objects`]).
+/// Stores JSON rows a client sent for `user` (see [`pipeline::prepare_objects`]): a whole file,
+/// or the `chunk` of a chunked upload they are.
 pub async fn import_rows(
     pool: &PgPool,
     user: Uuid,
@@ -55,8 +57,9 @@ pub async fn import_rows(
     filename: Option<&str>,
     file_hash: String,
     force: bool,
+    chunk: Option<Chunk>,
 ) -> Result<ImportOutcome, IngestError> {
-    stream(pool, user, filename, force, move |handoff| {
+    stream(pool, user, filename, force, chunk, move |handoff| {
         handoff.run(pipeline::prepare_objects(rows, file_hash)?)
     })
     .await
@@ -92,6 +95,7 @@ async fn stream(
     user: Uuid,
     filename: Option<&str>,
     force: bool,
+    chunk: Option<Chunk>,
     parse: impl FnOnce(Handoff) -> Result<Summary, StatementError> + Send + 'static,
 ) -> Result<ImportOutcome, IngestError> {
     let (hash_sender, hash) = oneshot::channel();
@@ -122,6 +126,7 @@ async fn stream(
         filename,
         file_hash: &file_hash,
         force,
+        chunk,
     };
     let outcome = store::import(pool, user, upload, chunks, parsed).await;
     if let Some(payload) = panicked {

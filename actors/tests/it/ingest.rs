@@ -1,8 +1,9 @@
 //! The import store against a real Postgres database.
 
 use scale_actors::error::CoreError;
-use scale_actors::ingest::store::{self, Batch, UploadRecord};
+use scale_actors::ingest::store::{self, Batch};
 use scale_actors::ingest::streaming::Upload;
+use scale_actors::ingest::uploads::{self, UploadRecord};
 use scale_actors::ingest::{streaming, IngestError};
 use scale_schema::testing::TestDatabase;
 use scale_statements::error::StatementError;
@@ -57,10 +58,10 @@ async fn import_then_reimport_is_a_no_op() {
     assert_eq!(forced.skipped_duplicates, 8);
     assert_eq!(forced.uploaded_file_id, first.uploaded_file_id);
 
-    let files = store::uploaded_files(&pool, user).await.unwrap();
+    let files = uploads::uploaded_files(&pool, user).await.unwrap();
     assert_eq!(files.len(), 1);
     assert_eq!(files[0].inserted, Some(0));
-    assert!(store::uploaded_files(&pool, Uuid::new_v4())
+    assert!(uploads::uploaded_files(&pool, Uuid::new_v4())
         .await
         .unwrap()
         .is_empty());
@@ -94,7 +95,10 @@ async fn a_failure_mid_import_leaves_nothing_behind() {
         matches!(err, IngestError::Core(CoreError::Database(_))),
         "{err:?}"
     );
-    assert!(store::uploaded_files(&pool, user).await.unwrap().is_empty());
+    assert!(uploads::uploaded_files(&pool, user)
+        .await
+        .unwrap()
+        .is_empty());
     s.transactions.truncate(5_999);
     let ok = store::import_parsed(&pool, user, Some("g.csv"), s.clone(), false)
         .await
@@ -119,13 +123,16 @@ async fn a_failure_in_the_first_of_several_batches_rolls_back_and_frees_the_conn
             "{err:?}"
         );
     }
-    assert!(store::uploaded_files(&pool, user).await.unwrap().is_empty());
+    assert!(uploads::uploaded_files(&pool, user)
+        .await
+        .unwrap()
+        .is_empty());
     s.transactions[10].currency = "INR";
     let ok = store::import_parsed(&pool, user, Some("g.csv"), s.clone(), false)
         .await
         .unwrap();
     assert_eq!(ok.inserted, 11_000);
-    assert_eq!(store::uploaded_files(&pool, user).await.unwrap().len(), 1);
+    assert_eq!(uploads::uploaded_files(&pool, user).await.unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -147,13 +154,17 @@ async fn a_parse_failing_after_rows_were_written_stores_nothing() {
         filename: Some("g.csv"),
         file_hash: &s.file_hash,
         force: false,
+        chunk: None,
     };
     let failed = async { Err(IngestError::Statement(StatementError::NoHeaderRow)) };
     let err = store::import(&pool, user, upload, chunks, failed)
         .await
         .unwrap_err();
     assert_eq!(err, IngestError::Statement(StatementError::NoHeaderRow));
-    assert!(store::uploaded_files(&pool, user).await.unwrap().is_empty());
+    assert!(uploads::uploaded_files(&pool, user)
+        .await
+        .unwrap()
+        .is_empty());
     // Nothing was left behind, so the same rows import in full afterwards.
     let ok = store::import_parsed(&pool, user, Some("g.csv"), s, false)
         .await
@@ -193,7 +204,7 @@ async fn a_streamed_import_of_several_chunks_stores_every_row_once_with_its_coun
     assert_eq!(outcome.inserted, rows);
     assert_eq!(outcome.skipped_duplicates, 0);
     assert_eq!(outcome.file_hash, hex_sha256(&bytes));
-    let files = store::uploaded_files(&pool, user).await.unwrap();
+    let files = uploads::uploaded_files(&pool, user).await.unwrap();
     assert_eq!(
         (files[0].row_count, files[0].inserted),
         (Some(rows as i32), Some(rows as i32))
@@ -222,7 +233,10 @@ async fn a_streamed_import_reports_a_file_it_cannot_read_and_stores_nothing() {
         .await
         .unwrap_err();
     assert_eq!(err, IngestError::Statement(StatementError::NoHeaderRow));
-    assert!(store::uploaded_files(&pool, user).await.unwrap().is_empty());
+    assert!(uploads::uploaded_files(&pool, user)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test]
@@ -256,7 +270,7 @@ async fn every_imported_row_is_categorised_with_what_decided_it() {
         row("weekly vegetables", -300.0, Some("grocery")),
         row("SRI LAKSHMI MEDICALS", -320.0, Some("Uncategorized")),
     ];
-    let outcome = streaming::import_rows(&pool, user, rows, None, "c".repeat(64), false)
+    let outcome = streaming::import_rows(&pool, user, rows, None, "c".repeat(64), false, None)
         .await
         .unwrap();
     assert_eq!(outcome.inserted, 5);

@@ -62,6 +62,9 @@ codes! {
     UnreadableFile => "unreadable_file": "The file is corrupt, truncated or not what its name says.",
     NoHeaderRow => "no_header_row": "No row names a date, a description and an amount.",
     FileAlreadyImported => "file_already_imported": "This exact file was imported before.",
+    UploadInProgress => "upload_in_progress": "A chunked upload of this file is still open.",
+    ChunkMismatch => "chunk_mismatch": "The chunk disagrees with its open upload (count or rows).",
+    UploadRestarted => "upload_restarted": "The upload was started over meanwhile; send the request again.",
     // Accounts and training.
     EmailTaken => "email_taken": "The e-mail address belongs to another user.",
     JobActive => "job_active": "An active job of this kind already exists.",

@@ -145,6 +145,32 @@ impl From<IngestError> for ApiError {
                 format!("{detail}; repeat with ?force=true to import it again"),
             )
             .with_extension("uploaded_file_id", json!(uploaded_file_id)),
+            IngestError::UploadInProgress {
+                uploaded_file_id,
+                chunks_received,
+                chunks_expected,
+            } => ApiError::new(
+                StatusCode::CONFLICT,
+                Code::UploadInProgress,
+                format!(
+                    "{detail}; send the remaining chunks, or repeat with ?force=true to import \
+                     the file whole"
+                ),
+            )
+            .with_extension("uploaded_file_id", json!(uploaded_file_id))
+            .with_extension("chunks_received", json!(chunks_received))
+            .with_extension("chunks_expected", json!(chunks_expected)),
+            IngestError::ChunkMismatch {
+                uploaded_file_id, ..
+            } => ApiError::new(StatusCode::CONFLICT, Code::ChunkMismatch, detail)
+                .with_extension("uploaded_file_id", json!(uploaded_file_id)),
+            IngestError::UploadRestarted => {
+                ApiError::new(StatusCode::CONFLICT, Code::UploadRestarted, detail)
+            }
+            // The import route answers this with its own charge's 429 and headers.
+            IngestError::NotAdmitted => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, Code::RateLimited, detail)
+            }
         }
     }
 }

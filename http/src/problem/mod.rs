@@ -215,7 +215,12 @@ pub fn json_error(err: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
 
 /// Problem details for a query string that does not fit the handler.
 pub fn query_error(err: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
-    ApiError::bad_request(Code::InvalidQuery, err.to_string()).into()
+    invalid_query(err).into()
+}
+
+/// 400 `invalid_query`: the query string does not fit (for handlers that read it themselves).
+pub fn invalid_query(err: QueryPayloadError) -> ApiError {
+    ApiError::bad_request(Code::InvalidQuery, err.to_string())
 }
 
 /// Problem details for a path segment that does not fit the handler (e.g. a bad UUID).

@@ -15,7 +15,11 @@
 //! [`REDIS_RETRY_AFTER`], by one request at a time. A caller far below a high limit is admitted
 //! from a lease of permits taken from its Redis window ([`lease`]), one round trip per lease
 //! instead of per request.
+//!
+//! `POST /ingest/import` by an authenticated user is counted by its handler instead ([`charge`]):
+//! once per request, except a chunk stored into an upload already open, which is free.
 
+pub mod charge;
 pub mod lease;
 pub mod limit;
 pub mod window;
@@ -29,12 +33,13 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::{web, Error};
+use actix_web::{web, Error, HttpMessage};
 use redis::RedisError;
 use scale_actors::redis_pool::{self, ErrorSink, RedisPool};
 use scale_supervision::PerThread;
 use tokio::sync::Notify;
 
+pub use charge::Charge;
 pub use lease::Leases;
 pub use limit::Limit;
 pub use window::{Decision, SlidingWindows};
@@ -148,6 +153,13 @@ impl Tier {
             _ if under("/categorization/classify") => Tier::Classify,
             _ => Tier::Default,
         })
+    }
+
+    /// Whether the handler of a `method` request to the route `pattern` makes the charge
+    /// itself ([`Charge`]): `POST /api/v1/ingest/import`, where a chunk of an open upload is
+    /// free, which only the body tells.
+    pub fn charged_by_handler(method: &Method, pattern: Option<&str>) -> bool {
+        method == Method::POST && pattern == Some("/api/v1/ingest/import")
     }
 }
 
@@ -462,34 +474,56 @@ fn route_pattern(req: &ServiceRequest) -> Option<String> {
 }
 
 /// The middleware (`from_fn`): answers 429 `rate_limited` with `Retry-After` over the limit, and
-/// adds `X-RateLimit-Limit` / `X-RateLimit-Remaining` to every limited route's response.
+/// adds `X-RateLimit-Limit` / `X-RateLimit-Remaining` to every limited route's response. A
+/// route whose handler charges an authenticated caller itself gets a [`Charge`] instead, and
+/// the headers of whatever the handler decided.
 pub async fn limit(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
-    let tier = Tier::of(req.method(), route_pattern(&req).as_deref());
+    let pattern = route_pattern(&req);
+    let tier = Tier::of(req.method(), pattern.as_deref());
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let (Some(tier), Some(state)) = (tier, state) else {
         return Ok(next.call(req).await?.map_into_left_body());
     };
-    let subject = match state.auth.authenticate(req.headers()) {
+    let (subject, authenticated) = match state.auth.authenticate(req.headers()) {
         Ok(user) => {
             user.remember(&req);
-            format!("user:{}", user.id)
+            (format!("user:{}", user.id), true)
         }
-        Err(_) => req.peer_addr().map_or_else(
-            || "ip:unknown".to_owned(),
-            |addr| format!("ip:{}", addr.ip()),
+        Err(_) => (
+            req.peer_addr().map_or_else(
+                || "ip:unknown".to_owned(),
+                |addr| format!("ip:{}", addr.ip()),
+            ),
+            false,
         ),
     };
+    if authenticated && Tier::charged_by_handler(req.method(), pattern.as_deref()) {
+        let charge = Charge::new(state, tier, subject);
+        req.extensions_mut().insert(charge.clone());
+        let mut res = next.call(req).await?;
+        if let Some(decision) = charge.decision() {
+            add_headers(res.headers_mut(), &decision);
+        }
+        return Ok(res.map_into_left_body());
+    }
     let decision = state.rate_limiter.check(tier, &subject).await;
     if decision.allowed {
         let mut res = next.call(req).await?;
         add_headers(res.headers_mut(), &decision);
         return Ok(res.map_into_left_body());
     }
+    let mut res = req.error_response(rate_limited(&decision));
+    add_headers(res.headers_mut(), &decision);
+    Ok(res.map_into_right_body())
+}
+
+/// 429 `rate_limited` with `Retry-After`, for a request `decision` refused.
+fn rate_limited(decision: &Decision) -> ApiError {
     let wait = decision.retry_after_secs();
-    let error = ApiError::new(
+    ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
         Code::RateLimited,
         format!(
@@ -497,10 +531,7 @@ pub async fn limit(
             decision.limit
         ),
     )
-    .with_header(header::RETRY_AFTER, HeaderValue::from(wait));
-    let mut res = req.error_response(error);
-    add_headers(res.headers_mut(), &decision);
-    Ok(res.map_into_right_body())
+    .with_header(header::RETRY_AFTER, HeaderValue::from(wait))
 }
 
 fn add_headers(headers: &mut HeaderMap, decision: &Decision) {
@@ -558,6 +589,23 @@ mod tests {
             (&post, None, Some(Tier::Default)),
         ] {
             assert_eq!(Tier::of(method, pattern), tier, "{method} {pattern:?}");
+        }
+    }
+
+    #[test]
+    fn only_post_ingest_import_is_charged_by_its_handler() {
+        let import = Some("/api/v1/ingest/import");
+        assert!(Tier::charged_by_handler(&Method::POST, import));
+        assert!(!Tier::charged_by_handler(&Method::GET, import));
+        for pattern in [
+            Some("/api/v1/training/upload"),
+            Some("/api/v1/ingest/parse"),
+            None,
+        ] {
+            assert!(
+                !Tier::charged_by_handler(&Method::POST, pattern),
+                "{pattern:?}"
+            );
         }
     }
 

@@ -6,18 +6,20 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::TryStreamExt;
 use scale_actors::ingest::service::{ImportRows, ImportUpload, ListUploads, ParseUpload};
+use scale_actors::ingest::store::ImportOutcome;
 use scale_actors::ingest::streaming::Upload;
+use scale_actors::ingest::uploads::{Admission, Chunk, UploadStatus};
 use scale_actors::text::FILENAME;
 use scale_statements::fingerprint::hex_sha256;
 use scale_statements::pipeline::{Page, Window};
 use scale_statements::source::json_objects;
 use scale_statements::text;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use crate::auth::AuthUser;
-use crate::problem::ApiError;
-use crate::problem::Code;
+use crate::problem::{invalid_query, ApiError, Code};
+use crate::rate_limit::Charge;
 use crate::AppState;
 
 /// Largest accepted file (and JSON import body): 10 MiB.
@@ -91,88 +93,190 @@ struct JsonImport {
     transactions: Value,
     filename: Option<String>,
     file_hash: Option<String>,
+    chunk: Option<ChunkField>,
+}
+
+/// `chunk` of a JSON import: which part of a chunked upload the rows are.
+#[derive(Deserialize)]
+struct ChunkField {
+    index: u32,
+    count: u32,
+}
+
+/// A JSON import, read and checked.
+struct JsonRows {
+    rows: Vec<Option<Map<String, Value>>>,
+    filename: Option<String>,
+    file_hash: String,
+    /// `(index, count, hash of the rows as sent)` of a chunk.
+    chunk: Option<(u32, u32, String)>,
 }
 
 /// `POST /ingest/import[?force=true]`: multipart `file` (+ `password`) or a JSON body
-/// `{transactions: [...], filename?, file_hash?}`; one database transaction per request. A NUL
-/// in the file name or in a JSON row's key or text, or an over-long name or row `category`, is
-/// 422; over-long descriptions, merchants, references and methods are cut and counted.
+/// `{transactions: [...], filename?, file_hash?, chunk?}`; one database transaction per request.
+/// A NUL in the file name or in a JSON row's key or text, or an over-long name or row
+/// `category`, is 422; over-long descriptions, merchants, references and methods are cut and
+/// counted.
+///
+/// A large file may come as JSON chunks, each `{transactions, filename, file_hash, chunk:
+/// {index, count}}` with the same `file_hash` and `count` (index 0-based, count 1 to
+/// [`MAX_CHUNKS`](scale_actors::ingest::uploads::MAX_CHUNKS)). Every chunk is accepted while
+/// the upload is open, in any order and concurrently; a chunk sent again is stored once. The
+/// file counts as imported (the upload is `complete`) once every index is stored; sending it
+/// again after that is 409 `file_already_imported`. A chunk with another count than the open
+/// upload's, or other rows under an index already stored, is 409 `chunk_mismatch`;
+/// `?force=true` starts the upload over. The import rate limit counts every request
+/// ([`Charge`]) except a chunk stored into an upload already open: a chunked upload costs one
+/// import, charged to the chunk that opens it.
 async fn import(
     user: AuthUser,
     state: web::Data<AppState>,
     req: HttpRequest,
-    query: web::Query<ImportQuery>,
     payload: web::Payload,
+    charge: Charge,
 ) -> Result<HttpResponse, ApiError> {
-    let is_json = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/json"));
-    let outcome = if is_json {
-        let body = read_limited(
-            payload.map_err(|e| ApiError::bad_request(Code::BadRequest, e.to_string())),
-            UPLOAD_LIMIT,
-            declared_length(&req).unwrap_or(0).min(UPLOAD_LIMIT),
-        )
-        .await?;
-        let parsed: JsonImport = serde_json::from_slice(&body).map_err(|e| {
-            if e.is_data() {
-                ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    Code::Validation,
-                    e.to_string(),
-                )
-            } else {
-                ApiError::bad_request(Code::MalformedJson, format!("Malformed JSON: {e}"))
-            }
-        })?;
-        let file_hash = match parsed.file_hash {
-            Some(hash) if is_sha256_hex(&hash) => hash.to_ascii_lowercase(),
-            Some(_) => {
-                return Err(ApiError::validation(
-                    "`file_hash` must be 64 hexadecimal characters",
-                ))
-            }
-            None => hex_sha256(&body),
-        };
-        if let Some(filename) = &parsed.filename {
-            text::check("filename", filename, FILENAME)?;
+    match import_charged(&user, &state, &req, payload, &charge).await {
+        Ok(answer) => {
+            super::invalidate_cache(&state, user.id).await;
+            Ok(answer)
         }
-        let rows = json_objects(&parsed.transactions.to_string())?;
-        if rows.is_empty() {
-            return Err(ApiError::validation(
-                "`transactions` must hold at least one row",
-            ));
+        Err(err) => {
+            // Only a chunk stored into an open upload goes free; a failed request counts.
+            charge.require().await?;
+            Err(err)
         }
-        let msg = ImportRows {
+    }
+}
+
+/// [`import`], charging every request that is not a chunk before storing it (a chunk is
+/// charged by the store if it opens its upload). The query is read here, not by an extractor,
+/// so that a malformed one is charged too.
+async fn import_charged(
+    user: &AuthUser,
+    state: &AppState,
+    req: &HttpRequest,
+    payload: web::Payload,
+    charge: &Charge,
+) -> Result<HttpResponse, ApiError> {
+    let force = web::Query::<ImportQuery>::from_query(req.query_string())
+        .map_err(invalid_query)?
+        .force;
+    if !is_json(req) {
+        charge.require().await?;
+        let multipart = Multipart::new(req.headers(), payload);
+        let upload = read_upload(req, multipart).await?;
+        let msg = ImportUpload {
             user: user.id,
-            rows,
-            filename: parsed.filename,
-            file_hash,
-            force: query.force,
+            upload,
+            force,
         };
-        state
+        let outcome = state
             .ingest
             .ask_with_budget(msg, state.ingest_timeout)
-            .await??
-    } else {
-        let multipart = Multipart::new(req.headers(), payload);
-        let upload = read_upload(&req, multipart).await?;
-        state
-            .ingest
-            .ask_with_budget(
-                ImportUpload {
-                    user: user.id,
-                    upload,
-                    force: query.force,
-                },
-                state.ingest_timeout,
-            )
-            .await??
+            .await??;
+        return Ok(HttpResponse::Ok().json(import_answer(&outcome)));
+    }
+    let JsonRows {
+        rows,
+        filename,
+        file_hash,
+        chunk,
+    } = read_json_import(req, payload).await?;
+    let chunk = match chunk {
+        Some((index, count, rows_hash)) => {
+            let charge = charge.clone();
+            let admission: Admission =
+                Box::new(move || Box::pin(async move { charge.admit().await }));
+            Some(Chunk::new(index, count, rows_hash, admission)?)
+        }
+        None => {
+            charge.require().await?;
+            None
+        }
     };
-    super::invalidate_cache(&state, user.id).await;
-    Ok(HttpResponse::Ok().json(json!({
+    let msg = ImportRows {
+        user: user.id,
+        rows,
+        filename,
+        file_hash,
+        force,
+        chunk,
+    };
+    let outcome = state
+        .ingest
+        .ask_with_budget(msg, state.ingest_timeout)
+        .await??;
+    Ok(HttpResponse::Ok().json(import_answer(&outcome)))
+}
+
+/// Whether the body is JSON (else multipart).
+fn is_json(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"))
+}
+
+/// Reads and checks a JSON import body: `file_hash` is the client's (64 hexadecimal characters),
+/// else the body's own hash; a chunk needs the file's `file_hash` and `filename`.
+async fn read_json_import(req: &HttpRequest, payload: web::Payload) -> Result<JsonRows, ApiError> {
+    let body = read_limited(
+        payload.map_err(|e| ApiError::bad_request(Code::BadRequest, e.to_string())),
+        UPLOAD_LIMIT,
+        declared_length(req).unwrap_or(0).min(UPLOAD_LIMIT),
+    )
+    .await?;
+    let parsed: JsonImport = serde_json::from_slice(&body).map_err(|e| {
+        if e.is_data() {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Code::Validation,
+                e.to_string(),
+            )
+        } else {
+            ApiError::bad_request(Code::MalformedJson, format!("Malformed JSON: {e}"))
+        }
+    })?;
+    let file_hash = match parsed.file_hash {
+        Some(hash) if is_sha256_hex(&hash) => hash.to_ascii_lowercase(),
+        Some(_) => {
+            return Err(ApiError::validation(
+                "`file_hash` must be 64 hexadecimal characters",
+            ))
+        }
+        None if parsed.chunk.is_some() => {
+            return Err(ApiError::validation(
+                "a chunk needs the whole file's `file_hash`",
+            ))
+        }
+        None => hex_sha256(&body),
+    };
+    if let Some(filename) = &parsed.filename {
+        text::check("filename", filename, FILENAME)?;
+    } else if parsed.chunk.is_some() {
+        return Err(ApiError::validation("a chunk needs the file's `filename`"));
+    }
+    let transactions = parsed.transactions.to_string();
+    let rows = json_objects(&transactions)?;
+    if rows.is_empty() {
+        return Err(ApiError::validation(
+            "`transactions` must hold at least one row",
+        ));
+    }
+    Ok(JsonRows {
+        rows,
+        filename: parsed.filename,
+        file_hash,
+        chunk: parsed
+            .chunk
+            .map(|c| (c.index, c.count, hex_sha256(transactions.as_bytes()))),
+    })
+}
+
+/// The answer to an import; a chunk's adds how far its upload got (`status`, `chunks_received`,
+/// `chunks_expected`).
+fn import_answer(outcome: &ImportOutcome) -> Value {
+    let mut answer = json!({
         "success": true,
         "inserted": outcome.inserted,
         "skipped_duplicates": outcome.skipped_duplicates,
@@ -187,7 +291,18 @@ async fn import(
         "file_hash": outcome.file_hash,
         "warnings": outcome.warnings,
         "uploaded_file_id": outcome.uploaded_file_id,
-    })))
+    });
+    if let Some(progress) = outcome.progress {
+        let status = if progress.complete {
+            UploadStatus::Complete
+        } else {
+            UploadStatus::InProgress
+        };
+        answer["status"] = json!(status);
+        answer["chunks_received"] = json!(progress.chunks_received);
+        answer["chunks_expected"] = json!(progress.chunks_expected);
+    }
+    answer
 }
 
 /// `GET /ingest/uploaded-files`: the caller's uploads, newest first.

@@ -467,6 +467,15 @@ async fn delete_one_and_delete_all_data() {
     )
     .await;
     assert_eq!(body["inserted"], 3);
+    // And an open chunked upload, with the record of its first chunk.
+    let chunk = json!({
+        "filename": "big.csv",
+        "file_hash": "d".repeat(64),
+        "chunk": {"index": 0, "count": 2},
+        "transactions": [{"date": "2025-01-05", "description": "ZOMATO", "amount": "-50"}],
+    });
+    let import = "/api/v1/ingest/import";
+    expect(&app, Method::POST, import, &token, Some(chunk), 200).await;
     let profile = expect(
         &app,
         Method::GET,
@@ -515,6 +524,7 @@ async fn delete_one_and_delete_all_data() {
     for table in [
         "transactions",
         "uploaded_files",
+        "upload_chunks",
         "training_jobs",
         "training_corrections",
     ] {
@@ -532,6 +542,7 @@ async fn delete_one_and_delete_all_data() {
     for table in [
         "transactions",
         "uploaded_files",
+        "upload_chunks",
         "training_jobs",
         "training_corrections",
     ] {

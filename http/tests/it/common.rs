@@ -13,7 +13,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use scale_actors::cache::service::{CacheConfig, MEMORY_CAPACITY, MEMORY_TTL};
 use scale_actors::events::{Bus, EventBus};
 use scale_actors::health::ProbeConfig;
-use scale_actors::redis_pool;
+use scale_actors::redis_pool::{self, RedisPool};
 use scale_http::auth::{mint_token, Role};
 use scale_http::{AppState, Authenticator, RateLimiter, RateLimits, Wiring};
 use scale_schema::testing::TestDatabase;
@@ -29,6 +29,16 @@ pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
 /// A Redis key prefix no other test uses.
 pub fn unique_prefix() -> String {
     format!("scale-test-{}:", Uuid::new_v4())
+}
+
+/// Entries in a rate-limit window stored in Redis (0 when the key does not exist).
+pub async fn redis_count(redis: &RedisPool, key: &str) -> u64 {
+    let mut conn = redis.get().await.unwrap();
+    redis::cmd("ZCARD")
+        .arg(key)
+        .query_async(&mut *conn)
+        .await
+        .unwrap()
 }
 
 /// Builds the real app state over a test database, through the same [`AppState::wire`] as the

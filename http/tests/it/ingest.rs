@@ -28,7 +28,7 @@ fn upload(path: &str, token: &str, fields: &[(&str, Option<&str>, &[u8])]) -> ac
 }
 
 /// `GET /ingest/uploaded-files` as `token`.
-async fn uploaded_files<S, B>(app: &S, token: &str) -> Value
+pub(crate) async fn uploaded_files<S, B>(app: &S, token: &str) -> Value
 where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,

@@ -1,12 +1,13 @@
 //! Integration tests of the HTTP front, one binary with real actors, Postgres and Redis: the
 //! accounts API ([`accounts`]), analytics ([`analytics`]), the front's errors, auth and health
-//! routes ([`front`]), ingestion ([`ingest`]), security hardening ([`security`]), the
-//! training-jobs API ([`training`]) and the jobs WebSocket ([`ws`]), on the shared app set-up
-//! ([`common`]).
+//! routes ([`front`]), ingestion ([`ingest`]) and chunked JSON imports ([`chunked_import`]),
+//! security hardening ([`security`]), the training-jobs API ([`training`]) and the jobs
+//! WebSocket ([`ws`]), on the shared app set-up ([`common`]).
 
 mod accounts;
 mod analytics;
 mod categorization;
+mod chunked_import;
 mod common;
 mod front;
 mod ingest;

@@ -14,7 +14,7 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::test;
 use proptest::prelude::*;
 use proptest::test_runner::{TestCaseResult, TestRunner};
-use scale_actors::redis_pool::{self, RedisPool};
+use scale_actors::redis_pool;
 use scale_chaos::{FaultMode, FaultProxy};
 use scale_http::auth::{mint_token, Role};
 use scale_http::rate_limit::lease::max_lease;
@@ -28,7 +28,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::common::{
-    get, multipart, probe_routes, problem, unique_prefix, TestApp, REDIS_URL, SECRET,
+    get, multipart, probe_routes, problem, redis_count, unique_prefix, TestApp, REDIS_URL, SECRET,
 };
 
 async fn service(
@@ -109,16 +109,6 @@ fn limiter(url: &str, limits: RateLimits, timeout: Duration) -> (RateLimiter, St
 /// A limiter on Redis at `url` under `prefix`: one process among those sharing the prefix.
 fn process(url: &str, prefix: &str, limits: RateLimits, timeout: Duration) -> RateLimiter {
     RateLimiter::new(Some(url), prefix, limits, timeout).unwrap()
-}
-
-/// Entries in a window stored in Redis (0 when the key does not exist).
-async fn redis_count(redis: &RedisPool, key: &str) -> u64 {
-    let mut conn = redis.get().await.unwrap();
-    redis::cmd("ZCARD")
-        .arg(key)
-        .query_async(&mut *conn)
-        .await
-        .unwrap()
 }
 
 /// A limited route that answers 200 to any admin without touching the database.
@@ -773,6 +763,15 @@ where
     for field in ["filename", "file_hash"] {
         let body = json!({"transactions": [row], field: text});
         requests.push(json_request(Method::POST, import, body));
+        // The same in a chunk of a chunked upload.
+        let mut chunk = json!({
+            "transactions": [row],
+            "filename": "s.csv",
+            "file_hash": "c".repeat(64),
+            "chunk": {"index": 0, "count": 2},
+        });
+        chunk[field] = json!(text);
+        requests.push(json_request(Method::POST, import, chunk));
     }
     let mut statement = json!({"Date": "2026-01-11", "Amount": "-3", "Narration": text});
     statement[text] = json!(text);

@@ -86,6 +86,7 @@ async fn apply_to_an_empty_database_and_are_idempotent() {
             "training_corrections",
             "training_jobs",
             "transactions",
+            "upload_chunks",
             "uploaded_files",
             "users",
         ],

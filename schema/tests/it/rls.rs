@@ -10,10 +10,11 @@ use scale_schema::testing::TestDatabase;
 use scale_schema::{as_user, PgPool, UserScope, APP_ROLE};
 use uuid::Uuid;
 
-const TABLES: [&str; 5] = [
+const TABLES: [&str; 6] = [
     "users",
     "transactions",
     "uploaded_files",
+    "upload_chunks",
     "training_jobs",
     "training_corrections",
 ];
@@ -47,6 +48,11 @@ async fn two_users() -> (TestDatabase, PgPool, Uuid, Uuid) {
             format!(
                 "INSERT INTO uploaded_files (user_id, file_hash, upload_type) \
                  VALUES ('{user}', '{fp}', 'import')"
+            ),
+            format!(
+                "INSERT INTO upload_chunks (uploaded_file_id, generation, chunk_index, user_id, \
+                 rows_hash) SELECT id, 0, 0, user_id, '{fp}' FROM uploaded_files \
+                 WHERE user_id = '{user}'"
             ),
             format!(
                 "INSERT INTO transactions (user_id, transaction_date, amount, type, fingerprint, \
