@@ -1,6 +1,6 @@
 //! Categorization routes (`/api/v1/categorization/*`, the classify rate-limit tier), answered by
-//! the classifier actor: [`classify`] (one narration, a batch, the web client's map),
-//! [`feedback`] (free-text corrections) and [`corrections`] (a category set by hand). Every
+//! the classifier actor: `classify` (one narration, a batch, the web client's map),
+//! `feedback` (free-text corrections) and `corrections` (a category set by hand). Every
 //! correction feeds the caller's layer at once and, every `CATEGORIZER_RETRAIN_AFTER` of them,
 //! queues a categorizer job.
 
