@@ -10,7 +10,7 @@ use scale_schema::{as_user, checkout, PgPool};
 use uuid::Uuid;
 
 use super::model::CategorizerModel;
-use super::personal::Correction;
+use super::personal::{Correction, PersonalLayer};
 use crate::accounts::store::ensure_user;
 use crate::artefact::JsonArtefact;
 use crate::error::CoreError;
@@ -75,6 +75,13 @@ pub struct Teachings {
     pub corrections: Vec<Correction>,
     /// The newest categorizer model.
     pub trained: Option<CategorizerModel>,
+}
+
+impl Teachings {
+    /// The per-user layer they make (CPU work for many corrections).
+    pub fn layer(&self) -> PersonalLayer {
+        PersonalLayer::new(&self.corrections, self.trained.as_ref())
+    }
 }
 
 /// Reads what `user` taught, in one transaction as that user.

@@ -14,7 +14,6 @@ use scale_schema::{as_user, checkout, PgPool};
 use uuid::Uuid;
 
 use super::corrections::teachings;
-use super::personal::PersonalLayer;
 use super::resolve::Classifier;
 use crate::error::CoreError;
 use crate::events::JobEvent;
@@ -84,11 +83,9 @@ pub async fn after_training(pool: PgPool, job: JobView) -> Option<JobView> {
 pub async fn recategorize(pool: &PgPool, user: Uuid) -> Result<u64, CoreError> {
     let taught = teachings(pool, user).await?;
     let layer = Arc::new(
-        tokio::task::spawn_blocking(move || {
-            PersonalLayer::new(&taught.corrections, taught.trained.as_ref())
-        })
-        .await
-        .unwrap_or_else(|err| std::panic::resume_unwind(err.into_panic())),
+        tokio::task::spawn_blocking(move || taught.layer())
+            .await
+            .unwrap_or_else(|err| std::panic::resume_unwind(err.into_panic())),
     );
     let (mut after, mut changed) = (Uuid::nil(), 0u64);
     loop {

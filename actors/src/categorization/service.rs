@@ -126,11 +126,9 @@ impl Layers {
         }
         let epoch = self.epoch.load(Ordering::SeqCst);
         let taught = teachings(pool, user).await?;
-        let layer = tokio::task::spawn_blocking(move || {
-            PersonalLayer::new(&taught.corrections, taught.trained.as_ref())
-        })
-        .await
-        .unwrap_or_else(|err| std::panic::resume_unwind(err.into_panic()));
+        let layer = tokio::task::spawn_blocking(move || taught.layer())
+            .await
+            .unwrap_or_else(|err| std::panic::resume_unwind(err.into_panic()));
         let layer = Arc::new(layer);
         let mut cache = self.lock();
         if self.epoch.load(Ordering::SeqCst) == epoch {

@@ -20,8 +20,9 @@ use uuid::Uuid;
 
 use super::uploads::{self, ChunkProgress, UploadRecord};
 use super::{IngestError, TxError};
+use crate::categorization::corrections::teachings;
 use crate::categorization::model::known_label;
-use crate::categorization::resolve::{Classifier, NoOverrides};
+use crate::categorization::resolve::{Classifier, Overrides};
 use crate::error::CoreError;
 use scale_statements::warning::Warning;
 
@@ -132,11 +133,12 @@ pub async fn import_parsed(
         detected_format,
         warnings,
     };
+    let layer = teachings(pool, user).await?.layer();
     let (sender, chunks) = mpsc::channel(transactions.len().div_ceil(BATCH).max(1));
     let mut rows = transactions.into_iter();
     loop {
         let chunk: Vec<ParsedTransaction> = rows.by_ref().take(BATCH).collect();
-        if chunk.is_empty() || sender.try_send(Batch::of(chunk)).is_err() {
+        if chunk.is_empty() || sender.try_send(Batch::of(chunk, &layer)).is_err() {
             break;
         }
     }
@@ -182,9 +184,9 @@ pub struct Batch {
 
 impl Batch {
     /// Categorises `batch` and lays it out (CPU work: the parser's thread does it). A row whose
-    /// client gave it a known category keeps it (`client`); the others are classified by the
-    /// rules and the global model in one call.
-    pub fn of(batch: Vec<ParsedTransaction>) -> Self {
+    /// client gave it a known category keeps it (`client`); the others are classified in one
+    /// call, the user's `overrides` first, then the rules and the global model.
+    pub fn of(batch: Vec<ParsedTransaction>, overrides: &dyn Overrides) -> Self {
         let mut c = Batch::default();
         let known: Vec<Option<&'static str>> = batch
             .iter()
@@ -197,7 +199,7 @@ impl Batch {
             .map(|(t, _)| (t.description.as_str(), t.amount.to_f64()))
             .collect();
         let mut classified = Classifier::shipped()
-            .classify_batch(&to_classify, &NoOverrides)
+            .classify_batch(&to_classify, overrides)
             .into_iter();
         drop(to_classify);
         for (t, known) in batch.into_iter().zip(known) {

@@ -17,6 +17,7 @@ use uuid::Uuid;
 use super::store::{self, Batch, ImportOutcome, BATCH};
 use super::uploads::{Chunk, UploadRecord};
 use super::IngestError;
+use crate::categorization::corrections::{teachings, Teachings};
 use crate::error::CoreError;
 
 /// An uploaded file: bytes, name and optional workbook password (never logged).
@@ -65,10 +66,12 @@ pub async fn import_rows(
     .await
 }
 
-/// Where a parse on the blocking pool hands its file hash and then its transactions.
+/// Where a parse on the blocking pool hands its file hash and then its transactions, and what
+/// the user taught the classifier (their corrections apply to the rows first).
 pub struct Handoff {
     file_hash: oneshot::Sender<String>,
     chunks: mpsc::Sender<Batch>,
+    taught: Teachings,
 }
 
 impl Handoff {
@@ -78,8 +81,9 @@ impl Handoff {
         // Without a listener (the request went away), the first chunk's send fails and stops
         // the parse.
         let _ = self.file_hash.send(prepared.file_hash().to_owned());
+        let layer = self.taught.layer();
         prepared.finish(BATCH, |chunk| {
-            match self.chunks.blocking_send(Batch::of(chunk)) {
+            match self.chunks.blocking_send(Batch::of(chunk, &layer)) {
                 Ok(()) => ControlFlow::Continue(()),
                 Err(_) => ControlFlow::Break(()),
             }
@@ -98,11 +102,13 @@ async fn stream(
     chunk: Option<Chunk>,
     parse: impl FnOnce(Handoff) -> Result<Summary, StatementError> + Send + 'static,
 ) -> Result<ImportOutcome, IngestError> {
+    let taught = teachings(pool, user).await?;
     let (hash_sender, hash) = oneshot::channel();
     let (chunk_sender, chunks) = mpsc::channel(CHUNKS_AHEAD);
     let handoff = Handoff {
         file_hash: hash_sender,
         chunks: chunk_sender,
+        taught,
     };
     let task = tokio::task::spawn_blocking(move || parse(handoff));
     let Ok(file_hash) = hash.await else {

@@ -1,5 +1,6 @@
 //! The import store against a real Postgres database.
 
+use scale_actors::categorization::resolve::NoOverrides;
 use scale_actors::error::CoreError;
 use scale_actors::ingest::store::{self, Batch};
 use scale_actors::ingest::streaming::Upload;
@@ -142,11 +143,11 @@ async fn a_parse_failing_after_rows_were_written_stores_nothing() {
     let s = distinct_rows(6_000);
     let (sender, chunks) = tokio::sync::mpsc::channel(2);
     sender
-        .send(Batch::of(s.transactions[..5_000].to_vec()))
+        .send(Batch::of(s.transactions[..5_000].to_vec(), &NoOverrides))
         .await
         .unwrap();
     sender
-        .send(Batch::of(s.transactions[5_000..].to_vec()))
+        .send(Batch::of(s.transactions[5_000..].to_vec(), &NoOverrides))
         .await
         .unwrap();
     drop(sender);

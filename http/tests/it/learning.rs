@@ -475,3 +475,27 @@ async fn the_list_filters_by_what_decided_the_category_and_review() {
         problem(res, 422, "validation").await;
     }
 }
+
+#[actix_rt::test]
+async fn an_import_applies_its_users_corrections_first() {
+    let db = TestDatabase::create();
+    let app = TestApp::new(&db).service().await;
+    let ((_, alice), (_, bob)) = (user(), user());
+    let body = json!({"corrections": {"KAVERI TEXTILE MILLS 11223344": "Clothing"}});
+    expect(&app, Method::POST, FEEDBACK, &alice, Some(body), 200).await;
+    let rows = [("2025-02-01", "KAVERI TEXTILE MILLS 99887766", "-2100")];
+    for (token, want) in [(&alice, ("Clothing", "user")), (&bob, ("", ""))] {
+        import(&app, token, &rows).await;
+        let page = expect(&app, Method::GET, TRANSACTIONS, token, None, 200).await;
+        let row = &page["transactions"][0];
+        let got = (
+            row["category"].as_str().unwrap(),
+            row["category_source"].as_str().unwrap(),
+        );
+        if token == &alice {
+            assert_eq!(got, want);
+        } else {
+            assert_ne!(got.1, "user", "another user's correction applied: {row}");
+        }
+    }
+}
