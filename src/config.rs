@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+use scale_actors::categorization::brain::BrainCell;
 use scale_actors::health::ProbeConfig;
 use scale_actors::training::config::SchedulerConfig;
 use scale_actors::training::queue::Backoff;
@@ -107,6 +108,11 @@ pub struct Config {
     pub analytics_cache_ttl: Duration,
     /// `CATEGORIZER_RETRAIN_AFTER`: corrections that queue a categorizer job (default 10).
     pub categorizer_retrain_after: u32,
+    /// `CATEGORIZER_DIR`: a directory with `rules.toml` and `global.bin` to classify with
+    /// instead of the shipped ones (`None`: the shipped ones).
+    pub categorizer_dir: Option<PathBuf>,
+    /// `CATEGORIZER_RELOAD_SECS`: how often `CATEGORIZER_DIR` is checked for a new version.
+    pub categorizer_reload: Duration,
     /// `TRAINING_WORKERS` / `TRAINING_LEASE_SECS` / `TRAINING_POLL_MS` / `TRAINING_TIMEOUT_SECS`
     /// (and `TRAINING_TIMEOUT_{CATEGORIZER,FORECASTER}_SECS`) / `TRAINING_BACKOFF_BASE_MS` /
     /// `TRAINING_BACKOFF_CAP_SECS`, and `CHAOS_TRAINING_STEP_DELAY_MS` when chaos is enabled.
@@ -117,6 +123,15 @@ pub struct Config {
 const DEV_JWT_SECRET: &str = "scale-development-secret-not-for-production";
 
 impl Config {
+    /// The categorizer's rules and model: `CATEGORIZER_DIR`'s, loaded now, or the shipped ones.
+    pub fn brain(&self) -> Result<BrainCell, ConfigError> {
+        match &self.categorizer_dir {
+            Some(dir) => BrainCell::from_dir(dir, self.categorizer_reload)
+                .map_err(|message| invalid("CATEGORIZER_DIR", message)),
+            None => Ok(BrainCell::shipped()),
+        }
+    }
+
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
@@ -260,6 +275,12 @@ impl Config {
                 "300",
             )?),
             categorizer_retrain_after: positive(&get, "CATEGORIZER_RETRAIN_AFTER", "10")?,
+            categorizer_dir: lookup("CATEGORIZER_DIR").map(PathBuf::from),
+            categorizer_reload: Duration::from_secs(positive(
+                &get,
+                "CATEGORIZER_RELOAD_SECS",
+                "10",
+            )?),
             training,
         })
     }

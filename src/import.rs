@@ -67,7 +67,8 @@ pub fn run(config: &Config, args: ImportArgs<'_>) -> anyhow::Result<()> {
             filename,
             password: args.password.map(str::to_owned),
         };
-        anyhow::Ok(streaming::import_file(&pool, args.user, upload, args.force).await?)
+        let brain = config.brain()?.current();
+        anyhow::Ok(streaming::import_file(&pool, brain, args.user, upload, args.force).await?)
     })?;
     crate::output::print(serde_json::to_string(&outcome)?)?;
     Ok(())

@@ -7,6 +7,7 @@ use std::time::Duration;
 use actix_web::HttpServer;
 use anyhow::Context as _;
 use scale_actors::cache::service::{CacheConfig, MEMORY_CAPACITY, MEMORY_TTL};
+use scale_actors::categorization::brain::BrainCell;
 use scale_actors::events::{Bus, EventBus};
 use scale_actors::fitters;
 use scale_actors::redis_pool;
@@ -74,10 +75,17 @@ pub fn run(config: Config, role: Role) -> anyhow::Result<()> {
         })
         .transpose()?;
     let auth = Arc::new(Authenticator::new(&config.jwt_secret, jwks.as_deref())?);
-    actix_rt::System::new().block_on(serve(config, role, auth))
+    let brain = config.brain()?;
+    tracing::info!(brain = brain.current().origin(), "categorizer");
+    actix_rt::System::new().block_on(serve(config, role, auth, brain))
 }
 
-async fn serve(config: Config, role: Role, auth: Arc<Authenticator>) -> anyhow::Result<()> {
+async fn serve(
+    config: Config,
+    role: Role,
+    auth: Arc<Authenticator>,
+    brain: BrainCell,
+) -> anyhow::Result<()> {
     let applied = scale_schema::run_migrations(&config.database_url)
         .await
         .context("cannot prepare the database (is Postgres running and DATABASE_URL right?)")?;
@@ -127,7 +135,7 @@ async fn serve(config: Config, role: Role, auth: Arc<Authenticator>) -> anyhow::
     let checkout = config.db_checkout_timeout;
     let scheduler = role.runs_jobs().then(|| {
         let (training, pg, events) = (config.training, pg.clone(), events.clone());
-        let fitters = fitters::registered(&training);
+        let fitters = fitters::registered(&training, &brain);
         spawn(&registry, move || {
             TrainingScheduler::new(training, fitters.clone(), pg.clone(), events.clone())
         })
@@ -140,6 +148,7 @@ async fn serve(config: Config, role: Role, auth: Arc<Authenticator>) -> anyhow::
         cache,
         events,
         layer_changes,
+        brain,
         registry,
         probe: config.probe,
         role: role.as_str(),

@@ -9,6 +9,7 @@ use actix_web::web;
 use scale_actors::accounts::service::AccountsService;
 use scale_actors::analytics::service::AnalyticsService;
 use scale_actors::cache::service::{CacheConfig, CacheService};
+use scale_actors::categorization::brain::BrainCell;
 use scale_actors::categorization::service::{ClassifierService, LayerChanged};
 use scale_actors::events::{Bus, EventBus};
 use scale_actors::health::{HealthService, PostgresFlag, ProbeConfig};
@@ -76,6 +77,8 @@ pub struct Wiring {
     pub events: EventBus,
     /// Changes of users' categorization layers, from every process.
     pub layer_changes: Bus<LayerChanged>,
+    /// The categorizer's rules and global model in use.
+    pub brain: BrainCell,
     /// Where every actor reports its health.
     pub registry: Registry,
     /// Health probe timing.
@@ -109,6 +112,7 @@ impl AppState {
             cache,
             events,
             layer_changes,
+            brain,
             registry,
             probe,
             role,
@@ -141,9 +145,14 @@ impl AppState {
             spawn(&registry, move || AnalyticsService::new(pg.clone()))
         };
         let classifier = {
-            let (pg, events) = (pg.clone(), events.clone());
+            let (pg, events, brain) = (pg.clone(), events.clone(), brain.clone());
             spawn(&registry, move || {
-                ClassifierService::new(pg.clone(), events.clone(), layer_changes.clone())
+                ClassifierService::new(
+                    brain.clone(),
+                    pg.clone(),
+                    events.clone(),
+                    layer_changes.clone(),
+                )
             })
         };
         let cache = spawn(&registry, move || {
@@ -156,7 +165,7 @@ impl AppState {
             })
         };
         let ingest = spawn(&registry, move || {
-            IngestService::new(pg.clone(), ingest_parsers)
+            IngestService::new(pg.clone(), ingest_parsers, brain.clone())
         });
         web::Data::new(AppState {
             health,

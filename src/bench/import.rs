@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use futures_util::SinkExt;
+use scale_actors::categorization::brain::Brain;
 use scale_actors::ingest::streaming::Upload;
 use scale_actors::ingest::{store, streaming};
 use scale_http::auth::{mint_token, Role};
@@ -43,7 +44,8 @@ pub async fn run(config: &Config, rows: usize) -> anyhow::Result<serde_json::Val
         password: None,
     };
     let started = Instant::now();
-    let outcome = streaming::import_file(&pool, import_user, upload, false).await?;
+    let brain = Brain::shipped();
+    let outcome = streaming::import_file(&pool, brain.clone(), import_user, upload, false).await?;
     let import = started.elapsed();
 
     let statement = pipeline::parse_file(&csv, "bench.csv", None)?;
@@ -54,7 +56,8 @@ pub async fn run(config: &Config, rows: usize) -> anyhow::Result<serde_json::Val
         outcome.inserted,
     );
     let started = Instant::now();
-    let stored = store::import_parsed(&pool, insert_user, None, statement.clone(), false).await?;
+    let stored =
+        store::import_parsed(&pool, &brain, insert_user, None, statement.clone(), false).await?;
     let store_insert = started.elapsed();
     anyhow::ensure!(
         stored.inserted == parsed,

@@ -246,3 +246,60 @@ async fn a_new_users_training_upload_completes() {
     assert_eq!(done["status"], "completed", "{done}");
     assert_eq!(done["metrics"]["model"], "rules+global", "{done}");
 }
+
+#[tokio::test]
+async fn a_new_brain_in_the_categorizer_directory_is_swapped_in_while_serving() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("brain-{}", Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rules = include_str!("../../actors/data/categorization/rules.toml");
+    std::fs::write(dir.join("rules.toml"), rules).unwrap();
+    std::fs::write(
+        dir.join("global.bin"),
+        include_bytes!("../../actors/data/categorization/global.bin"),
+    )
+    .unwrap();
+
+    let missing = dir.join("missing");
+    let out = crate::common::cli(
+        &["serve"],
+        &[("CATEGORIZER_DIR", missing.to_str().unwrap())],
+    );
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("CATEGORIZER_DIR"),
+        "{out:?}"
+    );
+
+    let db = TestDatabase::migrated();
+    let server = Server::start(
+        &db.url(),
+        &[
+            ("CATEGORIZER_DIR", dir.to_str().unwrap()),
+            ("CATEGORIZER_RELOAD_SECS", "1"),
+        ],
+    );
+    let token =
+        scale_http::auth::mint_token(SECRET, Uuid::new_v4(), scale_http::auth::Role::User, 600);
+    let text = "ZENOBIA QUARTZ AGENCIES";
+    assert_ne!(classify(&server, &token, text).await["source"], "rule");
+
+    let rule =
+        "rules = [\n  { pattern = \"zenobia quartz\", category = \"Shopping\", match = \"word\" },";
+    std::fs::write(dir.join("rules.toml"), rules.replacen("rules = [", rule, 1)).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let answer = classify(&server, &token, text).await;
+        if answer["source"] == "rule" {
+            assert_eq!(answer["category"], "Shopping");
+            break;
+        }
+        assert!(Instant::now() < deadline, "never swapped: {answer}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // A broken version is refused; the current one keeps serving.
+    std::fs::write(dir.join("rules.toml"), "not = [toml").unwrap();
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(classify(&server, &token, text).await["source"], "rule");
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -4,15 +4,26 @@
 use futures_util::future::LocalBoxFuture;
 use scale_schema::PgPool;
 
+use super::brain::BrainCell;
 use super::model::train;
 use super::recategorize::after_training;
 use crate::jobs::JobKind;
 use crate::training::fitting::{Fitter, JobControl, LabelledExample, TrainError, TrainingOutput};
 use crate::training::store::JobView;
 
-/// Fits the per-user categorizer for [`JobKind::Categorizer`] jobs.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct CategorizerFitter;
+/// Fits the per-user categorizer for [`JobKind::Categorizer`] jobs, then re-categorises with
+/// its brain.
+#[derive(Clone)]
+pub struct CategorizerFitter {
+    brain: BrainCell,
+}
+
+impl CategorizerFitter {
+    /// A fitter re-categorising with `brain`.
+    pub fn new(brain: BrainCell) -> Self {
+        Self { brain }
+    }
+}
 
 impl Fitter for CategorizerFitter {
     const KIND: JobKind = JobKind::Categorizer;
@@ -27,6 +38,6 @@ impl Fitter for CategorizerFitter {
     }
 
     fn completed(&self, pool: PgPool, job: JobView) -> LocalBoxFuture<'static, Option<JobView>> {
-        Box::pin(after_training(pool, job))
+        Box::pin(after_training(pool, self.brain.current(), job))
     }
 }

@@ -6,7 +6,8 @@
 //! the [`resolve`] order that combines them with the user's overrides, keyed by
 //! [`normalize`]d description. The global model is built by [`trainer`] ([`logistic`]
 //! regression) from the [`synthetic`] corpus, and [`evaluation`] measures a classifier on a
-//! labelled CSV. The [`service`] actor serves classifications.
+//! labelled CSV. A [`brain`] is the rules and model in use (the shipped ones, or a directory's,
+//! hot-swapped on change); the [`service`] actor serves classifications.
 //!
 //! The per-user layer: [`personal`] turns a user's corrections and latest trained model into
 //! overrides and prototype boosts; [`model`] fits per-label prototypes from a user's labelled
@@ -14,6 +15,7 @@
 //! [`recategorize`] applies the new model to the user's transactions; [`corrections`] reads
 //! and stores what users teach.
 
+pub mod brain;
 pub mod corrections;
 pub mod evaluation;
 pub mod features;

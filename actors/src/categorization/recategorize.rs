@@ -13,8 +13,8 @@ use diesel_async::RunQueryDsl;
 use scale_schema::{as_user, checkout, PgPool};
 use uuid::Uuid;
 
+use super::brain::Brain;
 use super::corrections::teachings;
-use super::resolve::Classifier;
 use crate::error::CoreError;
 use crate::events::JobEvent;
 use crate::training::store::{annotate, JobView};
@@ -56,8 +56,8 @@ struct Row {
 
 /// [`recategorize`]s the owner's transactions after `job` completed and records the count on
 /// the job; the job as changed, or `None` (logged) when that failed.
-pub async fn after_training(pool: PgPool, job: JobView) -> Option<JobView> {
-    let changed = match recategorize(&pool, job.user_id).await {
+pub async fn after_training(pool: PgPool, brain: Arc<Brain>, job: JobView) -> Option<JobView> {
+    let changed = match recategorize(&pool, brain, job.user_id).await {
         Ok(changed) => changed,
         Err(error) => {
             tracing::warn!(job = %job.id, %error, "re-categorisation after training failed");
@@ -78,9 +78,9 @@ pub async fn after_training(pool: PgPool, job: JobView) -> Option<JobView> {
     }
 }
 
-/// Classifies every transaction of `user` not set by hand again with the user's current layer;
-/// returns how many changed.
-pub async fn recategorize(pool: &PgPool, user: Uuid) -> Result<u64, CoreError> {
+/// Classifies every transaction of `user` not set by hand again with `brain` and the user's
+/// current layer; returns how many changed.
+pub async fn recategorize(pool: &PgPool, brain: Arc<Brain>, user: Uuid) -> Result<u64, CoreError> {
     let taught = teachings(pool, user).await?;
     let layer = Arc::new(
         tokio::task::spawn_blocking(move || taught.layer())
@@ -103,13 +103,13 @@ pub async fn recategorize(pool: &PgPool, user: Uuid) -> Result<u64, CoreError> {
             return Ok(changed);
         };
         after = last.id;
-        let layer = Arc::clone(&layer);
+        let (layer, brain) = (Arc::clone(&layer), Arc::clone(&brain));
         let (ids, answers) = tokio::task::spawn_blocking(move || {
             let items: Vec<(&str, Option<f64>)> = rows
                 .iter()
                 .map(|row| (row.description.as_str(), Some(row.amount)))
                 .collect();
-            let answers = Classifier::shipped().classify_batch(&items, layer.as_ref());
+            let answers = brain.classifier().classify_batch(&items, layer.as_ref());
             (rows.iter().map(|row| row.id).collect::<Vec<_>>(), answers)
         })
         .await

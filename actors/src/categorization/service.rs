@@ -1,5 +1,6 @@
-//! The classifier actor: holds the shipped rules and global model (loaded once at start-up) and
-//! an LRU of per-user [`PersonalLayer`]s, and answers classification requests. Classifying is
+//! The classifier actor: holds the rules and global model (a [`BrainCell`]: the shipped ones, or
+//! a directory's, which it reloads when they change) and an LRU of per-user [`PersonalLayer`]s,
+//! and answers classification requests. Classifying is
 //! CPU work, so each batch runs as one call on the blocking pool, never on the actor's arbiter;
 //! a panic there restarts the actor like any handler panic.
 //!
@@ -13,14 +14,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use scale_schema::PgPool;
-use scale_supervision::{spawn_then, Handles, Reply, Request, Service, ServiceContext};
+use scale_supervision::{every, spawn_then, Handles, Reply, Request, Service, ServiceContext};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::{self, error::RecvError};
 use uuid::Uuid;
 
+use super::brain::BrainCell;
 use super::corrections::{self, teachings};
 use super::personal::PersonalLayer;
-use super::resolve::{Classification, Classifier, NoOverrides, Overrides};
+use super::resolve::{Classification, NoOverrides, Overrides};
 use crate::cache::lru::Lru;
 use crate::error::CoreError;
 use crate::events::{Bus, EventBus, Topic};
@@ -140,18 +142,19 @@ impl Layers {
 
 /// The classifier actor's state: the rules and model it classifies with, and the users' layers.
 pub struct ClassifierService {
-    classifier: Classifier<'static>,
+    brain: BrainCell,
     pool: PgPool,
     layers: Layers,
     jobs: EventBus,
 }
 
 impl ClassifierService {
-    /// A service classifying with the shipped rules and global model, reading users' data from
-    /// `pool`, hearing of new models on `jobs` and of corrections on `changes`.
-    pub fn new(pool: PgPool, jobs: EventBus, changes: Bus<LayerChanged>) -> Self {
+    /// A service classifying with `brain`'s rules and global model (reloading it when it has a
+    /// directory), reading users' data from `pool`, hearing of new models on `jobs` and of
+    /// corrections on `changes`.
+    pub fn new(brain: BrainCell, pool: PgPool, jobs: EventBus, changes: Bus<LayerChanged>) -> Self {
         Self {
-            classifier: Classifier::shipped(),
+            brain,
             pool,
             layers: Layers::new(changes),
             jobs,
@@ -204,6 +207,20 @@ impl Service for ClassifierService {
         Self::listen(ctx, self.jobs.subscribe(), |event| {
             (event.status == JobStatus::Completed).then_some(event.user_id)
         });
+        if let Some(interval) = self.brain.check_every() {
+            every(ctx, interval, |state, _| {
+                let brain = state.brain.clone();
+                tokio::task::spawn_blocking(move || match brain.reload_if_changed() {
+                    Ok(true) => {
+                        tracing::info!(brain = brain.current().origin(), "categorizer reloaded")
+                    }
+                    Ok(false) => {}
+                    Err(error) => {
+                        tracing::warn!(%error, "new categorizer refused; the current one stays")
+                    }
+                });
+            });
+        }
     }
 }
 
@@ -213,7 +230,7 @@ impl Handles<Classify> for ClassifierService {
         msg: Classify,
         _: &mut ServiceContext<Self>,
     ) -> Reply<Result<Vec<Classification>, CoreError>> {
-        let (classifier, layers, pool) = (self.classifier, self.layers.clone(), self.pool.clone());
+        let (brain, layers, pool) = (self.brain.current(), self.layers.clone(), self.pool.clone());
         Reply::later(async move {
             let layer = match msg.user {
                 Some(user) => Some(layers.of(&pool, user).await?),
@@ -229,7 +246,7 @@ impl Handles<Classify> for ClassifierService {
                     Some(layer) => layer.as_ref(),
                     None => &NoOverrides,
                 };
-                classifier.classify_batch(&items, overrides)
+                brain.classifier().classify_batch(&items, overrides)
             });
             Ok(task
                 .await

@@ -14,6 +14,7 @@ use super::store::ImportOutcome;
 use super::streaming::{self, Upload};
 use super::uploads::{self, Chunk, UploadedFile};
 use super::IngestError;
+use crate::categorization::brain::BrainCell;
 use crate::error::CoreError;
 use scale_supervision::{Handles, Reply, Request, Service, ServiceContext};
 
@@ -78,14 +79,17 @@ impl Request for ListUploads {
 pub struct IngestService {
     pool: PgPool,
     parsers: Arc<Semaphore>,
+    brain: BrainCell,
 }
 
 impl IngestService {
-    /// A service writing through `pool`, running at most `max_parsers` parses at once.
-    pub fn new(pool: PgPool, max_parsers: usize) -> Self {
+    /// A service writing through `pool`, running at most `max_parsers` parses at once and
+    /// categorising with `brain`.
+    pub fn new(pool: PgPool, max_parsers: usize, brain: BrainCell) -> Self {
         Self {
             pool,
             parsers: Arc::new(Semaphore::new(max_parsers.max(1))),
+            brain,
         }
     }
 }
@@ -141,10 +145,14 @@ impl Handles<ImportUpload> for IngestService {
         msg: ImportUpload,
         _: &mut ServiceContext<Self>,
     ) -> Reply<Result<ImportOutcome, IngestError>> {
-        let (pool, permits) = (self.pool.clone(), self.parsers.clone());
+        let (pool, permits, brain) = (
+            self.pool.clone(),
+            self.parsers.clone(),
+            self.brain.current(),
+        );
         Reply::later(async move {
             let _permit = parser_permit(permits).await?;
-            streaming::import_file(&pool, msg.user, msg.upload, msg.force).await
+            streaming::import_file(&pool, brain, msg.user, msg.upload, msg.force).await
         })
     }
 }
@@ -155,12 +163,17 @@ impl Handles<ImportRows> for IngestService {
         msg: ImportRows,
         _: &mut ServiceContext<Self>,
     ) -> Reply<Result<ImportOutcome, IngestError>> {
-        let (pool, permits) = (self.pool.clone(), self.parsers.clone());
+        let (pool, permits, brain) = (
+            self.pool.clone(),
+            self.parsers.clone(),
+            self.brain.current(),
+        );
         Reply::later(async move {
             let _permit = parser_permit(permits).await?;
             let filename = msg.filename.as_deref();
             streaming::import_rows(
                 &pool,
+                brain,
                 msg.user,
                 msg.rows,
                 filename,

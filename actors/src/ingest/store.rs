@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use super::uploads::{self, ChunkProgress, UploadRecord};
 use super::{IngestError, TxError};
+use crate::categorization::brain::Brain;
 use crate::categorization::corrections::teachings;
 use crate::categorization::model::known_label;
 use crate::categorization::resolve::{Classifier, Overrides};
@@ -112,6 +113,7 @@ pub async fn import(
 /// [`import`] of a statement parsed whole (the `scale import` command, benchmarks, tests).
 pub async fn import_parsed(
     pool: &PgPool,
+    brain: &Brain,
     user: Uuid,
     filename: Option<&str>,
     statement: ParsedStatement,
@@ -138,7 +140,11 @@ pub async fn import_parsed(
     let mut rows = transactions.into_iter();
     loop {
         let chunk: Vec<ParsedTransaction> = rows.by_ref().take(BATCH).collect();
-        if chunk.is_empty() || sender.try_send(Batch::of(chunk, &layer)).is_err() {
+        if chunk.is_empty()
+            || sender
+                .try_send(Batch::of(chunk, &brain.classifier(), &layer))
+                .is_err()
+        {
             break;
         }
     }
@@ -185,8 +191,12 @@ pub struct Batch {
 impl Batch {
     /// Categorises `batch` and lays it out (CPU work: the parser's thread does it). A row whose
     /// client gave it a known category keeps it (`client`); the others are classified in one
-    /// call, the user's `overrides` first, then the rules and the global model.
-    pub fn of(batch: Vec<ParsedTransaction>, overrides: &dyn Overrides) -> Self {
+    /// call by `classifier`, the user's `overrides` first.
+    pub fn of(
+        batch: Vec<ParsedTransaction>,
+        classifier: &Classifier<'_>,
+        overrides: &dyn Overrides,
+    ) -> Self {
         let mut c = Batch::default();
         let known: Vec<Option<&'static str>> = batch
             .iter()
@@ -198,7 +208,7 @@ impl Batch {
             .filter(|(_, known)| known.is_none())
             .map(|(t, _)| (t.description.as_str(), t.amount.to_f64()))
             .collect();
-        let mut classified = Classifier::shipped()
+        let mut classified = classifier
             .classify_batch(&to_classify, overrides)
             .into_iter();
         drop(to_classify);

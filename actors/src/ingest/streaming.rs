@@ -6,6 +6,7 @@
 use std::any::Any;
 use std::ops::ControlFlow;
 use std::panic;
+use std::sync::Arc;
 
 use scale_schema::{DbFailure, PgPool};
 use scale_statements::error::StatementError;
@@ -17,6 +18,7 @@ use uuid::Uuid;
 use super::store::{self, Batch, ImportOutcome, BATCH};
 use super::uploads::{Chunk, UploadRecord};
 use super::IngestError;
+use crate::categorization::brain::Brain;
 use crate::categorization::corrections::{teachings, Teachings};
 use crate::error::CoreError;
 
@@ -36,16 +38,25 @@ const CHUNKS_AHEAD: usize = 1;
 /// Parses an uploaded file and stores it for `user` (see [`store::import`]).
 pub async fn import_file(
     pool: &PgPool,
+    brain: Arc<Brain>,
     user: Uuid,
     upload: Upload,
     force: bool,
 ) -> Result<ImportOutcome, IngestError> {
     let filename = upload.filename.clone();
-    stream(pool, user, Some(&filename), force, None, move |handoff| {
-        let prepared =
-            pipeline::prepare(&upload.bytes, &upload.filename, upload.password.as_deref())?;
-        handoff.run(prepared)
-    })
+    stream(
+        pool,
+        brain,
+        user,
+        Some(&filename),
+        force,
+        None,
+        move |handoff| {
+            let prepared =
+                pipeline::prepare(&upload.bytes, &upload.filename, upload.password.as_deref())?;
+            handoff.run(prepared)
+        },
+    )
     .await
 }
 
@@ -53,6 +64,7 @@ pub async fn import_file(
 /// or the `chunk` of a chunked upload they are.
 pub async fn import_rows(
     pool: &PgPool,
+    brain: Arc<Brain>,
     user: Uuid,
     rows: Vec<Option<Map<String, Value>>>,
     filename: Option<&str>,
@@ -60,7 +72,7 @@ pub async fn import_rows(
     force: bool,
     chunk: Option<Chunk>,
 ) -> Result<ImportOutcome, IngestError> {
-    stream(pool, user, filename, force, chunk, move |handoff| {
+    stream(pool, brain, user, filename, force, chunk, move |handoff| {
         handoff.run(pipeline::prepare_objects(rows, file_hash)?)
     })
     .await
@@ -71,6 +83,7 @@ pub async fn import_rows(
 pub struct Handoff {
     file_hash: oneshot::Sender<String>,
     chunks: mpsc::Sender<Batch>,
+    brain: Arc<Brain>,
     taught: Teachings,
 }
 
@@ -82,8 +95,12 @@ impl Handoff {
         // the parse.
         let _ = self.file_hash.send(prepared.file_hash().to_owned());
         let layer = self.taught.layer();
+        let classifier = self.brain.classifier();
         prepared.finish(BATCH, |chunk| {
-            match self.chunks.blocking_send(Batch::of(chunk, &layer)) {
+            match self
+                .chunks
+                .blocking_send(Batch::of(chunk, &classifier, &layer))
+            {
                 Ok(()) => ControlFlow::Continue(()),
                 Err(_) => ControlFlow::Break(()),
             }
@@ -96,6 +113,7 @@ impl Handoff {
 /// transaction back and is then re-raised here, so supervision sees it.
 async fn stream(
     pool: &PgPool,
+    brain: Arc<Brain>,
     user: Uuid,
     filename: Option<&str>,
     force: bool,
@@ -108,6 +126,7 @@ async fn stream(
     let handoff = Handoff {
         file_hash: hash_sender,
         chunks: chunk_sender,
+        brain,
         taught,
     };
     let task = tokio::task::spawn_blocking(move || parse(handoff));

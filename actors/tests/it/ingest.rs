@@ -1,6 +1,7 @@
 //! The import store against a real Postgres database.
 
-use scale_actors::categorization::resolve::NoOverrides;
+use scale_actors::categorization::brain::Brain;
+use scale_actors::categorization::resolve::{Classifier, NoOverrides};
 use scale_actors::error::CoreError;
 use scale_actors::ingest::store::{self, Batch};
 use scale_actors::ingest::streaming::Upload;
@@ -34,17 +35,31 @@ async fn import_then_reimport_is_a_no_op() {
     let (_db, pool) = database().await;
     let user = Uuid::new_v4();
     let s = parse("generic_signed_amount.csv");
-    let first = store::import_parsed(&pool, user, Some("g.csv"), s.clone(), false)
-        .await
-        .unwrap();
+    let first = store::import_parsed(
+        &pool,
+        &Brain::shipped(),
+        user,
+        Some("g.csv"),
+        s.clone(),
+        false,
+    )
+    .await
+    .unwrap();
     assert_eq!(first.inserted, 8);
     assert_eq!(first.skipped_duplicates, 0);
     assert_eq!(first.skipped_zero_amount, 1);
     assert_eq!(first.skipped_invalid_date, 1);
 
-    let refused = store::import_parsed(&pool, user, Some("g.csv"), s.clone(), false)
-        .await
-        .unwrap_err();
+    let refused = store::import_parsed(
+        &pool,
+        &Brain::shipped(),
+        user,
+        Some("g.csv"),
+        s.clone(),
+        false,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(
         refused,
         IngestError::FileAlreadyImported {
@@ -52,9 +67,16 @@ async fn import_then_reimport_is_a_no_op() {
         }
     );
 
-    let forced = store::import_parsed(&pool, user, Some("g.csv"), s.clone(), true)
-        .await
-        .unwrap();
+    let forced = store::import_parsed(
+        &pool,
+        &Brain::shipped(),
+        user,
+        Some("g.csv"),
+        s.clone(),
+        true,
+    )
+    .await
+    .unwrap();
     assert_eq!(forced.inserted, 0);
     assert_eq!(forced.skipped_duplicates, 8);
     assert_eq!(forced.uploaded_file_id, first.uploaded_file_id);
@@ -89,9 +111,16 @@ async fn a_failure_mid_import_leaves_nothing_behind() {
     // Enough rows for two batches, the last of which violates a CHECK constraint.
     let mut s = distinct_rows(6_000);
     s.transactions[5_999].currency = "xx";
-    let err = store::import_parsed(&pool, user, Some("g.csv"), s.clone(), false)
-        .await
-        .unwrap_err();
+    let err = store::import_parsed(
+        &pool,
+        &Brain::shipped(),
+        user,
+        Some("g.csv"),
+        s.clone(),
+        false,
+    )
+    .await
+    .unwrap_err();
     assert!(
         matches!(err, IngestError::Core(CoreError::Database(_))),
         "{err:?}"
@@ -101,9 +130,16 @@ async fn a_failure_mid_import_leaves_nothing_behind() {
         .unwrap()
         .is_empty());
     s.transactions.truncate(5_999);
-    let ok = store::import_parsed(&pool, user, Some("g.csv"), s.clone(), false)
-        .await
-        .unwrap();
+    let ok = store::import_parsed(
+        &pool,
+        &Brain::shipped(),
+        user,
+        Some("g.csv"),
+        s.clone(),
+        false,
+    )
+    .await
+    .unwrap();
     assert_eq!(ok.inserted, 5_999);
 }
 
@@ -116,9 +152,16 @@ async fn a_failure_in_the_first_of_several_batches_rolls_back_and_frees_the_conn
     s.transactions[10].currency = "xx";
     for _ in 0..3 {
         // Every pooled connection comes back usable, out of the failed transaction.
-        let err = store::import_parsed(&pool, user, Some("g.csv"), s.clone(), false)
-            .await
-            .unwrap_err();
+        let err = store::import_parsed(
+            &pool,
+            &Brain::shipped(),
+            user,
+            Some("g.csv"),
+            s.clone(),
+            false,
+        )
+        .await
+        .unwrap_err();
         assert!(
             matches!(err, IngestError::Core(CoreError::Database(_))),
             "{err:?}"
@@ -129,9 +172,16 @@ async fn a_failure_in_the_first_of_several_batches_rolls_back_and_frees_the_conn
         .unwrap()
         .is_empty());
     s.transactions[10].currency = "INR";
-    let ok = store::import_parsed(&pool, user, Some("g.csv"), s.clone(), false)
-        .await
-        .unwrap();
+    let ok = store::import_parsed(
+        &pool,
+        &Brain::shipped(),
+        user,
+        Some("g.csv"),
+        s.clone(),
+        false,
+    )
+    .await
+    .unwrap();
     assert_eq!(ok.inserted, 11_000);
     assert_eq!(uploads::uploaded_files(&pool, user).await.unwrap().len(), 1);
 }
@@ -141,13 +191,22 @@ async fn a_parse_failing_after_rows_were_written_stores_nothing() {
     let (_db, pool) = database().await;
     let user = Uuid::new_v4();
     let s = distinct_rows(6_000);
+    let classifier = Classifier::shipped();
     let (sender, chunks) = tokio::sync::mpsc::channel(2);
     sender
-        .send(Batch::of(s.transactions[..5_000].to_vec(), &NoOverrides))
+        .send(Batch::of(
+            s.transactions[..5_000].to_vec(),
+            &classifier,
+            &NoOverrides,
+        ))
         .await
         .unwrap();
     sender
-        .send(Batch::of(s.transactions[5_000..].to_vec(), &NoOverrides))
+        .send(Batch::of(
+            s.transactions[5_000..].to_vec(),
+            &classifier,
+            &NoOverrides,
+        ))
         .await
         .unwrap();
     drop(sender);
@@ -167,7 +226,7 @@ async fn a_parse_failing_after_rows_were_written_stores_nothing() {
         .unwrap()
         .is_empty());
     // Nothing was left behind, so the same rows import in full afterwards.
-    let ok = store::import_parsed(&pool, user, Some("g.csv"), s, false)
+    let ok = store::import_parsed(&pool, &Brain::shipped(), user, Some("g.csv"), s, false)
         .await
         .unwrap();
     assert_eq!(ok.inserted, 6_000);
@@ -199,7 +258,7 @@ async fn a_streamed_import_of_several_chunks_stores_every_row_once_with_its_coun
         filename: "long.csv".into(),
         password: None,
     };
-    let outcome = streaming::import_file(&pool, user, upload(&bytes), false)
+    let outcome = streaming::import_file(&pool, Brain::shipped(), user, upload(&bytes), false)
         .await
         .unwrap();
     assert_eq!(outcome.inserted, rows);
@@ -211,11 +270,11 @@ async fn a_streamed_import_of_several_chunks_stores_every_row_once_with_its_coun
         (Some(rows as i32), Some(rows as i32))
     );
     // The parse's first pass already knows the file: refused before any row is written.
-    let refused = streaming::import_file(&pool, user, upload(&bytes), false)
+    let refused = streaming::import_file(&pool, Brain::shipped(), user, upload(&bytes), false)
         .await
         .unwrap_err();
     assert!(matches!(refused, IngestError::FileAlreadyImported { .. }));
-    let forced = streaming::import_file(&pool, user, upload(&bytes), true)
+    let forced = streaming::import_file(&pool, Brain::shipped(), user, upload(&bytes), true)
         .await
         .unwrap();
     assert_eq!((forced.inserted, forced.skipped_duplicates), (0, rows));
@@ -230,7 +289,7 @@ async fn a_streamed_import_reports_a_file_it_cannot_read_and_stores_nothing() {
         filename: "bad.csv".into(),
         password: None,
     };
-    let err = streaming::import_file(&pool, user, upload, false)
+    let err = streaming::import_file(&pool, Brain::shipped(), user, upload, false)
         .await
         .unwrap_err();
     assert_eq!(err, IngestError::Statement(StatementError::NoHeaderRow));
@@ -271,9 +330,18 @@ async fn every_imported_row_is_categorised_with_what_decided_it() {
         row("weekly vegetables", -300.0, Some("grocery")),
         row("SRI LAKSHMI MEDICALS", -320.0, Some("Uncategorized")),
     ];
-    let outcome = streaming::import_rows(&pool, user, rows, None, "c".repeat(64), false, None)
-        .await
-        .unwrap();
+    let outcome = streaming::import_rows(
+        &pool,
+        Brain::shipped(),
+        user,
+        rows,
+        None,
+        "c".repeat(64),
+        false,
+        None,
+    )
+    .await
+    .unwrap();
     assert_eq!(outcome.inserted, 5);
     let mut admin = AsyncPgConnection::establish(&db.url()).await.unwrap();
     let stored: Vec<(String, String, String, bool)> = transactions::table

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use scale_actors::categorization::brain::BrainCell;
 use scale_actors::categorization::fitter::CategorizerFitter;
 use scale_actors::events::{EventBus, JobEvent};
 use scale_actors::fitters;
@@ -242,7 +243,9 @@ async fn fenced_writes_fail_once_the_job_is_cancelled() {
     assert!(!queue::heartbeat(pool, &lease, LONG_LEASE).await.unwrap());
     assert_eq!(queue::progress(pool, &lease, &step).await.unwrap(), None);
     let input = Vec::<LabelledExample>::read(pool, user).await.unwrap();
-    let output = CategorizerFitter.fit(input, &mut Unstoppable).unwrap();
+    let output = CategorizerFitter::new(BrainCell::shipped())
+        .fit(input, &mut Unstoppable)
+        .unwrap();
     assert_eq!(queue::complete(pool, &lease, &output).await.unwrap(), None);
     let failure = Failure::Transient("boom".into());
     assert_eq!(
@@ -383,7 +386,9 @@ async fn completion_stores_the_model_and_metrics_together_or_not_at_all() {
     let id = fx.job(user, JobKind::Categorizer, 3).await;
     let Claim { lease, .. } = claim(&fx.pool).await;
     let input = Vec::<LabelledExample>::read(&fx.pool, user).await.unwrap();
-    let output = CategorizerFitter.fit(input, &mut Unstoppable).unwrap();
+    let output = CategorizerFitter::new(BrainCell::shipped())
+        .fit(input, &mut Unstoppable)
+        .unwrap();
 
     // A model row already holding this job id makes the insert fail: the job must stay running.
     diesel::sql_query(
@@ -474,7 +479,7 @@ fn scheduler(
 ) -> (Handle<TrainingScheduler>, Registry) {
     let registry = Registry::new(SupervisorConfig::default());
     let (pool, bus) = (fx.pool.clone(), bus.clone());
-    let fitters = fitters::registered(&config);
+    let fitters = fitters::registered(&config, &BrainCell::shipped());
     let handle = spawn(&registry, move || {
         TrainingScheduler::new(config, fitters.clone(), pool.clone(), bus.clone())
     });

@@ -11,6 +11,7 @@ use diesel::sql_types::Text;
 use diesel::QueryableByName;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use scale_actors::cache::service::{CacheConfig, MEMORY_CAPACITY, MEMORY_TTL};
+use scale_actors::categorization::brain::BrainCell;
 use scale_actors::events::{Bus, EventBus};
 use scale_actors::health::ProbeConfig;
 use scale_actors::redis_pool::{self, RedisPool};
@@ -106,6 +107,7 @@ impl TestApp {
             },
             events: EventBus::local(),
             layer_changes: Bus::local(),
+            brain: BrainCell::shipped(),
             registry: Registry::new(SupervisorConfig::default()),
             probe,
             role: "api",
