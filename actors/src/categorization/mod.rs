@@ -6,11 +6,13 @@
 //! the [`resolve`] order that combines them with the user's overrides, keyed by
 //! [`normalize`]d description. The global model is built by [`trainer`] ([`logistic`]
 //! regression) from the [`synthetic`] corpus, and [`evaluation`] measures a classifier on a
-//! labelled CSV. The [`service`] actor serves classifications.
+//! labelled CSV. The [`service`] actor serves classifications, and [`discovery`] finds groups
+//! among the narrations nothing categorised (spherical k-means).
 //!
 //! The per-user layer: [`model`] fits per-label prototypes from a user's labelled rows and
 //! corrections, and [`fitter`] runs that fit as a training job.
 
+pub mod discovery;
 pub mod evaluation;
 pub mod features;
 pub mod fitter;
