@@ -1,5 +1,6 @@
 //! Integration tests of the HTTP front, one binary with real actors, Postgres and Redis: the
-//! accounts API ([`accounts`]), analytics ([`analytics`]), the front's errors, auth and health
+//! accounts API ([`accounts`]), analytics ([`analytics`]), classification ([`categorization`]),
+//! category discovery and the model list ([`discovery`]), the front's errors, auth and health
 //! routes ([`front`]), ingestion ([`ingest`]), security hardening ([`security`]), the
 //! training-jobs API ([`training`]) and the jobs WebSocket ([`ws`]), on the shared app set-up
 //! ([`common`]).
@@ -8,6 +9,7 @@ mod accounts;
 mod analytics;
 mod categorization;
 mod common;
+mod discovery;
 mod front;
 mod ingest;
 mod security;
