@@ -1,7 +1,7 @@
-//! Categorization routes (`/api/v1/categorization/*`), answered by the classifier actor:
-//! [`classify`] (one narration, a batch, the web client's map; the classify rate-limit tier),
-//! [`discover`] (groups among narrations nothing categorised; the same tier), and [`models`]
-//! (the caller's trained models, from the training actor).
+//! Categorization routes (`/api/v1/categorization/*`): `classify` (one narration, a batch, the
+//! web client's map; the classify rate-limit tier) and `discover` (groups among narrations
+//! nothing categorised; the same tier), answered by the classifier actor, and `models` (the
+//! caller's trained models), answered by the training actor.
 
 mod classify;
 mod discover;
