@@ -1,6 +1,7 @@
 //! `scale bench …`: benchmarks with a JSON report. Every figure comes with a baseline measured
 //! in the same run on the same machine and database, and their ratio.
 
+mod classify;
 mod import;
 mod server;
 mod transactions;
@@ -13,6 +14,9 @@ use crate::config::Config;
 /// The available benchmarks.
 #[derive(Subcommand)]
 pub enum Bench {
+    /// A 5,000-narration classification batch through the real binary
+    /// (`POST /categorization/classify/batch`), next to the same batch classified in-process.
+    Classify(classify::Options),
     /// Statement import: parse only, parse + insert, and raw COPY of the same rows.
     Import {
         /// Rows in the generated statement.
@@ -30,6 +34,7 @@ pub enum Bench {
 /// Runs a benchmark against `DATABASE_URL` and prints its report.
 pub fn run(config: &Config, bench: Bench) -> anyhow::Result<()> {
     let report = match bench {
+        Bench::Classify(options) => classify::run(config, &options)?,
         Bench::Import { rows } => tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?

@@ -28,6 +28,8 @@ impl Server {
             .env("BIND_ADDR", "127.0.0.1:0")
             .env("LOG_LEVEL", "warn,scale::serve=info")
             .env("RATE_LIMIT_DEFAULT_PER_MIN", "1000000000")
+            .env("RATE_LIMIT_IMPORT_PER_MIN", "1000000000")
+            .env("RATE_LIMIT_CLASSIFY_PER_MIN", "1000000000")
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .spawn()?;

@@ -7,7 +7,8 @@
 //! [`normalize`]d description. The global model is built by [`trainer`] ([`logistic`]
 //! regression) from the [`synthetic`] corpus, and [`evaluation`] measures a classifier on a
 //! labelled CSV. A [`brain`] is the rules and model in use (the shipped ones, or a directory's,
-//! hot-swapped on change); the [`service`] actor serves classifications.
+//! hot-swapped on change); the [`service`] actor serves classifications, and [`discovery`]
+//! finds groups among the narrations nothing categorised (spherical k-means).
 //!
 //! The per-user layer: [`personal`] turns a user's corrections and latest trained model into
 //! overrides and prototype boosts; [`model`] fits per-label prototypes from a user's labelled
@@ -17,6 +18,7 @@
 
 pub mod brain;
 pub mod corrections;
+pub mod discovery;
 pub mod evaluation;
 pub mod features;
 pub mod fitter;

@@ -1,7 +1,7 @@
 //! Training: the job runtime that fits each user's models in the background. The training actor
-//! ([`service`]) answers the API's job requests with the SQL in [`store`] ([`listing`] validates
-//! the list's query string); what a job is lives in [`crate::jobs`] and its progress goes out
-//! on [`crate::events`]. The
+//! ([`service`]) answers the API's job and model requests with the SQL in [`store`]
+//! ([`listing`] validates the list's query string); what a job is lives in [`crate::jobs`] and
+//! its progress goes out on [`crate::events`]. The
 //! [`scheduler`] actor claims jobs from the worker-side [`queue`] and runs each attempt (the
 //! private `runner`) under the [`config`] settings: [`loader`] reads its input and the job
 //! kind's [`fitting::Fitter`] fits it. The fitters live with their domains

@@ -5,7 +5,7 @@ use scale_schema::PgPool;
 use uuid::Uuid;
 
 use super::listing::JobQuery;
-use super::store::{self, JobPage, JobView};
+use super::store::{self, JobPage, JobView, ModelView};
 use super::TrainingError;
 use crate::events::{EventBus, JobEvent};
 use crate::jobs::JobKind;
@@ -64,6 +64,12 @@ pub struct Latest {
     pub user: Uuid,
 }
 
+/// The caller's newest models (at most [`store::MODELS_LISTED`]), newest first.
+pub struct ListModels {
+    /// Whose models.
+    pub user: Uuid,
+}
+
 impl Request for GetJob {
     type Output = Result<JobView, TrainingError>;
 }
@@ -81,6 +87,9 @@ impl Request for Events {
 }
 impl Request for Latest {
     type Output = Result<Option<JobView>, TrainingError>;
+}
+impl Request for ListModels {
+    type Output = Result<Vec<ModelView>, TrainingError>;
 }
 
 /// The training actor's state.
@@ -155,3 +164,7 @@ handle_later!(Events, |pool, events, msg| store::events(
 .await);
 handle_later!(Latest, |pool, events, msg| store::latest(&pool, msg.user)
     .await);
+handle_later!(ListModels, |pool, events, msg| store::models(
+    &pool, msg.user
+)
+.await);

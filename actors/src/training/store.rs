@@ -1,6 +1,6 @@
-//! The training-jobs SQL of the API. Every operation runs in the caller's row-level-security
-//! context ([`as_user`], one database transaction) and still filters by `user_id`, so another
-//! user's job is indistinguishable from a missing one. Changes return the job's new
+//! The SQL of the API's training jobs and stored models. Every operation runs in the caller's
+//! row-level-security context ([`as_user`], one database transaction) and still filters by
+//! `user_id`, so another user's job is indistinguishable from a missing one. Changes return the job's new
 //! [`JobView`]; the caller publishes [`JobView::event`] after the commit.
 
 use chrono::{DateTime, Utc};
@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use diesel::upsert::DecoratableTarget;
 use diesel_async::pooled_connection::bb8::PooledConnection;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use scale_schema::tables::{training_job_events, training_jobs};
+use scale_schema::tables::{training_job_events, training_jobs, training_models};
 use scale_schema::{as_user, PgPool};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -23,6 +23,8 @@ use crate::pagination::Cursor;
 
 /// Most logged events one [`events`] call returns.
 pub const EVENTS_PAGE: i64 = 256;
+/// Most models one [`models`] call returns (the newest).
+pub const MODELS_LISTED: i64 = 50;
 
 /// A job as clients see it (no lease internals).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Queryable, Selectable)]
@@ -116,6 +118,25 @@ impl From<LoggedEvent> for JobEvent {
             at: row.created_at,
         }
     }
+}
+
+/// A stored model as clients see it: what it is and how it scored, never its bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Queryable)]
+pub struct ModelView {
+    /// Model id.
+    pub id: Uuid,
+    /// `categorizer` or `forecaster`.
+    pub kind: String,
+    /// The job that fitted it.
+    pub job_id: Uuid,
+    /// The artefact's format and version.
+    pub format: String,
+    /// The artefact's size.
+    pub size_bytes: i64,
+    /// Quality figures of the fit.
+    pub metrics: serde_json::Value,
+    /// When it was stored.
+    pub created_at: DateTime<Utc>,
 }
 
 /// One page of the caller's jobs.
@@ -354,6 +375,33 @@ pub async fn latest(pool: &PgPool, user: Uuid) -> Result<Option<JobView>, Traini
             .first(conn)
             .await
             .optional()?)
+    })
+    .await
+}
+
+/// `user`'s newest [`MODELS_LISTED`] models, newest first (index
+/// `idx_training_models_user_kind`); the artefacts stay in the database, only their size is read.
+pub async fn models(pool: &PgPool, user: Uuid) -> Result<Vec<ModelView>, TrainingError> {
+    let mut conn = connect(pool).await?;
+    as_user(&mut conn, user, async |conn| {
+        Ok(training_models::table
+            .filter(training_models::user_id.eq(user))
+            .order((
+                training_models::created_at.desc(),
+                training_models::id.desc(),
+            ))
+            .limit(MODELS_LISTED)
+            .select((
+                training_models::id,
+                training_models::kind,
+                training_models::job_id,
+                training_models::format,
+                diesel::dsl::sql::<diesel::sql_types::BigInt>("octet_length(artefact)::int8"),
+                training_models::metrics,
+                training_models::created_at,
+            ))
+            .load(conn)
+            .await?)
     })
     .await
 }

@@ -5,6 +5,7 @@
 use actix_web::http::header::{HeaderValue, RETRY_AFTER};
 use actix_web::http::StatusCode;
 use scale_actors::accounts::AccountsError;
+use scale_actors::categorization::discovery::DiscoveryError;
 use scale_actors::error::CoreError;
 use scale_actors::ingest::IngestError;
 use scale_actors::training::TrainingError;
@@ -110,6 +111,17 @@ impl From<TrainingError> for ApiError {
             TrainingError::Finished => {
                 ApiError::new(StatusCode::CONFLICT, Code::JobFinished, detail)
             }
+        }
+    }
+}
+
+impl From<DiscoveryError> for ApiError {
+    fn from(err: DiscoveryError) -> Self {
+        match err {
+            DiscoveryError::Core(core) => ApiError::core("categorization", core),
+            DiscoveryError::NoDescriptions
+            | DiscoveryError::NothingToReview
+            | DiscoveryError::TooFew(_) => ApiError::bad_request(Code::BadRequest, err.to_string()),
         }
     }
 }

@@ -116,7 +116,7 @@ pub enum Tier {
     Default,
     /// Statement imports and training uploads.
     Import,
-    /// Transaction classification.
+    /// Transaction classification and category discovery.
     Classify,
     /// Starting model training.
     Training,
@@ -150,7 +150,9 @@ impl Tier {
             _ if under("/health") => return None,
             "/ingest/import" | "/training/upload" if post => Tier::Import,
             "/training/train" | "/training/jobs" if post => Tier::Training,
-            _ if under("/categorization/classify") => Tier::Classify,
+            _ if under("/categorization/classify") || under("/categorization/discover") => {
+                Tier::Classify
+            }
             _ => Tier::Default,
         })
     }
@@ -573,6 +575,16 @@ mod tests {
             (
                 &post,
                 Some("/api/v1/categorization/classifyx"),
+                Some(Tier::Default),
+            ),
+            (
+                &post,
+                Some("/api/v1/categorization/discover"),
+                Some(Tier::Classify),
+            ),
+            (
+                &get,
+                Some("/api/v1/categorization/models"),
                 Some(Tier::Default),
             ),
             (&post, Some("/api/v1/training/train"), Some(Tier::Training)),

@@ -1,14 +1,17 @@
 //! Integration tests of the HTTP front, one binary with real actors, Postgres and Redis: the
-//! accounts API ([`accounts`]), analytics ([`analytics`]), the front's errors, auth and health
-//! routes ([`front`]), ingestion ([`ingest`]) and chunked JSON imports ([`chunked_import`]),
-//! security hardening ([`security`]), the training-jobs API ([`training`]) and the jobs
-//! WebSocket ([`ws`]), on the shared app set-up ([`common`]).
+//! accounts API ([`accounts`]), analytics ([`analytics`]), classification ([`categorization`]),
+//! category discovery and the model list ([`discovery`]), learning from corrections
+//! ([`learning`]), the front's errors, auth and health routes ([`front`]), ingestion
+//! ([`ingest`]) and chunked JSON imports ([`chunked_import`]), security hardening
+//! ([`security`]), the training-jobs API ([`training`]) and the jobs WebSocket ([`ws`]), on the
+//! shared app set-up ([`common`]).
 
 mod accounts;
 mod analytics;
 mod categorization;
 mod chunked_import;
 mod common;
+mod discovery;
 mod front;
 mod ingest;
 mod learning;

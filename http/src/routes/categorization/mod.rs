@@ -1,25 +1,34 @@
-//! Categorization routes (`/api/v1/categorization/*`, the classify rate-limit tier), answered by
-//! the classifier actor: `classify` (one narration, a batch, the web client's map),
-//! `feedback` (free-text corrections) and `corrections` (a category set by hand). Every
+//! Categorization routes (`/api/v1/categorization/*`): `classify` (one narration, a batch, the
+//! web client's map; the classify rate-limit tier) and `discover` (groups among narrations
+//! nothing categorised; the same tier), answered by the classifier actor, `models` (the
+//! caller's trained models), answered by the training actor, and the corrections that teach the
+//! classifier: `feedback` (free text) and `corrections` (a category set by hand). Every
 //! correction feeds the caller's layer at once and, every `CATEGORIZER_RETRAIN_AFTER` of them,
 //! queues a categorizer job.
 
 mod classify;
 mod corrections;
+mod discover;
 mod feedback;
+mod models;
 
+use actix_web::http::StatusCode;
 use actix_web::web;
 use scale_actors::categorization::service::CorrectionsChanged;
+use scale_statements::text;
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
+use crate::problem::{ApiError, Code};
 use crate::AppState;
 
 /// Registers the categorization routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(classify::configure)
         .configure(feedback::configure)
-        .configure(corrections::configure);
+        .configure(corrections::configure)
+        .configure(discover::configure)
+        .configure(models::configure);
 }
 
 /// Tells every process that the caller's corrections changed (stored elsewhere), then
@@ -56,4 +65,44 @@ async fn learn_from_corrections(state: &AppState, user: &AuthUser, pending: i64)
             None
         }
     }
+}
+
+/// Checks a list of narrations sent by a client (not empty, at most `max`, each free of NUL
+/// characters and within the description limit, one amount or null per description when
+/// amounts are sent) and pairs each with its amount.
+fn narrations(
+    descriptions: Vec<String>,
+    amounts: Option<Vec<Option<f64>>>,
+    max: usize,
+) -> Result<Vec<(String, Option<f64>)>, ApiError> {
+    if descriptions.is_empty() {
+        return Err(ApiError::bad_request(
+            Code::BadRequest,
+            "No descriptions provided",
+        ));
+    }
+    if descriptions.len() > max {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Code::PayloadTooLarge,
+            format!("At most {max} descriptions per request"),
+        ));
+    }
+    for (index, description) in descriptions.iter().enumerate() {
+        text::check(
+            format_args!("descriptions[{index}]"),
+            description,
+            text::DESCRIPTION,
+        )?;
+    }
+    let amounts = match amounts {
+        Some(amounts) if amounts.len() != descriptions.len() => {
+            return Err(ApiError::validation(
+                "`amounts` must hold one value (or null) per description",
+            ))
+        }
+        Some(amounts) => amounts,
+        None => vec![None; descriptions.len()],
+    };
+    Ok(descriptions.into_iter().zip(amounts).collect())
 }
