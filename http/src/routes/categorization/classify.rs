@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use scale_actors::categorization::resolve::Classification;
 use scale_actors::categorization::service::{Classify, MAX_BATCH};
@@ -12,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::auth::AuthUser;
-use crate::problem::{ApiError, Code};
+use crate::problem::ApiError;
 use crate::AppState;
 
 /// The model name every answer reports.
@@ -125,40 +124,7 @@ async fn classify_all(
     user: &AuthUser,
     body: BatchBody,
 ) -> Result<Vec<Classification>, ApiError> {
-    let BatchBody {
-        descriptions,
-        amounts,
-    } = body;
-    if descriptions.is_empty() {
-        return Err(ApiError::bad_request(
-            Code::BadRequest,
-            "No descriptions provided",
-        ));
-    }
-    if descriptions.len() > MAX_BATCH {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            Code::PayloadTooLarge,
-            format!("At most {MAX_BATCH} descriptions per request"),
-        ));
-    }
-    for (index, description) in descriptions.iter().enumerate() {
-        text::check(
-            format_args!("descriptions[{index}]"),
-            description,
-            text::DESCRIPTION,
-        )?;
-    }
-    let amounts = match amounts {
-        Some(amounts) if amounts.len() != descriptions.len() => {
-            return Err(ApiError::validation(
-                "`amounts` must hold one value (or null) per description",
-            ))
-        }
-        Some(amounts) => amounts,
-        None => vec![None; descriptions.len()],
-    };
-    let items = descriptions.into_iter().zip(amounts).collect();
+    let items = super::narrations(body.descriptions, body.amounts, MAX_BATCH)?;
     let user = Some(user.id);
     Ok(state.classifier.ask(Classify { user, items }).await??)
 }
