@@ -80,40 +80,54 @@ pub fn clean(text: &str) -> String {
 
 /// The versioned feature hash: FNV-1a 64 over [`HASH_SEED`] then `bytes`.
 pub fn feature_hash(bytes: &[u8]) -> u64 {
+    hash_parts(&[bytes])
+}
+
+/// [`feature_hash`] of the concatenated `parts` (FNV-1a reads bytes one at a time, so writing
+/// parts in turn is hashing their concatenation).
+fn hash_parts(parts: &[&[u8]]) -> u64 {
     let mut hasher = fnv::FnvHasher::default();
     hasher.write(&HASH_SEED.to_le_bytes());
-    hasher.write(bytes);
+    for part in parts {
+        hasher.write(part);
+    }
     hasher.finish()
 }
 
 /// A feature's bucket in `0..DIM` and its sign (the hash's top bit).
 pub fn bucket(bytes: &[u8]) -> (u32, f64) {
-    let hash = feature_hash(bytes);
+    bucket_of_hash(feature_hash(bytes))
+}
+
+fn bucket_of_hash(hash: u64) -> (u32, f64) {
     let sign = if hash >> 63 == 1 { -1.0 } else { 1.0 };
     ((hash & u64::from(DIM - 1)) as u32, sign)
 }
 
-/// The raw features of a cleaned text, each prefixed by its kind (`c` character n-gram,
-/// `w` word, `b` word bigram), with their term frequencies.
-fn term_frequencies(cleaned: &str) -> BTreeMap<Vec<u8>, u32> {
-    let mut counts = BTreeMap::new();
+/// The raw features of a cleaned text: each feature's kind (`c` character n-gram, `w` word, `b`
+/// word bigram) and text, sorted as their bytes (kind first) with repeats adjacent, so a run is
+/// one feature and its length the term frequency. The texts borrow from `storage` (each token
+/// padded with spaces, then each bigram), so no feature is allocated on its own.
+fn features<'t>(storage: &'t mut Vec<String>, cleaned: &str) -> Vec<(u8, &'t str)> {
     let tokens: Vec<&str> = cleaned.split_whitespace().collect();
-    for token in &tokens {
-        let padded: Vec<char> = format!(" {token} ").chars().collect();
+    storage.extend(tokens.iter().map(|token| format!(" {token} ")));
+    storage.extend(tokens.windows(2).map(|pair| format!("{} {}", pair[0], pair[1])));
+    let (padded, bigrams) = storage.split_at(tokens.len());
+    let mut features = Vec::new();
+    for padded in padded {
+        let bounds: Vec<usize> = padded
+            .char_indices()
+            .map(|(i, _)| i)
+            .chain([padded.len()])
+            .collect();
         for n in NGRAM[0]..=NGRAM[1] {
-            for gram in padded.windows(n) {
-                let mut key = vec![b'c'];
-                key.extend(gram.iter().collect::<String>().bytes());
-                *counts.entry(key).or_insert(0) += 1;
-            }
+            features.extend(bounds.windows(n + 1).map(|w| (b'c', &padded[w[0]..w[n]])));
         }
-        *counts.entry([b"w", token.as_bytes()].concat()).or_insert(0) += 1;
+        features.push((b'w', padded.trim_matches(' ')));
     }
-    for pair in tokens.windows(2) {
-        let key = [b"b", pair[0].as_bytes(), b" ", pair[1].as_bytes()].concat();
-        *counts.entry(key).or_insert(0) += 1;
-    }
-    counts
+    features.extend(bigrams.iter().map(|pair| (b'b', pair.as_str())));
+    features.sort_unstable_by(|a, b| (a.0, a.1.as_bytes()).cmp(&(b.0, b.1.as_bytes())));
+    features
 }
 
 /// A sparse vector over the hash buckets, indices ascending.
@@ -189,10 +203,12 @@ pub fn featurize(description: &str, merchant: &str) -> SparseVector {
 
 /// The feature vector of an already [`clean`]ed text.
 pub fn vectorize(cleaned: &str) -> SparseVector {
+    let mut storage = Vec::new();
     let mut weights = BTreeMap::new();
-    for (feature, tf) in term_frequencies(cleaned) {
-        let (index, sign) = bucket(&feature);
-        *weights.entry(index).or_insert(0.0) += sign * (1.0 + f64::from(tf).ln());
+    for run in features(&mut storage, cleaned).chunk_by(|a, b| a == b) {
+        let (kind, text) = run[0];
+        let (index, sign) = bucket_of_hash(hash_parts(&[&[kind], text.as_bytes()]));
+        *weights.entry(index).or_insert(0.0) += sign * (1.0 + (run.len() as f64).ln());
     }
     SparseVector::normalized(&weights)
 }
@@ -264,9 +280,10 @@ mod tests {
     #[test]
     fn features_are_normalised_and_counted() {
         let text = "swiggy";
-        let features = term_frequencies(text);
+        let mut storage = Vec::new();
+        let found = features(&mut storage, text);
         // " swiggy " has 8 chars: 6 trigrams, 5 four-grams, 4 five-grams, plus the word.
-        assert_eq!(features.len(), 6 + 5 + 4 + 1);
+        assert_eq!(found.len(), 6 + 5 + 4 + 1);
         let vector = featurize("POS 4411 SWIGGY", "");
         assert!(vector.is_well_formed());
         assert!((vector.dot(&vector) - 1.0).abs() < 1e-5);
@@ -275,5 +292,44 @@ mod tests {
         let other = featurize("SWIGGY FOOD ORDER", "Swiggy");
         let cos = vector.dot(&other);
         assert!(cos > 0.3 && cos < 1.0, "{cos}");
+    }
+
+    /// The first implementation: every feature an allocated key in a sorted map.
+    fn reference(cleaned: &str) -> SparseVector {
+        let mut counts: BTreeMap<Vec<u8>, u32> = BTreeMap::new();
+        let tokens: Vec<&str> = cleaned.split_whitespace().collect();
+        for token in &tokens {
+            let padded: Vec<char> = format!(" {token} ").chars().collect();
+            for n in NGRAM[0]..=NGRAM[1] {
+                for gram in padded.windows(n) {
+                    let mut key = vec![b'c'];
+                    key.extend(gram.iter().collect::<String>().bytes());
+                    *counts.entry(key).or_insert(0) += 1;
+                }
+            }
+            *counts.entry([b"w", token.as_bytes()].concat()).or_insert(0) += 1;
+        }
+        for pair in tokens.windows(2) {
+            let key = [b"b", pair[0].as_bytes(), b" ", pair[1].as_bytes()].concat();
+            *counts.entry(key).or_insert(0) += 1;
+        }
+        let mut weights = BTreeMap::new();
+        for (feature, tf) in counts {
+            let (index, sign) = bucket(&feature);
+            *weights.entry(index).or_insert(0.0) += sign * (1.0 + f64::from(tf).ln());
+        }
+        SparseVector::normalized(&weights)
+    }
+
+    #[test]
+    fn vectors_are_bit_for_bit_those_of_the_first_implementation() {
+        let dev = include_str!("../../tests/fixtures/categorization_dev.csv");
+        let texts = dev
+            .lines()
+            .map(clean)
+            .chain(["", "a", "ab", "  spaced   out  ", "swiggy swiggy swiggy", "café crème brûlée"].map(String::from));
+        for text in texts {
+            assert_eq!(vectorize(&text), reference(&text), "{text:?}");
+        }
     }
 }
