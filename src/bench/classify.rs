@@ -1,8 +1,9 @@
 //! `scale bench classify`: one batch of distinct bank-style narrations (the seeded synthetic
 //! training corpus, deduplicated by normalised description) classified in-process with the
-//! shipped classifier — the limit, best of N — and the same batch POSTed N times in a row to
-//! `POST /api/v1/categorization/classify/batch` of the real binary, in the same run: the
-//! requests' latency percentiles and their rate against the in-process one.
+//! shipped classifier, shared among every core as the route does — the limit, best of N — and
+//! the same batch POSTed N times in a row to `POST /api/v1/categorization/classify/batch` of the
+//! real binary, in the same run: the requests' latency percentiles and their rate against the
+//! in-process one.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -11,7 +12,7 @@ use anyhow::Context as _;
 use bytes::Bytes;
 use scale_actors::categorization::normalize::normalize_description;
 use scale_actors::categorization::resolve::{Classification, Classifier, NoOverrides};
-use scale_actors::categorization::service::MAX_BATCH;
+use scale_actors::categorization::service::{CLASSIFY_THREADS, MAX_BATCH};
 use scale_actors::categorization::synthetic;
 use scale_http::auth::{mint_token, Role};
 use serde_json::{json, Value};
@@ -44,11 +45,12 @@ pub fn run(config: &Config, options: &Options) -> anyhow::Result<Value> {
     let batch = narrations(options.descriptions)?;
     let items: Vec<(&str, Option<f64>)> = batch.iter().map(|(d, a)| (d.as_str(), *a)).collect();
     let classifier = Classifier::shipped();
-    let expected = classifier.classify_batch(&items, &NoOverrides);
+    let threads = *CLASSIFY_THREADS;
+    let expected = classifier.classify_batch_on(&items, &NoOverrides, threads);
     let in_process: Vec<f64> = (0..options.requests)
         .map(|_| {
             let started = Instant::now();
-            std::hint::black_box(classifier.classify_batch(&items, &NoOverrides));
+            std::hint::black_box(classifier.classify_batch_on(&items, &NoOverrides, threads));
             millis(started.elapsed())
         })
         .collect();

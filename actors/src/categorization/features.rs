@@ -111,7 +111,11 @@ fn bucket_of_hash(hash: u64) -> (u32, f64) {
 fn features<'t>(storage: &'t mut Vec<String>, cleaned: &str) -> Vec<(u8, &'t str)> {
     let tokens: Vec<&str> = cleaned.split_whitespace().collect();
     storage.extend(tokens.iter().map(|token| format!(" {token} ")));
-    storage.extend(tokens.windows(2).map(|pair| format!("{} {}", pair[0], pair[1])));
+    storage.extend(
+        tokens
+            .windows(2)
+            .map(|pair| format!("{} {}", pair[0], pair[1])),
+    );
     let (padded, bigrams) = storage.split_at(tokens.len());
     let mut features = Vec::new();
     for padded in padded {
@@ -324,10 +328,17 @@ mod tests {
     #[test]
     fn vectors_are_bit_for_bit_those_of_the_first_implementation() {
         let dev = include_str!("../../tests/fixtures/categorization_dev.csv");
-        let texts = dev
-            .lines()
-            .map(clean)
-            .chain(["", "a", "ab", "  spaced   out  ", "swiggy swiggy swiggy", "café crème brûlée"].map(String::from));
+        let texts = dev.lines().map(clean).chain(
+            [
+                "",
+                "a",
+                "ab",
+                "  spaced   out  ",
+                "swiggy swiggy swiggy",
+                "café crème brûlée",
+            ]
+            .map(String::from),
+        );
         for text in texts {
             assert_eq!(vectorize(&text), reference(&text), "{text:?}");
         }

@@ -21,6 +21,8 @@ pub const ACCEPT: f64 = 0.50;
 pub const REVIEW: f64 = 0.30;
 /// The sentinel of "no category" (§1.1).
 pub const UNCATEGORIZED: &str = "Uncategorized";
+/// Fewest distinct narrations worth a thread of their own in a batch.
+pub const MIN_PER_THREAD: usize = 256;
 /// The label a guardrail falls back to when nothing else is left.
 const LAST_RESORT: &str = "Misc";
 
@@ -67,7 +69,7 @@ pub struct Classification {
 
 /// The per-user layer's hook: a category the user chose for a narration, and how far the
 /// user's examples lift each label for it.
-pub trait Overrides {
+pub trait Overrides: Sync {
     /// The user's category for the narration with this [`normalize_description`] key.
     fn category(&self, key: &str, description: &str) -> Option<String>;
 
@@ -122,8 +124,23 @@ impl<'a> Classifier<'a> {
         amount: Option<f64>,
         overrides: &dyn Overrides,
     ) -> Classification {
-        let key = normalize_description(description);
-        if let Some(category) = overrides.category(&key, description) {
+        self.classify_keyed(
+            description,
+            &normalize_description(description),
+            amount,
+            overrides,
+        )
+    }
+
+    /// [`Classifier::classify`] of a narration whose normalised key is known.
+    fn classify_keyed(
+        &self,
+        description: &str,
+        key: &str,
+        amount: Option<f64>,
+        overrides: &dyn Overrides,
+    ) -> Classification {
+        if let Some(category) = overrides.category(key, description) {
             return Classification {
                 category,
                 confidence: 1.0,
@@ -212,21 +229,63 @@ impl<'a> Classifier<'a> {
         items: &[(&str, Option<f64>)],
         overrides: &dyn Overrides,
     ) -> Vec<Classification> {
+        self.classify_batch_on(items, overrides, 1)
+    }
+
+    /// [`Classifier::classify_batch`] with the distinct narrations shared among up to `threads`
+    /// threads (at least [`MIN_PER_THREAD`] each); the answers are the same.
+    pub fn classify_batch_on(
+        &self,
+        items: &[(&str, Option<f64>)],
+        overrides: &dyn Overrides,
+        threads: usize,
+    ) -> Vec<Classification> {
         let mut seen: HashMap<(String, Vec<String>), usize> = HashMap::new();
-        let mut distinct: Vec<Classification> = Vec::new();
+        let mut distinct: Vec<(usize, String)> = Vec::new();
         let slots: Vec<usize> = items
             .iter()
-            .map(|&(description, amount)| {
-                let key = (normalize_description(description), amount_features(amount));
-                *seen.entry(key).or_insert_with(|| {
-                    distinct.push(self.classify(description, amount, overrides));
-                    distinct.len() - 1
-                })
+            .enumerate()
+            .map(|(index, &(description, amount))| {
+                let key = normalize_description(description);
+                let next = distinct.len();
+                *seen
+                    .entry((key.clone(), amount_features(amount)))
+                    .or_insert_with(|| {
+                        distinct.push((index, key));
+                        next
+                    })
             })
             .collect();
+        drop(seen);
+        let classify = |part: &[(usize, String)]| -> Vec<Classification> {
+            part.iter()
+                .map(|(index, key)| {
+                    let (description, amount) = items[*index];
+                    self.classify_keyed(description, key, amount, overrides)
+                })
+                .collect()
+        };
+        let share = distinct.len().div_ceil(threads.max(1)).max(MIN_PER_THREAD);
+        let answers: Vec<Classification> = if share >= distinct.len() {
+            classify(&distinct)
+        } else {
+            std::thread::scope(|scope| {
+                let parts: Vec<_> = distinct
+                    .chunks(share)
+                    .map(|part| scope.spawn(move || classify(part)))
+                    .collect();
+                parts
+                    .into_iter()
+                    .flat_map(|part| {
+                        part.join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                    })
+                    .collect()
+            })
+        };
         slots
             .into_iter()
-            .map(|slot| distinct[slot].clone())
+            .map(|slot| answers[slot].clone())
             .collect()
     }
 }

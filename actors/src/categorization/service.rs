@@ -10,7 +10,7 @@
 //! next request rebuilds it. A layer being built while such a change arrives is not cached.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use scale_schema::PgPool;
@@ -30,6 +30,9 @@ use crate::jobs::JobStatus;
 
 /// Most narrations one request may classify.
 pub const MAX_BATCH: usize = 5_000;
+/// Threads one large batch is shared among: the machine's cores.
+pub static CLASSIFY_THREADS: LazyLock<usize> =
+    LazyLock::new(|| std::thread::available_parallelism().map_or(1, usize::from));
 /// Most users whose layers are cached.
 pub const LAYER_CAPACITY: usize = 1_000;
 /// Longest a cached layer is trusted without a change notice (a backstop for notices lost while
@@ -246,7 +249,9 @@ impl Handles<Classify> for ClassifierService {
                     Some(layer) => layer.as_ref(),
                     None => &NoOverrides,
                 };
-                brain.classifier().classify_batch(&items, overrides)
+                brain
+                    .classifier()
+                    .classify_batch_on(&items, overrides, *CLASSIFY_THREADS)
             });
             Ok(task
                 .await

@@ -181,3 +181,28 @@ fn text_without_a_word_falls_back_whatever_its_amount() {
     let answer = classifier.classify("misc adjustment", Some(-5.0), &NoOverrides);
     assert_eq!(answer.source, Source::Model);
 }
+
+#[test]
+fn a_batch_shared_among_threads_gets_the_same_answers_in_order() {
+    let classifier = Classifier::shipped();
+    let texts: Vec<String> = (0..1_500)
+        .map(|i| match i % 4 {
+            0 => format!("UPI/DR/{:012}/SHOP NUMBER {i}/YESB/x@ybl/pay", i),
+            1 => format!("POS {i} SWIGGY BANGALORE"),
+            2 => "NEFT CR ACME TECHNOLOGIES PVT LTD SALARY".to_owned(),
+            _ => format!("ZENOBIA {i} AGENCIES"),
+        })
+        .collect();
+    let items: Vec<(&str, Option<f64>)> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.as_str(), Some(if i % 3 == 0 { 900.0 } else { -120.0 })))
+        .collect();
+    let alone = classifier.classify_batch(&items, &NoOverrides);
+    for threads in [2, 3, 8] {
+        assert_eq!(
+            classifier.classify_batch_on(&items, &NoOverrides, threads),
+            alone
+        );
+    }
+}
