@@ -67,8 +67,11 @@ pub fn run(config: &Config, args: ImportArgs<'_>) -> anyhow::Result<()> {
             filename,
             password: args.password.map(str::to_owned),
         };
-        let brain = config.brain()?.current();
-        anyhow::Ok(streaming::import_file(&pool, brain, args.user, upload, args.force).await?)
+        let target = streaming::Target {
+            pool,
+            brain: config.brain()?.current(),
+        };
+        anyhow::Ok(streaming::import_file(&target, args.user, upload, args.force).await?)
     })?;
     crate::output::print(serde_json::to_string(&outcome)?)?;
     Ok(())

@@ -45,7 +45,11 @@ pub async fn run(config: &Config, rows: usize) -> anyhow::Result<serde_json::Val
     };
     let started = Instant::now();
     let brain = Brain::shipped();
-    let outcome = streaming::import_file(&pool, brain.clone(), import_user, upload, false).await?;
+    let target = streaming::Target {
+        pool: pool.clone(),
+        brain: brain.clone(),
+    };
+    let outcome = streaming::import_file(&target, import_user, upload, false).await?;
     let import = started.elapsed();
 
     let statement = pipeline::parse_file(&csv, "bench.csv", None)?;

@@ -11,7 +11,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use uuid::Uuid;
 
 use super::store::ImportOutcome;
-use super::streaming::{self, Upload};
+use super::streaming::{self, Target, Upload};
 use super::uploads::{self, Chunk, UploadedFile};
 use super::IngestError;
 use crate::categorization::brain::BrainCell;
@@ -92,6 +92,14 @@ impl IngestService {
             brain,
         }
     }
+
+    /// Where an import goes now.
+    fn target(&self) -> Target {
+        Target {
+            pool: self.pool.clone(),
+            brain: self.brain.current(),
+        }
+    }
 }
 
 impl Service for IngestService {
@@ -145,14 +153,10 @@ impl Handles<ImportUpload> for IngestService {
         msg: ImportUpload,
         _: &mut ServiceContext<Self>,
     ) -> Reply<Result<ImportOutcome, IngestError>> {
-        let (pool, permits, brain) = (
-            self.pool.clone(),
-            self.parsers.clone(),
-            self.brain.current(),
-        );
+        let (target, permits) = (self.target(), self.parsers.clone());
         Reply::later(async move {
             let _permit = parser_permit(permits).await?;
-            streaming::import_file(&pool, brain, msg.user, msg.upload, msg.force).await
+            streaming::import_file(&target, msg.user, msg.upload, msg.force).await
         })
     }
 }
@@ -163,17 +167,12 @@ impl Handles<ImportRows> for IngestService {
         msg: ImportRows,
         _: &mut ServiceContext<Self>,
     ) -> Reply<Result<ImportOutcome, IngestError>> {
-        let (pool, permits, brain) = (
-            self.pool.clone(),
-            self.parsers.clone(),
-            self.brain.current(),
-        );
+        let (target, permits) = (self.target(), self.parsers.clone());
         Reply::later(async move {
             let _permit = parser_permit(permits).await?;
             let filename = msg.filename.as_deref();
             streaming::import_rows(
-                &pool,
-                brain,
+                &target,
                 msg.user,
                 msg.rows,
                 filename,

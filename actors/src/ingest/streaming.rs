@@ -37,34 +37,24 @@ const CHUNKS_AHEAD: usize = 1;
 
 /// Parses an uploaded file and stores it for `user` (see [`store::import`]).
 pub async fn import_file(
-    pool: &PgPool,
-    brain: Arc<Brain>,
+    target: &Target,
     user: Uuid,
     upload: Upload,
     force: bool,
 ) -> Result<ImportOutcome, IngestError> {
     let filename = upload.filename.clone();
-    stream(
-        pool,
-        brain,
-        user,
-        Some(&filename),
-        force,
-        None,
-        move |handoff| {
-            let prepared =
-                pipeline::prepare(&upload.bytes, &upload.filename, upload.password.as_deref())?;
-            handoff.run(prepared)
-        },
-    )
+    stream(target, user, Some(&filename), force, None, move |handoff| {
+        let prepared =
+            pipeline::prepare(&upload.bytes, &upload.filename, upload.password.as_deref())?;
+        handoff.run(prepared)
+    })
     .await
 }
 
 /// Stores JSON rows a client sent for `user` (see [`pipeline::prepare_objects`]): a whole file,
 /// or the `chunk` of a chunked upload they are.
 pub async fn import_rows(
-    pool: &PgPool,
-    brain: Arc<Brain>,
+    target: &Target,
     user: Uuid,
     rows: Vec<Option<Map<String, Value>>>,
     filename: Option<&str>,
@@ -72,10 +62,19 @@ pub async fn import_rows(
     force: bool,
     chunk: Option<Chunk>,
 ) -> Result<ImportOutcome, IngestError> {
-    stream(pool, brain, user, filename, force, chunk, move |handoff| {
+    stream(target, user, filename, force, chunk, move |handoff| {
         handoff.run(pipeline::prepare_objects(rows, file_hash)?)
     })
     .await
+}
+
+/// Where an import goes: the database, and the brain that categorises its rows.
+#[derive(Clone)]
+pub struct Target {
+    /// The database.
+    pub pool: PgPool,
+    /// The rules and global model in use.
+    pub brain: Arc<Brain>,
 }
 
 /// Where a parse on the blocking pool hands its file hash and then its transactions, and what
@@ -112,21 +111,21 @@ impl Handoff {
 /// transaction, committed only when the parse ends cleanly. A panic in the parser rolls the
 /// transaction back and is then re-raised here, so supervision sees it.
 async fn stream(
-    pool: &PgPool,
-    brain: Arc<Brain>,
+    target: &Target,
     user: Uuid,
     filename: Option<&str>,
     force: bool,
     chunk: Option<Chunk>,
     parse: impl FnOnce(Handoff) -> Result<Summary, StatementError> + Send + 'static,
 ) -> Result<ImportOutcome, IngestError> {
+    let Target { pool, brain } = target;
     let taught = teachings(pool, user).await?;
     let (hash_sender, hash) = oneshot::channel();
     let (chunk_sender, chunks) = mpsc::channel(CHUNKS_AHEAD);
     let handoff = Handoff {
         file_hash: hash_sender,
         chunks: chunk_sender,
-        brain,
+        brain: Arc::clone(brain),
         taught,
     };
     let task = tokio::task::spawn_blocking(move || parse(handoff));

@@ -258,7 +258,7 @@ async fn a_streamed_import_of_several_chunks_stores_every_row_once_with_its_coun
         filename: "long.csv".into(),
         password: None,
     };
-    let outcome = streaming::import_file(&pool, Brain::shipped(), user, upload(&bytes), false)
+    let outcome = streaming::import_file(&target(&pool), user, upload(&bytes), false)
         .await
         .unwrap();
     assert_eq!(outcome.inserted, rows);
@@ -270,11 +270,11 @@ async fn a_streamed_import_of_several_chunks_stores_every_row_once_with_its_coun
         (Some(rows as i32), Some(rows as i32))
     );
     // The parse's first pass already knows the file: refused before any row is written.
-    let refused = streaming::import_file(&pool, Brain::shipped(), user, upload(&bytes), false)
+    let refused = streaming::import_file(&target(&pool), user, upload(&bytes), false)
         .await
         .unwrap_err();
     assert!(matches!(refused, IngestError::FileAlreadyImported { .. }));
-    let forced = streaming::import_file(&pool, Brain::shipped(), user, upload(&bytes), true)
+    let forced = streaming::import_file(&target(&pool), user, upload(&bytes), true)
         .await
         .unwrap();
     assert_eq!((forced.inserted, forced.skipped_duplicates), (0, rows));
@@ -289,7 +289,7 @@ async fn a_streamed_import_reports_a_file_it_cannot_read_and_stores_nothing() {
         filename: "bad.csv".into(),
         password: None,
     };
-    let err = streaming::import_file(&pool, Brain::shipped(), user, upload, false)
+    let err = streaming::import_file(&target(&pool), user, upload, false)
         .await
         .unwrap_err();
     assert_eq!(err, IngestError::Statement(StatementError::NoHeaderRow));
@@ -331,8 +331,7 @@ async fn every_imported_row_is_categorised_with_what_decided_it() {
         row("SRI LAKSHMI MEDICALS", -320.0, Some("Uncategorized")),
     ];
     let outcome = streaming::import_rows(
-        &pool,
-        Brain::shipped(),
+        &target(&pool),
         user,
         rows,
         None,
@@ -372,4 +371,12 @@ async fn every_imported_row_is_categorised_with_what_decided_it() {
     // A known category the client sent is kept in its own spelling; `Uncategorized` is not one.
     assert_eq!(decided("weekly vegetables"), ("Grocery", "client", false));
     assert_eq!(decided("SRI LAKSHMI MEDICALS"), ("Health", "rule", false));
+}
+
+/// Imports into `pool`, categorised by the shipped brain.
+fn target(pool: &scale_schema::PgPool) -> streaming::Target {
+    streaming::Target {
+        pool: pool.clone(),
+        brain: Brain::shipped(),
+    }
 }
