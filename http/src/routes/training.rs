@@ -513,5 +513,10 @@ mod tests {
         assert_eq!(event_name(&event(JobStatus::Processing, 0)), "processing");
         assert_eq!(event_name(&event(JobStatus::Processing, 2)), "progress");
         assert_eq!(event_name(&event(JobStatus::Completed, 4)), "completed");
+        let mut applied = event(JobStatus::Completed, 4);
+        applied.metrics = Some(serde_json::json!({"model": "prototypes_v1", "recategorized": 12}));
+        assert_eq!(event_name(&applied), "recategorized");
+        applied.metrics = Some(serde_json::json!({"model": "prototypes_v1"}));
+        assert_eq!(event_name(&applied), "completed");
     }
 }
