@@ -15,8 +15,9 @@ use crate::accounts::store::ensure_user;
 use crate::artefact::JsonArtefact;
 use crate::error::CoreError;
 
-/// Most corrections (the newest) one user's layer is built from.
-pub const MAX_LAYER_CORRECTIONS: i64 = 10_000;
+/// Most corrections (the newest) one user's layer is built from: with prototypes of at most
+/// `personal::MAX_PROTOTYPE_ENTRIES`, a layer stays under about 2 MB.
+pub const MAX_LAYER_CORRECTIONS: i64 = 5_000;
 
 /// The user's corrections, newest first, with the merchant of the transaction each corrects.
 const CORRECTIONS: &str = "

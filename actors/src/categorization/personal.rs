@@ -32,6 +32,9 @@ pub const CORRECTION_BOOST: f64 = 10.0;
 pub const TRAINED_BOOST: f64 = 4.0;
 /// Cosine below which a prototype lifts nothing.
 const MIN_COSINE: f64 = 0.2;
+/// Most entries a prototype keeps (its largest weights), so a layer's size is bounded whatever
+/// the user taught: about 20 KB per label.
+pub const MAX_PROTOTYPE_ENTRIES: usize = 2_048;
 /// Shortest merchant key that may decide a category on its own.
 const MIN_MERCHANT_KEY: usize = 3;
 
@@ -111,7 +114,7 @@ impl PersonalLayer {
         if !vector.is_empty() && weight > 0.0 {
             self.boosts.push(Boost {
                 label: label.to_owned(),
-                vector,
+                vector: bounded(vector),
                 weight,
             });
         }
@@ -152,6 +155,21 @@ impl Overrides for PersonalLayer {
             .map(|(label, boost)| (label.to_owned(), boost))
             .collect()
     }
+}
+
+/// `vector` with only its [`MAX_PROTOTYPE_ENTRIES`] largest weights, normalised again.
+fn bounded(vector: SparseVector) -> SparseVector {
+    if vector.indices.len() <= MAX_PROTOTYPE_ENTRIES {
+        return vector;
+    }
+    let mut entries: Vec<(u32, f32)> = vector.indices.into_iter().zip(vector.values).collect();
+    entries.sort_unstable_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+    entries.truncate(MAX_PROTOTYPE_ENTRIES);
+    let kept: BTreeMap<u32, f64> = entries
+        .into_iter()
+        .map(|(index, value)| (index, f64::from(value)))
+        .collect();
+    SparseVector::normalized(&kept)
 }
 
 /// The key a merchant is matched by: its normalised name, unless it names nobody.
@@ -246,6 +264,19 @@ mod tests {
             Classifier::shipped().classify(other, Some(-640.0), &layer),
             Classifier::shipped().classify(other, Some(-640.0), &PersonalLayer::default())
         );
+    }
+
+    #[test]
+    fn a_prototype_keeps_its_largest_weights_only() {
+        let corrections: Vec<Correction> = (0..3_000)
+            .map(|i| correction(&format!("MERCHANT{i:05} NUMBER{}", i * 7), "", "Shopping"))
+            .collect();
+        let layer = PersonalLayer::new(&corrections, None);
+        for boost in &layer.boosts {
+            assert!(boost.vector.indices.len() <= MAX_PROTOTYPE_ENTRIES);
+            assert!(boost.vector.is_well_formed());
+            assert!((boost.vector.dot(&boost.vector) - 1.0).abs() < 1e-4);
+        }
     }
 
     #[test]

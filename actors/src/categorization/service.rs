@@ -33,8 +33,8 @@ pub const MAX_BATCH: usize = 5_000;
 /// Threads one large batch is shared among: the machine's cores.
 pub static CLASSIFY_THREADS: LazyLock<usize> =
     LazyLock::new(|| std::thread::available_parallelism().map_or(1, usize::from));
-/// Most users whose layers are cached.
-pub const LAYER_CAPACITY: usize = 1_000;
+/// Most users whose layers are cached (a layer is at most about 2 MB, most a few KB).
+pub const LAYER_CAPACITY: usize = 512;
 /// Longest a cached layer is trusted without a change notice (a backstop for notices lost while
 /// the bus was degraded).
 pub const LAYER_TTL: Duration = Duration::from_secs(600);
