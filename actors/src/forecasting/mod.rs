@@ -11,4 +11,5 @@ pub mod ets;
 pub mod fitter;
 pub mod model;
 pub mod recurring;
+pub mod safe_to_spend;
 pub mod stats;

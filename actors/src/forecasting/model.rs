@@ -143,7 +143,7 @@ pub struct Forecast {
     pub days: Vec<ForecastDay>,
     /// Quantiles of the horizon's total spend (per-path sums).
     pub total: Quantiles,
-    /// §6.5 confidence: history coverage `min(days/90, 1)` × `clamp(1 − (Q90−Q10)/(2·Q50+ε),
+    /// §6.5 confidence: history [`coverage`] × `clamp(1 − (Q90−Q10)/(2·Q50+ε),
     /// 0.2, 1)` of the total, 2 dp; 0 for `insufficient_data`.
     pub confidence: f64,
 }
@@ -151,8 +151,16 @@ pub struct Forecast {
 /// Forecasts spend for `horizon_days` (clamped to 1..=[`MAX_HORIZON`]) from the day after the
 /// model's last date.
 pub fn forecast(model: &ForecastModel, horizon_days: u32) -> Forecast {
+    forecast_after(model, 0, horizon_days)
+}
+
+/// Forecasts spend for `horizon_days` (clamped to 1..=[`MAX_HORIZON`]) starting `skip` days
+/// after the day after the model's last date (the days between the fit and today): the paths
+/// run through the skipped days, which count neither in the days nor in the total.
+pub fn forecast_after(model: &ForecastModel, skip: u32, horizon_days: u32) -> Forecast {
     let horizon = horizon_days.clamp(1, MAX_HORIZON) as usize;
-    let first = model.last_date + Days::new(1);
+    let skip = skip.min(MAX_HORIZON) as usize;
+    let first = model.last_date + Days::new(1 + skip as u64);
     let scheduled = recurring::scheduled(&model.recurring, first, horizon);
     let mut rng = ChaCha8Rng::seed_from_u64(model.seed);
     rng.set_stream(model.last_date.num_days_from_ce().unsigned_abs().into());
@@ -161,9 +169,9 @@ pub fn forecast(model: &ForecastModel, horizon_days: u32) -> Forecast {
     for _ in 0..PATHS {
         let path = model
             .state
-            .simulate(block_bootstrap(&model.residuals, &mut rng), horizon);
+            .simulate(block_bootstrap(&model.residuals, &mut rng), skip + horizon);
         let mut total = 0.0;
-        for ((log_spend, due), day) in path.iter().zip(&scheduled).zip(&mut days) {
+        for ((log_spend, due), day) in path[skip..].iter().zip(&scheduled).zip(&mut days) {
             let spend = log_spend.exp_m1().max(0.0) + due;
             day.push(spend);
             total += spend;
@@ -174,9 +182,8 @@ pub fn forecast(model: &ForecastModel, horizon_days: u32) -> Forecast {
     let confidence = match model.model {
         ModelKind::InsufficientData => 0.0,
         _ => {
-            let coverage = (model.days as f64 / COVERAGE_DAYS).min(1.0);
             let width = 1.0 - (total.p90 - total.p10) / (2.0 * total.p50 + f64::EPSILON);
-            (coverage * width.clamp(0.2, 1.0) * 100.0).round() / 100.0
+            (coverage(model.days) * width.clamp(0.2, 1.0) * 100.0).round() / 100.0
         }
     };
     Forecast {
@@ -193,6 +200,11 @@ pub fn forecast(model: &ForecastModel, horizon_days: u32) -> Forecast {
         total,
         confidence,
     }
+}
+
+/// The v1 confidence, history coverage only: `round(min(days/90, 1), 2)` (§6.3).
+pub fn coverage(days: usize) -> f64 {
+    ((days as f64 / COVERAGE_DAYS).min(1.0) * 100.0).round() / 100.0
 }
 
 /// An endless error sequence: circular 7-day blocks of `residuals` from uniform random starts
