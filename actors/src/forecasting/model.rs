@@ -9,7 +9,7 @@
 //! Forecasting ([`forecast`]) is a pure function of the stored model: 1,000 paths through the
 //! model driven by a circular 7-day block bootstrap of the in-sample residuals (ChaCha8 seeded
 //! by the user's seed, stream = the last day's number, so the same model always gives the same
-//! numbers), back-transformed, clipped at 0, plus the recurring debits due; per-day quantiles
+//! numbers), back-transformed, clipped to 0..=the winsorising cap, plus the recurring debits due; per-day quantiles
 //! across paths and horizon totals from per-path sums.
 
 use std::collections::BTreeSet;
@@ -68,6 +68,10 @@ pub struct ForecastModel {
     pub recurring: Vec<RecurringDebit>,
     /// Income per day (§6.5 `r`).
     pub income_rate: f64,
+    /// The winsorising cap of discretionary spend, also the most a simulated day spends beyond
+    /// its recurring debits (`None` in models stored before it: no bound).
+    #[serde(default)]
+    pub cap: Option<f64>,
     /// Seed of the path simulation.
     pub seed: u64,
 }
@@ -91,6 +95,7 @@ impl JsonArtefact for ForecastModel {
             .chain(&self.state.season)
             .chain(&self.residuals)
             .chain(self.recurring.iter().map(|r| &r.amount))
+            .chain(&self.cap)
             .all(|v| v.is_finite());
         if !finite || self.residuals.len() > MAX_RESIDUALS {
             return Err("non-finite numbers or too many residuals".into());
@@ -162,6 +167,7 @@ pub fn forecast_after(model: &ForecastModel, skip: u32, horizon_days: u32) -> Fo
     let skip = skip.min(MAX_HORIZON) as usize;
     let first = model.last_date + Days::new(1 + skip as u64);
     let scheduled = recurring::scheduled(&model.recurring, first, horizon);
+    let cap = model.cap.unwrap_or(f64::INFINITY);
     let mut rng = ChaCha8Rng::seed_from_u64(model.seed);
     rng.set_stream(model.last_date.num_days_from_ce().unsigned_abs().into());
     let mut days: Vec<Vec<f64>> = vec![Vec::with_capacity(PATHS); horizon];
@@ -172,7 +178,7 @@ pub fn forecast_after(model: &ForecastModel, skip: u32, horizon_days: u32) -> Fo
             .simulate(block_bootstrap(&model.residuals, &mut rng), skip + horizon);
         let mut total = 0.0;
         for ((log_spend, due), day) in path[skip..].iter().zip(&scheduled).zip(&mut days) {
-            let spend = log_spend.exp_m1().max(0.0) + due;
+            let spend = log_spend.exp_m1().clamp(0.0, cap) + due;
             day.push(spend);
             total += spend;
         }
@@ -238,8 +244,6 @@ pub struct Fitted {
     pub series: DailySeries,
     /// Mean absolute one-step error of discretionary spend (money), when a model was fitted.
     pub one_step_mae: Option<f64>,
-    /// The winsorising cap of discretionary spend.
-    pub cap: f64,
 }
 
 /// Fits the forecaster to date-sorted `flows` as of `today`.
@@ -284,12 +288,12 @@ pub fn fit(
         residuals: residuals[residuals.len().saturating_sub(MAX_RESIDUALS)..].to_vec(),
         recurring,
         income_rate: series.income_rate(),
+        cap: Some(cap),
         seed,
     };
     Ok(Fitted {
         model,
         series,
         one_step_mae: (!one_step_errors.is_empty()).then(|| mean(&one_step_errors)),
-        cap,
     })
 }
