@@ -131,7 +131,7 @@ impl DailySeries {
     /// Paydays (§6.1 `detect_paydays(pct=90)`): days of month with at least two income days at or
     /// above the 90th percentile of income days, the latest within [`ACTIVE_DAYS`] of the end;
     /// each with the median of those incomes. A payday moved to the Friday before a weekend
-    /// counts for its usual day (see [`DailySeries::payday_incomes`]).
+    /// counts for its usual day.
     pub fn paydays(&self) -> BTreeMap<u32, f64> {
         let mut by_day: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
         for (i, day) in self.payday_incomes() {

@@ -1,4 +1,4 @@
-//! `scale eval forecast`: the §6.6 backtest over seeded [`synthetic`](super::synthetic) users,
+//! `scale eval forecast`: the §6.6 backtest over seeded [`synthetic`] users,
 //! per user and overall, with the ship-gate targets. Users drawn from [`TUNING_SEED`] are the
 //! only ones any setting was chosen on; the default [`HELD_OUT_SEED`] is never looked at while
 //! tuning.
