@@ -2,6 +2,8 @@
 //! classifies every `description,amount,category` row with the shipped rules and global model
 //! (no user data) and reports accuracy, per-label precision/recall/support and the confusion
 //! table; `--model PATH` evaluates a candidate model file instead of the shipped one.
+//! `scale eval forecast [--users N] [--seed S]` backtests the spending forecaster on seeded
+//! synthetic users (held-out seed by default) and reports the ship-gate targets.
 
 use std::path::PathBuf;
 
@@ -11,6 +13,7 @@ use scale_actors::categorization::evaluation::{evaluate, read_csv};
 use scale_actors::categorization::global::GlobalModel;
 use scale_actors::categorization::resolve::Classifier;
 use scale_actors::categorization::rules::RuleTable;
+use scale_actors::forecasting::evaluation::{self, DEFAULT_USERS, HELD_OUT_SEED};
 
 /// The available evaluations.
 #[derive(Subcommand)]
@@ -25,6 +28,15 @@ pub enum Eval {
         /// Also list the rows predicted wrong.
         #[arg(long)]
         mistakes: bool,
+    },
+    /// The spending forecaster's backtest on seeded synthetic users, per user and overall.
+    Forecast {
+        /// How many users.
+        #[arg(long, default_value_t = DEFAULT_USERS)]
+        users: u64,
+        /// The users' seed (the default is the held-out split; 1 is the tuning split).
+        #[arg(long, default_value_t = HELD_OUT_SEED)]
+        seed: u64,
     },
 }
 
@@ -50,6 +62,10 @@ pub fn run(eval: Eval) -> anyhow::Result<()> {
                 None => Classifier::shipped(),
             };
             let report = evaluate(&classifier, &rows, mistakes);
+            crate::output::print(serde_json::to_string_pretty(&report)?)?;
+        }
+        Eval::Forecast { users, seed } => {
+            let report = evaluation::evaluate(users, seed)?;
             crate::output::print(serde_json::to_string_pretty(&report)?)?;
         }
     }

@@ -1,6 +1,7 @@
 //! `scale`: the SCALE backend binary. `scale serve` runs the service, `scale migrate` applies the
 //! embedded migrations, `scale token` mints a development JWT, `scale eval` measures the
-//! categorizer and `scale train-global-categorizer` rebuilds its shipped model.
+//! categorizer and the spending forecaster, and `scale train-global-categorizer` rebuilds the
+//! categorizer's shipped model.
 
 mod bench;
 mod config;

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, Days, NaiveDate};
+use chrono::{Datelike, Days, NaiveDate, Weekday};
 use rust_decimal::prelude::ToPrimitive;
 
 use super::stats::{median, quantile};
@@ -130,49 +130,71 @@ impl DailySeries {
 
     /// Paydays (§6.1 `detect_paydays(pct=90)`): days of month with at least two income days at or
     /// above the 90th percentile of income days, the latest within [`ACTIVE_DAYS`] of the end;
-    /// each with the median of those incomes.
+    /// each with the median of those incomes. A payday moved to the Friday before a weekend
+    /// counts for its usual day.
     pub fn paydays(&self) -> BTreeMap<u32, f64> {
-        let threshold = self.payday_threshold();
-        let mut by_day: BTreeMap<u32, Vec<(usize, f64)>> = BTreeMap::new();
-        for (i, &income) in self.income.iter().enumerate() {
-            if income > 0.0 && income >= threshold {
-                by_day
-                    .entry(self.date(i).day())
-                    .or_default()
-                    .push((i, income));
-            }
+        let mut by_day: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+        for (i, day) in self.payday_incomes() {
+            by_day.entry(day).or_default().push(i);
         }
         by_day
             .into_iter()
             .filter(|(_, days)| {
-                days.len() >= 2 && (self.len() - 1 - days[days.len() - 1].0) as i64 <= ACTIVE_DAYS
+                days.len() >= 2 && (self.len() - 1 - days[days.len() - 1]) as i64 <= ACTIVE_DAYS
             })
             .map(|(day, days)| {
-                let amounts: Vec<f64> = days.iter().map(|d| d.1).collect();
+                let amounts: Vec<f64> = days.iter().map(|&i| self.income[i]).collect();
                 (day, median(&amounts))
             })
             .collect()
     }
 
-    fn payday_threshold(&self) -> f64 {
+    /// The days with payday-sized income (at or above the 90th percentile of income days), in
+    /// order, each with the day of month it was meant for: its own, or for a Friday the Saturday
+    /// or Sunday after it when at least as many payday-sized incomes fall on that day of month
+    /// (salary paid early because the payday is a weekend).
+    fn payday_incomes(&self) -> Vec<(usize, u32)> {
         let positive: Vec<f64> = self.income.iter().copied().filter(|&i| i > 0.0).collect();
-        quantile(&positive, 0.9)
+        let threshold = quantile(&positive, 0.9);
+        let large: Vec<usize> = (0..self.len())
+            .filter(|&i| self.income[i] > 0.0 && self.income[i] >= threshold)
+            .collect();
+        let mut hits: BTreeMap<u32, usize> = BTreeMap::new();
+        for &i in &large {
+            *hits.entry(self.date(i).day()).or_default() += 1;
+        }
+        let count = |day: u32| hits.get(&day).copied().unwrap_or(0);
+        large
+            .into_iter()
+            .map(|i| {
+                let date = self.date(i);
+                let mut day = date.day();
+                if date.weekday() == Weekday::Fri {
+                    for ahead in [1, 2] {
+                        let later = (date + Days::new(ahead)).day();
+                        if count(later) >= count(day) {
+                            day = later;
+                        }
+                    }
+                }
+                (i, day)
+            })
+            .collect()
     }
 
     /// The income rate per day (§6.5): (Σ payday medians + mean monthly income of the last 90
     /// days outside paydays) / 30.44.
     pub fn income_rate(&self) -> f64 {
         let paydays = self.paydays();
-        let threshold = self.payday_threshold();
         let window = self.len().min(INCOME_WINDOW_DAYS);
-        let other: f64 = (self.len() - window..self.len())
-            .map(|i| (i, self.income[i]))
-            .filter(|&(i, income)| {
-                !(income >= threshold && paydays.contains_key(&self.date(i).day()))
-            })
-            .map(|(_, income)| income)
-            .sum();
-        paydays.values().sum::<f64>() / DAYS_PER_MONTH + other / window as f64
+        let first = self.len() - window;
+        let mut other: f64 = self.income[first..].iter().sum();
+        for (i, day) in self.payday_incomes() {
+            if i >= first && paydays.contains_key(&day) {
+                other -= self.income[i];
+            }
+        }
+        paydays.values().sum::<f64>() / DAYS_PER_MONTH + other.max(0.0) / window as f64
     }
 }
 

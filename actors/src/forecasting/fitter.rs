@@ -1,11 +1,13 @@
 //! The forecaster's training job: reads the usable flows, fits the [`model`](super::model),
-//! previews a week, [`backtest`]s it and stores the model with its metrics.
+//! previews a week (spend and safe-to-spend), [`backtest`]s it (accuracy against the baselines
+//! and safe-to-spend stability) and stores the model with its metrics.
 
 use chrono::NaiveDate;
 
 use super::backtest;
 use super::daily_series::flows;
 use super::model::{fit, forecast, ForecastModel};
+use super::safe_to_spend::{self, Horizon};
 use super::stats::money;
 use crate::artefact::JsonArtefact;
 use crate::jobs::JobKind;
@@ -65,14 +67,14 @@ pub fn train(
         "alpha": model.state.alpha,
         "gamma": model.state.gamma,
         "one_step_mae": fitted.one_step_mae.map(money),
-        "winsor_cap": money(fitted.cap),
+        "winsor_cap": model.cap.map(money),
         "recurring": model.recurring.len(),
         "recurring_monthly": money(model.recurring.iter().map(|r| r.amount).sum()),
         "paydays": fitted.series.paydays().keys().collect::<Vec<_>>(),
         "income_rate": money(model.income_rate),
         "spend_7d": preview.total,
         "confidence_7d": preview.confidence,
-        "safe_to_spend_7d": money(model.income_rate * f64::from(PREVIEW_DAYS) - preview.total.p90),
+        "safe_to_spend_7d": safe_to_spend::v2(Some(model), model.last_date, Horizon::default()).safe_amount,
         "backtest": backtest,
     });
     let output = TrainingOutput {

@@ -1,14 +1,19 @@
 //! Forecasting: the per-user spending forecast. [`daily_series`] turns the ledger into usable
 //! flows and a hole-free daily series, [`recurring`] finds the recurring debits, [`ets`] fits
 //! the weekly exponential smoothing, [`model`] fits and simulates the stored forecast model,
-//! [`backtest`] checks its accuracy on rolling origins and [`fitter`] runs the whole fit as a
-//! training job; [`stats`] holds the descriptive statistics they share. A forecaster actor
-//! serving forecasts from the stored models comes next and will live here too.
+//! [`safe_to_spend`] answers how much can be spent (v2 with its explanation, v1 in compat mode),
+//! [`backtest`] checks accuracy and stability on rolling origins and [`fitter`] runs the whole
+//! fit as a training job; [`evaluation`] backtests seeded [`synthetic`] users against the ship
+//! gate; [`stats`] holds the descriptive statistics they share. A forecaster actor serving
+//! forecasts from the stored models comes next and will live here too.
 
 pub mod backtest;
 pub mod daily_series;
 pub mod ets;
+pub mod evaluation;
 pub mod fitter;
 pub mod model;
 pub mod recurring;
+pub mod safe_to_spend;
 pub mod stats;
+pub mod synthetic;

@@ -9,7 +9,7 @@
 //! Forecasting ([`forecast`]) is a pure function of the stored model: 1,000 paths through the
 //! model driven by a circular 7-day block bootstrap of the in-sample residuals (ChaCha8 seeded
 //! by the user's seed, stream = the last day's number, so the same model always gives the same
-//! numbers), back-transformed, clipped at 0, plus the recurring debits due; per-day quantiles
+//! numbers), back-transformed, clipped to 0..=the winsorising cap, plus the recurring debits due; per-day quantiles
 //! across paths and horizon totals from per-path sums.
 
 use std::collections::BTreeSet;
@@ -68,6 +68,10 @@ pub struct ForecastModel {
     pub recurring: Vec<RecurringDebit>,
     /// Income per day (§6.5 `r`).
     pub income_rate: f64,
+    /// The winsorising cap of discretionary spend, also the most a simulated day spends beyond
+    /// its recurring debits (`None` in models stored before it: no bound).
+    #[serde(default)]
+    pub cap: Option<f64>,
     /// Seed of the path simulation.
     pub seed: u64,
 }
@@ -91,6 +95,7 @@ impl JsonArtefact for ForecastModel {
             .chain(&self.state.season)
             .chain(&self.residuals)
             .chain(self.recurring.iter().map(|r| &r.amount))
+            .chain(&self.cap)
             .all(|v| v.is_finite());
         if !finite || self.residuals.len() > MAX_RESIDUALS {
             return Err("non-finite numbers or too many residuals".into());
@@ -143,7 +148,7 @@ pub struct Forecast {
     pub days: Vec<ForecastDay>,
     /// Quantiles of the horizon's total spend (per-path sums).
     pub total: Quantiles,
-    /// §6.5 confidence: history coverage `min(days/90, 1)` × `clamp(1 − (Q90−Q10)/(2·Q50+ε),
+    /// §6.5 confidence: history [`coverage`] × `clamp(1 − (Q90−Q10)/(2·Q50+ε),
     /// 0.2, 1)` of the total, 2 dp; 0 for `insufficient_data`.
     pub confidence: f64,
 }
@@ -151,9 +156,18 @@ pub struct Forecast {
 /// Forecasts spend for `horizon_days` (clamped to 1..=[`MAX_HORIZON`]) from the day after the
 /// model's last date.
 pub fn forecast(model: &ForecastModel, horizon_days: u32) -> Forecast {
+    forecast_after(model, 0, horizon_days)
+}
+
+/// Forecasts spend for `horizon_days` (clamped to 1..=[`MAX_HORIZON`]) starting `skip` days
+/// after the day after the model's last date (the days between the fit and today): the paths
+/// run through the skipped days, which count neither in the days nor in the total.
+pub fn forecast_after(model: &ForecastModel, skip: u32, horizon_days: u32) -> Forecast {
     let horizon = horizon_days.clamp(1, MAX_HORIZON) as usize;
-    let first = model.last_date + Days::new(1);
+    let skip = skip.min(MAX_HORIZON) as usize;
+    let first = model.last_date + Days::new(1 + skip as u64);
     let scheduled = recurring::scheduled(&model.recurring, first, horizon);
+    let cap = model.cap.unwrap_or(f64::INFINITY);
     let mut rng = ChaCha8Rng::seed_from_u64(model.seed);
     rng.set_stream(model.last_date.num_days_from_ce().unsigned_abs().into());
     let mut days: Vec<Vec<f64>> = vec![Vec::with_capacity(PATHS); horizon];
@@ -161,10 +175,10 @@ pub fn forecast(model: &ForecastModel, horizon_days: u32) -> Forecast {
     for _ in 0..PATHS {
         let path = model
             .state
-            .simulate(block_bootstrap(&model.residuals, &mut rng), horizon);
+            .simulate(block_bootstrap(&model.residuals, &mut rng), skip + horizon);
         let mut total = 0.0;
-        for ((log_spend, due), day) in path.iter().zip(&scheduled).zip(&mut days) {
-            let spend = log_spend.exp_m1().max(0.0) + due;
+        for ((log_spend, due), day) in path[skip..].iter().zip(&scheduled).zip(&mut days) {
+            let spend = log_spend.exp_m1().clamp(0.0, cap) + due;
             day.push(spend);
             total += spend;
         }
@@ -174,9 +188,8 @@ pub fn forecast(model: &ForecastModel, horizon_days: u32) -> Forecast {
     let confidence = match model.model {
         ModelKind::InsufficientData => 0.0,
         _ => {
-            let coverage = (model.days as f64 / COVERAGE_DAYS).min(1.0);
             let width = 1.0 - (total.p90 - total.p10) / (2.0 * total.p50 + f64::EPSILON);
-            (coverage * width.clamp(0.2, 1.0) * 100.0).round() / 100.0
+            (coverage(model.days) * width.clamp(0.2, 1.0) * 100.0).round() / 100.0
         }
     };
     Forecast {
@@ -193,6 +206,11 @@ pub fn forecast(model: &ForecastModel, horizon_days: u32) -> Forecast {
         total,
         confidence,
     }
+}
+
+/// The v1 confidence, history coverage only: `round(min(days/90, 1), 2)` (§6.3).
+pub fn coverage(days: usize) -> f64 {
+    ((days as f64 / COVERAGE_DAYS).min(1.0) * 100.0).round() / 100.0
 }
 
 /// An endless error sequence: circular 7-day blocks of `residuals` from uniform random starts
@@ -226,8 +244,6 @@ pub struct Fitted {
     pub series: DailySeries,
     /// Mean absolute one-step error of discretionary spend (money), when a model was fitted.
     pub one_step_mae: Option<f64>,
-    /// The winsorising cap of discretionary spend.
-    pub cap: f64,
 }
 
 /// Fits the forecaster to date-sorted `flows` as of `today`.
@@ -272,12 +288,12 @@ pub fn fit(
         residuals: residuals[residuals.len().saturating_sub(MAX_RESIDUALS)..].to_vec(),
         recurring,
         income_rate: series.income_rate(),
+        cap: Some(cap),
         seed,
     };
     Ok(Fitted {
         model,
         series,
         one_step_mae: (!one_step_errors.is_empty()).then(|| mean(&one_step_errors)),
-        cap,
     })
 }

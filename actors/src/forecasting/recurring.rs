@@ -78,19 +78,27 @@ pub fn detect(flows: &[Flow], end: NaiveDate) -> Vec<RecurringDebit> {
         .collect()
 }
 
+/// The recurring debits falling due on the `days` days from `first`, by date.
+pub fn due(
+    debits: &[RecurringDebit],
+    first: NaiveDate,
+    days: usize,
+) -> impl Iterator<Item = (NaiveDate, &RecurringDebit)> {
+    first.iter_days().take(days).flat_map(move |date| {
+        debits
+            .iter()
+            .filter(move |d| d.due_on(date))
+            .map(move |d| (date, d))
+    })
+}
+
 /// The scheduled recurring spend on each of `days` days from `first`.
 pub fn scheduled(debits: &[RecurringDebit], first: NaiveDate, days: usize) -> Vec<f64> {
-    first
-        .iter_days()
-        .take(days)
-        .map(|date| {
-            debits
-                .iter()
-                .filter(|d| d.due_on(date))
-                .map(|d| d.amount)
-                .sum()
-        })
-        .collect()
+    let mut spend = vec![0.0; days];
+    for (date, debit) in due(debits, first, days) {
+        spend[(date - first).num_days() as usize] += debit.amount;
+    }
+    spend
 }
 
 #[cfg(test)]

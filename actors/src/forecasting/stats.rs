@@ -43,13 +43,23 @@ pub fn coefficient_of_variation(values: &[f64]) -> f64 {
     if m == 0.0 {
         return f64::INFINITY;
     }
-    let variance = values.iter().map(|v| (v - m).powi(2)).sum::<f64>() / values.len() as f64;
-    variance.sqrt() / m.abs()
+    std_dev(values) / m.abs()
+}
+
+/// The population standard deviation (0 for no samples).
+pub fn std_dev(values: &[f64]) -> f64 {
+    let m = mean(values);
+    mean(&values.iter().map(|v| (v - m).powi(2)).collect::<Vec<_>>()).sqrt()
 }
 
 /// Rounds money to 2 decimal places.
 pub fn money(value: f64) -> f64 {
     (value * 100.0).round() / 100.0
+}
+
+/// Rounds a ratio to 4 decimal places.
+pub fn round4(value: f64) -> f64 {
+    (value * 1e4).round() / 1e4
 }
 
 #[cfg(test)]
@@ -72,5 +82,7 @@ mod tests {
         assert_eq!(coefficient_of_variation(&[10.0, 10.0]), 0.0);
         assert!((coefficient_of_variation(&[8.0, 12.0]) - 0.2).abs() < 1e-12);
         assert_eq!(money(1971.0935), 1971.09);
+        assert_eq!(round4(0.123_456), 0.1235);
+        assert_eq!(std_dev(&[1.0, 3.0]), 1.0);
     }
 }

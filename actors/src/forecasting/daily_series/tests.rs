@@ -108,6 +108,53 @@ fn payday_on_the_first_is_detected() {
 }
 
 #[test]
+fn a_payday_moved_before_a_weekend_keeps_its_day() {
+    // The 10th: a Saturday in January and a Sunday in May 2026, paid on the Friday before.
+    let paid = [
+        day(2026, 1, 9),
+        day(2026, 2, 10),
+        day(2026, 3, 10),
+        day(2026, 4, 10),
+        day(2026, 5, 8),
+        day(2026, 6, 10),
+    ];
+    for today in [day(2026, 5, 20), day(2026, 6, 14)] {
+        let mut entries: Vec<LedgerEntry> = paid
+            .iter()
+            .filter(|d| **d <= today)
+            .map(|d| entry(*d, 49_300.0, "acme payroll"))
+            .collect();
+        entries.extend(
+            day(2026, 1, 1)
+                .iter_days()
+                .take_while(|d| *d <= today)
+                .map(|d| entry(d, -300.0, "shop")),
+        );
+        let series = series_of(&entries, today);
+        assert_eq!(
+            series.paydays().into_iter().collect::<Vec<_>>(),
+            [(10, 49_300.0)],
+            "{today}"
+        );
+        let rate = series.income_rate();
+        assert!(
+            (rate - 49_300.0 / DAYS_PER_MONTH).abs() < 0.01,
+            "{today}: {rate}"
+        );
+    }
+    // The 7th, moved to Friday the 6th as often as it was paid on the 7th: still one payday.
+    let paid = [
+        day(2026, 1, 7),
+        day(2026, 2, 6),
+        day(2026, 3, 6),
+        day(2026, 4, 7),
+    ];
+    let entries: Vec<LedgerEntry> = paid.iter().map(|d| entry(*d, 94_800.0, "acme")).collect();
+    let series = series_of(&entries, day(2026, 4, 7));
+    assert_eq!(series.paydays().into_keys().collect::<Vec<_>>(), [7]);
+}
+
+#[test]
 fn income_rate_does_not_swing_with_the_window() {
     for end in [
         day(2025, 11, 20),
