@@ -1,11 +1,12 @@
 //! SCALE actors: the domain actors, each a `scale_supervision` service, in their own modules
 //! ([`accounts`], [`analytics`], [`cache`], [`health`], [`ingest`], [`training`], and the
 //! model domains [`categorization`] and [`forecasting`], whose fitters [`fitters`] registers
-//! with the job runtime). [`jobs`] says what a background job is (its kind and status) and
-//! [`events`] carries job progress to every subscriber of every process; [`error`] holds the
-//! failures every domain shares, [`artefact`] the stored form of fitted models, [`pagination`]
-//! the keyset cursor the list endpoints share, [`redis_pool`] the per-thread Redis pools and
-//! [`text`] the limits and checks of every text field stored.
+//! with the job runtime); [`anomaly`] holds the explainable anomaly detectors (pure so far).
+//! [`jobs`] says what a background job is (its kind and status) and [`events`] carries job
+//! progress to every subscriber of every process; [`error`] holds the failures every domain
+//! shares, [`artefact`] the stored form of fitted models, [`pagination`] the keyset cursor the
+//! list endpoints share, [`redis_pool`] the per-thread Redis pools and [`text`] the limits and
+//! checks of every text field stored.
 //!
 //! # Adding a domain
 //!
@@ -37,6 +38,7 @@
 
 pub mod accounts;
 pub mod analytics;
+pub mod anomaly;
 pub mod artefact;
 pub mod cache;
 pub mod categorization;
