@@ -9,6 +9,7 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use super::alert::Alert;
 use super::Transaction;
 use crate::categorization::features::clean;
 
@@ -139,6 +140,11 @@ impl<'a> Ledger<'a> {
     /// The new debits, as indices into `debits`.
     pub fn new_debits(&self) -> impl Iterator<Item = usize> + '_ {
         (0..self.debits.len()).filter(|&i| self.debits[i].is_new)
+    }
+
+    /// The alerts `judge` raises for the new debits (given by index), in order.
+    pub fn judge_new_debits(&self, judge: impl FnMut(usize) -> Option<Alert>) -> Vec<Alert> {
+        self.new_debits().filter_map(judge).collect()
     }
 
     /// Indices of the merchant's debits within [`HISTORY_DAYS`] before debit `index` (earlier

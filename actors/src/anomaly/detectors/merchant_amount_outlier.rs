@@ -27,10 +27,7 @@ const MIN_MULTIPLE: f64 = 1.5;
 
 /// The outliers among the new debits.
 pub fn detect(ledger: &Ledger, thresholds: &Thresholds) -> Vec<Alert> {
-    ledger
-        .new_debits()
-        .filter_map(|i| judge(ledger, i, thresholds))
-        .collect()
+    ledger.judge_new_debits(|i| judge(ledger, i, thresholds))
 }
 
 fn judge(ledger: &Ledger, index: usize, thresholds: &Thresholds) -> Option<Alert> {

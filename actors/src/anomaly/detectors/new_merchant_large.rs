@@ -16,10 +16,7 @@ const MIN_HISTORY_DAYS: u64 = 90;
 
 /// The large debits at new merchants among the new debits.
 pub fn detect(ledger: &Ledger, thresholds: &Thresholds) -> Vec<Alert> {
-    ledger
-        .new_debits()
-        .filter_map(|i| judge(ledger, i, thresholds))
-        .collect()
+    ledger.judge_new_debits(|i| judge(ledger, i, thresholds))
 }
 
 fn judge(ledger: &Ledger, index: usize, thresholds: &Thresholds) -> Option<Alert> {

@@ -27,10 +27,7 @@ const MIN_CHANGE: f64 = 0.10;
 
 /// The price changes among the new debits.
 pub fn detect(ledger: &Ledger, _thresholds: &Thresholds) -> Vec<Alert> {
-    ledger
-        .new_debits()
-        .filter_map(|i| judge(ledger, i))
-        .collect()
+    ledger.judge_new_debits(|i| judge(ledger, i))
 }
 
 fn judge(ledger: &Ledger, index: usize) -> Option<Alert> {
