@@ -318,16 +318,9 @@ impl SyntheticLedger {
                 habit.usual * rng.random_range(0.8..1.25),
             );
             if rng.random_bool(0.01) {
-                self.push(rng, date, -amount, habit.merchant, habit.category, "failed");
+                self.spend_at(rng, date, amount, &habit, "failed");
             }
-            self.push(
-                rng,
-                date,
-                -amount,
-                habit.merchant,
-                habit.category,
-                "completed",
-            );
+            self.spend_at(rng, date, amount, &habit, "completed");
             next[i] = date + Days::new(habit.every + rng.random_range(0..=2)) - Days::new(1);
         }
     }
@@ -352,6 +345,18 @@ impl SyntheticLedger {
     }
 
     /// Adds a row (new when dated in the last [`NEW_DAYS`]); returns its id.
+    /// A debit of `amount` at `habit`'s merchant with `status`.
+    fn spend_at(
+        &mut self,
+        rng: &mut ChaCha8Rng,
+        date: NaiveDate,
+        amount: f64,
+        habit: &Habit,
+        status: &str,
+    ) -> Uuid {
+        self.push(rng, date, -amount, habit.merchant, habit.category, status)
+    }
+
     fn push(
         &mut self,
         rng: &mut ChaCha8Rng,
@@ -440,14 +445,7 @@ pub fn inject(ledger: &mut SyntheticLedger, scenario: Scenario) -> Option<Plante
                 .min_by_key(|h| h.every)?
                 .clone();
             let amount = habit.usual * rng.random_range(6.0..10.0);
-            let id = ledger.push(
-                &mut rng,
-                date,
-                -amount,
-                habit.merchant,
-                habit.category,
-                "completed",
-            );
+            let id = ledger.spend_at(&mut rng, date, amount, &habit, "completed");
             (vec![id], period)
         }
         AlertKind::NewMerchantLarge => {
@@ -581,14 +579,7 @@ fn plant_daily_spike(
     while total < target {
         let habit = habits.choose(rng)?;
         let amount = habit.usual * rng.random_range(1.0..1.2);
-        ids.push(ledger.push(
-            rng,
-            date,
-            -amount,
-            habit.merchant,
-            habit.category,
-            "completed",
-        ));
+        ids.push(ledger.spend_at(rng, date, amount, habit, "completed"));
         total += amount;
     }
     Some((ids, date.to_string()))
