@@ -71,16 +71,12 @@ pub struct Stability {
     pub v1_std: f64,
     /// Of v2.
     pub v2_std: f64,
-    /// Of v2 before the recurring debits its explanation names (`safe_amount +
-    /// committed_total`): what moves without a named reason.
-    pub v2_uncommitted_std: f64,
 }
 
 impl Stability {
-    /// How many times steadier v2 is than v1, named commitments aside (`None` when v2 never
-    /// moved).
+    /// How many times steadier v2 is than v1 (`None` when v2 never moved).
     pub fn ratio(&self) -> Option<f64> {
-        (self.v2_uncommitted_std > 0.0).then(|| self.v1_std / self.v2_uncommitted_std)
+        (self.v2_std > 0.0).then(|| self.v1_std / self.v2_std)
     }
 }
 
@@ -161,7 +157,7 @@ pub fn stability(
     seed: u64,
     control: &dyn JobControl,
 ) -> Result<Stability, TrainError> {
-    let (mut v1, mut v2, mut uncommitted) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut v1, mut v2) = (Vec::new(), Vec::new());
     for origin in first..series.len() {
         control.check()?;
         let today = series.date(origin);
@@ -170,19 +166,12 @@ pub fn stability(
         let recent = &seen[seen.partition_point(|f| f.date <= oldest)..];
         v1.push(safe_to_spend::v1(recent, Horizon::default()).safe_amount);
         let model = fit(seen, today, seed, control)?.model;
-        let answer = safe_to_spend::v2(Some(&model), today, Horizon::default());
-        let committed = answer
-            .explanation
-            .as_ref()
-            .map_or(0.0, |e| e.committed_total);
-        v2.push(answer.safe_amount);
-        uncommitted.push(answer.safe_amount + committed);
+        v2.push(safe_to_spend::v2(Some(&model), today, Horizon::default()).safe_amount);
     }
     Ok(Stability {
         origins: v1.len(),
         v1_std: money(std_dev(&v1)),
         v2_std: money(std_dev(&v2)),
-        v2_uncommitted_std: money(std_dev(&uncommitted)),
     })
 }
 

@@ -74,7 +74,7 @@ pub struct Overall {
     pub pinball: [f64; 3],
     /// Mean over users of the [p10, p90] coverage.
     pub coverage: f64,
-    /// Median over users of the v1 / v2 (named commitments aside) stability ratio.
+    /// Median over users of the v1 / v2 stability ratio of `safe_amount`.
     pub stability_ratio: f64,
 }
 
@@ -164,7 +164,7 @@ pub fn evaluate(users: u64, seed: u64) -> Result<Report, TrainError> {
             met: (COVERAGE.0..=COVERAGE.1).contains(&overall.coverage),
         },
         Target {
-            what: "worked example: v1 std / v2 std of safe_amount (named commitments aside)",
+            what: "worked example: v1 std / v2 std of safe_amount",
             value: round4(ratio),
             bound: format!(">= {STABILITY_TIMES}"),
             met: ratio >= STABILITY_TIMES,

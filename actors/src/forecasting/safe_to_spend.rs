@@ -1,16 +1,25 @@
 //! Safe-to-spend (categorization spec §6.3 and §6.5): how much a user can spend over the next
-//! 1–30 days. [`v2`] answers from the fitted [`ForecastModel`]: the income rate over the horizon
-//! minus the 90th percentile of the simulated horizon spend (per-path sums, scheduled recurring
-//! debits included), with an [`Explanation`] whose components add up to the cent. [`v1`] is the
-//! original rolling average (compat mode) and [`no_data`] the original answer without
-//! transactions; all three keep the original response fields.
+//! 1–30 days. [`v2`] answers from the fitted [`ForecastModel`]: the income rate over the horizon,
+//! minus the share of every recurring debit that falls on the horizon (set aside pro rata, as the
+//! income is a rate), minus the 90th percentile of the simulated discretionary spend (per-path
+//! sums), with an [`Explanation`] whose components add up to the cent. [`v1`] is the original
+//! rolling average (compat mode) and [`no_data`] the original answer without transactions; all
+//! three keep the original response fields.
+//!
+//! Departure from §6.5, which subtracts the horizon's 90th percentile of *all* spend, recurring
+//! debits on their due days included: there the income arrives as a steady rate but a ₹20,000
+//! rent drops in and out of a 7-day window, so `safe_amount` swung by the whole rent with how
+//! the window met the due date — the same flaw v1 had with payday. Setting each commitment aside
+//! at `amount × H / 30.44` keeps both sides of the budget on the same footing; the per-day
+//! `forecast_breakdown` still shows each debit on its due day, and the explanation names every
+//! commitment with its next due date.
 
 use std::collections::BTreeMap;
 
 use chrono::{Days, NaiveDate};
 use serde::Serialize;
 
-use super::daily_series::Flow;
+use super::daily_series::{Flow, DAYS_PER_MONTH};
 use super::model::{coverage, forecast_after, ForecastDay, ForecastModel, ModelKind, PATHS};
 use super::recurring;
 use super::stats::{mean, money};
@@ -24,6 +33,8 @@ pub const DEFAULT_HORIZON: u32 = 7;
 pub const MAX_HORIZON: u32 = 30;
 /// A model whose data ends this many days or more before today has no recent data.
 const LOOKBACK_DAYS: u64 = 90;
+/// How far ahead a commitment's next due date is looked for (two months).
+const NEXT_DUE_WITHIN: usize = 62;
 /// Days behind the v1 averages.
 const V1_WINDOW: usize = 30;
 
@@ -108,9 +119,9 @@ pub struct Explanation {
     pub income_rate: f64,
     /// `r` × the horizon.
     pub expected_income: f64,
-    /// The recurring debits falling due within the horizon.
+    /// Every recurring debit, with its share of the horizon.
     pub committed: Vec<Commitment>,
-    /// Their sum.
+    /// The sum of their shares ([`Commitment::set_aside`]).
     pub committed_total: f64,
     /// Spend beyond the commitments over the horizon: the median and the 90th percentile of the
     /// simulated totals.
@@ -121,15 +132,19 @@ pub struct Explanation {
     pub text: String,
 }
 
-/// A recurring debit due within the horizon.
+/// A recurring debit and what the horizon sets aside for it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Commitment {
     /// The normalised merchant.
     pub merchant: String,
-    /// When it falls due.
+    /// When it next falls due (from the horizon's first day).
     pub due_date: NaiveDate,
-    /// Its usual (median) amount.
+    /// Whether that is within the horizon.
+    pub due_in_horizon: bool,
+    /// Its usual (median) monthly amount.
     pub amount: f64,
+    /// Its share of the horizon: `amount × H / 30.44`.
+    pub set_aside: f64,
 }
 
 /// Quantiles of the horizon's discretionary spend.
@@ -211,10 +226,10 @@ fn compat_daily(flows: &[Flow]) -> BTreeMap<NaiveDate, (f64, f64)> {
     rows
 }
 
-/// The v2 answer (§6.5) for the days after `today` from the user's fitted model; [`no_data`]
-/// without a model or when its data ends 90 days or more before today.
-/// `safe_amount = round(r·H, 2) − round(Q90(Σ_{h≤H} spend_h), 2)`, the spend totals being
-/// per-path sums of the simulated discretionary spend plus the recurring debits due.
+/// The v2 answer (§6.5, commitments set aside pro rata: see the module doc) for the days after
+/// `today` from the user's fitted model; [`no_data`] without a model or when its data ends 90 days
+/// or more before today. `safe_amount = round(r·H) − Σ round(amount·H/30.44) − round(Q90(Σ_{h≤H}
+/// discretionary_h))` to the cent, the discretionary totals being per-path sums.
 pub fn v2(model: Option<&ForecastModel>, today: NaiveDate, horizon: Horizon) -> SafeToSpend {
     let Some(model) = model.filter(|m| m.last_date + Days::new(LOOKBACK_DAYS) > today) else {
         return no_data(horizon);
@@ -222,36 +237,46 @@ pub fn v2(model: Option<&ForecastModel>, today: NaiveDate, horizon: Horizon) -> 
     let skip = (today - model.last_date).num_days().max(0) as u32;
     let forecast = forecast_after(model, skip, horizon.days());
     let first = model.last_date + Days::new(1 + u64::from(skip));
-    let committed: Vec<Commitment> =
-        recurring::due(&model.recurring, first, horizon.days() as usize)
-            .map(|(due_date, debit)| Commitment {
+    let days = horizon.days() as usize;
+    let committed: Vec<Commitment> = model
+        .recurring
+        .iter()
+        .filter_map(|debit| {
+            let due_date = first
+                .iter_days()
+                .take(NEXT_DUE_WITHIN)
+                .find(|d| debit.due_on(*d))?;
+            Some(Commitment {
                 merchant: debit.merchant.clone(),
                 due_date,
+                due_in_horizon: (due_date - first).num_days() < i64::from(horizon.days()),
                 amount: money(debit.amount),
+                set_aside: money(debit.amount * f64::from(horizon.days()) / DAYS_PER_MONTH),
             })
-            .collect();
-    // In cents, so that the parts add up exactly: the simulated totals are the discretionary
-    // totals shifted by the (fixed) commitments, so their quantiles shift by the same amount.
+        })
+        .collect();
+    // In cents, so that the parts add up exactly. The simulated totals are the discretionary
+    // totals shifted by the (fixed) debits due within the horizon, so their quantiles shift by
+    // the same amount.
     let income = cents(model.income_rate * f64::from(horizon.days()));
-    let committed_total: i64 = committed.iter().map(|c| cents(c.amount)).sum();
-    let (p50, p90) = (cents(forecast.total.p50), cents(forecast.total.p90));
+    let due: i64 = recurring::due(&model.recurring, first, days)
+        .map(|(_, debit)| cents(debit.amount))
+        .sum();
+    let committed_total: i64 = committed.iter().map(|c| cents(c.set_aside)).sum();
+    let (p50, p90) = (
+        cents(forecast.total.p50) - due,
+        cents(forecast.total.p90) - due,
+    );
     let explanation = Explanation {
         income_rate: money(model.income_rate),
         expected_income: rupees(income),
         committed_total: rupees(committed_total),
         discretionary: DiscretionarySpend {
-            p50: rupees(p50 - committed_total),
-            p90: rupees(p90 - committed_total),
+            p50: rupees(p50),
+            p90: rupees(p90),
         },
         buffer: rupees(p90 - p50),
-        text: explain(
-            horizon,
-            income,
-            &committed,
-            committed_total,
-            p50 - committed_total,
-            p90 - p50,
-        ),
+        text: explain(horizon, income, &committed, committed_total, p50, p90 - p50),
         committed,
     };
     let note = match model.model {
@@ -259,14 +284,15 @@ pub fn v2(model: Option<&ForecastModel>, today: NaiveDate, horizon: Horizon) -> 
             "Fewer than 7 days of transaction history: spending cannot be forecast yet.".into()
         }
         _ => format!(
-            "Based on {} days of transaction history: expected income minus the 90th percentile \
-             of {PATHS} simulated {}-day spending paths.",
+            "Based on {} days of transaction history: expected income, minus the share of \
+             recurring payments, minus the 90th percentile of {PATHS} simulated {}-day \
+             spending paths.",
             model.days,
             horizon.days()
         ),
     };
     SafeToSpend {
-        safe_amount: rupees(income - p90),
+        safe_amount: rupees(income - committed_total - p90),
         currency: CURRENCY,
         horizon_days: horizon.days(),
         confidence: forecast.confidence,
@@ -302,7 +328,7 @@ fn explain(
             .iter()
             .map(|c| {
                 format!(
-                    "{} {} on {}",
+                    "{} {} a month, next due {}",
                     c.merchant,
                     rupee_text(cents(c.amount)),
                     c.due_date
@@ -312,8 +338,8 @@ fn explain(
         format!(" ({})", list.join(", "))
     };
     format!(
-        "Over the next {} days: expected income {} − committed payments {}{} − typical \
-         spending {} − a buffer of {} for a heavier stretch = {} safe to spend.",
+        "Over the next {} days: expected income {} − set aside for recurring payments {}{} − \
+         typical spending {} − a buffer of {} for a heavier stretch = {} safe to spend.",
         horizon.days(),
         rupee_text(income),
         rupee_text(committed_total),

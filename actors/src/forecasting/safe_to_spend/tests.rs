@@ -162,8 +162,16 @@ fn v2_explains_its_amount_to_the_cent() {
             - cents(why.buffer);
         assert_eq!(parts, cents(answer.safe_amount), "{days} days: {why:?}");
         assert_eq!(
-            why.committed.iter().map(|c| cents(c.amount)).sum::<i64>(),
+            why.committed
+                .iter()
+                .map(|c| cents(c.set_aside))
+                .sum::<i64>(),
             cents(why.committed_total)
+        );
+        assert_eq!(
+            why.committed_total,
+            money(20_000.0 * f64::from(days) / 30.44),
+            "the rent's share of {days} days"
         );
         assert_eq!(
             answer.forecast_breakdown.as_ref().unwrap().len(),
@@ -181,7 +189,9 @@ fn v2_explains_its_amount_to_the_cent() {
         [Commitment {
             merchant: "landlord".into(),
             due_date: day(2026, 1, 5),
-            amount: 20_000.0
+            due_in_horizon: true,
+            amount: 20_000.0,
+            set_aside: 4_599.21,
         }]
     );
     assert_eq!(why.expected_income, money(model.income_rate * 7.0));
@@ -190,13 +200,19 @@ fn v2_explains_its_amount_to_the_cent() {
         "{why:?}"
     );
     assert!(
-        why.text.contains("landlord ₹20000.00 on 2026-01-05"),
+        why.text
+            .contains("landlord ₹20000.00 a month, next due 2026-01-05"),
         "{}",
         why.text
     );
-    // The §6.5 formula.
-    let total_p90 = why.committed_total + why.discretionary.p90;
-    assert!((week.safe_amount - (model.income_rate * 7.0 - total_p90)).abs() <= 0.01);
+    // The §6.5 formula, the rent set aside pro rata.
+    let set_aside = 20_000.0 * 7.0 / 30.44;
+    let expected = model.income_rate * 7.0 - set_aside - why.discretionary.p90;
+    assert!((week.safe_amount - expected).abs() <= 0.02, "{week:?}");
+    // The breakdown still shows the rent on its due day.
+    let rent_day = &week.forecast_breakdown.as_ref().unwrap()[4];
+    assert_eq!(rent_day.date, day(2026, 1, 5));
+    assert!(rent_day.spend.p10 >= 20_000.0, "{rent_day:?}");
     let json = serde_json::to_value(&week).unwrap();
     assert_eq!(json["model"], "ets_weekly_v1");
     for field in [
@@ -232,6 +248,28 @@ fn v2_starts_after_today_and_does_not_swing_at_payday() {
         .abs();
     assert!(v1_swing > 10_000.0, "{v1_swing}");
     assert!(v2_swing * 5.0 < v1_swing, "v2 {v2_swing}, v1 {v1_swing}");
+}
+
+#[test]
+fn a_due_date_entering_the_window_does_not_move_the_answer() {
+    // Dec 28: the window Dec 29–Jan 4 misses the rent of Jan 5; Dec 29: it holds it.
+    let answers: Vec<SafeToSpend> = [day(2025, 12, 28), day(2025, 12, 29)]
+        .into_iter()
+        .map(|today| {
+            v2(
+                Some(&model_of(&worked_example(today), today)),
+                today,
+                Horizon::default(),
+            )
+        })
+        .collect();
+    let due: Vec<bool> = answers
+        .iter()
+        .map(|a| a.explanation.as_ref().unwrap().committed[0].due_in_horizon)
+        .collect();
+    assert_eq!(due, [false, true]);
+    let swing = (answers[0].safe_amount - answers[1].safe_amount).abs();
+    assert!(swing < 1_000.0, "moved by {swing}: {answers:?}");
 }
 
 #[test]
