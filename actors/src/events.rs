@@ -356,6 +356,13 @@ async fn open(
     Ok((sink, stream, publisher))
 }
 
+/// Whether the subscribed connection answers a ping within [`PUBLISH_TIMEOUT`]. Subscribed,
+/// Redis answers `["pong", ""]` (RESP2), not `PONG`: any answer will do.
+async fn answers_ping(sink: &mut PubSubSink) -> bool {
+    let pong = tokio::time::timeout(PUBLISH_TIMEOUT, sink.ping::<redis::Value>()).await;
+    matches!(pong, Ok(Ok(_)))
+}
+
 /// Forwards every message on the channel to the local subscribers, pinging the connection now
 /// and then, until it fails, a publish fails, or the bus is dropped.
 async fn pump<E: Topic>(
@@ -383,8 +390,7 @@ async fn pump<E: Topic>(
                 }
             }
             _ = ping.tick() => {
-                let pong = tokio::time::timeout(PUBLISH_TIMEOUT, sink.ping::<String>()).await;
-                if !matches!(pong, Ok(Ok(_))) {
+                if !answers_ping(&mut sink).await {
                     return Ended::Lost("subscriber connection does not answer pings".into());
                 }
             }
@@ -442,6 +448,15 @@ mod tests {
     async fn without_a_url_the_bus_is_local() {
         let bus = EventBus::connect(None, "p:").unwrap();
         assert_eq!(bus.live_within(Duration::ZERO).await, BusStatus::Local);
+    }
+
+    #[tokio::test]
+    async fn a_subscribed_connection_answers_pings() {
+        let client = redis::Client::open("redis://127.0.0.1:6379").unwrap();
+        let channel = format!("scale-test-{}:ping", Uuid::new_v4());
+        let (mut sink, _stream, _publisher) = open(&client, &channel).await.unwrap();
+        assert!(answers_ping(&mut sink).await);
+        assert!(answers_ping(&mut sink).await);
     }
 
     #[tokio::test]
