@@ -118,7 +118,7 @@ pub enum Tier {
     Import,
     /// Transaction classification and category discovery.
     Classify,
-    /// Starting model training, and anomaly scans on demand (CPU work of the same order).
+    /// Starting model training.
     Training,
 }
 
@@ -149,7 +149,7 @@ impl Tier {
         Some(match route {
             _ if under("/health") => return None,
             "/ingest/import" | "/training/upload" if post => Tier::Import,
-            "/training/train" | "/training/jobs" | "/anomaly/scan" if post => Tier::Training,
+            "/training/train" | "/training/jobs" if post => Tier::Training,
             _ if under("/categorization/classify") || under("/categorization/discover") => {
                 Tier::Classify
             }
@@ -589,8 +589,6 @@ mod tests {
             ),
             (&post, Some("/api/v1/training/train"), Some(Tier::Training)),
             (&post, Some("/api/v1/training/jobs"), Some(Tier::Training)),
-            (&post, Some("/api/v1/anomaly/scan"), Some(Tier::Training)),
-            (&get, Some("/api/v1/anomaly/alerts"), Some(Tier::Default)),
             (&get, Some("/api/v1/training/jobs"), Some(Tier::Default)),
             (
                 &post,

@@ -5,8 +5,11 @@
 //! route requires the JWT and is scoped to its user: another user's alert answers 404.
 //!
 //! Imports scan for new alerts too, through [`scan_after_import`], which every import route
-//! calls once its rows are committed. `POST /anomaly/scan` is CPU work on the caller's whole
-//! recent history, so it counts in the `training` rate-limit tier; the rest count as `default`.
+//! calls once its rows are committed. Every route counts in the `default` rate-limit tier,
+//! `POST /anomaly/scan` included: a scan is bounded (at most
+//! [`MAX_LEDGER_ROWS`](scale_actors::anomaly::store::MAX_LEDGER_ROWS) rows, milliseconds of
+//! detector work on the blocking pool), like an analytics summary, and the `training` tier
+//! (3 an hour) would make scans and model training take each other's turns.
 
 use std::sync::Arc;
 
