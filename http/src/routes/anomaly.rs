@@ -4,7 +4,7 @@
 //! on demand, and new alerts live as Server-Sent Events (`GET /anomaly/alerts/stream`). Every
 //! route requires the JWT and is scoped to its user: another user's alert answers 404.
 //!
-//! Imports scan for new alerts too, through [`scan_after_import`], which every import route
+//! Imports scan for new alerts too, through `scan_after_import`, which every import route
 //! calls once its rows are committed. Every route counts in the `default` rate-limit tier,
 //! `POST /anomaly/scan` included: a scan is bounded (at most
 //! [`MAX_LEDGER_ROWS`](scale_actors::anomaly::store::MAX_LEDGER_ROWS) rows, milliseconds of

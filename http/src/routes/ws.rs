@@ -13,7 +13,7 @@
 //! `subscribed`, `unsubscribed`, `event` (the job event's fields), `recategorized` (the same
 //! fields, once a completed categorizer's model was applied), `alert` (a new anomaly alert's
 //! fields as `GET /anomaly/alerts` shows them, its detector under `alert_type` since `type` is
-//! the message's: see [`alert_text`]),
+//! the message's: see `alert_text`),
 //! `pong` and `error` (`code`, `message`; the connection stays open unless it is an auth
 //! error). A client only ever receives its own jobs' events and its own alerts, each in
 //! publication order.
