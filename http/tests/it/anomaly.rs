@@ -27,7 +27,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use uuid::Uuid;
 
 use crate::common::{
-    bearer, execute, expect, problem, send, unique_prefix, user, TestApp, REDIS_URL,
+    bearer, execute, expect, multipart, problem, send, unique_prefix, user, TestApp, REDIS_URL,
 };
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -280,6 +280,57 @@ async fn an_import_with_a_duplicate_charge_raises_one_alert_over_the_websocket()
     assert_eq!(alerts(&app, &token, "").await.len(), 1);
     // The other user heard nothing of it.
     ws_quiet(&mut watcher).await;
+}
+
+#[actix_rt::test]
+async fn a_training_upload_and_a_chunked_import_are_scanned_too() {
+    let db = TestDatabase::create();
+    let app = TestApp::new(&db).service().await;
+    // `POST /training/upload`: a CSV file with the duplicate.
+    let (_, token) = user();
+    let mut csv = String::from("Date,Amount,Description,Merchant\n");
+    for (ago, amount, merchant) in [
+        (6, "-250", "Zomato"),
+        (4, "-300", "BigBasket"),
+        (2, "-1499", "Amazon"),
+        (2, "-1499", "Amazon"),
+    ] {
+        csv.push_str(&format!("{},{amount},Order,{merchant}\n", days_ago(ago)));
+    }
+    let (content_type, body) = multipart(&[("file", Some("s.csv"), csv.as_bytes())]);
+    let req = test::TestRequest::post()
+        .uri("/api/v1/training/upload")
+        .insert_header(bearer(&token))
+        .insert_header((header::CONTENT_TYPE, content_type))
+        .set_payload(body)
+        .to_request();
+    let res = test::call_service(&app, req).await;
+    assert_eq!(res.status().as_u16(), 200);
+    let raised = await_alerts(&app, &token, 1).await;
+    assert_eq!(kinds(&raised), ["duplicate_charge"]);
+
+    // A chunked import: the history in one chunk, the duplicate in the other.
+    let (_, token) = user();
+    let rows = with_duplicate()["transactions"].as_array().unwrap().clone();
+    for (index, part) in [&rows[..4], &rows[4..]].into_iter().enumerate() {
+        let chunk = json!({
+            "filename": "big.csv",
+            "file_hash": "e".repeat(64),
+            "chunk": {"index": index, "count": 2},
+            "transactions": part,
+        });
+        expect(
+            &app,
+            Method::POST,
+            "/api/v1/ingest/import",
+            &token,
+            Some(chunk),
+            200,
+        )
+        .await;
+    }
+    let raised = await_alerts(&app, &token, 1).await;
+    assert_eq!(kinds(&raised), ["duplicate_charge"]);
 }
 
 #[actix_rt::test]
