@@ -211,17 +211,17 @@ struct Row {
 }
 
 #[derive(QueryableByName)]
-struct Span {
-    #[diesel(sql_type = Nullable<Date>)]
-    first: Option<NaiveDate>,
+struct Latest {
     #[diesel(sql_type = Nullable<Date>)]
     last: Option<NaiveDate>,
 }
 
 #[derive(QueryableByName)]
-struct Id {
+struct Stamp {
     #[diesel(sql_type = SqlUuid)]
     id: Uuid,
+    #[diesel(sql_type = Date)]
+    transaction_date: NaiveDate,
 }
 
 /// The rows of the window `from..=to`, the newest [`MAX_LEDGER_ROWS`].
@@ -250,8 +250,8 @@ pub async fn scan_input(
         let today = today_in(tz, now);
         let (first_new, new_ids) = match judged {
             Judged::Upload(upload) => {
-                let ids: Vec<Id> = diesel::sql_query(
-                    "SELECT id FROM transactions \
+                let stored: Vec<Stamp> = diesel::sql_query(
+                    "SELECT id, transaction_date FROM transactions \
                      WHERE user_id = $1 AND uploaded_file_id = $2 AND transaction_date <= $3",
                 )
                 .bind::<SqlUuid, _>(user)
@@ -259,31 +259,21 @@ pub async fn scan_input(
                 .bind::<Date, _>(today)
                 .load(conn)
                 .await?;
-                let span: Span = diesel::sql_query(
-                    "SELECT min(transaction_date) AS first, max(transaction_date) AS last \
-                     FROM transactions \
-                     WHERE user_id = $1 AND uploaded_file_id = $2 AND transaction_date <= $3",
-                )
-                .bind::<SqlUuid, _>(user)
-                .bind::<SqlUuid, _>(upload)
-                .bind::<Date, _>(today)
-                .get_result(conn)
-                .await?;
-                let Some(first) = span.first else {
+                let Some(first) = stored.iter().map(|r| r.transaction_date).min() else {
                     return Ok(None);
                 };
-                (first, Some(ids.into_iter().map(|r| r.id).collect()))
+                (first, Some(stored.into_iter().map(|r| r.id).collect()))
             }
             Judged::Recent => {
-                let span: Span = diesel::sql_query(
-                    "SELECT NULL::date AS first, max(transaction_date) AS last \
+                let latest: Latest = diesel::sql_query(
+                    "SELECT max(transaction_date) AS last \
                      FROM transactions WHERE user_id = $1 AND transaction_date <= $2",
                 )
                 .bind::<SqlUuid, _>(user)
                 .bind::<Date, _>(today)
                 .get_result(conn)
                 .await?;
-                let Some(last) = span.last else {
+                let Some(last) = latest.last else {
                     return Ok(None);
                 };
                 (last - Days::new(HISTORY_DAYS), None)
@@ -495,16 +485,16 @@ pub async fn mark(
         AlertStatus::Seen => {
             "UPDATE anomaly_alerts SET status = CASE WHEN status = 'new' THEN 'seen' ELSE status END, \
              updated_at = CASE WHEN status = 'new' THEN now() ELSE updated_at END \
-             WHERE user_id = $1 AND id = $2 RETURNING row_id AS id"
+             WHERE user_id = $1 AND id = $2 RETURNING id::text AS id"
         }
         AlertStatus::Dismissed => {
             "UPDATE anomaly_alerts SET status = 'dismissed', \
              updated_at = CASE WHEN status = 'dismissed' THEN updated_at ELSE now() END \
-             WHERE user_id = $1 AND id = $2 RETURNING row_id AS id"
+             WHERE user_id = $1 AND id = $2 RETURNING id::text AS id"
         }
     };
     let mut conn = connect(pool).await?;
-    let changed: Option<Id> = as_user::<_, CoreError, _>(&mut conn, user, async |conn| {
+    let changed: Option<Stored> = as_user::<_, CoreError, _>(&mut conn, user, async |conn| {
         Ok(diesel::sql_query(sql)
             .bind::<SqlUuid, _>(user)
             .bind::<Text, _>(id)
