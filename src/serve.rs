@@ -126,6 +126,8 @@ async fn serve(
         .map_err(|e| anyhow::anyhow!("REDIS_URL: {e}"))?;
     let layer_changes = Bus::connect(config.redis_url.as_deref(), &config.redis_key_prefix)
         .map_err(|e| anyhow::anyhow!("REDIS_URL: {e}"))?;
+    let alerts = Bus::connect(config.redis_url.as_deref(), &config.redis_key_prefix)
+        .map_err(|e| anyhow::anyhow!("REDIS_URL: {e}"))?;
     let bus = events.live_within(config.probe.timeout).await;
     tracing::info!(status = ?bus, "job event bus");
 
@@ -148,6 +150,7 @@ async fn serve(
         cache,
         events,
         layer_changes,
+        alerts,
         brain,
         registry,
         probe: config.probe,

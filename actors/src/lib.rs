@@ -1,7 +1,7 @@
 //! SCALE actors: the domain actors, each a `scale_supervision` service, in their own modules
 //! ([`accounts`], [`analytics`], [`cache`], [`health`], [`ingest`], [`training`], and the
 //! model domains [`categorization`] and [`forecasting`], whose fitters [`fitters`] registers
-//! with the job runtime); [`anomaly`] holds the explainable anomaly detectors (pure so far).
+//! with the job runtime); [`anomaly`] holds the explainable anomaly detectors and their actor.
 //! [`jobs`] says what a background job is (its kind and status) and [`events`] carries job
 //! progress to every subscriber of every process; [`error`] holds the failures every domain
 //! shares, [`artefact`] the stored form of fitted models, [`pagination`] the keyset cursor the

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use actix_web::web;
 use scale_actors::accounts::service::AccountsService;
 use scale_actors::analytics::service::AnalyticsService;
+use scale_actors::anomaly::service::{AlertRaised, AnomalyService};
 use scale_actors::cache::service::{CacheConfig, CacheService};
 use scale_actors::categorization::brain::BrainCell;
 use scale_actors::categorization::service::{ClassifierService, LayerChanged};
@@ -59,6 +60,10 @@ pub struct AppState {
     pub training: Handle<TrainingService>,
     /// Job progress events of every process (Redis pub/sub, with an in-process fallback).
     pub events: EventBus,
+    /// The anomaly actor (scans, the caller's alerts and thresholds).
+    pub anomaly: Handle<AnomalyService>,
+    /// New anomaly alerts of every process.
+    pub alerts: Bus<AlertRaised>,
 }
 
 /// What one process's [`AppState`] is built from.
@@ -77,6 +82,8 @@ pub struct Wiring {
     pub events: EventBus,
     /// Changes of users' categorization layers, from every process.
     pub layer_changes: Bus<LayerChanged>,
+    /// New anomaly alerts, from every process.
+    pub alerts: Bus<AlertRaised>,
     /// The categorizer's rules and global model in use.
     pub brain: BrainCell,
     /// Where every actor reports its health.
@@ -112,6 +119,7 @@ impl AppState {
             cache,
             events,
             layer_changes,
+            alerts,
             brain,
             registry,
             probe,
@@ -164,6 +172,12 @@ impl AppState {
                 TrainingService::new(pg.clone(), events.clone())
             })
         };
+        let anomaly = {
+            let (pg, alerts) = (pg.clone(), alerts.clone());
+            spawn(&registry, move || {
+                AnomalyService::new(pg.clone(), alerts.clone())
+            })
+        };
         let ingest = spawn(&registry, move || {
             IngestService::new(pg.clone(), ingest_parsers, brain.clone())
         });
@@ -185,6 +199,8 @@ impl AppState {
             rate_limiter,
             training,
             events,
+            anomaly,
+            alerts,
         })
     }
 }

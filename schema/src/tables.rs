@@ -145,6 +145,41 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// What the anomaly detectors raised for a user; `id` is the alert's stable sha256 identity.
+    anomaly_alerts (user_id, id) {
+        user_id -> Uuid,
+        id -> Bpchar,
+        row_id -> Uuid,
+        #[sql_name = "type"]
+        kind -> Text,
+        severity -> Text,
+        status -> Text,
+        transaction_ids -> Array<Uuid>,
+        period_key -> Text,
+        date -> Date,
+        amount -> Float8,
+        currency -> Bpchar,
+        merchant -> Nullable<Text>,
+        merchant_key -> Text,
+        category -> Nullable<Text>,
+        score -> Float8,
+        message -> Text,
+        details -> Jsonb,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// A user's anomaly detector thresholds (JSON; missing keys take the defaults).
+    anomaly_settings (user_id) {
+        user_id -> Uuid,
+        thresholds -> Jsonb,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(transactions -> users (user_id));
 diesel::joinable!(transactions -> uploaded_files (uploaded_file_id));
 diesel::joinable!(uploaded_files -> users (user_id));
@@ -154,6 +189,8 @@ diesel::joinable!(training_corrections -> users (user_id));
 diesel::joinable!(training_job_events -> training_jobs (job_id));
 diesel::joinable!(training_models -> training_jobs (job_id));
 diesel::joinable!(training_corrections -> transactions (transaction_id));
+diesel::joinable!(anomaly_alerts -> users (user_id));
+diesel::joinable!(anomaly_settings -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -164,4 +201,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     training_job_events,
     training_models,
     training_corrections,
+    anomaly_alerts,
+    anomaly_settings,
 );

@@ -7,14 +7,19 @@
 //! [`detectors::Thresholds`]; [`scan`] runs them all in a fixed order. An alert's id hashes what
 //! it is about, so a re-run on the same data yields the same alerts. [`synthetic`] builds seeded
 //! ledgers with one planted anomaly per detector (and clean controls) and [`evaluation`]
-//! measures the detectors on them (`scale eval anomaly`). Storage, routes and the actor come
-//! later; nothing here does I/O.
+//! measures the detectors on them (`scale eval anomaly`). The serving half: the alert list's
+//! [`query`], the user's [`settings`], the SQL in [`store`] and the actor in [`service`], which
+//! scans after imports and on demand and publishes new alerts on its bus.
 
 pub mod alert;
 pub mod detectors;
 pub mod evaluation;
 pub mod ledger;
+pub mod query;
 pub mod scan;
+pub mod service;
+pub mod settings;
+pub mod store;
 pub mod synthetic;
 
 use chrono::{NaiveDate, NaiveTime};

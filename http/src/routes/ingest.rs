@@ -136,9 +136,9 @@ async fn import(
     charge: Charge,
 ) -> Result<HttpResponse, ApiError> {
     match import_charged(&user, &state, &req, payload, &charge).await {
-        Ok(answer) => {
-            super::invalidate_cache(&state, user.id).await;
-            Ok(answer)
+        Ok(outcome) => {
+            super::after_import(&state, user.id, &outcome).await;
+            Ok(HttpResponse::Ok().json(import_answer(&outcome)))
         }
         Err(err) => {
             // Only a chunk stored into an open upload goes free; a failed request counts.
@@ -148,7 +148,7 @@ async fn import(
     }
 }
 
-/// [`import`], charging every request that is not a chunk before storing it (a chunk is
+/// [`import`] up to the stored outcome, charging every request that is not a chunk before storing it (a chunk is
 /// charged by the store if it opens its upload). The query is read here, not by an extractor,
 /// so that a malformed one is charged too.
 async fn import_charged(
@@ -157,7 +157,7 @@ async fn import_charged(
     req: &HttpRequest,
     payload: web::Payload,
     charge: &Charge,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<ImportOutcome, ApiError> {
     let force = web::Query::<ImportQuery>::from_query(req.query_string())
         .map_err(invalid_query)?
         .force;
@@ -170,11 +170,10 @@ async fn import_charged(
             upload,
             force,
         };
-        let outcome = state
+        return Ok(state
             .ingest
             .ask_with_budget(msg, state.ingest_timeout)
-            .await??;
-        return Ok(HttpResponse::Ok().json(import_answer(&outcome)));
+            .await??);
     }
     let JsonRows {
         rows,
@@ -202,11 +201,10 @@ async fn import_charged(
         force,
         chunk,
     };
-    let outcome = state
+    Ok(state
         .ingest
         .ask_with_budget(msg, state.ingest_timeout)
-        .await??;
-    Ok(HttpResponse::Ok().json(import_answer(&outcome)))
+        .await??)
 }
 
 /// Whether the body is JSON (else multipart).

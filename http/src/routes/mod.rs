@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod analytics;
+pub mod anomaly;
 pub mod categorization;
 pub mod health;
 pub mod ingest;
@@ -11,6 +12,7 @@ pub mod ws;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use scale_actors::cache::service::Invalidate;
+use scale_actors::ingest::store::ImportOutcome;
 use uuid::Uuid;
 
 use crate::problem::ApiError;
@@ -20,6 +22,7 @@ use crate::AppState;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(accounts::configure)
         .configure(analytics::configure)
+        .configure(anomaly::configure)
         .configure(categorization::configure)
         .configure(health::configure)
         .configure(ingest::configure)
@@ -43,4 +46,12 @@ pub(crate) async fn invalidate_cache(state: &AppState, user: Uuid) {
     if let Err(err) = state.cache.ask(Invalidate { user }).await {
         tracing::warn!(%err, %user, "cache invalidation failed");
     }
+}
+
+/// What follows every import, once its rows are committed: `user`'s cached answers are dropped
+/// and the rows it stored are scanned for anomalies in the background (the answer does not
+/// wait for the scan).
+pub(crate) async fn after_import(state: &web::Data<AppState>, user: Uuid, outcome: &ImportOutcome) {
+    invalidate_cache(state, user).await;
+    anomaly::scan_after_import(state, user, outcome);
 }

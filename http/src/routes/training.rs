@@ -335,7 +335,7 @@ async fn upload(
             state.ingest_timeout,
         )
         .await??;
-    super::invalidate_cache(&state, user.id).await;
+    super::after_import(&state, user.id, &outcome).await;
     let job = queue_categorizer(&state, &user).await?;
     Ok(HttpResponse::Ok().json(json!({
         "status": job.status,

@@ -1,4 +1,4 @@
-//! `GET /api/v1/ws/jobs`: live training-job events over a WebSocket.
+//! `GET /api/v1/ws/jobs`: live training-job events and anomaly alerts over a WebSocket.
 //!
 //! Authentication suits browsers, which cannot set headers on a WebSocket: either the offered
 //! sub-protocols `bearer, <token>` (the server answers with `bearer`), or else the first client
@@ -8,13 +8,18 @@
 //! fresher token of the same user (`{"type":"auth",…}` again; answered `authenticated`).
 //!
 //! Client messages (JSON text): `subscribe` / `unsubscribe` with `job_id` (one of the caller's
-//! jobs) or `all: true` (every job of the caller), and `ping` (answered `pong`). The server sends
-//! `authenticated`, `subscribed`, `unsubscribed`, `event` (the job event's fields),
-//! `recategorized` (the same fields, once a completed categorizer's model was applied), `pong` and
-//! `error` (`code`, `message`; the connection stays open unless it is an auth error). A client
-//! only ever receives its own jobs' events, in publication order.
+//! jobs) or `all: true` (every job of the caller), and/or `alerts: true` (the caller's new
+//! anomaly alerts), and `ping` (answered `pong`). The server sends `authenticated`,
+//! `subscribed`, `unsubscribed`, `event` (the job event's fields), `recategorized` (the same
+//! fields, once a completed categorizer's model was applied), `alert` (a new anomaly alert's
+//! fields as `GET /anomaly/alerts` shows them, its detector under `alert_type` since `type` is
+//! the message's: see `alert_text`),
+//! `pong` and `error` (`code`, `message`; the connection stays open unless it is an auth
+//! error). A client only ever receives its own jobs' events and its own alerts, each in
+//! publication order.
 //!
-//! Bounded everywhere: each connection holds one bounded bus receiver (only while subscribed)
+//! Bounded everywhere: each connection holds at most one bounded receiver per bus (jobs,
+//! alerts; only while subscribed)
 //! and actix-ws's bounded outbox. A client that falls behind the bus (`Lagged`) or does not take
 //! a frame within [`Limits::send_timeout`] is closed 1013; one that answers no ping for
 //! [`Limits::client_timeout`] is closed 1008.
@@ -28,6 +33,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_ws::{CloseCode, CloseReason, Message, MessageStream, Session};
 use futures_util::SinkExt;
+use scale_actors::anomaly::service::AlertRaised;
 use scale_actors::error::CoreError;
 use scale_actors::events::JobEvent;
 use scale_actors::training::service::GetJob;
@@ -103,6 +109,7 @@ async fn jobs(
         all: false,
         jobs: HashSet::new(),
         events: None,
+        alerts: None,
         heard: Instant::now(),
         expires: tokio::time::Instant::now(),
     };
@@ -138,7 +145,7 @@ fn offered_token(req: &HttpRequest) -> Option<String> {
 enum ClientMessage {
     /// The token: as the first message, or later to replace an expiring one.
     Auth { token: String },
-    /// Start receiving a job's (or every own job's) events.
+    /// Start receiving a job's (or every own job's) events, or the caller's alerts.
     Subscribe(Scope),
     /// Stop receiving them.
     Unsubscribe(Scope),
@@ -146,24 +153,39 @@ enum ClientMessage {
     Ping,
 }
 
-/// One job (`job_id`) or all of the caller's jobs (`all: true`).
+/// One job (`job_id`) or all of the caller's jobs (`all: true`), and/or the caller's alerts
+/// (`alerts: true`).
 #[derive(Debug, Clone, Copy, Deserialize, Serialize)]
 struct Scope {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     job_id: Option<Uuid>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     all: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    alerts: bool,
+}
+
+/// The jobs a scope names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Jobs {
+    /// None (the scope is about alerts only).
+    Neither,
+    /// Every job of the caller.
+    All,
+    /// One job.
+    One(Uuid),
 }
 
 impl Scope {
-    /// The job, or `None` for all jobs; a scope naming both or neither is refused.
-    fn job(self) -> Result<Option<Uuid>, Outgoing<'static>> {
-        match (self.job_id, self.all) {
-            (Some(id), false) => Ok(Some(id)),
-            (None, true) => Ok(None),
+    /// The jobs named; a scope naming both `job_id` and `all`, or nothing at all, is refused.
+    fn jobs(self) -> Result<Jobs, Outgoing<'static>> {
+        match (self.job_id, self.all, self.alerts) {
+            (Some(id), false, _) => Ok(Jobs::One(id)),
+            (None, true, _) => Ok(Jobs::All),
+            (None, false, true) => Ok(Jobs::Neither),
             _ => Err(Outgoing::error(
                 Code::InvalidMessage,
-                "give either `job_id` or `all: true`",
+                "give `job_id` or `all: true`, and/or `alerts: true`",
             )),
         }
     }
@@ -226,8 +248,10 @@ struct Connection {
     all: bool,
     /// Subscribed single jobs.
     jobs: HashSet<Uuid>,
-    /// The bus receiver, held only while something is subscribed.
+    /// The job bus receiver, held only while a job is subscribed.
     events: Option<broadcast::Receiver<Arc<JobEvent>>>,
+    /// The alert bus receiver, held only while alerts are subscribed.
+    alerts: Option<broadcast::Receiver<Arc<AlertRaised>>>,
     /// When the client last sent anything (a pong included).
     heard: Instant,
 }
@@ -261,6 +285,7 @@ impl Connection {
             tokio::select! {
                 message = stream.recv() => self.received(message).await?,
                 event = next_event(&mut self.events) => self.forward(event).await?,
+                alert = next_event(&mut self.alerts) => self.forward_alert(alert).await?,
                 _ = ping.tick() => self.heartbeat().await?,
                 _ = tokio::time::sleep_until(self.expires) => {
                     return self
@@ -382,24 +407,30 @@ impl Connection {
     }
 
     async fn subscribe(&mut self, scope: Scope) -> Outgoing<'static> {
-        let job = match scope.job() {
-            Ok(job) => job,
+        let jobs = match scope.jobs() {
+            Ok(jobs) => jobs,
             Err(error) => return error,
         };
+        if scope.alerts && self.alerts.is_none() {
+            self.alerts = Some(self.state.alerts.subscribe());
+        }
+        if jobs == Jobs::Neither {
+            return Outgoing::Subscribed(scope);
+        }
         // Listen before checking, so no event published meanwhile is missed.
         if self.events.is_none() {
             self.events = Some(self.state.events.subscribe());
         }
-        let reply = match job {
-            None => {
+        let reply = match jobs {
+            Jobs::Neither | Jobs::All => {
                 self.all = true;
                 Outgoing::Subscribed(scope)
             }
-            Some(_) if self.jobs.len() >= MAX_JOB_SUBSCRIPTIONS => Outgoing::error(
+            Jobs::One(_) if self.jobs.len() >= MAX_JOB_SUBSCRIPTIONS => Outgoing::error(
                 Code::TooManySubscriptions,
                 format!("at most {MAX_JOB_SUBSCRIPTIONS} single jobs per connection; subscribe to `all` instead"),
             ),
-            Some(id) => match self.state.training.ask(GetJob { user: self.user, id }).await {
+            Jobs::One(id) => match self.state.training.ask(GetJob { user: self.user, id }).await {
                 Ok(Ok(_)) => {
                     self.jobs.insert(id);
                     Outgoing::Subscribed(scope)
@@ -422,12 +453,16 @@ impl Connection {
     }
 
     fn unsubscribe(&mut self, scope: Scope) -> Outgoing<'static> {
-        match scope.job() {
-            Ok(None) => self.all = false,
-            Ok(Some(id)) => {
+        match scope.jobs() {
+            Ok(Jobs::Neither) => {}
+            Ok(Jobs::All) => self.all = false,
+            Ok(Jobs::One(id)) => {
                 self.jobs.remove(&id);
             }
             Err(error) => return error,
+        }
+        if scope.alerts {
+            self.alerts = None;
         }
         self.release_idle_receiver();
         Outgoing::Unsubscribed(scope)
@@ -463,6 +498,23 @@ impl Connection {
         }
     }
 
+    async fn forward_alert(
+        &mut self,
+        alert: Result<Arc<AlertRaised>, RecvError>,
+    ) -> Result<(), End> {
+        match alert {
+            Ok(alert) if alert.user_id == self.user => {
+                self.bounded(Message::Text(alert_text(&alert).into())).await
+            }
+            Ok(_) => Ok(()),
+            Err(RecvError::Lagged(missed)) => {
+                tracing::info!(user = %self.user, missed, "websocket: slow client dropped");
+                Err(close(CloseCode::Again, "slow consumer: alerts were missed"))
+            }
+            Err(RecvError::Closed) => Err(close(CloseCode::Away, "shutting down")),
+        }
+    }
+
     async fn heartbeat(&mut self) -> Result<(), End> {
         if self.heard.elapsed() > self.limits.client_timeout {
             return Err(close(CloseCode::Policy, "no pong in time"));
@@ -488,10 +540,24 @@ impl Connection {
     }
 }
 
-/// The next event, or never when nothing is subscribed.
-async fn next_event(
-    events: &mut Option<broadcast::Receiver<Arc<JobEvent>>>,
-) -> Result<Arc<JobEvent>, RecvError> {
+/// The `alert` message of a new alert: `{"type":"alert", "alert_type": <detector>, …}` with
+/// every other field of the alert as the list shows it.
+fn alert_text(alert: &AlertRaised) -> String {
+    let mut message = super::anomaly::payload(alert);
+    if let Some(fields) = message.as_object_mut() {
+        if let Some(kind) = fields.remove("type") {
+            fields.insert("alert_type".into(), kind);
+        }
+        fields.insert("type".into(), "alert".into());
+        fields.insert("user_id".into(), serde_json::json!(alert.user_id));
+    }
+    message.to_string()
+}
+
+/// The next message of a bus, or never when it is not subscribed.
+async fn next_event<T: Clone>(
+    events: &mut Option<broadcast::Receiver<Arc<T>>>,
+) -> Result<Arc<T>, RecvError> {
     match events {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,
@@ -536,15 +602,21 @@ mod tests {
         let id = Uuid::new_v4();
         let sub = parse(&format!(r#"{{"type":"subscribe","job_id":"{id}"}}"#)).unwrap();
         assert!(
-            matches!(sub, ClientMessage::Subscribe(s) if matches!(s.job(), Ok(Some(x)) if x == id))
+            matches!(sub, ClientMessage::Subscribe(s) if s.jobs().is_ok_and(|j| j == Jobs::One(id)))
         );
         let all = parse(r#"{"type":"unsubscribe","all":true}"#).unwrap();
-        assert!(matches!(all, ClientMessage::Unsubscribe(s) if matches!(s.job(), Ok(None))));
+        assert!(
+            matches!(all, ClientMessage::Unsubscribe(s) if s.jobs().is_ok_and(|j| j == Jobs::All))
+        );
+        let alerts = parse(r#"{"type":"subscribe","alerts":true}"#).unwrap();
+        assert!(
+            matches!(alerts, ClientMessage::Subscribe(s) if s.alerts && s.jobs().is_ok_and(|j| j == Jobs::Neither))
+        );
         assert!(parse(r#"{"type":"subscribe","job_id":"nope"}"#).is_err());
         assert!(parse(r#"{"type":"dance"}"#).is_err());
         assert!(parse("not json").is_err());
         let neither = parse(r#"{"type":"subscribe"}"#).unwrap();
-        assert!(matches!(neither, ClientMessage::Subscribe(s) if s.job().is_err()));
+        assert!(matches!(neither, ClientMessage::Subscribe(s) if s.jobs().is_err()));
     }
 
     #[test]
@@ -570,7 +642,30 @@ mod tests {
         let ack = Outgoing::Subscribed(Scope {
             job_id: None,
             all: true,
+            alerts: false,
         });
         assert_eq!(ack.text(), r#"{"type":"subscribed","all":true}"#);
+    }
+
+    #[test]
+    fn alerts_are_sent_with_their_detector_as_alert_type() {
+        use scale_actors::anomaly::alert::{Alert, AlertKind};
+        use scale_actors::anomaly::query::AlertStatus;
+        let raised = AlertRaised {
+            user_id: Uuid::from_u128(3),
+            status: AlertStatus::New,
+            currency: "INR".into(),
+            alert: Alert::new(
+                AlertKind::DuplicateCharge,
+                vec![Uuid::nil()],
+                "2026-02-13".into(),
+            ),
+        };
+        let sent: serde_json::Value = serde_json::from_str(&alert_text(&raised)).unwrap();
+        assert_eq!(sent["type"], "alert");
+        assert_eq!(sent["alert_type"], "duplicate_charge");
+        assert_eq!(sent["id"], raised.alert.id.as_str());
+        assert_eq!(sent["status"], "new");
+        assert_eq!(sent["user_id"], raised.user_id.to_string());
     }
 }

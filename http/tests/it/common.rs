@@ -10,6 +10,7 @@ use actix_web::{test, web, HttpResponse};
 use diesel::sql_types::Text;
 use diesel::QueryableByName;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use scale_actors::anomaly::service::AlertRaised;
 use scale_actors::cache::service::{CacheConfig, MEMORY_CAPACITY, MEMORY_TTL};
 use scale_actors::categorization::brain::BrainCell;
 use scale_actors::events::{Bus, EventBus};
@@ -49,6 +50,7 @@ pub struct TestApp {
     rate_limiter: Option<RateLimiter>,
     cache_redis: String,
     cache_timeout: Duration,
+    alerts: Option<Bus<AlertRaised>>,
 }
 
 impl TestApp {
@@ -59,12 +61,19 @@ impl TestApp {
             rate_limiter: None,
             cache_redis: REDIS_URL.to_owned(),
             cache_timeout: Duration::from_secs(2),
+            alerts: None,
         }
     }
 
     /// Uses this rate limiter.
     pub fn with_rate_limiter(mut self, limiter: RateLimiter) -> Self {
         self.rate_limiter = Some(limiter);
+        self
+    }
+
+    /// Publishes new anomaly alerts on `bus` (default: this process only).
+    pub fn with_alert_bus(mut self, bus: Bus<AlertRaised>) -> Self {
+        self.alerts = Some(bus);
         self
     }
 
@@ -107,6 +116,7 @@ impl TestApp {
             },
             events: EventBus::local(),
             layer_changes: Bus::local(),
+            alerts: self.alerts.unwrap_or_default(),
             brain: BrainCell::shipped(),
             registry: Registry::new(SupervisorConfig::default()),
             probe,

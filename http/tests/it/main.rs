@@ -1,5 +1,5 @@
 //! Integration tests of the HTTP front, one binary with real actors, Postgres and Redis: the
-//! accounts API ([`accounts`]), analytics ([`analytics`]), classification ([`categorization`]),
+//! accounts API ([`accounts`]), analytics ([`analytics`]), anomaly alerts ([`anomaly`]), classification ([`categorization`]),
 //! category discovery and the model list ([`discovery`]), learning from corrections
 //! ([`learning`]), the front's errors, auth and health routes ([`front`]), ingestion
 //! ([`ingest`]) and chunked JSON imports ([`chunked_import`]), security hardening
@@ -8,6 +8,7 @@
 
 mod accounts;
 mod analytics;
+mod anomaly;
 mod categorization;
 mod chunked_import;
 mod common;

@@ -10,13 +10,15 @@ use scale_schema::testing::TestDatabase;
 use scale_schema::{as_user, PgPool, UserScope, APP_ROLE};
 use uuid::Uuid;
 
-const TABLES: [&str; 6] = [
+const TABLES: [&str; 8] = [
     "users",
     "transactions",
     "uploaded_files",
     "upload_chunks",
     "training_jobs",
     "training_corrections",
+    "anomaly_alerts",
+    "anomaly_settings",
 ];
 
 #[derive(QueryableByName)]
@@ -63,6 +65,12 @@ async fn two_users() -> (TestDatabase, PgPool, Uuid, Uuid) {
                 "INSERT INTO training_corrections (user_id, description, corrected_category) \
                  VALUES ('{user}', 'SWIGGY', 'Food')"
             ),
+            format!(
+                "INSERT INTO anomaly_alerts (user_id, id, type, severity, transaction_ids, \
+                 period_key, date, amount, score, message) VALUES ('{user}', '{fp}', \
+                 'daily_spend_spike', 'medium', '{{}}', '2026-01-31', '2026-01-31', -5, 4.2, 'x')"
+            ),
+            format!("INSERT INTO anomaly_settings (user_id, thresholds) VALUES ('{user}', '{{}}')"),
         ] {
             diesel::sql_query(sql).execute(&mut owner).await.unwrap();
         }

@@ -1,0 +1,2 @@
+DROP TABLE anomaly_settings;
+DROP TABLE anomaly_alerts;
