@@ -484,13 +484,19 @@ pub async fn delete(pool: &PgPool, user: Uuid, id: Uuid) -> Result<(), AccountsE
     .await
 }
 
-/// Deletes everything `user` stored — corrections, transactions, uploads, training jobs — in
-/// one database transaction; the `users` row (profile and settings) stays. Returns the ids of
+/// Deletes everything `user` stored — corrections, anomaly alerts, transactions, uploads,
+/// training jobs — in one database transaction; the `users` row (profile and settings, the
+/// anomaly thresholds among them) stays. Returns the ids of
 /// the deleted jobs, whose cached status must go too.
 pub async fn delete_all(pool: &PgPool, user: Uuid) -> Result<Vec<Uuid>, AccountsError> {
     let mut conn = connect(pool).await?;
     as_user::<_, AccountsError, _>(&mut conn, user, async |conn| {
-        for table in ["training_corrections", "transactions", "uploaded_files"] {
+        for table in [
+            "training_corrections",
+            "anomaly_alerts",
+            "transactions",
+            "uploaded_files",
+        ] {
             diesel::sql_query(format!("DELETE FROM {table} WHERE user_id = $1"))
                 .bind::<SqlUuid, _>(user)
                 .execute(conn)

@@ -280,6 +280,17 @@ async fn an_import_with_a_duplicate_charge_raises_one_alert_over_the_websocket()
     assert_eq!(alerts(&app, &token, "").await.len(), 1);
     // The other user heard nothing of it.
     ws_quiet(&mut watcher).await;
+    // Deleting the user's data deletes the alerts about it.
+    let deleted = send(
+        &app,
+        Method::DELETE,
+        "/api/v1/accounts/data",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(deleted.status(), 204);
+    assert_eq!(alerts(&app, &token, "").await, Vec::<Value>::new());
 }
 
 #[actix_rt::test]
