@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 . scripts/services.sh
 
 ensure_services
+ensure_prometheus
 rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy
 
 log "cargo fmt --check"
