@@ -85,11 +85,14 @@ async fn collect(state: &AppState) {
             }
         }
         if let Some(activity) = report.workers.activity {
+            let age = |since: Option<chrono::DateTime<chrono::Utc>>| {
+                since.map_or(0.0, |at| {
+                    (chrono::Utc::now() - at).as_seconds_f64().max(0.0)
+                })
+            };
             gauge!(names::JOBS_LEASED).set(activity.live_leases as f64);
-            let waited = activity
-                .oldest_due_since
-                .map_or(0.0, |since| (chrono::Utc::now() - since).as_seconds_f64());
-            gauge!(names::JOBS_OLDEST_PENDING_AGE).set(waited.max(0.0));
+            gauge!(names::JOBS_OLDEST_PENDING_AGE).set(age(activity.oldest_due_since));
+            gauge!(names::JOBS_PROCESSING_STALE).set(age(activity.stalest_processing_since));
         }
     }
     if let Ok(stats) = state.cache.ask(Stats).await {

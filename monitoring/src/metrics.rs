@@ -55,6 +55,8 @@ pub mod names {
     pub const JOBS_LEASED: &str = "scale_jobs_live_leases";
     /// Gauge of seconds the oldest due pending job has waited (0 when none waits).
     pub const JOBS_OLDEST_PENDING_AGE: &str = "scale_jobs_oldest_pending_age_seconds";
+    /// Gauge of seconds since the stalest job being processed last changed (0 when none is).
+    pub const JOBS_PROCESSING_STALE: &str = "scale_jobs_processing_stale_seconds";
     /// Counter of cache lookups by `result` (`hit`, `miss`).
     pub const CACHE_LOOKUPS: &str = "scale_cache_lookups_total";
     /// Gauge, 1 for the `backend` the cache uses (`redis`, `memory`).
@@ -135,6 +137,11 @@ fn describe() {
         JOBS_OLDEST_PENDING_AGE,
         Unit::Seconds,
         "Wait of the oldest due pending training job."
+    );
+    describe_gauge!(
+        JOBS_PROCESSING_STALE,
+        Unit::Seconds,
+        "Time since the stalest job being processed last changed."
     );
     describe_counter!(CACHE_LOOKUPS, "Cache lookups, by result.");
     describe_gauge!(CACHE_BACKEND, "1 for the backend the cache uses.");
