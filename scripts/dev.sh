@@ -13,6 +13,7 @@ if [ -f .env ]; then
 fi
 export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/scale}
 export LOG_FORMAT=${LOG_FORMAT:-pretty}
+export METRICS_ADDR=${METRICS_ADDR-127.0.0.1:9464}
 
 ensure_services
 ensure_database "$(basename "${DATABASE_URL%%\?*}")"

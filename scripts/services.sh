@@ -73,6 +73,11 @@ ensure_database() {
   fi
 }
 
+# Prometheus and promtool (the end-to-end scrape test and the alert-rule tests).
+ensure_prometheus() {
+  command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || apt_install prometheus
+}
+
 # Load generators used by `scale bench` (pgbench ships with the PostgreSQL client).
 ensure_bench_tools() {
   command -v pgbench >/dev/null 2>&1 || apt_install postgresql-client

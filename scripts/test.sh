@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 . scripts/services.sh
 
 ensure_services
+ensure_prometheus
 rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy
 
 log "cargo fmt --check"
@@ -14,6 +15,9 @@ log "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 log "cargo doc (broken intra-doc links are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
+log "promtool: alert and recording rules"
+promtool check rules monitoring/prometheus/rules.yml
+promtool test rules monitoring/prometheus/tests/alerts.yml
 log "cargo test"
 report=$(mktemp)
 trap 'rm -f "$report"' EXIT

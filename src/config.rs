@@ -59,6 +59,9 @@ pub struct Config {
     pub redis_url: Option<String>,
     /// `BIND_ADDR`: where the HTTP server listens (port 0 picks a free port).
     pub bind_addr: SocketAddr,
+    /// `METRICS_ADDR`: where `GET /metrics` is served, apart from the API (`None` when empty: not
+    /// served). Bind it to a private interface: it has no authentication.
+    pub metrics_addr: Option<SocketAddr>,
     /// `JWT_SECRET`: HS256 signing secret (at least 32 bytes).
     pub jwt_secret: String,
     /// `JWT_JWKS_FILE`: optional JWKS with RS256/ES256 public keys.
@@ -242,6 +245,13 @@ impl Config {
             database_url,
             redis_url,
             bind_addr: parse(&get, "BIND_ADDR", "127.0.0.1:8000")?,
+            metrics_addr: lookup("METRICS_ADDR")
+                .map(|raw| {
+                    raw.trim()
+                        .parse()
+                        .map_err(|_| invalid("METRICS_ADDR", format!("`{raw}` is not host:port")))
+                })
+                .transpose()?,
             jwt_secret,
             jwt_jwks_file: lookup("JWT_JWKS_FILE").map(PathBuf::from),
             allowed_origins: origins(&get("ALLOWED_ORIGINS", "http://localhost:3000"))?,

@@ -1,11 +1,14 @@
 //! Start-up: logging and Sentry, migrations, pools, supervised actors, then the HTTP server.
 //! The role decides whether this process runs training jobs (see [`Role`]).
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::HttpServer;
+use actix_web::dev::ServerHandle;
+use actix_web::{web, HttpServer};
 use anyhow::Context as _;
+use metrics_exporter_prometheus::PrometheusHandle;
 use scale_actors::cache::service::{CacheConfig, MEMORY_CAPACITY, MEMORY_TTL};
 use scale_actors::categorization::brain::BrainCell;
 use scale_actors::events::{Bus, EventBus};
@@ -163,6 +166,19 @@ async fn serve(
         auth,
         chaos_enabled: config.chaos_enabled,
     });
+    let recorder = scale_monitoring::metrics::install();
+    let upkeep = recorder.clone();
+    actix_rt::spawn(async move {
+        let mut every = tokio::time::interval(scale_monitoring::metrics::UPKEEP_INTERVAL);
+        loop {
+            every.tick().await;
+            upkeep.run_upkeep();
+        }
+    });
+    let metrics = match config.metrics_addr {
+        Some(addr) => Some(serve_metrics(addr, state.clone(), recorder)?),
+        None => None,
+    };
     let settings = HttpSettings {
         allowed_origins: config.allowed_origins.clone(),
         hsts: config.environment == Environment::Production,
@@ -184,6 +200,9 @@ async fn serve(
         );
     }
     let served = server.run().await.context("HTTP server failed");
+    if let Some(metrics) = metrics {
+        metrics.stop(true).await;
+    }
     // SIGTERM stopped the server: stop claiming and hand the running jobs back.
     if let Some(scheduler) = scheduler {
         if let Err(err) = scheduler.ask_within(Drain, DRAIN_TIMEOUT).await {
@@ -191,6 +210,27 @@ async fn serve(
         }
     }
     served
+}
+
+/// Starts the `GET /metrics` listener on `addr` (one worker, stopped with the API server).
+fn serve_metrics(
+    addr: SocketAddr,
+    state: web::Data<AppState>,
+    handle: PrometheusHandle,
+) -> anyhow::Result<ServerHandle> {
+    let server =
+        HttpServer::new(move || scale_http::metrics::admin_app(state.clone(), handle.clone()))
+            .workers(1)
+            .disable_signals()
+            .bind(addr)
+            .with_context(|| format!("METRICS_ADDR: cannot listen on {addr}"))?;
+    for addr in server.addrs() {
+        tracing::info!(addr = %addr, "metrics listening");
+    }
+    let server = server.run();
+    let handle = server.handle();
+    actix_rt::spawn(server);
+    Ok(handle)
 }
 
 /// Connections of each HTTP worker's accounts shard: `DB_POOL_SIZE` split across the workers,

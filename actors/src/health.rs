@@ -432,6 +432,7 @@ mod tests {
             last_claim_at: claimed_ago.map(|m| now - chrono::TimeDelta::minutes(m)),
             live_leases: leases,
             oldest_due_since: due_ago.map(|m| now - chrono::TimeDelta::minutes(m)),
+            stalest_processing_since: None,
         }
     }
 

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod database_gate;
+pub mod metrics;
 pub mod problem;
 pub mod rate_limit;
 pub mod request_context;

@@ -1,12 +1,13 @@
 //! The outermost middleware: gives every request an id (accepted from `X-Request-ID` when sane,
 //! else generated), runs it inside a tracing span carrying that id, catches panics, rewrites every
 //! error response as problem+json, and adds `X-Request-ID`, `X-Response-Time` and the security
-//! headers (see [`crate::security_headers`]).
+//! headers (see [`crate::security_headers`]). It also writes the access-log line and counts the
+//! request in the HTTP metrics, both under the matched route template.
 
 use std::future::{ready, Ready};
 use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
@@ -14,6 +15,7 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::{Error, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use futures_util::FutureExt;
+use scale_monitoring::metrics::{names, status_class};
 use tracing::Instrument;
 
 use crate::auth::AuthUser;
@@ -24,6 +26,10 @@ use crate::security_headers;
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// How long the server took, e.g. `1.234ms`.
 pub const RESPONSE_TIME: HeaderName = HeaderName::from_static("x-response-time");
+/// The `route` label of a request no route matched (never the raw path: it is unbounded).
+pub const UNMATCHED_ROUTE: &str = "unmatched";
+/// The `route` label of a request that failed before its route could be read.
+pub const UNKNOWN_ROUTE: &str = "unknown";
 
 /// The id of the current request, in the request extensions.
 #[derive(Debug, Clone)]
@@ -143,12 +149,16 @@ fn unanswered(
     request_id: &str,
     started: Instant,
 ) -> Error {
-    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = started.elapsed();
+    let duration_ms = elapsed.as_secs_f64() * 1000.0;
     let status = api.status.as_u16();
+    // The request went with the error, and with it the route it matched.
+    record(method, UNKNOWN_ROUTE, status, elapsed);
     tracing::error!(
         request_id,
         method,
         path,
+        route = UNKNOWN_ROUTE,
         status,
         duration_ms,
         "request failed"
@@ -210,11 +220,25 @@ fn finish(res: &mut ServiceResponse<BoxBody>, request_id: &str, started: Instant
     let req = res.request();
     let user_id = user_of(req);
     let status = res.status().as_u16();
+    let route = req.match_pattern();
+    let route = route.as_deref().unwrap_or(UNMATCHED_ROUTE);
+    record(req.method().as_str(), route, status, elapsed);
     if res.status().is_server_error() {
-        tracing::error!(request_id, user_id, method = %req.method(), path = req.path(), status, duration_ms, "request failed");
+        tracing::error!(request_id, user_id, method = %req.method(), path = req.path(), route, status, duration_ms, "request failed");
     } else {
-        tracing::info!(request_id, user_id, method = %req.method(), path = req.path(), status, duration_ms, "request completed");
+        tracing::info!(request_id, user_id, method = %req.method(), path = req.path(), route, status, duration_ms, "request completed");
     }
+}
+
+/// Counts the request and its duration under its method, route template and status class.
+fn record(method: &str, route: &str, status: u16, elapsed: Duration) {
+    let labels = [
+        ("method", method.to_owned()),
+        ("route", route.to_owned()),
+        ("status", status_class(status).to_owned()),
+    ];
+    metrics::counter!(names::HTTP_REQUESTS, &labels).increment(1);
+    metrics::histogram!(names::HTTP_DURATION, &labels).record(elapsed.as_secs_f64());
 }
 
 fn user_of(req: &HttpRequest) -> Option<String> {

@@ -1,5 +1,7 @@
 //! Observability set-up: structured logs through `tracing` (JSON or human-readable) and error
-//! reporting through Sentry (disabled when no DSN is configured).
+//! reporting through Sentry (disabled when no DSN is configured), and Prometheus [`metrics`].
+
+pub mod metrics;
 
 use sentry::integrations::tracing::{BreadcrumbLayer, ErrorLayer};
 use tracing_subscriber::layer::SubscriberExt;

@@ -8,16 +8,20 @@
 //! that owns what it needs. The caller awaits it on its own thread (see [`crate::Handle`]), so
 //! one actor's arbiter never becomes the bottleneck of every request; a panic inside it still
 //! restarts the actor.
+//!
+//! Each handler's synchronous part is timed into [`names::ACTOR_HANDLER`] and each escalation
+//! counted in [`names::ESCALATIONS`].
 
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix::fut::wrap_future;
 use actix::{
     Actor, ActorContext, ActorFutureExt, AsyncContext, Context, Handler, Message, Supervised,
 };
+use scale_monitoring::metrics::names;
 
 use crate::control::{Control, ControlReply};
 use crate::entry::Entry;
@@ -113,6 +117,7 @@ impl<S: Service> Supervised for Managed<S> {
     fn restarting(&mut self, _ctx: &mut Self::Context) {
         self.state = (self.factory)();
         if self.entry.record_restart() {
+            metrics::counter!(names::ESCALATIONS, "actor" => S::NAME).increment(1);
             tracing::error!(
                 actor = S::NAME,
                 "restart intensity exceeded: actor escalated and refuses work"
@@ -132,7 +137,11 @@ where
 
     fn handle(&mut self, Envelope(msg): Envelope<M>, ctx: &mut Self::Context) -> Self::Result {
         self.entry.handled();
-        self.guarded(ctx, |state, ctx| state.handle(msg, ctx))
+        let started = Instant::now();
+        let reply = self.guarded(ctx, |state, ctx| state.handle(msg, ctx));
+        metrics::histogram!(names::ACTOR_HANDLER, "actor" => S::NAME)
+            .record(started.elapsed().as_secs_f64());
+        reply
     }
 }
 

@@ -31,6 +31,8 @@ pub struct Server {
     pub http: reqwest::Client,
     /// The latest warning and error lines of its log (at most [`KEPT_LOG_LINES`]).
     log: Arc<Mutex<VecDeque<String>>>,
+    /// Where `GET /metrics` listens, when `METRICS_ADDR` was set.
+    metrics_addr: Arc<Mutex<Option<String>>>,
 }
 
 impl Server {
@@ -68,16 +70,21 @@ impl Server {
         let (tx, rx) = mpsc::channel();
         let log = Arc::new(Mutex::new(VecDeque::new()));
         let kept = log.clone();
+        let metrics_addr = Arc::new(Mutex::new(None));
+        let metrics_seen = metrics_addr.clone();
         // Drains the log for the whole run so the server never blocks on a full pipe.
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 let Ok(entry) = serde_json::from_str::<Value>(&line) else {
                     continue;
                 };
+                let addr = entry["addr"].as_str().map(str::to_owned);
                 if entry["message"] == "listening" {
-                    if let Some(addr) = entry["addr"].as_str() {
-                        let _ = tx.send(addr.to_owned());
+                    if let Some(addr) = addr {
+                        let _ = tx.send(addr);
                     }
+                } else if entry["message"] == "metrics listening" {
+                    *metrics_seen.lock().unwrap_or_else(|e| e.into_inner()) = addr;
                 }
                 if matches!(entry["level"].as_str(), Some("WARN" | "ERROR")) {
                     let mut kept = kept.lock().unwrap_or_else(|e| e.into_inner());
@@ -98,7 +105,17 @@ impl Server {
             base: format!("http://{addr}/api/v1"),
             http: reqwest::Client::new(),
             log,
+            metrics_addr,
         }
+    }
+
+    /// `http://addr/metrics` of the metrics listener (logged before the API's address).
+    pub fn metrics_url(&self) -> String {
+        let addr = self.metrics_addr.lock().unwrap_or_else(|e| e.into_inner());
+        format!(
+            "http://{}/metrics",
+            addr.as_deref().expect("METRICS_ADDR was not set")
+        )
     }
 
     /// `GET path` without credentials.

@@ -24,6 +24,10 @@ pub struct WorkerActivity {
     /// Since when the oldest pending job has been due (`None`: nothing waits).
     #[diesel(sql_type = Nullable<Timestamptz>)]
     pub oldest_due_since: Option<DateTime<Utc>>,
+    /// The oldest last change of a job being processed (`None`: none is): a job whose worker
+    /// stopped reporting stays processing with this in the past.
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub stalest_processing_since: Option<DateTime<Utc>>,
 }
 
 const ACTIVITY: &str = "SELECT \
@@ -31,7 +35,9 @@ const ACTIVITY: &str = "SELECT \
     (SELECT count(*) FROM training_jobs \
         WHERE status = 'processing' AND lease_until > now()) AS live_leases, \
     (SELECT min(run_after) FROM training_jobs \
-        WHERE status = 'pending' AND run_after <= now()) AS oldest_due_since";
+        WHERE status = 'pending' AND run_after <= now()) AS oldest_due_since, \
+    (SELECT min(updated_at) FROM training_jobs \
+        WHERE status = 'processing') AS stalest_processing_since";
 
 /// Reads the workers' activity from the job table.
 pub async fn worker_activity(pool: &PgPool) -> Result<WorkerActivity, TrainingError> {

@@ -45,7 +45,7 @@ impl Charge {
         if decision.allowed {
             Ok(())
         } else {
-            Err(rate_limited(&decision))
+            Err(rate_limited(self.tier, &decision))
         }
     }
 

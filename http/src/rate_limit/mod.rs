@@ -36,6 +36,7 @@ use actix_web::middleware::Next;
 use actix_web::{web, Error, HttpMessage};
 use redis::RedisError;
 use scale_actors::redis_pool::{self, ErrorSink, RedisPool};
+use scale_monitoring::metrics::names;
 use scale_supervision::PerThread;
 use tokio::sync::Notify;
 
@@ -517,13 +518,15 @@ pub async fn limit(
         add_headers(res.headers_mut(), &decision);
         return Ok(res.map_into_left_body());
     }
-    let mut res = req.error_response(rate_limited(&decision));
+    let mut res = req.error_response(rate_limited(tier, &decision));
     add_headers(res.headers_mut(), &decision);
     Ok(res.map_into_right_body())
 }
 
-/// 429 `rate_limited` with `Retry-After`, for a request `decision` refused.
-fn rate_limited(decision: &Decision) -> ApiError {
+/// 429 `rate_limited` with `Retry-After`, for a request `decision` refused in `tier` (counted
+/// in [`names::RATE_LIMITED`]).
+fn rate_limited(tier: Tier, decision: &Decision) -> ApiError {
+    metrics::counter!(names::RATE_LIMITED, "tier" => tier.as_str()).increment(1);
     let wait = decision.retry_after_secs();
     ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
