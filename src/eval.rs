@@ -54,7 +54,15 @@ pub enum Eval {
     },
 }
 
-/// Runs an evaluation and prints its report.
+/// An error naming `what` unless it was `met`: the command fails after printing its report, so
+/// CI can gate on it.
+fn gate(met: bool, what: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(met, "{what} is not met (see `targets` in the report)");
+    Ok(())
+}
+
+/// Runs an evaluation and prints its report; a forecast or anomaly evaluation that misses its
+/// targets fails.
 pub fn run(eval: Eval) -> anyhow::Result<()> {
     match eval {
         Eval::Categorize {
@@ -81,6 +89,7 @@ pub fn run(eval: Eval) -> anyhow::Result<()> {
         Eval::Forecast { users, seed } => {
             let report = evaluation::evaluate(users, seed)?;
             crate::output::print(serde_json::to_string_pretty(&report)?)?;
+            gate(report.all_met, "the forecaster's ship gate (§6.6)")?;
         }
         Eval::Anomaly { users, seed } => {
             let end = seed
@@ -88,6 +97,10 @@ pub fn run(eval: Eval) -> anyhow::Result<()> {
                 .context("--seed + --users overflows")?;
             let report = anomaly_evaluation::evaluate(seed..end);
             crate::output::print(serde_json::to_string_pretty(&report)?)?;
+            gate(
+                report.targets.met,
+                "the detectors' precision and recall targets",
+            )?;
         }
     }
     Ok(())
