@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod analytics;
 pub mod categorization;
+pub mod forecast;
 pub mod health;
 pub mod ingest;
 pub mod ops;
@@ -21,6 +22,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(accounts::configure)
         .configure(analytics::configure)
         .configure(categorization::configure)
+        .configure(forecast::configure)
         .configure(health::configure)
         .configure(ingest::configure)
         .configure(ops::configure)
