@@ -211,6 +211,14 @@ mod tests {
     };
 
     #[test]
+    fn a_model_reads_back_from_json_exactly() {
+        let model = model();
+        let back: ForecastModel =
+            serde_json::from_str(&serde_json::to_string(&model).unwrap()).unwrap();
+        assert_eq!(back, model);
+    }
+
+    #[test]
     fn horizons_are_checked() {
         assert_eq!(predict_horizon(1).unwrap(), 1);
         assert_eq!(predict_horizon(90).unwrap(), 90);

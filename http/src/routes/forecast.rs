@@ -167,11 +167,10 @@ async fn read_json(mut payload: web::Payload) -> Result<PredictBody, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(PredictBody { horizon_days: None });
     }
-    serde_json::from_slice(&body).map_err(|e| {
-        if e.is_data() {
-            ApiError::validation(e.to_string())
-        } else {
-            ApiError::bad_request(Code::MalformedJson, format!("Malformed JSON: {e}"))
-        }
-    })
+    let value: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(Code::MalformedJson, format!("Malformed JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(ApiError::validation("the body must be a JSON object"));
+    }
+    serde_json::from_value(value).map_err(|e| ApiError::validation(e.to_string()))
 }
