@@ -13,25 +13,13 @@ use uuid::Uuid;
 use crate::common::{Server, SECRET};
 use crate::e2e_training::until_bus_live;
 
-/// 120 days up to today: salary on the 1st, rent on the 5th, groceries every day.
+/// A grocery bill on each of the 30 days up to today.
 fn history() -> Vec<Value> {
     let today = Utc::now().date_naive();
-    (0..120u64)
-        .flat_map(|ago| {
-            let date = today - Days::new(ago);
-            let day = date.format("%d").to_string();
-            let mut rows = vec![json!({
-                "date": date.to_string(),
-                "description": format!("GROCER {ago}"),
-                "amount": format!("-{}", 300 + (ago * 37) % 400),
-            })];
-            if day == "01" {
-                rows.push(json!({"date": date.to_string(), "description": "SALARY ACME", "amount": "60000"}));
-            }
-            if day == "05" {
-                rows.push(json!({"date": date.to_string(), "description": "RENT HOUSING", "amount": "-20000"}));
-            }
-            rows
+    (0..30u64)
+        .map(|ago| {
+            let amount = format!("-{}", 250 + (ago * 41) % 300);
+            json!({"date": (today - Days::new(ago)).to_string(), "description": "CORNER GROCER", "amount": amount})
         })
         .collect()
 }

@@ -136,6 +136,19 @@ impl ForecastService {
     pub fn new(pool: PgPool, cache: Handle<CacheService>, jobs: EventBus) -> Self {
         Self { pool, cache, jobs }
     }
+
+    /// Answers with `answer` of `user`'s model, computed on the blocking pool.
+    fn answer_from_model<T: Send + 'static>(
+        &self,
+        user: Uuid,
+        answer: impl FnOnce(UserModel) -> T + Send + 'static,
+    ) -> Reply<Result<T, ForecastError>> {
+        let (pool, cache) = (self.pool.clone(), self.cache.clone());
+        Reply::later(async move {
+            let model = user_model(&pool, &cache, user).await?;
+            Ok(blocking(move || answer(model)).await)
+        })
+    }
 }
 
 /// Invalidates the cache of each user whose job completes, until the bus closes.
@@ -179,13 +192,8 @@ impl Handles<SafeToSpendOf> for ForecastService {
         msg: SafeToSpendOf,
         _: &mut ServiceContext<Self>,
     ) -> Reply<Result<Sourced<SafeToSpend>, ForecastError>> {
-        let (pool, cache) = (self.pool.clone(), self.cache.clone());
-        Reply::later(async move {
-            let user = user_model(&pool, &cache, msg.user).await?;
-            Ok(blocking(move || {
-                answer::safe_to_spend(user.model.as_ref(), user.origin, user.today(), msg.horizon)
-            })
-            .await)
+        self.answer_from_model(msg.user, move |user| {
+            answer::safe_to_spend(user.model.as_ref(), user.origin, user.today(), msg.horizon)
         })
     }
 }
@@ -196,18 +204,9 @@ impl Handles<PredictStored> for ForecastService {
         msg: PredictStored,
         _: &mut ServiceContext<Self>,
     ) -> Reply<Result<Sourced<Prediction>, ForecastError>> {
-        let (pool, cache) = (self.pool.clone(), self.cache.clone());
-        Reply::later(async move {
-            let user = user_model(&pool, &cache, msg.user).await?;
-            Ok(blocking(move || {
-                answer::predict(
-                    user.model.as_ref(),
-                    user.origin,
-                    user.today(),
-                    msg.horizon_days,
-                )
-            })
-            .await)
+        self.answer_from_model(msg.user, move |user| {
+            let today = user.today();
+            answer::predict(user.model.as_ref(), user.origin, today, msg.horizon_days)
         })
     }
 }

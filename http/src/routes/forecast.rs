@@ -6,7 +6,9 @@ use actix_multipart::Multipart;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
-use scale_actors::forecasting::answer::{predict_horizon, DEFAULT_PREDICT_DAYS};
+use scale_actors::forecasting::answer::{
+    predict_horizon, Prediction, Sourced, DEFAULT_PREDICT_DAYS,
+};
 use scale_actors::forecasting::safe_to_spend::{Horizon, DEFAULT_HORIZON};
 use scale_actors::forecasting::service::{
     PredictEntries, PredictStored, SafeToSpendOf, FIT_BUDGET,
@@ -65,43 +67,7 @@ async fn predict(
         .as_deref()
         .is_none_or(|ct| ct.starts_with("application/json"));
     let answer = if multipart {
-        let multipart = Multipart::new(req.headers(), payload);
-        let (upload, fields) = read_upload_with(&req, multipart, &["horizon_days"]).await?;
-        let horizon_days = match fields.last() {
-            Some((_, text)) => horizon(
-                text.trim()
-                    .parse()
-                    .map_err(|_| ApiError::validation("`horizon_days` must be a whole number"))?,
-            )?,
-            None => DEFAULT_PREDICT_DAYS,
-        };
-        let window = Window {
-            offset: 0,
-            limit: None,
-        };
-        let Page { statement, .. } = state
-            .ingest
-            .ask_with_budget(ParseUpload { upload, window }, state.ingest_timeout)
-            .await??;
-        let entries = statement
-            .transactions
-            .into_iter()
-            .map(|t| LedgerEntry {
-                date: t.date,
-                amount: t.amount,
-                merchant: t.merchant,
-                status: t.status.to_owned(),
-            })
-            .collect();
-        let msg = PredictEntries {
-            user: user.id,
-            entries,
-            horizon_days,
-        };
-        state
-            .forecast
-            .ask_with_budget(msg, FORECAST_BUDGET)
-            .await??
+        predict_upload(&user, &state, &req, payload).await?
     } else if json {
         let horizon_days = match read_json(payload).await?.horizon_days {
             Some(days) => horizon(days)?,
@@ -123,6 +89,52 @@ async fn predict(
         ));
     };
     Ok(HttpResponse::Ok().json(answer))
+}
+
+/// The forecast of the multipart upload in `payload`, parsed by the ingest actor and not stored.
+async fn predict_upload(
+    user: &AuthUser,
+    state: &AppState,
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<Sourced<Prediction>, ApiError> {
+    let multipart = Multipart::new(req.headers(), payload);
+    let (upload, fields) = read_upload_with(req, multipart, &["horizon_days"]).await?;
+    let horizon_days = match fields.last() {
+        Some((_, text)) => horizon(
+            text.trim()
+                .parse()
+                .map_err(|_| ApiError::validation("`horizon_days` must be a whole number"))?,
+        )?,
+        None => DEFAULT_PREDICT_DAYS,
+    };
+    let window = Window {
+        offset: 0,
+        limit: None,
+    };
+    let Page { statement, .. } = state
+        .ingest
+        .ask_with_budget(ParseUpload { upload, window }, state.ingest_timeout)
+        .await??;
+    let entries = statement
+        .transactions
+        .into_iter()
+        .map(|t| LedgerEntry {
+            date: t.date,
+            amount: t.amount,
+            merchant: t.merchant,
+            status: t.status.to_owned(),
+        })
+        .collect();
+    let msg = PredictEntries {
+        user: user.id,
+        entries,
+        horizon_days,
+    };
+    Ok(state
+        .forecast
+        .ask_with_budget(msg, FORECAST_BUDGET)
+        .await??)
 }
 
 /// `GET /forecast/safe-to-spend?horizon=1..=30` (default 7): §6.5 v2 with its explanation; the

@@ -16,7 +16,9 @@ use scale_schema::testing::TestDatabase;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::common::{bearer, expect, get, multipart, problem, scalar, send, user, TestApp};
+use crate::common::{
+    bearer, expect, get, import_rows, multipart, problem, scalar, send, user, TestApp,
+};
 
 const SAFE: &str = "/api/v1/forecast/safe-to-spend";
 const PREDICT: &str = "/api/v1/forecast/predict";
@@ -46,26 +48,6 @@ fn history(days: u64) -> Vec<Value> {
             rows
         })
         .collect()
-}
-
-/// Imports `rows` as `token` through `POST /ingest/import` (JSON).
-async fn import<S, B>(app: &S, token: &str, rows: Vec<Value>)
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let n = rows.len();
-    let body = json!({ "transactions": rows });
-    let out = expect(
-        app,
-        Method::POST,
-        "/api/v1/ingest/import",
-        token,
-        Some(body),
-        200,
-    )
-    .await;
-    assert_eq!(out["inserted"], n, "{out}");
 }
 
 /// Whether the user's forecast model is cached.
@@ -124,7 +106,7 @@ async fn stored_history_is_forecast_for_its_owner_only() {
     let (state, app) = TestApp::new(&db).start().await;
     let (owner, token) = user();
     let (_, stranger_token) = user();
-    import(&app, &token, history(120)).await;
+    import_rows(&app, &token, history(120)).await;
 
     let safe = expect(&app, Method::GET, SAFE, &token, None, 200).await;
     for field in [
@@ -390,7 +372,7 @@ async fn an_import_an_edit_and_a_delete_drop_the_cached_forecast() {
     let db = TestDatabase::create();
     let (state, app) = TestApp::new(&db).start().await;
     let (owner, token) = user();
-    import(&app, &token, history(60)).await;
+    import_rows(&app, &token, history(60)).await;
     let first = expect(&app, Method::GET, SAFE, &token, None, 200).await;
     assert!(cached(&state, owner).await);
     assert_eq!(
@@ -402,7 +384,7 @@ async fn an_import_an_edit_and_a_delete_drop_the_cached_forecast() {
     let big = vec![
         json!({"date": users_today().to_string(), "description": "TELEVISION", "amount": "-90000"}),
     ];
-    import(&app, &token, big).await;
+    import_rows(&app, &token, big).await;
     let imported = fresh_safe(&app, &state, owner, &token).await;
     assert_ne!(imported["safe_amount"], first["safe_amount"]);
 
