@@ -7,9 +7,8 @@
 //! inserted or edited since the job started (`transactions.updated_at`, set at insert and by
 //! every edit, is before `training_jobs.started_at`, which is set before the job reads the
 //! ledger), and no transaction was deleted (the job's metrics record the rows it read, `rows`,
-//! which must equal today's count, capped like the job's read at
-//! [`MAX_ENTRIES`](crate::training::loader::MAX_ENTRIES)). A model without `rows` (stored
-//! before it was recorded) is never current.
+//! which must equal today's count, capped like the job's read at [`MAX_ENTRIES`]). A model
+//! without `rows` (stored before it was recorded) is never current.
 
 use chrono::{DateTime, Utc};
 use diesel::sql_types::{BigInt, Bytea, Nullable, Text, Timestamptz, Uuid as SqlUuid};
