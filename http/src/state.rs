@@ -13,6 +13,7 @@ use scale_actors::cache::service::{CacheConfig, CacheService};
 use scale_actors::categorization::brain::BrainCell;
 use scale_actors::categorization::service::{ClassifierService, LayerChanged};
 use scale_actors::events::{Bus, EventBus};
+use scale_actors::forecasting::service::ForecastService;
 use scale_actors::health::{HealthService, PostgresFlag, ProbeConfig};
 use scale_actors::ingest::service::IngestService;
 use scale_actors::redis_pool::RedisPool;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub classifier: Handle<ClassifierService>,
     /// The cache actor (Redis, with an in-process fallback).
     pub cache: Handle<CacheService>,
+    /// The forecasting actor (forecasts and safe-to-spend).
+    pub forecast: Handle<ForecastService>,
     /// How long analytics answers stay cached.
     pub analytics_cache_ttl: Duration,
     /// Corrections that queue a categorizer job (`CATEGORIZER_RETRAIN_AFTER`).
@@ -166,6 +169,12 @@ impl AppState {
         let cache = spawn(&registry, move || {
             CacheService::new(cache_redis.clone(), cache.clone())
         });
+        let forecast = {
+            let (pg, cache, events) = (pg.clone(), cache.clone(), events.clone());
+            spawn(&registry, move || {
+                ForecastService::new(pg.clone(), cache.clone(), events.clone())
+            })
+        };
         let training = {
             let (pg, events) = (pg.clone(), events.clone());
             spawn(&registry, move || {
@@ -190,6 +199,7 @@ impl AppState {
             analytics,
             classifier,
             cache,
+            forecast,
             analytics_cache_ttl,
             retrain_after,
             registry,

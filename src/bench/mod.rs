@@ -2,6 +2,7 @@
 //! in the same run on the same machine and database, and their ratio.
 
 mod classify;
+mod forecast;
 mod import;
 mod server;
 mod transactions;
@@ -17,6 +18,9 @@ pub enum Bench {
     /// A 5,000-narration classification batch through the real binary
     /// (`POST /categorization/classify/batch`), next to the same batch classified in-process.
     Classify(classify::Options),
+    /// `GET /forecast/safe-to-spend` for users with two years of history through the real
+    /// binary: cold (fitted on request, cache empty) and warm (cached), next to `GET /health`.
+    Forecast(forecast::Options),
     /// Statement import: parse only, parse + insert, and raw COPY of the same rows.
     Import {
         /// Rows in the generated statement.
@@ -35,6 +39,7 @@ pub enum Bench {
 pub fn run(config: &Config, bench: Bench) -> anyhow::Result<()> {
     let report = match bench {
         Bench::Classify(options) => classify::run(config, &options)?,
+        Bench::Forecast(options) => forecast::run(config, &options)?,
         Bench::Import { rows } => tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?

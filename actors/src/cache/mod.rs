@@ -1,7 +1,7 @@
 //! The cache: string values under `{prefix}{key}` in Redis, with a bounded in-process LRU
 //! ([`lru`]) taking over while Redis fails or is slower than its timeout. The cache actor
 //! ([`service`]) owns the Redis pool. Keys name their user (`cat:{user}`,
-//! `an:{user}:…`), so [`service::Invalidate`] drops every key of a user and moves the user's data
+//! `an:{user}:…`, `fc:{user}`), so [`service::Invalidate`] drops every key of a user and moves the user's data
 //! version ([`service::Version`]: `gen:{user}` in Redis, [`invalidations`] in process), which a
 //! value computed before the invalidation cannot be stored under; [`keys`] builds the keys.
 
@@ -34,6 +34,11 @@ pub mod keys {
         format!("cat:{user}")
     }
 
+    /// `user`'s forecast model (the forecasting actor's cache entry).
+    pub fn forecast(user: Uuid) -> String {
+        format!("fc:{user}")
+    }
+
     /// `user`'s data generation in Redis: a random token, replaced by the next read after each
     /// invalidation of the user.
     pub fn generation(user: Uuid) -> String {
@@ -45,12 +50,14 @@ pub mod keys {
         format!("an:{user}:")
     }
 
-    /// The user whose data `key` (unprefixed) caches: `cat:{user}` and `an:{user}:…`; `None`
-    /// for other keys (`job:{id}`).
+    /// The user whose data `key` (unprefixed) caches: `cat:{user}`, `fc:{user}` and
+    /// `an:{user}:…`; `None` for other keys (`job:{id}`).
     pub fn owner(key: &str) -> Option<Uuid> {
         let user = match key.strip_prefix("an:") {
             Some(rest) => rest.split_once(':')?.0,
-            None => key.strip_prefix("cat:")?,
+            None => key
+                .strip_prefix("cat:")
+                .or_else(|| key.strip_prefix("fc:"))?,
         };
         user.parse().ok()
     }
@@ -88,6 +95,11 @@ pub mod keys {
             assert!(belongs_to(&key, u));
             assert!(belongs_to(&summary(u, "UTC", date), u));
             assert!(belongs_to(&categories(u), u));
+            assert!(belongs_to(&forecast(u), u));
+            assert_eq!(
+                owner(&forecast(Uuid::from_u128(7))),
+                Some(Uuid::from_u128(7))
+            );
             assert!(!belongs_to(&key, Uuid::from_u128(1)));
             assert_eq!(owner(&key), Some(u));
             assert_eq!(owner(&job(u)), None);

@@ -101,7 +101,8 @@ pub struct Set {
     pub version: Version,
 }
 
-/// Drops every key of `user` (`cat:{user}`, `an:{user}:*`) and moves the user's data version.
+/// Drops every key of `user` (`cat:{user}`, `fc:{user}`, `an:{user}:*`) and moves the user's
+/// data version.
 pub struct Invalidate {
     /// Whose keys.
     pub user: Uuid,
@@ -262,7 +263,7 @@ impl CacheService {
                 .await
                 .map_err(|e| e.to_string())?;
             if flush_all {
-                for namespace in ["gen:", "an:", "cat:"] {
+                for namespace in ["gen:", "an:", "cat:", "fc:"] {
                     let pattern = format!("{}{namespace}*", keys::glob_escape(&prefix));
                     delete_matching(&mut conn, &pattern).await?;
                 }
@@ -470,11 +471,12 @@ async fn read(
 }
 
 /// Deletes `user`'s generation (so no value computed before can be stored), then the category
-/// key and every analytics key (`SCAN … MATCH`, then `UNLINK`).
+/// and forecast keys and every analytics key (`SCAN … MATCH`, then `UNLINK`).
 async fn forget(conn: &mut Connection<'_>, prefix: &str, user: Uuid) -> Result<(), String> {
     redis::cmd("UNLINK")
         .arg(format!("{prefix}{}", keys::generation(user)))
         .arg(format!("{prefix}{}", keys::categories(user)))
+        .arg(format!("{prefix}{}", keys::forecast(user)))
         .query_async::<i64>(&mut **conn)
         .await
         .map_err(|e| e.to_string())?;

@@ -62,6 +62,7 @@ pub fn train(
         "model": model.model,
         "days": model.days,
         "transactions": flows.len(),
+        "rows": entries.len(),
         "first_date": fitted.series.start,
         "last_date": model.last_date,
         "alpha": model.state.alpha,

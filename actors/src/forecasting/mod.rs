@@ -4,9 +4,12 @@
 //! [`safe_to_spend`] answers how much can be spent (v2 with its explanation, v1 in compat mode),
 //! [`backtest`] checks accuracy and stability on rolling origins and [`fitter`] runs the whole
 //! fit as a training job; [`evaluation`] backtests seeded [`synthetic`] users against the ship
-//! gate; [`stats`] holds the descriptive statistics they share. A forecaster actor serving
-//! forecasts from the stored models comes next and will live here too.
+//! gate; [`stats`] holds the descriptive statistics they share. The forecasting actor
+//! ([`service`]) serves forecasts and safe-to-spend from the user's current stored model
+//! ([`store`] decides what is current) or one fitted on request, as the routes'
+//! [`answer`]s.
 
+pub mod answer;
 pub mod backtest;
 pub mod daily_series;
 pub mod ets;
@@ -15,5 +18,7 @@ pub mod fitter;
 pub mod model;
 pub mod recurring;
 pub mod safe_to_spend;
+pub mod service;
 pub mod stats;
+pub mod store;
 pub mod synthetic;

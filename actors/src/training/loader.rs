@@ -175,7 +175,7 @@ fn decimal(text: &str) -> Result<Decimal, TrainingError> {
 }
 
 /// The calendar date at `at` in the IANA zone `timezone` (UTC when the name is unknown).
-fn today_in(timezone: &str, at: DateTime<Utc>) -> NaiveDate {
+pub(crate) fn today_in(timezone: &str, at: DateTime<Utc>) -> NaiveDate {
     match timezone.parse::<Tz>() {
         Ok(zone) => at.with_timezone(&zone).date_naive(),
         Err(_) => at.date_naive(),
@@ -183,7 +183,7 @@ fn today_in(timezone: &str, at: DateTime<Utc>) -> NaiveDate {
 }
 
 /// A stable seed per user: the first eight bytes of the SHA-256 of the user id.
-fn seed(user: Uuid) -> u64 {
+pub(crate) fn seed(user: Uuid) -> u64 {
     let digest = Sha256::digest(user.as_bytes());
     let mut first = [0u8; 8];
     first.copy_from_slice(&digest[..8]);

@@ -69,6 +69,8 @@ codes! {
     EmailTaken => "email_taken": "The e-mail address belongs to another user.",
     JobActive => "job_active": "An active job of this kind already exists.",
     JobFinished => "job_finished": "The job has already finished.",
+    // Forecasting.
+    ForecastTimeout => "forecast_timeout": "Fitting the forecast on request took too long; see `Retry-After`.",
     // The service's own state.
     InternalError => "internal_error": "An unexpected error (the cause is logged).",
     DatabaseUnavailable => "database_unavailable": "Postgres cannot be reached; see `Retry-After`.",

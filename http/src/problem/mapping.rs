@@ -7,6 +7,7 @@ use actix_web::http::StatusCode;
 use scale_actors::accounts::AccountsError;
 use scale_actors::categorization::discovery::DiscoveryError;
 use scale_actors::error::CoreError;
+use scale_actors::forecasting::service::ForecastError;
 use scale_actors::ingest::IngestError;
 use scale_actors::training::TrainingError;
 use scale_schema::DbFailure;
@@ -16,6 +17,9 @@ use scale_supervision::ActorError;
 use serde_json::json;
 
 use super::{ApiError, Code, DATABASE_RETRY_AFTER_SECS};
+
+/// `Retry-After` of a forecast that could not be fitted in time.
+const FORECAST_RETRY_AFTER_SECS: u32 = 5;
 
 impl ApiError {
     /// 422 `validation`.
@@ -122,6 +126,25 @@ impl From<DiscoveryError> for ApiError {
             DiscoveryError::NoDescriptions
             | DiscoveryError::NothingToReview
             | DiscoveryError::TooFew(_) => ApiError::bad_request(Code::BadRequest, err.to_string()),
+        }
+    }
+}
+
+impl From<ForecastError> for ApiError {
+    fn from(err: ForecastError) -> Self {
+        let detail = err.to_string();
+        match err {
+            ForecastError::Core(core) => ApiError::core("forecasting", core),
+            ForecastError::TimedOut => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                Code::ForecastTimeout,
+                detail,
+            )
+            .with_header(RETRY_AFTER, HeaderValue::from(FORECAST_RETRY_AFTER_SECS)),
+            ForecastError::Failed(_) => {
+                tracing::error!(%detail, "forecast failed");
+                ApiError::internal()
+            }
         }
     }
 }

@@ -318,8 +318,18 @@ async fn uploaded_files(
 /// [`text::check`] (422 otherwise).
 pub(crate) async fn read_upload(
     req: &HttpRequest,
-    mut multipart: Multipart,
+    multipart: Multipart,
 ) -> Result<Upload, ApiError> {
+    Ok(read_upload_with(req, multipart, &[]).await?.0)
+}
+
+/// [`read_upload`], also reading the short UTF-8 text fields named in `extra` (each at most as
+/// long as a password), answered as `(name, value)` pairs in the order they came.
+pub(crate) async fn read_upload_with(
+    req: &HttpRequest,
+    mut multipart: Multipart,
+    extra: &[&'static str],
+) -> Result<(Upload, Vec<(&'static str, String)>), ApiError> {
     let declared = declared_length(req);
     if declared.is_some_and(|len| len > MULTIPART_LIMIT) {
         return Err(too_large());
@@ -327,7 +337,16 @@ pub(crate) async fn read_upload(
     let mut left = MULTIPART_LIMIT;
     let mut file = None;
     let mut password = None;
+    let mut texts = Vec::new();
     while let Some(mut field) = multipart.try_next().await.map_err(multipart_error)? {
+        let wanted = extra
+            .iter()
+            .copied()
+            .find(|name| field.name() == Some(*name));
+        if let Some(name) = wanted {
+            texts.push((name, read_text(field, name, &mut left).await?));
+            continue;
+        }
         match field.name() {
             Some("file") => {
                 let filename = field
@@ -345,15 +364,10 @@ pub(crate) async fn read_upload(
                 file = Some((filename, bytes));
             }
             Some("password") => {
-                let bytes =
-                    read_limited(field.map_err(multipart_error), PASSWORD_LIMIT.min(left), 0)
-                        .await
-                        .map_err(|_| ApiError::validation("`password` is too long"))?;
-                left -= bytes.len();
-                let text = String::from_utf8(bytes)
-                    .map_err(|_| ApiError::validation("`password` must be UTF-8 text"))?;
+                let text = read_text(field, "password", &mut left).await?;
                 password = Some(text).filter(|p| !p.is_empty());
             }
+
             _ => {
                 while let Some(chunk) = field.try_next().await.map_err(multipart_error)? {
                     left = left.checked_sub(chunk.len()).ok_or_else(too_large)?;
@@ -363,11 +377,27 @@ pub(crate) async fn read_upload(
     }
     let (filename, bytes) =
         file.ok_or_else(|| ApiError::validation("multipart field `file` is required"))?;
-    Ok(Upload {
+    let upload = Upload {
         bytes,
         filename,
         password,
-    })
+    };
+    Ok((upload, texts))
+}
+
+/// Reads the short UTF-8 text field `name` (at most [`PASSWORD_LIMIT`] bytes and what is `left`
+/// of the body's limit, which it lowers).
+async fn read_text(
+    field: actix_multipart::Field,
+    name: &str,
+    left: &mut usize,
+) -> Result<String, ApiError> {
+    let bytes = read_limited(field.map_err(multipart_error), PASSWORD_LIMIT.min(*left), 0)
+        .await
+        .map_err(|_| ApiError::validation(format!("`{name}` is too long")))?;
+    *left -= bytes.len();
+    String::from_utf8(bytes)
+        .map_err(|_| ApiError::validation(format!("`{name}` must be UTF-8 text")))
 }
 
 /// The request's `Content-Length`, when it declares one.

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod analytics;
 pub mod anomaly;
 pub mod categorization;
+pub mod forecast;
 pub mod health;
 pub mod ingest;
 pub mod ops;
@@ -24,6 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(analytics::configure)
         .configure(anomaly::configure)
         .configure(categorization::configure)
+        .configure(forecast::configure)
         .configure(health::configure)
         .configure(ingest::configure)
         .configure(ops::configure)

@@ -286,6 +286,28 @@ where
     }
 }
 
+/// Imports JSON `rows` as `token` through `POST /ingest/import`, expecting every row inserted;
+/// returns the import's answer.
+pub async fn import_rows<S, B>(app: &S, token: &str, rows: Vec<Value>) -> Value
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let n = rows.len();
+    let body = serde_json::json!({ "transactions": rows });
+    let out = expect(
+        app,
+        Method::POST,
+        "/api/v1/ingest/import",
+        token,
+        Some(body),
+        200,
+    )
+    .await;
+    assert_eq!(out["inserted"], n, "{out}");
+    out
+}
+
 /// Runs `sql` as the superuser (outside row-level security), as a worker or a seed would.
 pub async fn execute(db: &TestDatabase, sql: &str) {
     try_execute(db, sql).await.unwrap();

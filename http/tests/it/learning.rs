@@ -7,7 +7,7 @@ use actix_web::http::Method;
 use scale_schema::testing::TestDatabase;
 use serde_json::{json, Value};
 
-use crate::common::{execute, expect, problem, scalar, send, user, TestApp};
+use crate::common::{execute, expect, import_rows, problem, scalar, send, user, TestApp};
 
 const CLASSIFY: &str = "/api/v1/categorization/classify";
 const BATCH: &str = "/api/v1/categorization/classify/batch";
@@ -139,17 +139,7 @@ where
             json!({"date": date, "description": description, "amount": amount})
         })
         .collect();
-    let body = json!({"transactions": transactions});
-    let imported = expect(
-        app,
-        Method::POST,
-        "/api/v1/ingest/import",
-        token,
-        Some(body),
-        200,
-    )
-    .await;
-    assert_eq!(imported["inserted"], rows.len());
+    import_rows(app, token, transactions).await;
     let list = expect(
         app,
         Method::GET,

@@ -13,6 +13,7 @@ mod categorization;
 mod chunked_import;
 mod common;
 mod discovery;
+mod forecast;
 mod front;
 mod ingest;
 mod learning;
