@@ -160,3 +160,29 @@ fn horizons_are_bounded() {
     assert_eq!(forecast(&model, 0).days.len(), 1);
     assert_eq!(forecast(&model, 1000).days.len(), MAX_HORIZON as usize);
 }
+
+#[test]
+fn days_padded_to_today_do_not_drag_the_forecast() {
+    // 90 days of weekday ₹400 / weekend ₹600 spend, read up to 3 days after its last row: the
+    // days in between are padded with zero spend (§6.5), which must not sink the forecast.
+    let start = day(2024, 1, 1);
+    let spend = (0..90).map(|t| {
+        let weekend = if t % 7 >= 5 { 200.0 } else { 0.0 };
+        400.0 + weekend + 30.0 * (f64::from(t) * 1.3).sin()
+    });
+    let entries = daily(start, spend);
+    let last = start + chrono::Days::new(89);
+    let week = |stale: u64| {
+        let (model, _) = trained(&entries, last + chrono::Days::new(stale));
+        forecast(&model, 7).total.p50
+    };
+    let fresh = week(0);
+    assert!((fresh / 7.0 - 457.0).abs() < 30.0, "{fresh}");
+    for stale in 1..=3 {
+        let padded = week(stale);
+        assert!(
+            padded > 0.95 * fresh,
+            "{stale} padded days: {padded} against {fresh}"
+        );
+    }
+}
