@@ -2,7 +2,7 @@
 //! by grid search on the one-step errors.
 //!
 //! Robust updates (a departure from the plain recursions of §6.5): the error that moves the level
-//! and the season is clipped at ±[`CLIP_SCALES`] robust scales of the data (Huber's ψ, as in
+//! and the season is clipped at ±`CLIP_SCALES` robust scales of the data (Huber's ψ, as in
 //! Gelper, Fried & Croux, *Robust forecasting with exponential and Holt–Winters smoothing*, 2010),
 //! and the grid minimises the Huber loss of the one-step errors instead of their squares. On
 //! `ln(1+spend)` a day without spending is an error near −6 and a large purchase one near +3:
@@ -110,8 +110,8 @@ impl EtsFit {
     }
 
     /// Fits ETS(A,N,A) to `y` (at least [`MIN_SEASONAL_DAYS`] values): ℓ_0 = mean of the first 14
-    /// days, seasonal terms = their weekday means − ℓ_0, the clip = [`CLIP_SCALES`] robust scales
-    /// of `y` ([`robust_scale`]), (α, γ) = the grid point with the least Huber loss of the
+    /// days, seasonal terms = their weekday means − ℓ_0, the clip = `CLIP_SCALES` robust scales
+    /// of `y` (`robust_scale`), (α, γ) = the grid point with the least Huber loss of the
     /// one-step errors at that clip (the first one on ties).
     pub fn seasonal(y: &[f64], control: &dyn JobControl) -> Result<Self, TrainError> {
         assert!(y.len() >= MIN_SEASONAL_DAYS, "too short for a seasonal fit");
