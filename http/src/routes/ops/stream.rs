@@ -48,7 +48,8 @@ pub(super) async fn stream(_: AdminUser, state: web::Data<AppState>) -> HttpResp
 struct Feed {
     state: Arc<AppState>,
     metrics: PrometheusHandle,
-    tick: tokio::time::Interval,
+    /// When the feed looks next: [`PERIOD`] after the last look ended.
+    next_look: tokio::time::Instant,
     /// Request totals read over the last [`WINDOW`], oldest first.
     samples: VecDeque<(Instant, HttpTotals)>,
     /// The health actor's latest answer (kept while it restarts).
@@ -63,12 +64,10 @@ struct Feed {
 
 impl Feed {
     fn new(state: Arc<AppState>, metrics: PrometheusHandle) -> Self {
-        let mut tick = tokio::time::interval(PERIOD);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         Self {
             state,
             metrics,
-            tick,
+            next_look: tokio::time::Instant::now(),
             samples: VecDeque::new(),
             report: None,
             problems: VecDeque::new(),
@@ -80,8 +79,9 @@ impl Feed {
     /// Waits for the next snapshot worth pushing and frames it.
     async fn next_frame(&mut self) -> Bytes {
         loop {
-            self.tick.tick().await;
+            tokio::time::sleep_until(self.next_look).await;
             let next = self.observe().await;
+            self.next_look = tokio::time::Instant::now() + PERIOD;
             let push = self
                 .last
                 .as_ref()
