@@ -45,21 +45,12 @@ pub struct Snapshot {
     pub chaos_enabled: bool,
 }
 
-/// One actor as the dashboard shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One actor as the dashboard shows it: the registry's snapshot and whether it escalated.
+#[derive(Debug, Clone, Serialize)]
 pub struct ActorView {
-    /// Registry name.
-    pub name: &'static str,
-    /// Current status.
-    pub status: ActorStatus,
-    /// Restarts since the process started.
-    pub restarts: u64,
-    /// The last panic message.
-    pub last_error: Option<String>,
-    /// Messages sent and not handled yet.
-    pub backlog: u64,
-    /// Milliseconds since its last heartbeat.
-    pub last_heartbeat_ms: u64,
+    /// Name, status, restarts, last error, backlog and last heartbeat.
+    #[serde(flatten)]
+    pub actor: ActorSnapshot,
     /// Whether it was pushed over its restart intensity (the supervisor gave up).
     pub escalated: bool,
 }
@@ -68,12 +59,7 @@ impl From<ActorSnapshot> for ActorView {
     fn from(actor: ActorSnapshot) -> Self {
         Self {
             escalated: actor.status == ActorStatus::Escalated,
-            name: actor.name,
-            status: actor.status,
-            restarts: actor.restarts,
-            last_error: actor.last_error,
-            backlog: actor.backlog,
-            last_heartbeat_ms: actor.last_heartbeat_ms,
+            actor,
         }
     }
 }
@@ -258,7 +244,7 @@ pub fn build(inputs: Inputs<'_>) -> Snapshot {
         now,
     } = inputs;
     let mut actors: Vec<ActorView> = actors.into_iter().map(ActorView::from).collect();
-    actors.sort_by(|a, b| a.name.cmp(b.name));
+    actors.sort_by(|a, b| a.actor.name.cmp(b.actor.name));
     let jobs = report.and_then(|report| {
         let seen = report.workers.activity.as_ref()?;
         Some(JobQueue {
@@ -300,8 +286,13 @@ pub fn problems(prev: Option<&Snapshot>, next: &Snapshot) -> Vec<Problem> {
             message,
         })
     };
-    for actor in &next.actors {
-        let before = prev.and_then(|p| p.actors.iter().find(|a| a.name == actor.name));
+    for ActorView { actor, escalated } in &next.actors {
+        let before = prev.and_then(|p| {
+            p.actors
+                .iter()
+                .map(|view| &view.actor)
+                .find(|a| a.name == actor.name)
+        });
         let restarts_before = before.map_or(0, |a| a.restarts);
         if actor.restarts > restarts_before {
             let why = actor.last_error.as_deref().unwrap_or("no error recorded");
@@ -315,7 +306,7 @@ pub fn problems(prev: Option<&Snapshot>, next: &Snapshot) -> Vec<Problem> {
         }
         let status_before = before.map(|a| a.status);
         if status_before != Some(actor.status) && !healthy(actor.status) {
-            let level = if actor.escalated { "error" } else { "warning" };
+            let level = if *escalated { "error" } else { "warning" };
             note(
                 level,
                 format!("actor {} is {}", actor.name, status_name(actor.status)),
@@ -387,7 +378,7 @@ impl<'a> Essence<'a> {
             actors: snapshot
                 .actors
                 .iter()
-                .map(|a| {
+                .map(|ActorView { actor: a, .. }| {
                     (
                         a.name,
                         a.status,
@@ -567,7 +558,7 @@ scale_http_request_duration_seconds_sum{method="GET",route="/api/v1/a",status="2
             actor("training", ActorStatus::Running, 0),
             actor("accounts", ActorStatus::Running, 0),
         ]);
-        let names: Vec<&str> = built.actors.iter().map(|a| a.name).collect();
+        let names: Vec<&str> = built.actors.iter().map(|a| a.actor.name).collect();
         assert_eq!(names, ["accounts", "training"]);
         assert!(built.chaos_enabled);
         assert_eq!(built.readiness, None);
@@ -577,13 +568,13 @@ scale_http_request_duration_seconds_sum{method="GET",route="/api/v1/a",status="2
     fn ages_and_traffic_alone_are_not_a_change() {
         let last = snapshot(vec![actor("cache", ActorStatus::Running, 0)]);
         let mut next = last.clone();
-        next.actors[0].last_heartbeat_ms = 900;
+        next.actors[0].actor.last_heartbeat_ms = 900;
         next.traffic.requests_per_s = 12.0;
         assert!(!changed(&last, &next));
-        next.actors[0].restarts = 1;
+        next.actors[0].actor.restarts = 1;
         assert!(changed(&last, &next));
         let mut backlog = last.clone();
-        backlog.actors[0].backlog = 3;
+        backlog.actors[0].actor.backlog = 3;
         assert!(changed(&last, &backlog));
         let mut down = last.clone();
         down.postgres = dependency(DependencyStatus::Down);

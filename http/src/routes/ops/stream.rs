@@ -10,7 +10,6 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix_web::http::header::{self, HeaderValue};
 use actix_web::web::{self, Bytes};
 use actix_web::HttpResponse;
 use chrono::Utc;
@@ -37,11 +36,7 @@ pub(super) async fn stream(_: AdminUser, state: web::Data<AppState>) -> HttpResp
         let frame = feed.next_frame().await;
         Some((Ok::<_, Infallible>(frame), feed))
     });
-    HttpResponse::Ok()
-        .content_type("text/event-stream")
-        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
-        .insert_header(("x-accel-buffering", HeaderValue::from_static("no")))
-        .streaming(frames)
+    super::super::event_stream(frames)
 }
 
 /// One connection's feed.
