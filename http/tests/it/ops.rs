@@ -12,7 +12,7 @@ use scale_http::auth::Role;
 use scale_schema::testing::TestDatabase;
 use serde_json::{json, Value};
 
-use crate::common::{bearer, expect, get, problem, user, user_as, TestApp};
+use crate::common::{bearer, execute, expect, get, problem, user, user_as, TestApp};
 
 const STREAM: &str = "/api/v1/ops/stream";
 
@@ -108,6 +108,13 @@ async fn the_feed_lists_every_actor_and_follows_a_crash_and_the_queue() {
     let queued = snapshot_where(&mut body, |s| s["jobs"]["pending"] == 1).await;
     assert_eq!(queued["jobs"]["processing"], 0);
     assert_eq!(queued["jobs"]["role"], "api");
+    execute(
+        &db,
+        "UPDATE training_jobs SET status = 'failed', finished_at = now(), error = 'boom'",
+    )
+    .await;
+    let failed = snapshot_where(&mut body, |s| s["jobs"]["failed_last_day"] == 1).await;
+    assert_eq!(failed["jobs"]["pending"], 0);
 
     // A crash shows as a restart and a problem.
     let crash = test::TestRequest::post()
