@@ -98,3 +98,10 @@ ensure_services() {
   ensure_redis
   ensure_bench_tools
 }
+
+# Chromium and its WebDriver (the ops dashboard's browser test). Not fatal: without them that
+# test says it skipped.
+ensure_browser() {
+  command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 && return 0
+  apt_install chromium chromium-driver || log "cannot install chromium; the browser test will skip"
+}

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 ensure_services
 ensure_prometheus
+ensure_browser
 rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy
 
 log "cargo fmt --check"

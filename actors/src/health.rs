@@ -433,6 +433,9 @@ mod tests {
             live_leases: leases,
             oldest_due_since: due_ago.map(|m| now - chrono::TimeDelta::minutes(m)),
             stalest_processing_since: None,
+            pending: 0,
+            processing: 0,
+            failed_last_day: 0,
         }
     }
 

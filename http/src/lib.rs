@@ -69,6 +69,7 @@ pub fn app(
                 .wrap(from_fn(database_gate::gate))
                 .configure(routes::configure),
         )
+        .configure(routes::ops::page::configure)
         .default_service(web::to(routes::not_found))
         .wrap(Condition::new(
             sentry_enabled(),

@@ -115,7 +115,8 @@ const ACTOR_STATUSES: [ActorStatus; 5] = [
     ActorStatus::Escalated,
 ];
 
-fn status_name(status: ActorStatus) -> &'static str {
+/// The name of an actor status, as labels and the ops dashboard spell it.
+pub(crate) fn status_name(status: ActorStatus) -> &'static str {
     match status {
         ActorStatus::Starting => "starting",
         ActorStatus::Running => "running",

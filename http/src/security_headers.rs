@@ -1,6 +1,7 @@
 //! Security headers set on every response (including problems for caught panics): no MIME
 //! sniffing, no framing, no referrer, no powerful browser features, a deny-all CSP for API
-//! responses, HSTS in production only, and no `Server` header.
+//! responses (a page that needs more, like `/ops`, sets its own narrower one, which is kept),
+//! HSTS in production only, and no `Server` header.
 
 use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
@@ -33,10 +34,14 @@ fn headers(hsts: bool) -> impl Iterator<Item = (HeaderName, HeaderValue)> {
         .map(|(name, value)| (name, HeaderValue::from_static(value)))
 }
 
-/// Sets the security headers on a response's headers and removes `Server`.
+/// Sets the security headers on a response's headers and removes `Server`. A
+/// `Content-Security-Policy` the handler set is kept.
 pub fn apply(map: &mut HeaderMap, hsts: bool) {
     map.remove(header::SERVER);
     for (name, value) in headers(hsts) {
+        if name == header::CONTENT_SECURITY_POLICY && map.contains_key(&name) {
+            continue;
+        }
         map.insert(name, value);
     }
 }

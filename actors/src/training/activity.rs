@@ -1,6 +1,7 @@
 //! What the job table says about the workers of every process: when a job was last claimed,
-//! how many leases are live now and how long the oldest due job has waited. A process that runs
-//! no worker reports this instead of assuming that some worker is up.
+//! how many leases are live now, how long the oldest due job has waited and how many jobs are
+//! pending, processing or recently failed. A process that runs no worker reports this instead of
+//! assuming that some worker is up.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -28,6 +29,15 @@ pub struct WorkerActivity {
     /// stopped reporting stays processing with this in the past.
     #[diesel(sql_type = Nullable<Timestamptz>)]
     pub stalest_processing_since: Option<DateTime<Utc>>,
+    /// Jobs waiting to be claimed (due or not).
+    #[diesel(sql_type = BigInt)]
+    pub pending: i64,
+    /// Jobs a worker is running (lease live or not).
+    #[diesel(sql_type = BigInt)]
+    pub processing: i64,
+    /// Jobs that failed for good in the last 24 hours.
+    #[diesel(sql_type = BigInt)]
+    pub failed_last_day: i64,
 }
 
 const ACTIVITY: &str = "SELECT \
@@ -37,7 +47,11 @@ const ACTIVITY: &str = "SELECT \
     (SELECT min(run_after) FROM training_jobs \
         WHERE status = 'pending' AND run_after <= now()) AS oldest_due_since, \
     (SELECT min(updated_at) FROM training_jobs \
-        WHERE status = 'processing') AS stalest_processing_since";
+        WHERE status = 'processing') AS stalest_processing_since, \
+    (SELECT count(*) FROM training_jobs WHERE status = 'pending') AS pending, \
+    (SELECT count(*) FROM training_jobs WHERE status = 'processing') AS processing, \
+    (SELECT count(*) FROM training_jobs \
+        WHERE status = 'failed' AND finished_at > now() - interval '1 day') AS failed_last_day";
 
 /// Reads the workers' activity from the job table.
 pub async fn worker_activity(pool: &PgPool) -> Result<WorkerActivity, TrainingError> {

@@ -13,7 +13,6 @@
 
 use std::sync::Arc;
 
-use actix_web::http::header::{self, HeaderValue};
 use actix_web::web::Bytes;
 use actix_web::{web, HttpResponse};
 use chrono::Utc;
@@ -208,11 +207,7 @@ async fn stream(user: AuthUser, state: web::Data<AppState>) -> HttpResponse {
         let frame = stream.next_frame().await?;
         Some((Ok::<_, std::convert::Infallible>(frame), stream))
     });
-    HttpResponse::Ok()
-        .content_type("text/event-stream")
-        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
-        .insert_header(("x-accel-buffering", HeaderValue::from_static("no")))
-        .streaming(frames)
+    super::event_stream(frames)
 }
 
 /// One client's alert stream.

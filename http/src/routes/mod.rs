@@ -11,7 +11,10 @@ pub mod ops;
 pub mod training;
 pub mod ws;
 
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
+use futures_util::Stream;
 use scale_actors::cache::service::Invalidate;
 use scale_actors::ingest::store::ImportOutcome;
 use uuid::Uuid;
@@ -40,6 +43,17 @@ pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
         req.method(),
         req.path()
     )))
+}
+
+/// A Server-Sent Events answer streaming `frames`, which proxies must neither cache nor buffer.
+pub(crate) fn event_stream(
+    frames: impl Stream<Item = Result<Bytes, std::convert::Infallible>> + 'static,
+) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
+        .insert_header(("x-accel-buffering", HeaderValue::from_static("no")))
+        .streaming(frames)
 }
 
 /// Drops `user`'s cached answers after their data changed. A cache failure is logged, not

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_multipart::Multipart;
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use scale_actors::cache::keys;
@@ -186,11 +186,7 @@ async fn job_events(
         let frame = stream.next_frame().await?;
         Some((Ok::<_, std::convert::Infallible>(frame), stream))
     });
-    Ok(HttpResponse::Ok()
-        .content_type("text/event-stream")
-        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
-        .insert_header(("x-accel-buffering", HeaderValue::from_static("no")))
-        .streaming(frames))
+    Ok(super::event_stream(frames))
 }
 
 /// One client's event stream: replays the log after `last_seq`, then follows the bus.

@@ -1,5 +1,10 @@
-//! Operator routes (`/api/v1/ops/*`, admin only): the actor registry, cache statistics and the
-//! chaos hook.
+//! Operator routes (`/api/v1/ops/*`, admin only): the actor registry, cache statistics, the
+//! chaos hook and the live feed of the dashboard (`stream`, built by `feed`); the dashboard page
+//! itself is served at `/ops` (`page`).
+
+mod feed;
+pub mod page;
+mod stream;
 
 use actix_web::{web, HttpResponse};
 use scale_actors::cache::service::Stats;
@@ -15,7 +20,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/ops/actors").get(list_actors))
         .service(web::resource("/ops/cache").get(cache_stats))
         .service(web::resource("/ops/actors/{name}/ping").post(ping_actor))
-        .service(web::resource("/ops/actors/{name}/crash").post(crash_actor));
+        .service(web::resource("/ops/actors/{name}/crash").post(crash_actor))
+        .service(web::resource("/ops/stream").get(stream::stream));
 }
 
 /// `GET /api/v1/ops/actors`: every actor's status, restarts, last error, backlog, heartbeat.

@@ -1,0 +1,1 @@
+DROP INDEX idx_training_jobs_failed;
