@@ -4,9 +4,18 @@
 pub mod metrics;
 
 use sentry::integrations::tracing::{BreadcrumbLayer, ErrorLayer};
+use tracing::{Level, Metadata, Subscriber};
+use tracing_subscriber::filter::filter_fn;
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::{fmt, EnvFilter};
+use tracing_subscriber::{fmt, EnvFilter, Layer};
+
+/// The target of log events whose Sentry event the code captured itself (with tags the log
+/// layer cannot set): Sentry's error layer keeps them as breadcrumbs only, so each reaches
+/// Sentry once. Log with `tracing::error!(target: CAPTURED, ...)`.
+pub const CAPTURED: &str = "scale::captured";
 
 /// How log lines are written to stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,33 +38,73 @@ pub enum MonitoringError {
 }
 
 /// Installs the global `tracing` subscriber. `level` is an `EnvFilter` directive such as
-/// `info` or `scale=debug,actix_web=info`. Events also reach Sentry as breadcrumbs/errors.
+/// `info` or `scale=debug,actix_web=info`. When Sentry is enabled (call [`init_sentry`] first),
+/// error events also reach it as events and info/warn ones as breadcrumbs; when it is not, no
+/// log line is converted for it.
 pub fn init_logging(level: &str, format: LogFormat) -> Result<(), MonitoringError> {
     let filter = EnvFilter::try_new(level).map_err(|_| MonitoringError::Filter(level.into()))?;
     let registry = tracing_subscriber::registry()
         .with(filter)
-        .with(ErrorLayer::new())
-        .with(BreadcrumbLayer::new());
+        .with(sentry_layers());
     let result = match format {
-        LogFormat::Json => registry
-            .with(
-                fmt::layer()
-                    .json()
-                    .flatten_event(true)
-                    .with_current_span(true)
-                    .with_span_list(false),
-            )
-            .try_init(),
+        LogFormat::Json => registry.with(json_layer(std::io::stdout)).try_init(),
         LogFormat::Pretty => registry.with(fmt::layer()).try_init(),
     };
     result.map_err(|_| MonitoringError::AlreadyInitialised)
 }
 
-/// Starts Sentry; an empty `dsn` leaves it disabled. Keep the guard alive for the process.
-pub fn init_sentry(dsn: &str, environment: &str, release: &'static str) -> sentry::ClientInitGuard {
+/// The production JSON log layer writing to `writer`: one object per line with `timestamp`,
+/// `level`, `target`, the event's fields at the top level and the current span under `span`.
+pub fn json_layer<S, W>(writer: W) -> impl Layer<S>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    fmt::layer()
+        .json()
+        .flatten_event(true)
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_writer(writer)
+}
+
+/// Sentry's log layers when a client is bound to the current hub, else none.
+fn sentry_layers<S>() -> Option<impl Layer<S>>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let enabled = sentry::Hub::current()
+        .client()
+        .is_some_and(|client| client.is_enabled());
+    enabled.then(|| {
+        ErrorLayer::new()
+            .with_filter(filter_fn(is_sentry_error))
+            .and_then(BreadcrumbLayer::new().with_filter(filter_fn(is_breadcrumb)))
+    })
+}
+
+/// Error events become Sentry events, except [`CAPTURED`] ones (already sent).
+fn is_sentry_error(metadata: &Metadata<'_>) -> bool {
+    *metadata.level() == Level::ERROR && metadata.target() != CAPTURED
+}
+
+/// Info and warning events, and [`CAPTURED`] errors, become breadcrumbs of the next event.
+fn is_breadcrumb(metadata: &Metadata<'_>) -> bool {
+    *metadata.level() <= Level::INFO && !is_sentry_error(metadata)
+}
+
+/// Starts Sentry; an empty `dsn` leaves it disabled. `traces_sample_rate` (0.0–1.0) is the
+/// share of requests traced for performance. Keep the guard alive for the process.
+pub fn init_sentry(
+    dsn: &str,
+    environment: &str,
+    release: &'static str,
+    traces_sample_rate: f32,
+) -> sentry::ClientInitGuard {
     let options = sentry::ClientOptions::new()
         .release(release)
         .environment(environment.to_owned())
-        .attach_stacktrace(true);
+        .attach_stacktrace(true)
+        .traces_sample_rate(traces_sample_rate);
     sentry::init((dsn, options))
 }

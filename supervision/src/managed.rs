@@ -10,7 +10,8 @@
 //! restarts the actor.
 //!
 //! Each handler's synchronous part is timed into [`names::ACTOR_HANDLER`] and each escalation
-//! counted in [`names::ESCALATIONS`].
+//! counted in [`names::ESCALATIONS`]. Each panic is reported to Sentry (when enabled) tagged with
+//! the actor's name.
 
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -22,6 +23,7 @@ use actix::{
     Actor, ActorContext, ActorFutureExt, AsyncContext, Context, Handler, Message, Supervised,
 };
 use scale_monitoring::metrics::names;
+use scale_monitoring::CAPTURED;
 
 use crate::control::{Control, ControlReply};
 use crate::entry::Entry;
@@ -96,10 +98,25 @@ impl<S: Service> Managed<S> {
     }
 
     fn fail(&mut self, ctx: &mut ServiceContext<S>, reason: String) {
-        tracing::error!(actor = S::NAME, %reason, "actor panicked; restarting");
+        // Reported to Sentry below, with the actor as a tag; the log line is only a breadcrumb.
+        tracing::error!(target: CAPTURED, actor = S::NAME, %reason, "actor panicked; restarting");
+        report_panic(S::NAME, &reason);
         self.entry.record_failure(reason);
         ctx.stop();
     }
+}
+
+/// Sends an actor's panic to Sentry as an error event tagged `actor`, when a client is bound to
+/// the current hub (nothing is built otherwise).
+fn report_panic(actor: &'static str, reason: &str) {
+    sentry::Hub::with_active(|hub| {
+        hub.capture_event(sentry::protocol::Event {
+            message: Some(format!("actor {actor} panicked: {reason}")),
+            level: sentry::Level::Error,
+            tags: [("actor".to_owned(), actor.to_owned())].into(),
+            ..Default::default()
+        });
+    });
 }
 
 impl<S: Service> Actor for Managed<S> {
