@@ -2,7 +2,8 @@
 //! else generated), runs it inside a tracing span carrying that id, catches panics, rewrites every
 //! error response as problem+json, and adds `X-Request-ID`, `X-Response-Time` and the security
 //! headers (see [`crate::security_headers`]). It also writes the access-log line and counts the
-//! request in the HTTP metrics, both under the matched route template.
+//! request in the HTTP metrics, both under the matched route template. When Sentry is enabled,
+//! [`tag_sentry_scope`] tags each request's Sentry scope with its id and route.
 
 use std::future::{ready, Ready};
 use std::panic::AssertUnwindSafe;
@@ -12,6 +13,7 @@ use std::time::{Duration, Instant};
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use futures_util::FutureExt;
@@ -138,6 +140,33 @@ where
             }
             .instrument(span),
         )
+    }
+}
+
+/// Tags the request's Sentry scope with `request_id` and `route` (the matched template); the
+/// caller's `user_id` is added when authenticated (see [`AuthUser::remember`]). Wrap it inside
+/// `sentry_actix::Sentry`, which makes that scope, and only when Sentry is enabled.
+pub async fn tag_sentry_scope(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let request_id = req.extensions().get::<RequestId>().map(|id| id.0.clone());
+    let route = req.match_pattern();
+    sentry::configure_scope(|scope| {
+        if let Some(request_id) = request_id {
+            tag_request(scope, "request_id", &request_id);
+        }
+        tag_request(scope, "route", route.as_deref().unwrap_or(UNMATCHED_ROUTE));
+    });
+    next.call(req).await
+}
+
+/// Tags a request's Sentry scope and its performance transaction, if one is sampled (the
+/// transaction is sent from outside the request's scope, so it needs its own copy).
+pub(crate) fn tag_request(scope: &mut sentry::Scope, key: &str, value: &str) {
+    scope.set_tag(key, value);
+    if let Some(transaction) = scope.get_span() {
+        transaction.set_tag(key, value);
     }
 }
 

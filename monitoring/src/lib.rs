@@ -94,7 +94,8 @@ fn is_breadcrumb(metadata: &Metadata<'_>) -> bool {
 }
 
 /// Starts Sentry; an empty `dsn` leaves it disabled. `traces_sample_rate` (0.0–1.0) is the
-/// share of requests traced for performance. Keep the guard alive for the process.
+/// share of requests traced for performance (0 disables tracing; out of range panics). Keep the
+/// guard alive for the process.
 pub fn init_sentry(
     dsn: &str,
     environment: &str,
@@ -104,7 +105,45 @@ pub fn init_sentry(
     let options = sentry::ClientOptions::new()
         .release(release)
         .environment(environment.to_owned())
-        .attach_stacktrace(true)
-        .traces_sample_rate(traces_sample_rate);
+        .attach_stacktrace(true);
+    // A rate of zero leaves tracing disabled, so no request starts a transaction.
+    let options = if traces_sample_rate > 0.0 {
+        options.traces_sample_rate(traces_sample_rate)
+    } else {
+        options
+    };
     sentry::init((dsn, options))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Logs an info line, a [`CAPTURED`] error and a plain error through the Sentry layers.
+    fn log_three() {
+        let subscriber = tracing_subscriber::registry().with(sentry_layers());
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!("an info line");
+            tracing::error!(target: CAPTURED, "reported by hand");
+            tracing::error!("a plain error");
+        });
+    }
+
+    #[test]
+    fn errors_become_events_and_the_rest_breadcrumbs() {
+        let events = sentry::test::with_captured_events(log_three);
+        assert_eq!(events.len(), 1, "{events:#?}");
+        assert_eq!(events[0].message.as_deref(), Some("a plain error"));
+        let crumbs: Vec<_> = events[0]
+            .breadcrumbs
+            .iter()
+            .filter_map(|crumb| crumb.message.as_deref())
+            .collect();
+        assert_eq!(crumbs, ["an info line", "reported by hand"]);
+    }
+
+    #[test]
+    fn without_a_client_there_are_no_sentry_layers() {
+        assert!(sentry_layers::<tracing_subscriber::Registry>().is_none());
+    }
 }

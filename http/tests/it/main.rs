@@ -2,8 +2,8 @@
 //! accounts API ([`accounts`]), analytics ([`analytics`]), anomaly alerts ([`anomaly`]), classification ([`categorization`]),
 //! category discovery and the model list ([`discovery`]), learning from corrections
 //! ([`learning`]), the front's errors, auth and health routes ([`front`]), ingestion
-//! ([`ingest`]) and chunked JSON imports ([`chunked_import`]), security hardening
-//! ([`security`]), the training-jobs API ([`training`]) and the jobs WebSocket ([`ws`]), on the
+//! ([`ingest`]) and chunked JSON imports ([`chunked_import`]), the access log and Sentry
+//! ([`observability`]), security hardening ([`security`]), the training-jobs API ([`training`]) and the jobs WebSocket ([`ws`]), on the
 //! shared app set-up ([`common`]).
 
 mod accounts;
@@ -16,6 +16,7 @@ mod discovery;
 mod front;
 mod ingest;
 mod learning;
+mod observability;
 mod security;
 mod training;
 mod ws;
