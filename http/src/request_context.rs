@@ -132,7 +132,8 @@ where
                             .map(|s| (*s).to_owned())
                             .or_else(|| payload.downcast_ref::<String>().cloned())
                             .unwrap_or_default();
-                        tracing::error!(panic = %reason, "handler panicked");
+                        // Sentry's panic hook has reported it, with its stack trace.
+                        tracing::error!(panic = %reason, sentry_breadcrumb = true, "handler panicked");
                         let api = security_headers::apply_to_error(ApiError::internal(), hsts);
                         Err(unanswered(api, &method, &path, &request_id, started))
                     }
@@ -154,20 +155,11 @@ pub async fn tag_sentry_scope(
     let route = req.match_pattern();
     sentry::configure_scope(|scope| {
         if let Some(request_id) = request_id {
-            tag_request(scope, "request_id", &request_id);
+            scale_monitoring::tag_request(scope, "request_id", &request_id);
         }
-        tag_request(scope, "route", route.as_deref().unwrap_or(UNMATCHED_ROUTE));
+        scale_monitoring::tag_request(scope, "route", route.as_deref().unwrap_or(UNMATCHED_ROUTE));
     });
     next.call(req).await
-}
-
-/// Tags a request's Sentry scope and its performance transaction, if one is sampled (the
-/// transaction is sent from outside the request's scope, so it needs its own copy).
-pub(crate) fn tag_request(scope: &mut sentry::Scope, key: &str, value: &str) {
-    scope.set_tag(key, value);
-    if let Some(transaction) = scope.get_span() {
-        transaction.set_tag(key, value);
-    }
 }
 
 /// Turns an error with no response into one that renders the full problem and headers itself.
@@ -190,6 +182,7 @@ fn unanswered(
         route = UNKNOWN_ROUTE,
         status,
         duration_ms,
+        sentry_breadcrumb = true,
         "request failed"
     );
     let mut api = api.for_request(path, request_id);
@@ -253,7 +246,8 @@ fn finish(res: &mut ServiceResponse<BoxBody>, request_id: &str, started: Instant
     let route = route.as_deref().unwrap_or(UNMATCHED_ROUTE);
     record(req.method().as_str(), route, status, elapsed);
     if res.status().is_server_error() {
-        tracing::error!(request_id, user_id, method = %req.method(), path = req.path(), route, status, duration_ms, "request failed");
+        // Sentry's middleware captures the error itself, with the request's tags.
+        tracing::error!(request_id, user_id, method = %req.method(), path = req.path(), route, status, duration_ms, sentry_breadcrumb = true, "request failed");
     } else {
         tracing::info!(request_id, user_id, method = %req.method(), path = req.path(), route, status, duration_ms, "request completed");
     }

@@ -12,10 +12,11 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{fmt, EnvFilter, Layer};
 
-/// The target of log events whose Sentry event the code captured itself (with tags the log
-/// layer cannot set): Sentry's error layer keeps them as breadcrumbs only, so each reaches
-/// Sentry once. Log with `tracing::error!(target: CAPTURED, ...)`.
-pub const CAPTURED: &str = "scale::captured";
+/// The field that marks an error log line whose Sentry event is captured elsewhere, with the
+/// tags the log layer cannot set (an actor's panic, a request's 5xx): Sentry's error layer keeps
+/// such lines as breadcrumbs only, so each failure reaches Sentry once. Log them with
+/// `tracing::error!(sentry_breadcrumb = true, ...)`.
+pub const BREADCRUMB_ONLY: &str = "sentry_breadcrumb";
 
 /// How log lines are written to stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,12 +84,12 @@ where
     })
 }
 
-/// Error events become Sentry events, except [`CAPTURED`] ones (already sent).
+/// Error events become Sentry events, except [`BREADCRUMB_ONLY`] ones.
 fn is_sentry_error(metadata: &Metadata<'_>) -> bool {
-    *metadata.level() == Level::ERROR && metadata.target() != CAPTURED
+    *metadata.level() == Level::ERROR && metadata.fields().field(BREADCRUMB_ONLY).is_none()
 }
 
-/// Info and warning events, and [`CAPTURED`] errors, become breadcrumbs of the next event.
+/// Info and warning events, and [`BREADCRUMB_ONLY`] errors, become breadcrumbs of the next event.
 fn is_breadcrumb(metadata: &Metadata<'_>) -> bool {
     *metadata.level() <= Level::INFO && !is_sentry_error(metadata)
 }
@@ -115,16 +116,25 @@ pub fn init_sentry(
     sentry::init((dsn, options))
 }
 
+/// Tags a request's Sentry scope and its performance transaction, if one is sampled (the
+/// transaction is sent from outside the request's scope, so it needs its own copy).
+pub fn tag_request(scope: &mut sentry::Scope, key: &str, value: &str) {
+    scope.set_tag(key, value);
+    if let Some(transaction) = scope.get_span() {
+        transaction.set_tag(key, value);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Logs an info line, a [`CAPTURED`] error and a plain error through the Sentry layers.
+    /// Logs an info line, a [`BREADCRUMB_ONLY`] error and a plain error through the Sentry layers.
     fn log_three() {
         let subscriber = tracing_subscriber::registry().with(sentry_layers());
         tracing::subscriber::with_default(subscriber, || {
             tracing::info!("an info line");
-            tracing::error!(target: CAPTURED, "reported by hand");
+            tracing::error!(sentry_breadcrumb = true, "reported by hand");
             tracing::error!("a plain error");
         });
     }

@@ -23,7 +23,6 @@ use actix::{
     Actor, ActorContext, ActorFutureExt, AsyncContext, Context, Handler, Message, Supervised,
 };
 use scale_monitoring::metrics::names;
-use scale_monitoring::CAPTURED;
 
 use crate::control::{Control, ControlReply};
 use crate::entry::Entry;
@@ -98,8 +97,13 @@ impl<S: Service> Managed<S> {
     }
 
     fn fail(&mut self, ctx: &mut ServiceContext<S>, reason: String) {
-        // Reported to Sentry below, with the actor as a tag; the log line is only a breadcrumb.
-        tracing::error!(target: CAPTURED, actor = S::NAME, %reason, "actor panicked; restarting");
+        // Reported to Sentry below, tagged with the actor; the log line is only a breadcrumb.
+        tracing::error!(
+            actor = S::NAME,
+            %reason,
+            sentry_breadcrumb = true,
+            "actor panicked; restarting"
+        );
         report_panic(S::NAME, &reason);
         self.entry.record_failure(reason);
         ctx.stop();

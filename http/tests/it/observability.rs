@@ -53,6 +53,9 @@ async fn a_request_writes_one_json_access_line_with_every_field() {
     let db = TestDatabase::migrated();
     let app = TestApp::new(&db).service().await;
     let (id, token) = user();
+    // Other tests' threads may have cached the request span's interest without this
+    // thread's subscriber in view (a race of per-thread subscribers); recompute it.
+    tracing::callsite::rebuild_interest_cache();
     let path = format!("/api/v1/accounts/transactions/{}", Uuid::new_v4());
     let req = actix_web::test::TestRequest::get()
         .uri(&path)
@@ -84,7 +87,7 @@ async fn a_request_writes_one_json_access_line_with_every_field() {
         .expect("duration_ms is a number");
     assert!(duration >= 0.0, "{duration}");
     // The request's span rides along too.
-    assert_eq!(line["span"]["request_id"], "access-log-test-1");
+    assert_eq!(line["span"]["request_id"], "access-log-test-1", "{line}");
 
     // An anonymous request logs no user and an unmatched path no raw route.
     let res = actix_web::test::call_service(&app, get("/nowhere/at/all", None)).await;
