@@ -1,10 +1,11 @@
 //! End-to-end tests, one binary running the real `scale` binary against real Postgres and Redis:
 //! the HTTP service and CLI ([`e2e`]) and training jobs across several processes
-//! ([`e2e_training`]), metrics scraped by a real Prometheus ([`e2e_metrics`]), on the shared
-//! server harness ([`common`]).
+//! ([`e2e_training`]), metrics scraped by a real Prometheus ([`e2e_metrics`]), Sentry reports
+//! received by a fake Sentry ([`e2e_sentry`]), on the shared server harness ([`common`]).
 
 mod common;
 mod e2e;
 mod e2e_learning;
 mod e2e_metrics;
+mod e2e_sentry;
 mod e2e_training;
