@@ -226,9 +226,10 @@ impl AuthUser {
         tracing::Span::current().record("user_id", tracing::field::display(self.id));
         // Without a client this is a thread-local lookup and nothing else.
         sentry::configure_scope(|scope| {
-            scale_monitoring::tag_request(scope, "user_id", &self.id.to_string());
+            let id = self.id.to_string();
+            scale_monitoring::tag_request(scope, "user_id", &id);
             scope.set_user(Some(sentry::User {
-                id: Some(self.id.to_string()),
+                id: Some(id),
                 ..Default::default()
             }));
         });

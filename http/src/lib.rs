@@ -83,9 +83,9 @@ pub fn app(
 /// Sentry's request middleware when a client is bound to the hub current where the app is built
 /// (each HTTP worker's, inherited from the one `sentry::init` bound, or a test's): each request
 /// gets its own scope, server errors are captured, and a performance transaction named after the
-/// route template is started when tracing is on (a traces sample rate above zero). `None` without a client:
-/// the middleware would only cost time (a hub and a scope per request for events that go
-/// nowhere).
+/// route template is started when tracing is on (a traces sample rate above zero). `None`
+/// without a client: the middleware would only cost time (a hub and a scope per request for
+/// events that go nowhere).
 fn sentry_middleware() -> Option<sentry_actix::Sentry> {
     let hub = sentry::Hub::current();
     let client = hub.client().filter(|client| client.is_enabled())?;
