@@ -74,6 +74,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// `SENTRY_DSN`: empty disables Sentry.
     pub sentry_dsn: String,
+    /// `SENTRY_TRACES_SAMPLE_RATE`: share of requests traced for Sentry performance (0.0–1.0).
+    pub sentry_traces_sample_rate: f32,
     /// `ENVIRONMENT`.
     pub environment: Environment,
     /// `DB_POOL_SIZE`: Postgres connections of the shared pool (and, split across the HTTP
@@ -258,6 +260,7 @@ impl Config {
             log_level: get("LOG_LEVEL", "info"),
             log_format,
             sentry_dsn: get("SENTRY_DSN", ""),
+            sentry_traces_sample_rate: share(&get, "SENTRY_TRACES_SAMPLE_RATE", "0")?,
             environment,
             db_pool_size: positive(&get, "DB_POOL_SIZE", "10")?,
             http_workers: positive(&get, "HTTP_WORKERS", &default_workers)?,
@@ -358,6 +361,20 @@ fn positive<T: FromStr + PartialOrd + Default>(
         Ok(value)
     } else {
         Err(invalid(var, "must be greater than zero"))
+    }
+}
+
+/// Parses a share between 0.0 and 1.0 inclusive.
+fn share(
+    get: &impl Fn(&'static str, &str) -> String,
+    var: &'static str,
+    default: &str,
+) -> Result<f32, ConfigError> {
+    let value: f32 = parse(get, var, default)?;
+    if (0.0..=1.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(invalid(var, "must be between 0.0 and 1.0"))
     }
 }
 

@@ -63,12 +63,14 @@ pub fn migrate_only(config: &Config) -> anyhow::Result<()> {
 
 /// `scale serve --role ROLE`.
 pub fn run(config: Config, role: Role) -> anyhow::Result<()> {
-    init_logging(&config)?;
+    // Sentry first: logging installs its layers only when a client is bound.
     let _sentry = scale_monitoring::init_sentry(
         &config.sentry_dsn,
         config.environment.as_str(),
         concat!("scale@", env!("CARGO_PKG_VERSION")),
+        config.sentry_traces_sample_rate,
     );
+    init_logging(&config)?;
     let jwks = config
         .jwt_jwks_file
         .as_ref()

@@ -219,10 +219,20 @@ pub struct AuthUser {
 }
 
 impl AuthUser {
-    /// Stores the caller in `req`'s extensions (for the extractor and the access log) and on
-    /// the request's tracing span.
+    /// Stores the caller in `req`'s extensions (for the extractor and the access log), on the
+    /// request's tracing span and, when Sentry is enabled, on the request's Sentry scope (tag
+    /// `user_id` and the event's user).
     pub fn remember(&self, req: &impl HttpMessage) {
         tracing::Span::current().record("user_id", tracing::field::display(self.id));
+        // Without a client this is a thread-local lookup and nothing else.
+        sentry::configure_scope(|scope| {
+            let id = self.id.to_string();
+            scale_monitoring::tag_request(scope, "user_id", &id);
+            scope.set_user(Some(sentry::User {
+                id: Some(id),
+                ..Default::default()
+            }));
+        });
         req.extensions_mut().insert(self.clone());
     }
 

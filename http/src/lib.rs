@@ -53,6 +53,7 @@ pub fn app(
 > {
     // Start this worker's accounts shard now, so readiness lists it before the first request.
     state.accounts.local();
+    let sentry = sentry_middleware();
     App::new()
         .app_data(state)
         .app_data(
@@ -72,19 +73,33 @@ pub fn app(
         .configure(routes::ops::page::configure)
         .default_service(web::to(routes::not_found))
         .wrap(Condition::new(
-            sentry_enabled(),
-            sentry_actix::Sentry::new(),
+            sentry.is_some(),
+            from_fn(request_context::tag_sentry_scope),
         ))
+        .wrap(Condition::new(sentry.is_some(), sentry.unwrap_or_default()))
         .wrap(cors(&settings.allowed_origins))
         .wrap(RequestContext::new(settings.hsts))
 }
 
-/// Whether Sentry was set up with a DSN: without one its middleware would only cost time (a
-/// hub and a scope per request for events that go nowhere).
-fn sentry_enabled() -> bool {
-    sentry::Hub::main()
-        .client()
-        .is_some_and(|client| client.is_enabled())
+/// Sentry's request middleware when a client is bound to the hub current where the app is built
+/// (each HTTP worker's, inherited from the one `sentry::init` bound, or a test's): each request
+/// gets its own scope, server errors are captured, and a performance transaction named after the
+/// route template is started when tracing is on (a traces sample rate above zero). `None`
+/// without a client: the middleware would only cost time (a hub and a scope per request for
+/// events that go nowhere).
+fn sentry_middleware() -> Option<sentry_actix::Sentry> {
+    let hub = sentry::Hub::current();
+    let client = hub.client().filter(|client| client.is_enabled())?;
+    let traced = !matches!(
+        client.options().traces_sampling_strategy,
+        sentry::TracesSamplingStrategy::Disabled
+    );
+    Some(
+        sentry_actix::Sentry::builder()
+            .with_hub(hub)
+            .start_transaction(traced)
+            .finish(),
+    )
 }
 
 fn cors(origins: &[String]) -> Cors {

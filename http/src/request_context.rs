@@ -2,7 +2,8 @@
 //! else generated), runs it inside a tracing span carrying that id, catches panics, rewrites every
 //! error response as problem+json, and adds `X-Request-ID`, `X-Response-Time` and the security
 //! headers (see [`crate::security_headers`]). It also writes the access-log line and counts the
-//! request in the HTTP metrics, both under the matched route template.
+//! request in the HTTP metrics, both under the matched route template. When Sentry is enabled,
+//! [`tag_sentry_scope`] tags each request's Sentry scope with its id and route.
 
 use std::future::{ready, Ready};
 use std::panic::AssertUnwindSafe;
@@ -12,6 +13,7 @@ use std::time::{Duration, Instant};
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use futures_util::FutureExt;
@@ -130,7 +132,8 @@ where
                             .map(|s| (*s).to_owned())
                             .or_else(|| payload.downcast_ref::<String>().cloned())
                             .unwrap_or_default();
-                        tracing::error!(panic = %reason, "handler panicked");
+                        // Sentry's panic hook has reported it, with its stack trace.
+                        tracing::error!(panic = %reason, sentry_breadcrumb = true, "handler panicked");
                         let api = security_headers::apply_to_error(ApiError::internal(), hsts);
                         Err(unanswered(api, &method, &path, &request_id, started))
                     }
@@ -139,6 +142,24 @@ where
             .instrument(span),
         )
     }
+}
+
+/// Tags the request's Sentry scope with `request_id` and `route` (the matched template); the
+/// caller's `user_id` is added when authenticated (see [`AuthUser::remember`]). Wrap it inside
+/// `sentry_actix::Sentry`, which makes that scope, and only when Sentry is enabled.
+pub async fn tag_sentry_scope(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let request_id = req.extensions().get::<RequestId>().map(|id| id.0.clone());
+    let route = req.match_pattern();
+    sentry::configure_scope(|scope| {
+        if let Some(request_id) = request_id {
+            scale_monitoring::tag_request(scope, "request_id", &request_id);
+        }
+        scale_monitoring::tag_request(scope, "route", route.as_deref().unwrap_or(UNMATCHED_ROUTE));
+    });
+    next.call(req).await
 }
 
 /// Turns an error with no response into one that renders the full problem and headers itself.
@@ -161,6 +182,7 @@ fn unanswered(
         route = UNKNOWN_ROUTE,
         status,
         duration_ms,
+        sentry_breadcrumb = true,
         "request failed"
     );
     let mut api = api.for_request(path, request_id);
@@ -224,7 +246,8 @@ fn finish(res: &mut ServiceResponse<BoxBody>, request_id: &str, started: Instant
     let route = route.as_deref().unwrap_or(UNMATCHED_ROUTE);
     record(req.method().as_str(), route, status, elapsed);
     if res.status().is_server_error() {
-        tracing::error!(request_id, user_id, method = %req.method(), path = req.path(), route, status, duration_ms, "request failed");
+        // Sentry's middleware captures the error itself, with the request's tags.
+        tracing::error!(request_id, user_id, method = %req.method(), path = req.path(), route, status, duration_ms, sentry_breadcrumb = true, "request failed");
     } else {
         tracing::info!(request_id, user_id, method = %req.method(), path = req.path(), route, status, duration_ms, "request completed");
     }

@@ -35,6 +35,15 @@ fn defaults_are_valid() {
     assert_eq!(c.training.step_delay, None);
     assert_eq!(c.ingest_timeout, Duration::from_secs(120));
     assert_eq!(c.db_checkout_timeout, Duration::from_secs(2));
+    assert_eq!(c.sentry_traces_sample_rate, 0.0);
+}
+
+#[test]
+fn the_traces_sample_rate_is_a_share() {
+    for (raw, rate) in [("0", 0.0), ("0.25", 0.25), (" 1.0 ", 1.0)] {
+        let c = config(&[("SENTRY_TRACES_SAMPLE_RATE", raw)]).unwrap();
+        assert_eq!(c.sentry_traces_sample_rate, rate, "{raw}");
+    }
 }
 
 #[test]
@@ -115,6 +124,10 @@ fn bad_values_name_their_variable() {
         ("TRAINING_TIMEOUT_SECS", "-5"),
         ("TRAINING_TIMEOUT_CATEGORIZER_SECS", "0"),
         ("TRAINING_BACKOFF_BASE_MS", "x"),
+        ("SENTRY_TRACES_SAMPLE_RATE", "1.5"),
+        ("SENTRY_TRACES_SAMPLE_RATE", "-0.1"),
+        ("SENTRY_TRACES_SAMPLE_RATE", "NaN"),
+        ("SENTRY_TRACES_SAMPLE_RATE", "half"),
     ] {
         let err = config(&[(var, value)]).expect_err(var);
         assert_eq!(err.var, var, "{err}");

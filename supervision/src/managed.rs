@@ -10,7 +10,8 @@
 //! restarts the actor.
 //!
 //! Each handler's synchronous part is timed into [`names::ACTOR_HANDLER`] and each escalation
-//! counted in [`names::ESCALATIONS`].
+//! counted in [`names::ESCALATIONS`]. Each panic is reported to Sentry (when enabled) tagged with
+//! the actor's name.
 
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -96,10 +97,30 @@ impl<S: Service> Managed<S> {
     }
 
     fn fail(&mut self, ctx: &mut ServiceContext<S>, reason: String) {
-        tracing::error!(actor = S::NAME, %reason, "actor panicked; restarting");
+        // Reported to Sentry below, tagged with the actor; the log line is only a breadcrumb.
+        tracing::error!(
+            actor = S::NAME,
+            %reason,
+            sentry_breadcrumb = true,
+            "actor panicked; restarting"
+        );
+        report_panic(S::NAME, &reason);
         self.entry.record_failure(reason);
         ctx.stop();
     }
+}
+
+/// Sends an actor's panic to Sentry as an error event tagged `actor`, when a client is bound to
+/// the current hub (nothing is built otherwise).
+fn report_panic(actor: &'static str, reason: &str) {
+    sentry::Hub::with_active(|hub| {
+        hub.capture_event(sentry::protocol::Event {
+            message: Some(format!("actor {actor} panicked: {reason}")),
+            level: sentry::Level::Error,
+            tags: [("actor".to_owned(), actor.to_owned())].into(),
+            ..Default::default()
+        });
+    });
 }
 
 impl<S: Service> Actor for Managed<S> {

@@ -3,7 +3,8 @@
 //! category discovery and the model list ([`discovery`]), learning from corrections
 //! ([`learning`]), the front's errors, auth and health routes ([`front`]), ingestion
 //! ([`ingest`]) and chunked JSON imports ([`chunked_import`]), the ops dashboard's feed and page
-//! ([`ops`]), security hardening ([`security`]), the training-jobs API ([`training`]) and the jobs WebSocket ([`ws`]), on the
+//! ([`ops`]), the access log and Sentry ([`observability`]), security hardening ([`security`]),
+//! the training-jobs API ([`training`]) and the jobs WebSocket ([`ws`]), on the
 //! shared app set-up ([`common`]).
 
 mod accounts;
@@ -17,6 +18,7 @@ mod forecast;
 mod front;
 mod ingest;
 mod learning;
+mod observability;
 mod ops;
 mod security;
 mod training;

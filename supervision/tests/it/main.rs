@@ -1,5 +1,6 @@
 //! Supervision: a handler panic answers the caller with an error, the actor restarts with fresh
-//! state and keeps answering, restarts are counted, and the intensity limit escalates.
+//! state and keeps answering, restarts are counted, the intensity limit escalates, and each panic
+//! reaches Sentry tagged with the actor.
 
 use std::time::Duration;
 
@@ -169,4 +170,33 @@ async fn too_many_restarts_in_the_window_escalates() {
         Err(ActorError::Escalated { actor: "counter" })
     );
     assert_eq!(snapshot(&registry).restarts, 3);
+}
+
+#[test]
+fn actor_panics_reach_sentry_tagged_with_the_actor() {
+    let events = sentry::test::with_captured_events(|| {
+        actix_rt::System::new().block_on(async {
+            let (registry, counter) = start(5);
+            counter.ask(Boom).await.unwrap_err();
+            counter.ask(BoomLater).await.unwrap_err();
+            // The future's panic reaches the actor after the caller got its error.
+            eventually(|| snapshot(&registry).restarts == 2).await;
+        });
+    });
+    let mut messages: Vec<_> = events
+        .iter()
+        .map(|event| {
+            assert_eq!(event.level, sentry::Level::Error);
+            assert_eq!(event.tags.get("actor").map(String::as_str), Some("counter"));
+            event.message.clone().unwrap_or_default()
+        })
+        .collect();
+    messages.sort();
+    assert_eq!(
+        messages,
+        [
+            "actor counter panicked: boom in a future",
+            "actor counter panicked: boom in a handler"
+        ]
+    );
 }
