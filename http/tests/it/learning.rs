@@ -384,9 +384,13 @@ async fn every_tenth_correction_queues_exactly_one_job() {
     for res in answers {
         assert_eq!(res.status().as_u16(), 200);
         let body: Value = actix_web::test::read_body_json(res).await;
-        queued.insert(body["training_job_id"].as_str().unwrap().to_owned());
+        // A correction counted after another request queued the job finds nothing new since
+        // it and answers null (the job, reading corrections when it runs, still learns it).
+        if let Some(id) = body["training_job_id"].as_str() {
+            queued.insert(id.to_owned());
+        }
     }
-    assert_eq!(queued.len(), 1);
+    assert_eq!(queued.len(), 1, "{queued:?}");
     assert_eq!(jobs().await, "1");
     // Corrections after the job was queued start counting again.
     execute(
