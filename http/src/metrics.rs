@@ -51,9 +51,13 @@ async fn scrape(state: web::Data<AppState>, handle: web::Data<PrometheusHandle>)
         .body(handle.render())
 }
 
-/// Sets the gauges from the registry, the health actor and the cache actor. An actor that does
+/// Sets the gauges from the pools, the registry, the health actor and the cache actor. An actor that does
 /// not answer leaves its gauges as they were (its own status says why).
 async fn collect(state: &AppState) {
+    pool("postgres", state.pools.postgres.state());
+    if let Some(redis) = &state.pools.redis {
+        pool("redis", redis.state());
+    }
     for actor in state.registry.snapshot() {
         for status in ACTOR_STATUSES {
             gauge!(names::ACTOR_STATUS, "actor" => actor.name, "status" => status_name(status))
@@ -104,6 +108,12 @@ async fn collect(state: &AppState) {
         }
         gauge!(names::CACHE_MEMORY_ENTRIES).set(stats.memory_entries as f64);
     }
+}
+
+/// The connection gauges of pool `name`.
+fn pool(name: &'static str, state: bb8::State) {
+    gauge!(names::POOL_CONNECTIONS, "pool" => name).set(f64::from(state.connections));
+    gauge!(names::POOL_IDLE, "pool" => name).set(f64::from(state.idle_connections));
 }
 
 /// Every actor status, each a series of [`names::ACTOR_STATUS`].

@@ -25,6 +25,9 @@ use crate::{Authenticator, RateLimiter};
 
 /// What handlers share: actor handles, the registry, the authenticator and the rate limiter.
 pub struct AppState {
+    /// The process's shared Postgres pool and the cache's Redis pool, for their metrics only
+    /// (actors own the work done with them).
+    pub pools: Pools,
     /// The health actor.
     pub health: Handle<HealthService>,
     /// Whether the health actor's last Postgres probe failed (database work is refused at once).
@@ -67,6 +70,14 @@ pub struct AppState {
     pub anomaly: Handle<AnomalyService>,
     /// New anomaly alerts of every process.
     pub alerts: Bus<AlertRaised>,
+}
+
+/// The pools whose state `/metrics` reports.
+pub struct Pools {
+    /// The shared Postgres pool.
+    pub postgres: PgPool,
+    /// The cache's Redis pool (`None`: no Redis).
+    pub redis: Option<RedisPool>,
 }
 
 /// What one process's [`AppState`] is built from.
@@ -135,6 +146,10 @@ impl AppState {
             auth,
             chaos_enabled,
         } = wiring;
+        let pools = Pools {
+            postgres: pg.clone(),
+            redis: cache_redis.clone(),
+        };
         let postgres = PostgresFlag::default();
         let health = {
             let (pg, registry, events, flag) = (
@@ -191,6 +206,7 @@ impl AppState {
             IngestService::new(pg.clone(), ingest_parsers, brain.clone())
         });
         web::Data::new(AppState {
+            pools,
             health,
             postgres,
             ingest,
