@@ -436,6 +436,7 @@ mod tests {
             pending: 0,
             processing: 0,
             failed_last_day: 0,
+            live_jobs: Default::default(),
         }
     }
 

@@ -14,6 +14,9 @@ pub enum JobKind {
 }
 
 impl JobKind {
+    /// Every kind.
+    pub const ALL: [JobKind; 2] = [Self::Categorizer, Self::Forecaster];
+
     /// The kind as stored in `training_jobs.kind`.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -3,8 +3,9 @@
 //!
 //! Counters and histograms are recorded where things happen (requests in
 //! [`crate::request_context`], refusals in [`crate::rate_limit`], handlers and escalations in the
-//! supervision crate); the state-like gauges — actors, dependencies, readiness, event bus, job
-//! queue, cache — are read from their owners when Prometheus scrapes.
+//! supervision crate, jobs, imports and classifications in their domains, live connections in
+//! their routes); the state-like gauges — actors, dependencies, readiness, event bus, job queue,
+//! cache — are read from their owners when Prometheus scrapes.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -15,6 +16,7 @@ use scale_actors::cache::service::Stats;
 use scale_actors::cache::Backend;
 use scale_actors::events::BusStatus;
 use scale_actors::health::{DependencyHealth, DependencyStatus, GetHealth, Readiness};
+use scale_actors::jobs::{JobKind, JobStatus};
 use scale_monitoring::metrics::names;
 use scale_supervision::ActorStatus;
 
@@ -97,6 +99,16 @@ async fn collect(state: &AppState) {
             gauge!(names::JOBS_LEASED).set(activity.live_leases as f64);
             gauge!(names::JOBS_OLDEST_PENDING_AGE).set(age(activity.oldest_due_since));
             gauge!(names::JOBS_PROCESSING_STALE).set(age(activity.stalest_processing_since));
+            for kind in JobKind::ALL.map(JobKind::as_str) {
+                for status in [JobStatus::Pending, JobStatus::Processing].map(JobStatus::as_str) {
+                    let live = &activity.live_jobs.0;
+                    let count = live
+                        .iter()
+                        .find(|c| c.kind == kind && c.status == status)
+                        .map_or(0, |c| c.count);
+                    gauge!(names::JOBS, "kind" => kind, "status" => status).set(count as f64);
+                }
+            }
         }
     }
     if let Ok(stats) = state.cache.ask(Stats).await {

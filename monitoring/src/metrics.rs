@@ -65,6 +65,37 @@ pub mod names {
     pub const CACHE_MEMORY_ENTRIES: &str = "scale_cache_memory_entries";
     /// Counter of requests refused by the rate limiter, by `tier`.
     pub const RATE_LIMITED: &str = "scale_rate_limited_total";
+    /// Gauge of training jobs by `kind` and live `status` (`pending`, `processing`), read from
+    /// the job table (the same in every process).
+    pub const JOBS: &str = "scale_jobs";
+    /// Counter of job attempts this process ran, by `kind` and `outcome` (`completed`,
+    /// `retried`, `failed`, `released`, `lost`, `unrecorded`).
+    pub const JOB_ATTEMPTS: &str = "scale_job_attempts_total";
+    /// Histogram of job attempt durations, labelled like [`JOB_ATTEMPTS`].
+    pub const JOB_ATTEMPT_DURATION: &str = "scale_job_attempt_duration_seconds";
+    /// Counter of jobs whose lease expired and that this process's reaper settled, by
+    /// `outcome` (`retried`, `failed`).
+    pub const JOBS_REAPED: &str = "scale_jobs_reaped_total";
+    /// Counter of statement imports by `format` (`csv`, `xlsx`, `xls`, `json`, `other`) and
+    /// `outcome` (`imported`, `duplicate_file`, `rejected`, `failed`).
+    pub const IMPORTS: &str = "scale_imports_total";
+    /// Histogram of import durations, labelled like [`IMPORTS`].
+    pub const IMPORT_DURATION: &str = "scale_import_duration_seconds";
+    /// Counter of the rows of imported files by `result` (`inserted`, or why a row was
+    /// skipped: `duplicate`, `zero_amount`, `invalid_date`, `invalid_row`).
+    pub const IMPORT_ROWS: &str = "scale_import_rows_total";
+    /// Counter of categories decided, by `path` (`import`: rows stored; `classify`: answered,
+    /// not stored; `recategorize`: rows re-decided after a categorizer job), `source` (`rule`,
+    /// `model`, `user`, `fallback`, and `client` on imports) and `needs_review`.
+    pub const CLASSIFICATIONS: &str = "scale_classifications_total";
+    /// Counter of categories a user changed by hand, by the `source` that had decided them.
+    pub const CORRECTIONS: &str = "scale_category_corrections_total";
+    /// Gauge of open live connections by `stream` (`websocket`, `jobs_sse`, `alerts_sse`,
+    /// `ops_sse`).
+    pub const STREAM_CONNECTIONS: &str = "scale_stream_connections";
+    /// Counter of events for live connections by `stream` and `result` (`delivered`,
+    /// `dropped`: the client fell behind and was disconnected).
+    pub const STREAM_EVENTS: &str = "scale_stream_events_total";
 }
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -86,6 +117,11 @@ pub fn install() -> PrometheusHandle {
             handle
         })
         .clone()
+}
+
+/// The recorder's handle when [`install`] ran (`None`: this process records no metrics).
+pub fn installed() -> Option<PrometheusHandle> {
+    HANDLE.get().cloned()
 }
 
 fn describe() {
@@ -153,6 +189,76 @@ fn describe() {
         RATE_LIMITED,
         "Requests refused by the rate limiter, by tier."
     );
+    describe_gauge!(JOBS, "Training jobs pending or processing, by kind.");
+    describe_counter!(JOB_ATTEMPTS, "Job attempts run, by kind and outcome.");
+    describe_histogram!(
+        JOB_ATTEMPT_DURATION,
+        Unit::Seconds,
+        "Job attempt durations, by kind and outcome."
+    );
+    describe_counter!(
+        JOBS_REAPED,
+        "Jobs with an expired lease settled by the reaper, by outcome."
+    );
+    describe_counter!(IMPORTS, "Statement imports, by format and outcome.");
+    describe_histogram!(
+        IMPORT_DURATION,
+        Unit::Seconds,
+        "Statement import durations, by format and outcome."
+    );
+    describe_counter!(
+        IMPORT_ROWS,
+        "Rows of imported files, inserted or skipped by reason."
+    );
+    describe_counter!(
+        CLASSIFICATIONS,
+        "Categories decided, by source and whether they need review."
+    );
+    describe_counter!(
+        CORRECTIONS,
+        "Categories changed by hand, by the source that had decided them."
+    );
+    describe_gauge!(STREAM_CONNECTIONS, "Open live connections, by stream.");
+    describe_counter!(
+        STREAM_EVENTS,
+        "Events for live connections, delivered or dropped, by stream."
+    );
+}
+
+/// One open live connection of a `stream`, counted in [`names::STREAM_CONNECTIONS`] from its
+/// creation until it is dropped; events sent on it are counted in [`names::STREAM_EVENTS`].
+#[derive(Debug)]
+pub struct LiveConnection {
+    stream: &'static str,
+}
+
+impl LiveConnection {
+    /// Counts a connection of `stream` as open.
+    pub fn open(stream: &'static str) -> Self {
+        metrics::gauge!(names::STREAM_CONNECTIONS, "stream" => stream).increment(1.0);
+        Self { stream }
+    }
+
+    /// Counts `events` delivered to the client.
+    pub fn delivered(&self, events: u64) {
+        self.events("delivered", events);
+    }
+
+    /// Counts `events` the client missed (it fell behind).
+    pub fn dropped(&self, events: u64) {
+        self.events("dropped", events);
+    }
+
+    fn events(&self, result: &'static str, events: u64) {
+        metrics::counter!(names::STREAM_EVENTS, "stream" => self.stream, "result" => result)
+            .increment(events);
+    }
+}
+
+impl Drop for LiveConnection {
+    fn drop(&mut self) {
+        metrics::gauge!(names::STREAM_CONNECTIONS, "stream" => self.stream).decrement(1.0);
+    }
 }
 
 /// The class of an HTTP status: `2xx`, `4xx`…

@@ -187,3 +187,208 @@ async fn a_real_prometheus_scrapes_the_binary() {
     let after = prometheus.eventually(query, |v| v >= before + 5.0).await;
     assert!(after >= before + 5.0);
 }
+
+/// `POST path` with a JSON body and a bearer token; returns the status and the body.
+async fn post_json(server: &Server, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+    let res = server
+        .http
+        .post(format!("{}{path}", server.base))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+/// Uploads `bytes` as `filename` to `/ingest/import`; returns the status.
+async fn upload(server: &Server, token: &str, filename: &str, bytes: &[u8]) -> StatusCode {
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(filename.to_owned()),
+    );
+    let res = server
+        .http
+        .post(format!("{}/ingest/import", server.base))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    res.status()
+}
+
+#[tokio::test]
+async fn imports_classifications_corrections_jobs_and_live_connections_are_counted() {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let db = TestDatabase::create();
+    let server = Server::start(
+        &db.url(),
+        &[("METRICS_ADDR", "127.0.0.1:0"), ("TRAINING_POLL_MS", "100")],
+    );
+    let token = user_token();
+
+    // A WebSocket following every job of the user.
+    let url = format!("{}/ws/jobs", server.base.replacen("http", "ws", 1));
+    let mut request = url.into_client_request().unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        format!("bearer, {token}").parse().unwrap(),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let within = Duration::from_secs(5);
+    assert_eq!(
+        crate::e2e_training::next_text(&mut ws, within).await["type"],
+        "authenticated"
+    );
+    let subscribe = serde_json::json!({"type": "subscribe", "all": true});
+    ws.send(Message::text(subscribe.to_string())).await.unwrap();
+    assert_eq!(
+        crate::e2e_training::next_text(&mut ws, within).await["type"],
+        "subscribed"
+    );
+
+    // A CSV with a rule's row, a zero amount and a row without a date; then the same file
+    // again, and a file that is no statement.
+    let csv = "Date,Description,Amount\n\
+               2025-03-01,UPI/DR/412345678901/SWIGGY/YESB/swiggy@ybl/Paym,-320\n\
+               2025-03-02,KAVERI TEXTILE MILLS 55667788,0\n\
+               not a date,KAVERI TEXTILE MILLS 99887766,-1800\n\
+               2025-03-04,zq,-15\n";
+    assert_eq!(
+        upload(&server, &token, "march.CSV", csv.as_bytes()).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        upload(&server, &token, "march.csv", csv.as_bytes()).await,
+        StatusCode::CONFLICT
+    );
+    let refused = upload(&server, &token, "junk.csv", b"\0\0\0 no statement here\n").await;
+    assert!(refused.is_client_error(), "{refused}");
+    let (status, _) = post_json(
+        &server,
+        &token,
+        "/categorization/classify",
+        serde_json::json!({"description": "SWIGGY ORDER 991", "amount": -250}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // The rule's row is corrected by hand.
+    let listed: Value = server
+        .get_as(&token, "/accounts/transactions?limit=10")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let swiggy = listed["transactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["description"].as_str().unwrap().contains("SWIGGY"))
+        .unwrap_or_else(|| panic!("{listed}"));
+    assert_eq!(swiggy["category_source"], "rule", "{swiggy}");
+    let res = server
+        .http
+        .patch(format!(
+            "{}/accounts/transactions/{}",
+            server.base,
+            swiggy["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"category": "Groceries"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    // A job runs to its end; its events reach the WebSocket.
+    let (status, created) = post_json(
+        &server,
+        &token,
+        "/training/jobs",
+        serde_json::json!({"kind": "categorizer"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{created}");
+    loop {
+        let event = crate::e2e_training::next_text(&mut ws, Duration::from_secs(60)).await;
+        if event["status"] == "completed" || event["status"] == "failed" {
+            assert_eq!(event["status"], "completed", "{event}");
+            break;
+        }
+    }
+
+    let counted = |text: &str, series: &str| value(text, series).unwrap_or(0.0);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let text = loop {
+        // The attempt is counted once its end is written, just after the event went out.
+        let text = exposition(&server).await;
+        let attempts = r#"scale_job_attempts_total{kind="categorizer",outcome="completed"}"#;
+        if counted(&text, attempts) == 1.0 || Instant::now() > deadline {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    for (series, want) in [
+        (
+            r#"scale_imports_total{format="csv",outcome="imported"}"#,
+            1.0,
+        ),
+        (
+            r#"scale_imports_total{format="csv",outcome="duplicate_file"}"#,
+            1.0,
+        ),
+        (
+            r#"scale_imports_total{format="csv",outcome="rejected"}"#,
+            1.0,
+        ),
+        (r#"scale_import_rows_total{result="inserted"}"#, 2.0),
+        (r#"scale_import_rows_total{result="zero_amount"}"#, 1.0),
+        (r#"scale_import_rows_total{result="invalid_date"}"#, 1.0),
+        (
+            r#"scale_classifications_total{path="import",source="rule",needs_review="false"}"#,
+            1.0,
+        ),
+        (r#"scale_category_corrections_total{source="rule"}"#, 1.0),
+        (
+            r#"scale_job_attempts_total{kind="categorizer",outcome="completed"}"#,
+            1.0,
+        ),
+        (r#"scale_stream_connections{stream="websocket"}"#, 1.0),
+    ] {
+        assert_eq!(counted(&text, series), want, "{series} in\n{text}");
+    }
+    let classified: f64 = text
+        .lines()
+        .filter(|line| line.starts_with(r#"scale_classifications_total{path="classify""#))
+        .map(|line| line.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+        .sum();
+    assert_eq!(classified, 1.0, "{text}");
+    let delivered = r#"scale_stream_events_total{stream="websocket",result="delivered"}"#;
+    assert!(counted(&text, delivered) >= 2.0, "{text}");
+    assert!(
+        text.contains(r#"scale_jobs{kind="categorizer",status="pending"} 0"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"scale_job_attempt_duration_seconds_bucket{kind="categorizer",outcome="completed",le="+Inf"} 1"#), "{text}");
+
+    // Closing the WebSocket closes its gauge.
+    drop(ws);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let text = exposition(&server).await;
+        if counted(&text, r#"scale_stream_connections{stream="websocket"}"#) == 0.0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the closed WebSocket is still counted"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -24,6 +24,7 @@ use uuid::Uuid;
 use super::edits::{sign_change, ProfileUpdate, SignChange, TransactionEdit};
 use super::filters::ListQuery;
 use super::AccountsError;
+use crate::categorization::telemetry;
 use crate::error::CoreError;
 use crate::pagination::Cursor;
 
@@ -308,13 +309,15 @@ pub async fn get(pool: &PgPool, user: Uuid, id: Uuid) -> Result<TransactionView,
     .await
 }
 
-/// The current category of a locked row.
+/// The current category of a locked row, and what decided it.
 #[derive(QueryableByName)]
 struct CurrentCategory {
     #[diesel(sql_type = SqlUuid)]
     id: Uuid,
     #[diesel(sql_type = Text)]
     category: String,
+    #[diesel(sql_type = Text)]
+    category_source: String,
 }
 
 const UPDATE_TRANSACTION: &str = "\
@@ -354,7 +357,7 @@ pub const MAX_SIMILAR: i64 = 10_000;
 /// them; returns their ids and categories, the named transaction first (none when it does not
 /// exist).
 const LOCK_SIMILAR: &str = "\
-SELECT t.id, t.category
+SELECT t.id, t.category, t.category_source
 FROM transactions t JOIN transactions n ON n.user_id = $1 AND n.id = $2
 WHERE t.user_id = $1
   AND (t.id = n.id
@@ -369,7 +372,7 @@ FOR UPDATE OF t";
 /// Applies `edit` to `user`'s transaction `id` in one database transaction. A category change
 /// is a manual correction (categorisation spec §5.7): `is_manual` is set, `original_category`
 /// keeps the first category, the Income sign rule applies and the `training_corrections` row
-/// of this transaction is upserted.
+/// of this transaction is upserted. The correction is counted by the source it overrides.
 pub async fn update(
     pool: &PgPool,
     user: Uuid,
@@ -377,9 +380,10 @@ pub async fn update(
     edit: &TransactionEdit,
 ) -> Result<TransactionView, AccountsError> {
     let mut conn = connect(pool).await?;
-    as_user::<_, AccountsError, _>(&mut conn, user, async |conn| {
+    let (row, corrected) = as_user::<_, AccountsError, _>(&mut conn, user, async |conn| {
         let current: CurrentCategory = diesel::sql_query(
-            "SELECT id, category FROM transactions WHERE user_id = $1 AND id = $2 FOR UPDATE",
+            "SELECT id, category, category_source FROM transactions \
+             WHERE user_id = $1 AND id = $2 FOR UPDATE",
         )
         .bind::<SqlUuid, _>(user)
         .bind::<SqlUuid, _>(id)
@@ -410,16 +414,21 @@ pub async fn update(
                 .execute(conn)
                 .await?;
         }
-        Ok(row)
+        Ok((row, corrected.map(|_| current.category_source)))
     })
-    .await
+    .await?;
+    if let Some(source) = corrected {
+        telemetry::record_correction(&source);
+    }
+    Ok(row)
 }
 
 /// Sets `user`'s transaction `id` to `category` by hand (categorisation spec §5.7), and with
 /// `apply_to_similar` the transactions like it that nobody corrected by hand (at most
 /// [`MAX_SIMILAR`]), in one database transaction: each becomes `manual` with its first
 /// category kept, the Income sign rule applies per row, and each row's correction is upserted.
-/// Returns the ids changed, the named transaction first.
+/// Returns the ids changed, the named transaction first. Each row whose category changed is
+/// counted as a correction of the source that had decided it.
 pub async fn correct_category(
     pool: &PgPool,
     user: Uuid,
@@ -428,7 +437,7 @@ pub async fn correct_category(
     apply_to_similar: bool,
 ) -> Result<Vec<Uuid>, AccountsError> {
     let mut conn = connect(pool).await?;
-    as_user::<_, AccountsError, _>(&mut conn, user, async |conn| {
+    let rows = as_user::<_, AccountsError, _>(&mut conn, user, async |conn| {
         let rows: Vec<CurrentCategory> = diesel::sql_query(LOCK_SIMILAR)
             .bind::<SqlUuid, _>(user)
             .bind::<SqlUuid, _>(id)
@@ -462,9 +471,13 @@ pub async fn correct_category(
             .bind::<Array<SqlUuid>, _>(&ids)
             .execute(conn)
             .await?;
-        Ok(ids)
+        Ok(rows)
     })
-    .await
+    .await?;
+    for row in rows.iter().filter(|row| row.category != category) {
+        telemetry::record_correction(&row.category_source);
+    }
+    Ok(rows.into_iter().map(|row| row.id).collect())
 }
 
 /// Deletes `user`'s transaction `id`.

@@ -14,7 +14,7 @@
 //! overrides and prototype boosts; [`model`] fits per-label prototypes from a user's labelled
 //! rows and corrections, and [`fitter`] runs that fit as a training job, after which
 //! [`recategorize`] applies the new model to the user's transactions; [`corrections`] reads
-//! and stores what users teach.
+//! and stores what users teach. [`telemetry`] counts what is decided and corrected.
 
 pub mod brain;
 pub mod corrections;
@@ -34,4 +34,5 @@ pub mod rules;
 pub mod service;
 pub mod signals;
 pub mod synthetic;
+pub mod telemetry;
 pub mod trainer;

@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::brain::Brain;
 use super::corrections::teachings;
+use super::telemetry;
 use crate::error::CoreError;
 use crate::events::JobEvent;
 use crate::training::store::{annotate, JobView};
@@ -110,6 +111,7 @@ pub async fn recategorize(pool: &PgPool, brain: Arc<Brain>, user: Uuid) -> Resul
                 .map(|row| (row.description.as_str(), Some(row.amount)))
                 .collect();
             let answers = brain.classifier().classify_batch(&items, layer.as_ref());
+            telemetry::record_decisions("recategorize", &answers);
             (rows.iter().map(|row| row.id).collect::<Vec<_>>(), answers)
         })
         .await

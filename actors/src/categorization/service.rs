@@ -23,6 +23,7 @@ use super::brain::BrainCell;
 use super::corrections::{self, teachings};
 use super::personal::PersonalLayer;
 use super::resolve::{Classification, NoOverrides, Overrides};
+use super::telemetry;
 use crate::cache::lru::Lru;
 use crate::error::CoreError;
 use crate::events::{Bus, EventBus, Topic};
@@ -249,9 +250,12 @@ impl Handles<Classify> for ClassifierService {
                     Some(layer) => layer.as_ref(),
                     None => &NoOverrides,
                 };
-                brain
-                    .classifier()
-                    .classify_batch_on(&items, overrides, *CLASSIFY_THREADS)
+                let answers =
+                    brain
+                        .classifier()
+                        .classify_batch_on(&items, overrides, *CLASSIFY_THREADS);
+                telemetry::record_decisions("classify", &answers);
+                answers
             });
             Ok(task
                 .await

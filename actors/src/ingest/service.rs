@@ -1,8 +1,10 @@
 //! The ingest actor. It owns the Postgres pool used for imports and a bound on concurrent
 //! parses; parsing runs on tokio's blocking pool so no arbiter is ever busy with it. A panic in
-//! a parser restarts the actor like any handler panic.
+//! a parser restarts the actor like any handler panic. Every import is counted and timed by
+//! format and outcome, with its rows by result ([`names::IMPORTS`], [`names::IMPORT_ROWS`]).
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use scale_schema::PgPool;
 use scale_statements::pipeline::{self, Page, Window};
@@ -16,6 +18,7 @@ use super::uploads::{self, Chunk, UploadedFile};
 use super::IngestError;
 use crate::categorization::brain::BrainCell;
 use crate::error::CoreError;
+use scale_monitoring::metrics::names;
 use scale_supervision::{Handles, Reply, Request, Service, ServiceContext};
 
 /// Parse without writing (`POST /ingest/parse`), returning the transactions `window` selects.
@@ -155,8 +158,9 @@ impl Handles<ImportUpload> for IngestService {
     ) -> Reply<Result<ImportOutcome, IngestError>> {
         let (target, permits) = (self.target(), self.parsers.clone());
         Reply::later(async move {
+            let import = ImportMetrics::start(file_format(&msg.upload.filename));
             let _permit = parser_permit(permits).await?;
-            streaming::import_file(&target, msg.user, msg.upload, msg.force).await
+            import.ended(streaming::import_file(&target, msg.user, msg.upload, msg.force).await)
         })
     }
 }
@@ -169,9 +173,10 @@ impl Handles<ImportRows> for IngestService {
     ) -> Reply<Result<ImportOutcome, IngestError>> {
         let (target, permits) = (self.target(), self.parsers.clone());
         Reply::later(async move {
+            let import = ImportMetrics::start("json");
             let _permit = parser_permit(permits).await?;
             let filename = msg.filename.as_deref();
-            streaming::import_rows(
+            let imported = streaming::import_rows(
                 &target,
                 msg.user,
                 msg.rows,
@@ -180,8 +185,84 @@ impl Handles<ImportRows> for IngestService {
                 msg.force,
                 msg.chunk,
             )
-            .await
+            .await;
+            import.ended(imported)
         })
+    }
+}
+
+/// The format label of an uploaded file, from its extension.
+fn file_format(filename: &str) -> &'static str {
+    let extension = filename
+        .rsplit_once('.')
+        .map(|(_, ext)| ext.to_ascii_lowercase());
+    match extension.as_deref() {
+        Some("csv") => "csv",
+        Some("xlsx") => "xlsx",
+        Some("xls") => "xls",
+        Some("json") => "json",
+        _ => "other",
+    }
+}
+
+/// One import being counted: [`ImportMetrics::ended`] records its outcome; dropped before that
+/// (its parser panicked, or its permit was refused) it counts as `failed`.
+struct ImportMetrics {
+    format: &'static str,
+    started: Instant,
+    recorded: bool,
+}
+
+impl ImportMetrics {
+    fn start(format: &'static str) -> Self {
+        Self {
+            format,
+            started: Instant::now(),
+            recorded: false,
+        }
+    }
+
+    /// Records how the import ended and passes its result on.
+    fn ended(
+        mut self,
+        result: Result<ImportOutcome, IngestError>,
+    ) -> Result<ImportOutcome, IngestError> {
+        let outcome = match &result {
+            Ok(imported) => {
+                for (rows, result) in [
+                    (imported.inserted, "inserted"),
+                    (imported.skipped_duplicates, "duplicate"),
+                    (imported.skipped_zero_amount, "zero_amount"),
+                    (imported.skipped_invalid_date, "invalid_date"),
+                    (imported.skipped_invalid_row, "invalid_row"),
+                ] {
+                    metrics::counter!(names::IMPORT_ROWS, "result" => result)
+                        .increment(rows as u64);
+                }
+                "imported"
+            }
+            Err(IngestError::FileAlreadyImported { .. }) => "duplicate_file",
+            Err(IngestError::Core(_)) => "failed",
+            Err(_) => "rejected",
+        };
+        self.record(outcome);
+        result
+    }
+
+    fn record(&mut self, outcome: &'static str) {
+        self.recorded = true;
+        let format = self.format;
+        metrics::counter!(names::IMPORTS, "format" => format, "outcome" => outcome).increment(1);
+        metrics::histogram!(names::IMPORT_DURATION, "format" => format, "outcome" => outcome)
+            .record(self.started.elapsed().as_secs_f64());
+    }
+}
+
+impl Drop for ImportMetrics {
+    fn drop(&mut self) {
+        if !self.recorded {
+            self.record("failed");
+        }
     }
 }
 

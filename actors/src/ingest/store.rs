@@ -6,7 +6,8 @@
 
 use std::future::Future;
 
-use diesel::sql_types::{Array, Bool, Date, Float4, Nullable, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Bool, Date, Float4, Nullable, Text, Uuid as SqlUuid};
+use diesel::QueryableByName;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rust_decimal::prelude::ToPrimitive;
 use scale_schema::{as_user, PgPool};
@@ -24,6 +25,7 @@ use crate::categorization::brain::Brain;
 use crate::categorization::corrections::teachings;
 use crate::categorization::model::known_label;
 use crate::categorization::resolve::{Classifier, Overrides};
+use crate::categorization::telemetry;
 use crate::error::CoreError;
 use scale_statements::warning::Warning;
 
@@ -81,19 +83,24 @@ pub async fn import(
         .get()
         .await
         .map_err(|e| IngestError::Core(CoreError::Database(e.into())))?;
-    let (uploaded_file_id, inserted, summary, progress) =
+    let (uploaded_file_id, stored, summary, progress) =
         as_user::<_, TxError, _>(&mut conn, user, async |conn| {
             let slot = uploads::begin(conn, user, upload).await?;
-            let mut inserted = 0;
+            let mut stored = Vec::new();
             while let Some(chunk) = chunks.recv().await {
-                inserted += insert_rows(conn, user, slot.id, chunk).await?;
+                stored.extend(insert_rows(conn, user, slot.id, chunk).await?);
             }
+            let inserted = stored.iter().map(|s| s.rows as usize).sum();
             let summary = parsed.await.map_err(TxError::Ingest)?;
             let progress = uploads::finish(conn, &slot, inserted, summary.transactions).await?;
-            Ok((slot.id, inserted, summary, progress))
+            Ok((slot.id, stored, summary, progress))
         })
         .await
         .map_err(IngestError::from)?;
+    for decided in &stored {
+        telemetry::record_stored(&decided.source, decided.needs_review, decided.rows as u64);
+    }
+    let inserted = stored.iter().map(|s| s.rows as usize).sum();
     let skipped = summary.skipped;
     Ok(ImportOutcome {
         inserted,
@@ -251,12 +258,25 @@ impl Batch {
     }
 }
 
+/// Rows a batch stored with the same category source and review flag.
+#[derive(QueryableByName)]
+struct Stored {
+    #[diesel(sql_type = Text)]
+    source: String,
+    #[diesel(sql_type = Bool)]
+    needs_review: bool,
+    #[diesel(sql_type = BigInt)]
+    rows: i64,
+}
+
+/// Inserts a batch; returns what was stored (rows already stored are skipped) by category
+/// source and review flag.
 async fn insert_rows(
     conn: &mut AsyncPgConnection,
     user: Uuid,
     upload: Uuid,
     c: Batch,
-) -> Result<usize, TxError> {
+) -> Result<Vec<Stored>, TxError> {
     Ok(diesel::sql_query(INSERT_BATCH)
         .bind::<SqlUuid, _>(user)
         .bind::<SqlUuid, _>(upload)
@@ -277,15 +297,18 @@ async fn insert_rows(
         .bind::<Array<Text>, _>(c.category_sources)
         .bind::<Array<Nullable<Float4>>, _>(c.category_confidences)
         .bind::<Array<Bool>, _>(c.needs_review)
-        .execute(conn)
+        .load(conn)
         .await?)
 }
 
 const INSERT_BATCH: &str = "\
+WITH stored AS (
 INSERT INTO transactions (user_id, uploaded_file_id, fingerprint_version, id, transaction_date,
     amount, currency, type, description, merchant_name, category, payment_method, reference,
     status, fingerprint, raw_data, category_source, category_confidence, needs_review)
 SELECT $1, $2, $3, r.* FROM unnest($4::uuid[], $5::date[], $6::numeric[], $7::text[], $8::text[],
     $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
     $16::text[]::jsonb[], $17::text[], $18::real[], $19::bool[]) AS r
-ON CONFLICT (user_id, fingerprint) DO NOTHING";
+ON CONFLICT (user_id, fingerprint) DO NOTHING
+RETURNING category_source, needs_review)
+SELECT category_source AS source, needs_review, count(*) AS rows FROM stored GROUP BY 1, 2";

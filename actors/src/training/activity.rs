@@ -1,14 +1,14 @@
 //! What the job table says about the workers of every process: when a job was last claimed,
 //! how many leases are live now, how long the oldest due job has waited and how many jobs are
-//! pending, processing or recently failed. A process that runs no worker reports this instead of
+//! pending, processing (also by kind) or recently failed. A process that runs no worker reports this instead of
 //! assuming that some worker is up.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, Timestamptz};
+use diesel::sql_types::{BigInt, Jsonb, Nullable, Timestamptz};
 use diesel_async::RunQueryDsl;
 use scale_schema::PgPool;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::queue::{finish, Acting};
 use super::TrainingError;
@@ -38,6 +38,32 @@ pub struct WorkerActivity {
     /// Jobs that failed for good in the last 24 hours.
     #[diesel(sql_type = BigInt)]
     pub failed_last_day: i64,
+    /// Pending and processing jobs by kind.
+    #[diesel(sql_type = Jsonb, deserialize_as = serde_json::Value)]
+    pub live_jobs: LiveJobs,
+}
+
+/// How many jobs of a kind are in a live status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveJobCount {
+    /// The job kind, as stored.
+    pub kind: String,
+    /// `pending` or `processing`.
+    pub status: String,
+    /// Jobs of that kind in that status.
+    pub count: i64,
+}
+
+/// Every kind and live status with at least one job.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct LiveJobs(pub Vec<LiveJobCount>);
+
+/// Reads the `live_jobs` column (the query builds its exact shape; anything else reads as none).
+impl From<serde_json::Value> for LiveJobs {
+    fn from(value: serde_json::Value) -> Self {
+        serde_json::from_value(value).unwrap_or_default()
+    }
 }
 
 const ACTIVITY: &str = "SELECT \
@@ -51,7 +77,11 @@ const ACTIVITY: &str = "SELECT \
     (SELECT count(*) FROM training_jobs WHERE status = 'pending') AS pending, \
     (SELECT count(*) FROM training_jobs WHERE status = 'processing') AS processing, \
     (SELECT count(*) FROM training_jobs \
-        WHERE status = 'failed' AND finished_at > now() - interval '1 day') AS failed_last_day";
+        WHERE status = 'failed' AND finished_at > now() - interval '1 day') AS failed_last_day, \
+    (SELECT coalesce(jsonb_agg(jsonb_build_object('kind', kind, 'status', status, 'count', n) \
+        ORDER BY kind, status), '[]') \
+        FROM (SELECT kind, status, count(*) AS n FROM training_jobs \
+            WHERE status IN ('pending', 'processing') GROUP BY kind, status) live) AS live_jobs";
 
 /// Reads the workers' activity from the job table.
 pub async fn worker_activity(pool: &PgPool) -> Result<WorkerActivity, TrainingError> {

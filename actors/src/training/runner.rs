@@ -1,7 +1,8 @@
 //! One attempt of a claimed job: load its data, fit on tokio's blocking pool, persist and
 //! publish each step, and meanwhile renew the lease, watch for cancellation and enforce the
 //! timeout. The attempt ends with exactly one fenced write (completed, failed or retried,
-//! released) unless the job was lost to a cancel or the reaper.
+//! released) unless the job was lost to a cancel or the reaper. Each attempt is counted and
+//! timed by kind and outcome ([`names::JOB_ATTEMPTS`], [`names::JOB_ATTEMPT_DURATION`]).
 
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,7 +19,8 @@ use super::queue::{self, Failure, Lease, Step};
 use super::store::JobView;
 use super::TrainingError;
 use crate::events::EventBus;
-use crate::jobs::JobKind;
+use crate::jobs::{JobKind, JobStatus};
+use scale_monitoring::metrics::names;
 use scale_supervision::panic_text;
 
 /// How often a running job checks that it still holds its lease (a cancel lands within this).
@@ -161,6 +163,7 @@ impl Attempt {
 
     /// Runs the attempt of the job just claimed as `claimed` to its end, publishing every change.
     pub async fn run(self, claimed: JobView) {
+        let started = Instant::now();
         self.bus.publish(claimed.event()).await;
         let _abandon = AbandonOnDrop(self.stop.clone());
         let registered = JobKind::parse(&claimed.kind).and_then(|kind| self.fitters.get(kind));
@@ -184,6 +187,20 @@ impl Attempt {
             Outcome::Released => queue::release(pool, lease).await,
             Outcome::Lost => Ok(None),
         };
+        let ended = match (&outcome, &written) {
+            (Outcome::Fitted(_), Ok(Some(_))) => "completed",
+            (Outcome::Failed(_), Ok(Some(view))) if view.status == JobStatus::Pending.as_str() => {
+                "retried"
+            }
+            (Outcome::Failed(_), Ok(Some(_))) => "failed",
+            (Outcome::Released, Ok(Some(_))) => "released",
+            (_, Ok(_)) => "lost",
+            (_, Err(_)) => "unrecorded",
+        };
+        let kind = JobKind::parse(&claimed.kind).map_or("unknown", JobKind::as_str);
+        metrics::counter!(names::JOB_ATTEMPTS, "kind" => kind, "outcome" => ended).increment(1);
+        metrics::histogram!(names::JOB_ATTEMPT_DURATION, "kind" => kind, "outcome" => ended)
+            .record(started.elapsed().as_secs_f64());
         match written {
             Ok(Some(view)) => {
                 self.bus.publish(view.event()).await;

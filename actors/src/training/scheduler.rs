@@ -24,6 +24,7 @@ use super::queue::{self, Claim};
 use super::runner::{Attempt, StopReason, StopSignal};
 use crate::events::{EventBus, JobEvent};
 use crate::jobs::JobStatus;
+use scale_monitoring::metrics::names;
 use scale_supervision::{every, spawn_then, Handles, Reply, Request, Service, ServiceContext};
 
 /// Stops claiming and hands every running job back to the queue; answers once they all
@@ -135,6 +136,12 @@ impl TrainingScheduler {
                 Ok(views) => {
                     for view in &views {
                         tracing::warn!(job = %view.id, status = %view.status, "reaped an expired lease");
+                        let outcome = if view.status == JobStatus::Pending.as_str() {
+                            "retried"
+                        } else {
+                            "failed"
+                        };
+                        metrics::counter!(names::JOBS_REAPED, "outcome" => outcome).increment(1);
                         bus.publish(view.event()).await;
                     }
                     !views.is_empty()

@@ -23,6 +23,7 @@ use scale_actors::anomaly::service::{
 use scale_actors::anomaly::settings::thresholds_from_json;
 use scale_actors::anomaly::store::Judged;
 use scale_actors::ingest::store::ImportOutcome;
+use scale_monitoring::metrics::LiveConnection;
 use serde_json::{json, Value};
 use tokio::sync::broadcast::{self, error::RecvError};
 use uuid::Uuid;
@@ -215,6 +216,7 @@ struct AlertStream {
     user: Uuid,
     live: broadcast::Receiver<Arc<AlertRaised>>,
     keep_alive: tokio::time::Interval,
+    metrics: LiveConnection,
 }
 
 impl AlertStream {
@@ -226,6 +228,7 @@ impl AlertStream {
             user,
             live,
             keep_alive,
+            metrics: LiveConnection::open("alerts_sse"),
         }
     }
 
@@ -235,9 +238,16 @@ impl AlertStream {
         loop {
             tokio::select! {
                 received = self.live.recv() => match received {
-                    Ok(raised) if raised.user_id == self.user => return Some(frame(&raised)),
+                    Ok(raised) if raised.user_id == self.user => {
+                        self.metrics.delivered(1);
+                        return Some(frame(&raised));
+                    }
                     Ok(_) => {}
-                    Err(RecvError::Lagged(_) | RecvError::Closed) => return None,
+                    Err(RecvError::Lagged(missed)) => {
+                        self.metrics.dropped(missed);
+                        return None;
+                    }
+                    Err(RecvError::Closed) => return None,
                 },
                 _ = self.keep_alive.tick() => return Some(Bytes::from_static(b": keep-alive\n\n")),
             }

@@ -26,6 +26,7 @@ use scale_actors::training::listing::{parse_kind, RawJobQuery};
 use scale_actors::training::service::{CancelJob, CreateJob, Events, GetJob, Latest, ListJobs};
 use scale_actors::training::store::JobView;
 use scale_actors::training::TrainingError;
+use scale_monitoring::metrics::LiveConnection;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::broadcast::{self, error::RecvError};
@@ -204,6 +205,8 @@ struct EventStream {
     keep_alive: tokio::time::Interval,
     /// Set after a final status was sent.
     done: bool,
+    /// This connection in the live-connection metrics.
+    metrics: LiveConnection,
 }
 
 impl EventStream {
@@ -227,6 +230,7 @@ impl EventStream {
             live,
             keep_alive,
             done: false,
+            metrics: LiveConnection::open("jobs_sse"),
         }
     }
 
@@ -241,6 +245,7 @@ impl EventStream {
                 }
                 self.last_seq = event.seq;
                 self.done = event.status.is_final();
+                self.metrics.delivered(1);
                 return Some(frame(&event));
             }
             if self.replaying {
@@ -276,7 +281,11 @@ impl EventStream {
                         }
                     }
                     Ok(_) => {}
-                    Err(RecvError::Lagged(_) | RecvError::Closed) => return None,
+                    Err(RecvError::Lagged(missed)) => {
+                        self.metrics.dropped(missed);
+                        return None;
+                    }
+                    Err(RecvError::Closed) => return None,
                 },
                 _ = self.keep_alive.tick() => return Some(Bytes::from_static(b": keep-alive\n\n")),
             }

@@ -38,6 +38,7 @@ use scale_actors::error::CoreError;
 use scale_actors::events::JobEvent;
 use scale_actors::training::service::GetJob;
 use scale_actors::training::TrainingError;
+use scale_monitoring::metrics::LiveConnection;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::{self, error::RecvError};
 use uuid::Uuid;
@@ -112,6 +113,7 @@ async fn jobs(
         alerts: None,
         heard: Instant::now(),
         expires: tokio::time::Instant::now(),
+        live: LiveConnection::open("websocket"),
     };
     actix_web::rt::spawn(connection.run(stream.max_frame_size(MAX_FRAME), offered));
     Ok(response)
@@ -254,6 +256,8 @@ struct Connection {
     alerts: Option<broadcast::Receiver<Arc<AlertRaised>>>,
     /// When the client last sent anything (a pong included).
     heard: Instant,
+    /// This connection in the live-connection metrics.
+    live: LiveConnection,
 }
 
 impl Connection {
@@ -487,11 +491,13 @@ impl Connection {
                 } else {
                     Outgoing::Event(&event)
                 };
-                self.send(&message).await
+                let sent = self.send(&message).await;
+                self.counted(sent)
             }
             Ok(_) => Ok(()),
             Err(RecvError::Lagged(missed)) => {
                 tracing::info!(user = %self.user, missed, "websocket: slow client dropped");
+                self.live.dropped(missed);
                 Err(close(CloseCode::Again, "slow consumer: events were missed"))
             }
             Err(RecvError::Closed) => Err(close(CloseCode::Away, "shutting down")),
@@ -504,11 +510,13 @@ impl Connection {
     ) -> Result<(), End> {
         match alert {
             Ok(alert) if alert.user_id == self.user => {
-                self.bounded(Message::Text(alert_text(&alert).into())).await
+                let sent = self.bounded(Message::Text(alert_text(&alert).into())).await;
+                self.counted(sent)
             }
             Ok(_) => Ok(()),
             Err(RecvError::Lagged(missed)) => {
                 tracing::info!(user = %self.user, missed, "websocket: slow client dropped");
+                self.live.dropped(missed);
                 Err(close(CloseCode::Again, "slow consumer: alerts were missed"))
             }
             Err(RecvError::Closed) => Err(close(CloseCode::Away, "shutting down")),
@@ -520,6 +528,15 @@ impl Connection {
             return Err(close(CloseCode::Policy, "no pong in time"));
         }
         self.bounded(Message::Ping(Default::default())).await
+    }
+
+    /// Counts an event frame as delivered or, when it could not be queued, dropped.
+    fn counted(&self, sent: Result<(), End>) -> Result<(), End> {
+        match &sent {
+            Ok(()) => self.live.delivered(1),
+            Err(_) => self.live.dropped(1),
+        }
+        sent
     }
 
     /// Queues `message`.

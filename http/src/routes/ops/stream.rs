@@ -15,6 +15,7 @@ use actix_web::HttpResponse;
 use chrono::Utc;
 use metrics_exporter_prometheus::PrometheusHandle;
 use scale_actors::health::{GetHealth, HealthReport};
+use scale_monitoring::metrics::LiveConnection;
 
 use super::feed::{self, HttpTotals, Inputs, Problem, Snapshot, Traffic};
 use crate::auth::AdminUser;
@@ -31,7 +32,7 @@ pub const KEPT_PROBLEMS: usize = 20;
 
 /// `GET /api/v1/ops/stream`: `event: snapshot` frames whose data is a [`Snapshot`].
 pub(super) async fn stream(_: AdminUser, state: web::Data<AppState>) -> HttpResponse {
-    let feed = Feed::new(state.into_inner(), scale_monitoring::metrics::install());
+    let feed = Feed::new(state.into_inner(), scale_monitoring::metrics::installed());
     let frames = futures_util::stream::unfold(feed, |mut feed| async move {
         let frame = feed.next_frame().await;
         Some((Ok::<_, Infallible>(frame), feed))
@@ -42,7 +43,8 @@ pub(super) async fn stream(_: AdminUser, state: web::Data<AppState>) -> HttpResp
 /// One connection's feed.
 struct Feed {
     state: Arc<AppState>,
-    metrics: PrometheusHandle,
+    /// The process's metrics (`None` when it records none: no request figures).
+    metrics: Option<PrometheusHandle>,
     /// When the feed looks next: [`PERIOD`] after the last look ended.
     next_look: tokio::time::Instant,
     /// Request totals read over the last [`WINDOW`], oldest first.
@@ -55,10 +57,12 @@ struct Feed {
     last: Option<Snapshot>,
     /// When a snapshot was last pushed.
     sent_at: Instant,
+    /// This connection in the live-connection metrics.
+    live: LiveConnection,
 }
 
 impl Feed {
-    fn new(state: Arc<AppState>, metrics: PrometheusHandle) -> Self {
+    fn new(state: Arc<AppState>, metrics: Option<PrometheusHandle>) -> Self {
         Self {
             state,
             metrics,
@@ -68,6 +72,7 @@ impl Feed {
             problems: VecDeque::new(),
             last: None,
             sent_at: Instant::now(),
+            live: LiveConnection::open("ops_sse"),
         }
     }
 
@@ -86,12 +91,21 @@ impl Feed {
             match data {
                 Some(Ok(json)) => {
                     self.sent_at = Instant::now();
+                    self.live.delivered(1);
                     return Bytes::from(format!("event: snapshot\ndata: {json}\n\n"));
                 }
                 Some(Err(err)) => tracing::warn!(%err, "cannot encode an ops snapshot"),
                 None => {}
             }
         }
+    }
+
+    /// The process's metrics in the exposition format (empty when it records none).
+    fn rendered_metrics(&self) -> String {
+        self.metrics
+            .as_ref()
+            .map(PrometheusHandle::render)
+            .unwrap_or_default()
     }
 
     /// Reads everything once and builds the snapshot, with the problems seen since the last.
@@ -101,7 +115,7 @@ impl Feed {
         }
         let now = Instant::now();
         self.samples
-            .push_back((now, HttpTotals::parse(&self.metrics.render())));
+            .push_back((now, HttpTotals::parse(&self.rendered_metrics())));
         while self
             .samples
             .get(1)
