@@ -62,6 +62,11 @@ pub struct Config {
     /// `METRICS_ADDR`: where `GET /metrics` is served, apart from the API (`None` when empty: not
     /// served). Bind it to a private interface: it has no authentication.
     pub metrics_addr: Option<SocketAddr>,
+    /// `METRICS_ENABLED`: whether the process records metrics at all (default true). Off, no
+    /// recorder is installed (every metric call is a no-op), `METRICS_ADDR` must stay empty and
+    /// the ops dashboard shows no request figures; `scale bench transactions` uses it to measure
+    /// what metrics cost.
+    pub metrics_enabled: bool,
     /// `JWT_SECRET`: HS256 signing secret (at least 32 bytes).
     pub jwt_secret: String,
     /// `JWT_JWKS_FILE`: optional JWKS with RS256/ES256 public keys.
@@ -243,17 +248,26 @@ impl Config {
             .to_string();
         let chaos_enabled = parse(&get, "CHAOS_ENABLED", "false")?;
         let training = training(&get, &default_workers, chaos_enabled)?;
+        let metrics_enabled: bool = parse(&get, "METRICS_ENABLED", "true")?;
+        let metrics_addr = lookup("METRICS_ADDR")
+            .map(|raw| {
+                raw.trim()
+                    .parse()
+                    .map_err(|_| invalid("METRICS_ADDR", format!("`{raw}` is not host:port")))
+            })
+            .transpose()?;
+        if metrics_addr.is_some() && !metrics_enabled {
+            return Err(invalid(
+                "METRICS_ADDR",
+                "cannot serve metrics with METRICS_ENABLED=false",
+            ));
+        }
         Ok(Self {
             database_url,
             redis_url,
             bind_addr: parse(&get, "BIND_ADDR", "127.0.0.1:8000")?,
-            metrics_addr: lookup("METRICS_ADDR")
-                .map(|raw| {
-                    raw.trim()
-                        .parse()
-                        .map_err(|_| invalid("METRICS_ADDR", format!("`{raw}` is not host:port")))
-                })
-                .transpose()?,
+            metrics_addr,
+            metrics_enabled,
             jwt_secret,
             jwt_jwks_file: lookup("JWT_JWKS_FILE").map(PathBuf::from),
             allowed_origins: origins(&get("ALLOWED_ORIGINS", "http://localhost:3000"))?,

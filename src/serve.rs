@@ -136,6 +136,10 @@ async fn serve(
     let bus = events.live_within(config.probe.timeout).await;
     tracing::info!(status = ?bus, "job event bus");
 
+    // Before any actor starts: actors resolve their metric series once, at start.
+    let recorder = config
+        .metrics_enabled
+        .then(scale_monitoring::metrics::install);
     let registry = Registry::new(config.supervisor);
     // One accounts shard per HTTP worker, each with its own pool (see `scale_actors::per_thread`).
     let (url, shard_size) = (config.database_url.clone(), shard_pool_size(&config));
@@ -168,18 +172,18 @@ async fn serve(
         auth,
         chaos_enabled: config.chaos_enabled,
     });
-    let recorder = scale_monitoring::metrics::install();
-    let upkeep = recorder.clone();
-    actix_rt::spawn(async move {
-        let mut every = tokio::time::interval(scale_monitoring::metrics::UPKEEP_INTERVAL);
-        loop {
-            every.tick().await;
-            upkeep.run_upkeep();
-        }
-    });
-    let metrics = match config.metrics_addr {
-        Some(addr) => Some(serve_metrics(addr, state.clone(), recorder)?),
-        None => None,
+    if let Some(upkeep) = recorder.clone() {
+        actix_rt::spawn(async move {
+            let mut every = tokio::time::interval(scale_monitoring::metrics::UPKEEP_INTERVAL);
+            loop {
+                every.tick().await;
+                upkeep.run_upkeep();
+            }
+        });
+    }
+    let metrics = match (config.metrics_addr, recorder) {
+        (Some(addr), Some(recorder)) => Some(serve_metrics(addr, state.clone(), recorder)?),
+        _ => None,
     };
     let settings = HttpSettings {
         allowed_origins: config.allowed_origins.clone(),

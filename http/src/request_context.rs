@@ -5,6 +5,8 @@
 //! request in the HTTP metrics, both under the matched route template. When Sentry is enabled,
 //! [`tag_sentry_scope`] tags each request's Sentry scope with its id and route.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::future::{ready, Ready};
 use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
@@ -253,15 +255,54 @@ fn finish(res: &mut ServiceResponse<BoxBody>, request_id: &str, started: Instant
     }
 }
 
+/// The request counter and duration histogram of one method, route template and status class.
+struct RequestSeries {
+    method: String,
+    class: &'static str,
+    requests: metrics::Counter,
+    duration: metrics::Histogram,
+}
+
+thread_local! {
+    /// Each worker's series, by route template: resolved from the recorder once, so a request
+    /// pays no label allocation or registry lookup. Bounded by routes × methods × classes.
+    static SERIES: RefCell<HashMap<String, Vec<RequestSeries>>> = RefCell::new(HashMap::new());
+}
+
 /// Counts the request and its duration under its method, route template and status class.
 fn record(method: &str, route: &str, status: u16, elapsed: Duration) {
-    let labels = [
-        ("method", method.to_owned()),
-        ("route", route.to_owned()),
-        ("status", status_class(status).to_owned()),
-    ];
-    metrics::counter!(names::HTTP_REQUESTS, &labels).increment(1);
-    metrics::histogram!(names::HTTP_DURATION, &labels).record(elapsed.as_secs_f64());
+    let class = status_class(status);
+    SERIES.with_borrow_mut(|series| {
+        if !series.contains_key(route) {
+            series.insert(route.to_owned(), Vec::new());
+        }
+        let Some(by_route) = series.get_mut(route) else {
+            return;
+        };
+        let index = match by_route
+            .iter()
+            .position(|s| s.class == class && s.method == method)
+        {
+            Some(index) => index,
+            None => {
+                let labels = [
+                    ("method", method.to_owned()),
+                    ("route", route.to_owned()),
+                    ("status", class.to_owned()),
+                ];
+                by_route.push(RequestSeries {
+                    method: method.to_owned(),
+                    class,
+                    requests: metrics::counter!(names::HTTP_REQUESTS, &labels),
+                    duration: metrics::histogram!(names::HTTP_DURATION, &labels),
+                });
+                by_route.len() - 1
+            }
+        };
+        let series = &by_route[index];
+        series.requests.increment(1);
+        series.duration.record(elapsed.as_secs_f64());
+    });
 }
 
 fn user_of(req: &HttpRequest) -> Option<String> {

@@ -15,6 +15,8 @@ pub struct Server {
     pub addr: String,
     /// `http://{addr}/api/v1`.
     pub base: String,
+    /// Where its metrics listener listens (`host:port`), when started with `METRICS_ADDR`.
+    metrics: Option<String>,
 }
 
 impl Server {
@@ -35,13 +37,17 @@ impl Server {
             .spawn()?;
         let stdout = child.stdout.take().context("server stdout")?;
         let mut lines = BufReader::new(stdout).lines();
+        let mut metrics = None;
         let addr = loop {
             let line = lines
                 .next()
                 .context("the server exited before listening")??;
             let value: Value = serde_json::from_str(&line).unwrap_or_default();
-            if value["message"] == "listening" {
-                break value["addr"].as_str().unwrap_or_default().to_owned();
+            let addr = value["addr"].as_str().unwrap_or_default().to_owned();
+            if value["message"] == "metrics listening" {
+                metrics = Some(addr);
+            } else if value["message"] == "listening" {
+                break addr;
             }
         };
         // Keep draining the log so the server never blocks on a full pipe.
@@ -50,7 +56,22 @@ impl Server {
             child,
             base: format!("http://{addr}/api/v1"),
             addr,
+            metrics,
         })
+    }
+
+    /// The server's metrics exposition (it must have been started with `METRICS_ADDR`).
+    pub fn scrape(&self) -> anyhow::Result<String> {
+        let addr = self
+            .metrics
+            .as_deref()
+            .context("started without METRICS_ADDR")?;
+        let output = Command::new("curl")
+            .args(["-sf", &format!("http://{addr}/metrics")])
+            .output()
+            .context("curl is required")?;
+        anyhow::ensure!(output.status.success(), "cannot scrape {addr}");
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     }
 
     /// The server's process id.

@@ -1,8 +1,9 @@
 //! `scale bench transactions`: requests/s and latency percentiles of the first page of
 //! `GET /api/v1/accounts/transactions` served by the real binary and driven by wrk, next to
-//! pgbench running the same SQL on the same database at the same concurrency, in the same run.
-//! The two sides alternate over several rounds, so a change in the machine's background load
-//! weighs on both rather than on whichever side ran during it.
+//! pgbench running the same SQL on the same database at the same concurrency, in the same run,
+//! and next to a second server recording no metrics (`METRICS_ENABLED=false`): what metrics
+//! cost the hot path. The sides alternate over several rounds, so a change in the machine's
+//! background load weighs on all of them rather than on whichever side ran during it.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -30,7 +31,8 @@ pub struct Options {
     /// Seconds each side is measured per round (after one second of warm-up).
     #[arg(long, default_value_t = 10)]
     seconds: u64,
-    /// Rounds; each measures HTTP, then pgbench.
+    /// Rounds; each measures HTTP with and without metrics (taking turns going first), then
+    /// pgbench.
     #[arg(long, default_value_t = 3)]
     rounds: usize,
     /// Page size.
@@ -62,32 +64,57 @@ pub fn run(config: &Config, options: &Options) -> anyhow::Result<Value> {
     let user = Uuid::new_v4();
     runtime.block_on(seed(&config.database_url, user, options.rows))?;
     let result = (|| {
-        let server = Server::start(config, &[])?;
+        let server = Server::start(config, &[("METRICS_ADDR", "127.0.0.1:0")])?;
+        let bare = Server::start(config, &[("METRICS_ENABLED", "false")])?;
         let token = mint_token(&config.jwt_secret, user, Role::User, 3600);
-        let url = format!(
-            "{}/accounts/transactions?limit={}",
-            server.base, options.limit
-        );
+        let page = |server: &Server| {
+            format!(
+                "{}/accounts/transactions?limit={}",
+                server.base, options.limit
+            )
+        };
         let sql = PAGE_SQL
             .replace("{user}", &user.to_string())
             .replace("{limit}", &(options.limit + 1).to_string());
         (0..options.rounds.max(1))
-            .map(|_| {
-                let http = http_load(&url, &token, options)?;
+            .map(|round| {
+                // The two servers take turns going first, so neither always meets a machine
+                // just woken (or tired) by pgbench.
+                let (http, bare_http) = if round % 2 == 0 {
+                    let http = http_load(&page(&server), &token, options)?;
+                    (http, http_load(&page(&bare), &token, options)?)
+                } else {
+                    let bare_http = http_load(&page(&bare), &token, options)?;
+                    (http_load(&page(&server), &token, options)?, bare_http)
+                };
                 let pg = pgbench(&config.database_url, &sql, options)?;
-                anyhow::Ok(Round::new(http.report(), pg.report()))
+                anyhow::Ok(Round {
+                    http: http.report(),
+                    bare: bare_http.report(),
+                    pg: pg.report(),
+                })
             })
             .collect::<anyhow::Result<Vec<_>>>()
+            .and_then(|rounds| {
+                // The measured server did record: its request counter moved.
+                let recorded = server.scrape()?.contains("scale_http_requests_total");
+                anyhow::ensure!(recorded, "the measured server recorded no request");
+                Ok(rounds)
+            })
     })();
     runtime.block_on(cleanup(&config.database_url, user))?;
     let rounds = result?;
     let http = Round::summary(&rounds, |r| &r.http);
+    let bare = Round::summary(&rounds, |r| &r.bare);
     let pg = Round::summary(&rounds, |r| &r.pg);
     let ratio = http.rps / pg.rps;
-    // Each round pairs the two sides measured back to back; the median of those ratios shrugs
-    // off a round where the machine favoured one side. The target stays on the mean rates.
+    let metrics_ratio = http.rps / bare.rps;
+    // Each round pairs the sides measured back to back; the median of those ratios shrugs
+    // off a round where the machine favoured one side. The targets stay on the mean rates.
     let round_ratios: Vec<f64> = rounds.iter().map(Round::ratio).collect();
     let [median_ratio] = percentiles(&round_ratios, [0.5]);
+    let metrics_ratios: Vec<f64> = rounds.iter().map(Round::metrics_ratio).collect();
+    let [median_metrics_ratio] = percentiles(&metrics_ratios, [0.5]);
     Ok(json!({
         "benchmark": "transactions",
         "rows": options.rows,
@@ -96,14 +123,18 @@ pub fn run(config: &Config, options: &Options) -> anyhow::Result<Value> {
         "rounds": rounds.iter().map(Round::report).collect::<Vec<_>>(),
         "page_size": options.limit,
         "http": http.report(),
+        "http_without_metrics": bare.report(),
         "postgres_pgbench": pg.report(),
         "ratios": {
             "http_rps_vs_postgres": ratio,
             "median_of_round_ratios": median_ratio,
+            "http_rps_with_metrics_vs_without": metrics_ratio,
+            "median_of_round_metrics_ratios": median_metrics_ratio,
         },
         "targets": {
             "http_p95_under_10ms": http.p95_ms < 10.0,
             "http_at_least_half_of_postgres_rate": ratio >= 0.5,
+            "metrics_cost_at_most_3_percent": metrics_ratio >= 0.97,
         },
     }))
 }
@@ -132,28 +163,32 @@ impl Figures {
     }
 }
 
-/// Both sides of one round.
+/// Every side of one round.
 struct Round {
     http: Figures,
+    /// The server recording no metrics.
+    bare: Figures,
     pg: Figures,
 }
 
 impl Round {
-    fn new(http: Figures, pg: Figures) -> Self {
-        Self { http, pg }
-    }
-
     fn report(&self) -> Value {
         json!({
             "http_requests_per_sec": self.http.rps,
             "http_p95_ms": self.http.p95_ms,
+            "http_without_metrics_requests_per_sec": self.bare.rps,
             "postgres_requests_per_sec": self.pg.rps,
             "ratio": self.ratio(),
+            "metrics_ratio": self.metrics_ratio(),
         })
     }
 
     fn ratio(&self) -> f64 {
         self.http.rps / self.pg.rps
+    }
+
+    fn metrics_ratio(&self) -> f64 {
+        self.http.rps / self.bare.rps
     }
 
     /// One side over every round: the mean rate (rounds last equally long) and the median of

@@ -47,6 +47,20 @@ fn the_traces_sample_rate_is_a_share() {
 }
 
 #[test]
+fn metrics_are_on_by_default_and_cannot_be_served_when_off() {
+    assert!(config(&[]).unwrap().metrics_enabled);
+    let off = config(&[("METRICS_ENABLED", "false")]).unwrap();
+    assert!(!off.metrics_enabled);
+    let err = config(&[
+        ("METRICS_ENABLED", "false"),
+        ("METRICS_ADDR", "127.0.0.1:9464"),
+    ])
+    .err()
+    .unwrap();
+    assert_eq!(err.var, "METRICS_ADDR");
+}
+
+#[test]
 fn the_checkout_timeout_must_be_shorter_than_the_actor_timeout() {
     let err = config(&[("ACTOR_CALL_TIMEOUT_MS", "2000")]).err().unwrap();
     assert_eq!(err.var, "DB_CHECKOUT_TIMEOUT_MS");

@@ -60,6 +60,9 @@ pub struct Managed<S: Service> {
     state: S,
     factory: Box<dyn Fn() -> S>,
     entry: Arc<Entry>,
+    /// This actor's series of [`names::ACTOR_HANDLER`], resolved once (install the recorder
+    /// before starting actors, or this records nowhere).
+    handler_duration: metrics::Histogram,
 }
 
 impl<S: Service> Managed<S> {
@@ -69,6 +72,7 @@ impl<S: Service> Managed<S> {
             state,
             factory,
             entry,
+            handler_duration: metrics::histogram!(names::ACTOR_HANDLER, "actor" => S::NAME),
         }
     }
 
@@ -160,7 +164,7 @@ where
         self.entry.handled();
         let started = Instant::now();
         let reply = self.guarded(ctx, |state, ctx| state.handle(msg, ctx));
-        metrics::histogram!(names::ACTOR_HANDLER, "actor" => S::NAME)
+        self.handler_duration
             .record(started.elapsed().as_secs_f64());
         reply
     }
