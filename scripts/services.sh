@@ -99,9 +99,12 @@ ensure_services() {
   ensure_bench_tools
 }
 
-# Chromium and its WebDriver (the ops dashboard's browser test). Not fatal: without them that
-# test says it skipped.
+# The browsers of the ops dashboard's browser tests: Chromium with its WebDriver, and Firefox
+# (which speaks WebDriver BiDi itself). Not fatal: without one, its test says it skipped.
 ensure_browser() {
-  command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 && return 0
-  apt_install chromium chromium-driver || log "cannot install chromium; the browser test will skip"
+  if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+    apt_install chromium chromium-driver || log "cannot install chromium; its browser test will skip"
+  fi
+  command -v firefox-esr >/dev/null 2>&1 \
+    || apt_install firefox-esr || log "cannot install firefox-esr; its browser test will skip"
 }

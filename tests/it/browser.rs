@@ -1,5 +1,7 @@
-//! A headless Chromium driven over the W3C WebDriver protocol: Debian's `chromedriver` started
-//! on a free port, spoken to with plain HTTP (reqwest), killed on drop.
+//! The browsers the end-to-end tests drive, behind one [`Browser`]: headless Chromium over the
+//! W3C WebDriver protocol (Debian's `chromedriver` started on a free port, spoken to with plain
+//! HTTP over reqwest) and headless Firefox over WebDriver BiDi ([`crate::firefox`]). Each runs in
+//! a fresh profile directory; the browser is killed and its profile removed on drop.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -8,57 +10,169 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-/// The browser and its driver, found on `PATH`.
-pub struct Installed {
-    chromium: PathBuf,
-    chromedriver: PathBuf,
+use crate::firefox::Firefox;
+
+/// Which browser a test drives.
+#[derive(Clone, Copy, Debug)]
+pub enum Kind {
+    /// Debian's `chromium`, through `chromedriver`.
+    Chromium,
+    /// Debian's `firefox-esr`, which speaks WebDriver BiDi itself.
+    Firefox,
 }
 
-impl Installed {
-    /// Finds `chromium` and `chromedriver` (`None` when either is missing).
-    pub fn find() -> Option<Self> {
-        Some(Self {
-            chromium: on_path("chromium")?,
-            chromedriver: on_path("chromedriver")?,
-        })
+impl Kind {
+    /// What a file name or message calls it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Chromium => "chromium",
+            Kind::Firefox => "firefox",
+        }
     }
 }
 
+/// One headless browser with one page; killed on drop.
+pub enum Browser {
+    /// Chromium over W3C WebDriver (classic).
+    Chromium(Chromium),
+    /// Firefox over WebDriver BiDi.
+    Firefox(Box<Firefox>),
+}
+
+/// Calls the same method on whichever driver `$browser` holds.
+macro_rules! on_driver {
+    ($browser:expr, $driver:ident => $call:expr) => {
+        match $browser {
+            Browser::Chromium($driver) => $call.await,
+            Browser::Firefox($driver) => $call.await,
+        }
+    };
+}
+
+impl Browser {
+    /// Starts `kind` headless in a fresh profile, with a page of a laptop's size (about
+    /// 1366×760). `Err` names the program that is not installed.
+    pub async fn start(kind: Kind) -> Result<Browser, &'static str> {
+        let find = |name: &'static str| on_path(name).ok_or(name);
+        Ok(match kind {
+            Kind::Chromium => {
+                let (chromium, driver) = (find("chromium")?, find("chromedriver")?);
+                Browser::Chromium(Chromium::start(&chromium, &driver).await)
+            }
+            Kind::Firefox => {
+                let firefox = on_path("firefox-esr").or_else(|| on_path("firefox"));
+                let firefox = firefox.ok_or("firefox-esr")?;
+                Browser::Firefox(Box::new(Firefox::start(&firefox).await))
+            }
+        })
+    }
+
+    /// Opens `url` and waits for it to load.
+    pub async fn open(&mut self, url: &str) {
+        on_driver!(self, driver => driver.open(url))
+    }
+
+    /// Runs `script` (a function body; `arguments` holds `args`) and answers its return value
+    /// as JSON.
+    pub async fn run(&mut self, script: &str, args: Value) -> Value {
+        on_driver!(self, driver => driver.run(script, args))
+    }
+
+    /// Types `text` into the element `css` selects.
+    pub async fn type_into(&mut self, css: &str, text: &str) {
+        on_driver!(self, driver => driver.type_into(css, text))
+    }
+
+    /// Clicks the element `css` selects.
+    pub async fn click(&mut self, css: &str) {
+        on_driver!(self, driver => driver.click(css))
+    }
+
+    /// Accepts the `confirm()` dialog that opened or opens, waiting for it up to five seconds.
+    pub async fn accept_dialog(&mut self) {
+        on_driver!(self, driver => driver.accept_dialog())
+    }
+
+    /// Writes a PNG screenshot of the page to `path`.
+    pub async fn screenshot(&mut self, path: &Path) {
+        let png = on_driver!(self, driver => driver.screenshot());
+        let png = decode_base64(&png);
+        assert!(png.starts_with(b"\x89PNG"), "not a PNG screenshot");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, png).unwrap();
+    }
+}
+
+/// Where `name` is on `PATH`.
 fn on_path(name: &str) -> Option<PathBuf> {
     std::env::split_paths(&std::env::var_os("PATH")?)
         .map(|dir| dir.join(name))
         .find(|path| path.is_file())
 }
 
-/// One browser session; the session is closed and the driver killed on drop.
-pub struct Browser {
-    driver: Child,
-    http: reqwest::Client,
-    /// `http://127.0.0.1:PORT/session/ID`.
-    session: String,
+/// A spawned program, killed (and reaped) on drop.
+pub struct Process(pub Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
-impl Browser {
-    /// Starts the driver and opens a headless window of a laptop's size.
-    pub async fn start(installed: &Installed, profile: &Path) -> Browser {
+/// A fresh, empty profile directory under the temporary directory, removed on drop.
+pub struct Profile(pub PathBuf);
+
+impl Profile {
+    /// Creates `scale-ops-<browser>-<uuid>`.
+    pub fn new(kind: Kind) -> Profile {
+        let name = format!("scale-ops-{}-{}", kind.name(), uuid::Uuid::new_v4());
+        let dir = std::env::temp_dir().join(name);
+        std::fs::create_dir_all(&dir).expect("create a browser profile directory");
+        Profile(dir)
+    }
+}
+
+impl Drop for Profile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// One Chromium session; the session is closed and the driver killed on drop (the fields drop
+/// in order: the driver, then the profile).
+pub struct Chromium {
+    /// `http://127.0.0.1:PORT/session/ID`.
+    session: String,
+    http: reqwest::Client,
+    _driver: Process,
+    _profile: Profile,
+}
+
+impl Chromium {
+    /// Starts the driver and opens a headless window of 1366×900 (a page of 1366×757).
+    async fn start(chromium: &Path, chromedriver: &Path) -> Chromium {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let driver = Command::new(&installed.chromedriver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chromedriver");
-        let http = reqwest::Client::new();
-        let base = format!("http://127.0.0.1:{port}");
-        let mut browser = Browser {
-            driver,
-            http,
+        let driver = Process(
+            Command::new(chromedriver)
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start chromedriver"),
+        );
+        let profile = Profile::new(Kind::Chromium);
+        let mut browser = Chromium {
             session: String::new(),
+            http: reqwest::Client::new(),
+            _driver: driver,
+            _profile: profile,
         };
+        let base = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let ready = browser.http.get(format!("{base}/status")).send().await;
@@ -74,20 +188,17 @@ impl Browser {
         let capabilities = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {
-                "binary": installed.chromium,
+                "binary": chromium,
                 "args": [
                     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                     "--window-size=1366,900",
-                    format!("--user-data-dir={}", profile.display()),
+                    format!("--user-data-dir={}", browser._profile.0.display()),
                 ],
             },
         }}});
+        let url = format!("{base}/session");
         let created = browser
-            .call(
-                reqwest::Method::POST,
-                &format!("{base}/session"),
-                capabilities,
-            )
+            .call(reqwest::Method::POST, &url, capabilities)
             .await;
         let id = created["sessionId"].as_str().expect("a session id");
         browser.session = format!("{base}/session/{id}");
@@ -114,12 +225,12 @@ impl Browser {
     }
 
     /// Opens `url`.
-    pub async fn open(&self, url: &str) {
+    async fn open(&self, url: &str) {
         self.command("url", json!({ "url": url })).await;
     }
 
     /// Runs `script` (a function body; `arguments` holds `args`) and answers its return value.
-    pub async fn run(&self, script: &str, args: Value) -> Value {
+    async fn run(&self, script: &str, args: Value) -> Value {
         self.command("execute/sync", json!({ "script": script, "args": args }))
             .await
     }
@@ -138,21 +249,21 @@ impl Browser {
     }
 
     /// Types `text` into the element `css` selects.
-    pub async fn type_into(&self, css: &str, text: &str) {
+    async fn type_into(&self, css: &str, text: &str) {
         let id = self.element(css).await;
         self.command(&format!("element/{id}/value"), json!({ "text": text }))
             .await;
     }
 
     /// Clicks the element `css` selects.
-    pub async fn click(&self, css: &str) {
+    async fn click(&self, css: &str) {
         let id = self.element(css).await;
         self.command(&format!("element/{id}/click"), json!({}))
             .await;
     }
 
     /// Accepts the open `confirm()` dialog, waiting for it up to five seconds.
-    pub async fn accept_dialog(&self) {
+    async fn accept_dialog(&self) {
         let url = format!("{}/alert/accept", self.session);
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
@@ -165,17 +276,15 @@ impl Browser {
         }
     }
 
-    /// Writes a PNG screenshot of the window to `path`.
-    pub async fn screenshot(&self, path: &Path) {
+    /// A screenshot of the window, as base64 PNG.
+    async fn screenshot(&self) -> String {
         let url = format!("{}/screenshot", self.session);
         let encoded = self.call(reqwest::Method::GET, &url, Value::Null).await;
-        let png = decode_base64(encoded.as_str().expect("base64 PNG"));
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, png).unwrap();
+        encoded.as_str().expect("base64 PNG").to_owned()
     }
 }
 
-impl Drop for Browser {
+impl Drop for Chromium {
     fn drop(&mut self) {
         // Closing the session stops Chromium; killing the driver alone could leave it running.
         if !self.session.is_empty() {
@@ -192,12 +301,10 @@ impl Drop for Browser {
             })
             .join();
         }
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
     }
 }
 
-/// Decodes standard base64 (the WebDriver screenshot encoding).
+/// Decodes standard base64 (the encoding of WebDriver and BiDi screenshots).
 fn decode_base64(text: &str) -> Vec<u8> {
     let value = |c: u8| match c {
         b'A'..=b'Z' => c - b'A',

@@ -1,7 +1,8 @@
-//! End-to-end, in a real browser: the ops dashboard (`/ops`) of the real binary in headless
-//! Chromium (Debian's `chromium` and `chromium-driver`, installed by `scripts/test.sh`). It logs
-//! in with an admin token, lists every actor, crashes one with its button and sees the restart
-//! count change without a reload; a screenshot is left in `target/test-artefacts/`.
+//! End-to-end, in real browsers: the ops dashboard (`/ops`) of the real binary in headless
+//! Chromium (Debian's `chromium` and `chromium-driver`) and headless Firefox (Debian's
+//! `firefox-esr`), both installed by `scripts/test.sh`. One scenario runs in each: it logs in
+//! with an admin token, lists every actor, crashes one with its button and sees the restart
+//! count change without a reload; a screenshot per browser is left in `target/test-artefacts/`.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -10,21 +11,25 @@ use reqwest::StatusCode;
 use scale_schema::testing::TestDatabase;
 use serde_json::{json, Value};
 
-use crate::browser::{Browser, Installed};
+use crate::browser::{Browser, Kind};
 use crate::common::{admin_token, Server};
 
 /// How soon a crash must show on the page.
 const VISIBLE_WITHIN: Duration = Duration::from_secs(2);
 
-/// Where the screenshot goes.
-fn artefact(name: &str) -> PathBuf {
+/// Where the screenshot `kind` takes goes: `ops-dashboard{-firefox}{suffix}.png`.
+fn artefact(kind: Kind, suffix: &str) -> PathBuf {
+    let browser = match kind {
+        Kind::Chromium => String::new(),
+        Kind::Firefox => format!("-{}", kind.name()),
+    };
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("target/test-artefacts")
-        .join(name)
+        .join(format!("ops-dashboard{browser}{suffix}.png"))
 }
 
 /// The actor names the dashboard's table lists, in order.
-async fn listed(browser: &Browser) -> Vec<String> {
+async fn listed(browser: &mut Browser) -> Vec<String> {
     let names = browser
         .run(
             "return [...document.querySelectorAll('#actors tbody tr')]\
@@ -36,7 +41,7 @@ async fn listed(browser: &Browser) -> Vec<String> {
 }
 
 /// The restart count the page shows for `actor`.
-async fn restarts_shown(browser: &Browser, actor: &str) -> Option<String> {
+async fn restarts_shown(browser: &mut Browser, actor: &str) -> Option<String> {
     let text = browser
         .run(
             "const row = document.querySelector(`tr[data-actor=\"${arguments[0]}\"]`);\
@@ -48,14 +53,27 @@ async fn restarts_shown(browser: &Browser, actor: &str) -> Option<String> {
 }
 
 #[tokio::test]
-async fn the_dashboard_lists_every_actor_and_shows_a_crash_live() {
-    let Some(installed) = Installed::find() else {
-        eprintln!(
-            "SKIPPED the_dashboard_lists_every_actor_and_shows_a_crash_live: chromium and \
-             chromedriver are not installed (apt-get install -y chromium chromium-driver, as \
-             scripts/test.sh does)"
-        );
-        return;
+async fn the_dashboard_lists_every_actor_and_shows_a_crash_live_in_chromium() {
+    scenario(Kind::Chromium).await;
+}
+
+#[tokio::test]
+async fn the_dashboard_lists_every_actor_and_shows_a_crash_live_in_firefox() {
+    scenario(Kind::Firefox).await;
+}
+
+/// The scenario in `kind`; skips, saying so, when that browser is not installed.
+async fn scenario(kind: Kind) {
+    let mut browser = match Browser::start(kind).await {
+        Ok(browser) => browser,
+        Err(missing) => {
+            eprintln!(
+                "SKIPPED the_dashboard_lists_every_actor_and_shows_a_crash_live_in_{}: {missing} \
+                 is not installed (scripts/test.sh installs it)",
+                kind.name()
+            );
+            return;
+        }
     };
     let db = TestDatabase::create();
     let server = Server::start(&db.url(), &[("CHAOS_ENABLED", "true")]);
@@ -72,8 +90,6 @@ async fn the_dashboard_lists_every_actor_and_shows_a_crash_live() {
     actors.sort();
     assert!(actors.contains(&"analytics".to_owned()), "{actors:?}");
 
-    let profile = std::env::temp_dir().join(format!("scale-ops-chromium-{}", uuid::Uuid::new_v4()));
-    let browser = Browser::start(&installed, &profile).await;
     let origin = server.base.trim_end_matches("/api/v1");
     browser.open(&format!("{origin}/ops")).await;
     browser.type_into("#token", &admin).await;
@@ -81,7 +97,7 @@ async fn the_dashboard_lists_every_actor_and_shows_a_crash_live() {
 
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        let mut shown = listed(&browser).await;
+        let mut shown = listed(&mut browser).await;
         shown.sort();
         if shown == actors {
             break;
@@ -109,7 +125,7 @@ async fn the_dashboard_lists_every_actor_and_shows_a_crash_live() {
         "a token in the URL"
     );
     assert_eq!(
-        restarts_shown(&browser, "analytics").await.as_deref(),
+        restarts_shown(&mut browser, "analytics").await.as_deref(),
         Some("0")
     );
 
@@ -119,16 +135,14 @@ async fn the_dashboard_lists_every_actor_and_shows_a_crash_live() {
     browser.accept_dialog().await;
     let crashed_at = Instant::now();
     loop {
-        if restarts_shown(&browser, "analytics").await.as_deref() == Some("1") {
+        if restarts_shown(&mut browser, "analytics").await.as_deref() == Some("1") {
             break;
         }
         if crashed_at.elapsed() > VISIBLE_WITHIN {
-            browser
-                .screenshot(&artefact("ops-dashboard-failed.png"))
-                .await;
+            browser.screenshot(&artefact(kind, "-failed")).await;
             panic!(
                 "the page still shows {:?} restarts after {VISIBLE_WITHIN:?}",
-                restarts_shown(&browser, "analytics").await
+                restarts_shown(&mut browser, "analytics").await
             );
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
@@ -150,9 +164,5 @@ async fn the_dashboard_lists_every_actor_and_shows_a_crash_live() {
             .contains("actor analytics restarted"),
         "{problems}"
     );
-    browser.screenshot(&artefact("ops-dashboard.png")).await;
-    let png = std::fs::read(artefact("ops-dashboard.png")).unwrap();
-    assert!(png.starts_with(b"\x89PNG"), "not a PNG screenshot");
-    drop(browser);
-    let _ = std::fs::remove_dir_all(profile);
+    browser.screenshot(&artefact(kind, "")).await;
 }

@@ -1,9 +1,10 @@
 //! End-to-end tests, one binary running the real `scale` binary against real Postgres and Redis:
 //! the HTTP service and CLI ([`e2e`]), training jobs across several processes
 //! ([`e2e_training`]), the forecast a worker's job refreshes ([`e2e_forecast`]), metrics
-//! scraped by a real Prometheus ([`e2e_metrics`]), the ops dashboard in headless Chromium
-//! ([`e2e_ops`], over [`browser`]) and Sentry reports received by a fake Sentry
-//! ([`e2e_sentry`]), on the shared server harness ([`common`]).
+//! scraped by a real Prometheus ([`e2e_metrics`]), the ops dashboard in headless Chromium and
+//! Firefox ([`e2e_ops`], over [`browser`], whose Firefox speaks WebDriver BiDi: [`firefox`])
+//! and Sentry reports received by a fake Sentry ([`e2e_sentry`]), on the shared server harness
+//! ([`common`]).
 
 mod browser;
 mod common;
@@ -14,3 +15,4 @@ mod e2e_metrics;
 mod e2e_ops;
 mod e2e_sentry;
 mod e2e_training;
+mod firefox;
