@@ -5,8 +5,9 @@
 //! [`jobs`] says what a background job is (its kind and status) and [`events`] carries job
 //! progress to every subscriber of every process; [`error`] holds the failures every domain
 //! shares, [`artefact`] the stored form of fitted models, [`pagination`] the keyset cursor the
-//! list endpoints share, [`redis_pool`] the per-thread Redis pools and [`text`] the limits and
-//! checks of every text field stored.
+//! list endpoints share, [`redis_pool`] the per-thread Redis pools, [`text`] the limits and
+//! checks of every text field stored and [`category_source`] the metric label of what decided a
+//! stored category.
 //!
 //! # Adding a domain
 //!
@@ -42,6 +43,7 @@ pub mod anomaly;
 pub mod artefact;
 pub mod cache;
 pub mod categorization;
+pub mod category_source;
 pub mod error;
 pub mod events;
 pub mod fitters;

@@ -24,9 +24,10 @@ use uuid::Uuid;
 use super::edits::{sign_change, ProfileUpdate, SignChange, TransactionEdit};
 use super::filters::ListQuery;
 use super::AccountsError;
-use crate::categorization::telemetry;
+use crate::category_source;
 use crate::error::CoreError;
 use crate::pagination::Cursor;
+use scale_monitoring::metrics::names;
 
 /// One transaction as the API shows it. Read by name from single-row queries, by position
 /// (cheaper per row) from the page query, whose columns are `TRANSACTION_COLUMNS` in order.
@@ -418,7 +419,7 @@ pub async fn update(
     })
     .await?;
     if let Some(source) = corrected {
-        telemetry::record_correction(&source);
+        record_correction(&source);
     }
     Ok(row)
 }
@@ -475,9 +476,14 @@ pub async fn correct_category(
     })
     .await?;
     for row in rows.iter().filter(|row| row.category != category) {
-        telemetry::record_correction(&row.category_source);
+        record_correction(&row.category_source);
     }
     Ok(rows.into_iter().map(|row| row.id).collect())
+}
+
+/// Counts one category changed by hand, decided before by `source` (as stored).
+fn record_correction(source: &str) {
+    metrics::counter!(names::CORRECTIONS, "source" => category_source::label(source)).increment(1);
 }
 
 /// Deletes `user`'s transaction `id`.

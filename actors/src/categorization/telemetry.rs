@@ -1,10 +1,11 @@
-//! What categorisation reports to Prometheus: the categories it decides, by source and whether
-//! they need review ([`names::CLASSIFICATIONS`]), and the decided categories users change by
-//! hand ([`names::CORRECTIONS`]); together they give the classification-quality SLI.
+//! What categorisation reports to Prometheus: the categories it decides, by path, source and
+//! whether they need review ([`names::CLASSIFICATIONS`]). With the hand corrections the accounts
+//! domain counts, they give the classification-quality SLI.
 
 use scale_monitoring::metrics::names;
 
 use super::resolve::{Classification, Source};
+use crate::category_source;
 
 /// Counts `answers`, decided on `path` (`classify`: the classify routes, nothing stored;
 /// `recategorize`: stored transactions after a categorizer job), by source and review flag,
@@ -37,16 +38,10 @@ pub fn record_stored(source: &str, needs_review: bool, rows: u64) {
     metrics::counter!(
         names::CLASSIFICATIONS,
         "path" => "import",
-        "source" => source_label(source),
+        "source" => category_source::label(source),
         "needs_review" => review
     )
     .increment(rows);
-}
-
-/// Counts one category changed by hand, decided before by `source` (as stored in
-/// `transactions.category_source`).
-pub fn record_correction(source: &str) {
-    metrics::counter!(names::CORRECTIONS, "source" => source_label(source)).increment(1);
 }
 
 fn source_index(source: Source) -> usize {
@@ -55,30 +50,5 @@ fn source_index(source: Source) -> usize {
         Source::Rule => 1,
         Source::Model => 2,
         Source::Fallback => 3,
-    }
-}
-
-/// A stored category source as a bounded label (`other` for anything unexpected).
-fn source_label(stored: &str) -> &'static str {
-    match stored {
-        "rule" => "rule",
-        "model" => "model",
-        "user" => "user",
-        "fallback" => "fallback",
-        "client" => "client",
-        "manual" => "manual",
-        _ => "other",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stored_sources_become_bounded_labels() {
-        assert_eq!(source_label("model"), "model");
-        assert_eq!(source_label("manual"), "manual");
-        assert_eq!(source_label("\0anything"), "other");
     }
 }
