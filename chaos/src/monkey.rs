@@ -143,7 +143,7 @@ pub enum StartError {
     #[error("scenario `{0}` is already running")]
     Busy(String),
     /// No scenario has this name.
-    #[error("no scenario named `{0}`")]
+    #[error("no scenario named {0:?}")]
     Unknown(String),
     /// The scenario names something this process does not have.
     #[error("scenario is invalid here: {0}")]
