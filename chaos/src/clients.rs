@@ -61,7 +61,9 @@ impl WsTarget {
         let offer = format!("bearer, {}", (self.token)());
         request.headers_mut().insert(
             "sec-websocket-protocol",
-            offer.parse().map_err(|_| "the token is not a header value")?,
+            offer
+                .parse()
+                .map_err(|_| "the token is not a header value")?,
         );
         let socket = TcpSocket::new_v4().map_err(|e| e.to_string())?;
         socket

@@ -26,7 +26,8 @@ impl TrainingKnobs {
     /// Knobs with the configured pause after each step and number of attempts that panic at
     /// their first step (`None` and 0 in production).
     pub fn new(step_delay: Option<Duration>, panic_attempts: i32) -> Self {
-        let base_delay_ms = step_delay.map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let base_delay_ms =
+            step_delay.map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
         Self(Arc::new(Knobs {
             base_delay_ms,
             base_panic_attempts: panic_attempts,
@@ -44,21 +45,25 @@ impl TrainingKnobs {
 
     /// Whether attempt number `attempt` (from 1) panics at its first step.
     pub fn panics(&self, attempt: i32) -> bool {
-        self.0.panic.load(Ordering::Relaxed)
-            || attempt <= self.0.base_panic_attempts
+        self.0.panic.load(Ordering::Relaxed) || attempt <= self.0.base_panic_attempts
     }
 
     /// The configured pause and number of panicking attempts (what the knobs return to).
     pub fn configured(&self) -> (Option<Duration>, i32) {
         let ms = self.0.base_delay_ms;
-        ((ms > 0).then(|| Duration::from_millis(ms)), self.0.base_panic_attempts)
+        (
+            (ms > 0).then(|| Duration::from_millis(ms)),
+            self.0.base_panic_attempts,
+        )
     }
 
     /// Sets the chaos faults: every attempt panics while `panic`; each step pauses for `hang`
     /// (`None`: back to the configured pause).
     pub fn set_faults(&self, panic: bool, hang: Option<Duration>) {
         self.0.panic.store(panic, Ordering::Relaxed);
-        let hang_ms = hang.map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1));
+        let hang_ms = hang.map_or(0, |d| {
+            u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
+        });
         self.0.hang_ms.store(hang_ms, Ordering::Relaxed);
     }
 }

@@ -21,6 +21,5 @@ pub use monkey::{
 };
 pub use proxy::{FaultMode, FaultProxy};
 pub use scenario::{
-    Fault, FaultKind, Scenario, ScenarioError, EMBEDDED, MAX_COUNT, MAX_LATENCY, MAX_LENGTH,
-    RANDOM,
+    Fault, FaultKind, Scenario, ScenarioError, EMBEDDED, MAX_COUNT, MAX_LATENCY, MAX_LENGTH, RANDOM,
 };

@@ -121,8 +121,11 @@ mod tests {
     fn urls_are_routed_through_the_proxy_keeping_the_rest() {
         let proxy: SocketAddr = "127.0.0.1:41234".parse().unwrap();
         assert_eq!(
-            through_proxy("postgres://postgres:pw@db.internal:5433/scale?sslmode=disable", proxy)
-                .unwrap(),
+            through_proxy(
+                "postgres://postgres:pw@db.internal:5433/scale?sslmode=disable",
+                proxy
+            )
+            .unwrap(),
             "postgres://postgres:pw@127.0.0.1:41234/scale?sslmode=disable"
         );
         assert_eq!(

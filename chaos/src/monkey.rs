@@ -249,8 +249,11 @@ impl ChaosMonkey {
             }
             FaultKind::FillMailbox => {
                 let target = target.to_owned();
-                let (registry, board, count) =
-                    (self.levers.registry.clone(), self.board.clone(), fault.count);
+                let (registry, board, count) = (
+                    self.levers.registry.clone(),
+                    self.board.clone(),
+                    fault.count,
+                );
                 actix::spawn(async move {
                     match registry.control(&target, Control::Hold(left)).await {
                         Some(Ok(_)) => {}
@@ -327,12 +330,7 @@ impl ChaosMonkey {
 }
 
 /// Counts and logs one injected fault of scenario `scenario`.
-fn count(
-    counts: &mut BTreeMap<&'static str, u64>,
-    scenario: &str,
-    fault: &Fault,
-    target: &str,
-) {
+fn count(counts: &mut BTreeMap<&'static str, u64>, scenario: &str, fault: &Fault, target: &str) {
     tracing::warn!(
         fault = fault.kind.as_str(),
         target,
@@ -446,7 +444,11 @@ impl Service for ChaosMonkey {
 }
 
 impl Handles<Start> for ChaosMonkey {
-    fn handle(&mut self, Start(name): Start, _: &mut ServiceContext<Self>) -> Reply<Result<RunView, StartError>> {
+    fn handle(
+        &mut self,
+        Start(name): Start,
+        _: &mut ServiceContext<Self>,
+    ) -> Reply<Result<RunView, StartError>> {
         let mut board = self.board.lock();
         if let Some(run) = &board.running {
             return Reply::Ready(Err(StartError::Busy(run.scenario.name.clone())));
@@ -528,11 +530,11 @@ mod tests {
              [[faults]]\nkind = \"training-hang\"\nduration_ms = 3000\n",
         );
         let all: Vec<&Fault> = s.faults.iter().collect();
+        assert_eq!(training_faults(&all), (true, Some(Duration::from_secs(3))));
         assert_eq!(
-            training_faults(&all),
-            (true, Some(Duration::from_secs(3)))
+            training_faults(&all[1..]),
+            (false, Some(Duration::from_secs(3)))
         );
-        assert_eq!(training_faults(&all[1..]), (false, Some(Duration::from_secs(3))));
         assert_eq!(training_faults(&[]), (false, None));
     }
 
@@ -543,7 +545,10 @@ mod tests {
         assert!(listed
             .iter()
             .all(|s| s.length_ms > 0 && !s.description.is_empty() && s.invalid.is_none()));
-        let smoke = catalogue(&[]).into_iter().find(|s| s.name == "smoke").unwrap();
+        let smoke = catalogue(&[])
+            .into_iter()
+            .find(|s| s.name == "smoke")
+            .unwrap();
         assert!(smoke.invalid.unwrap().contains("unknown actor `cache`"));
     }
 }

@@ -12,7 +12,10 @@ use serde::{Deserialize, Serialize};
 pub const EMBEDDED: [(&str, &str); 5] = [
     ("crash-storm", include_str!("../scenarios/crash-storm.toml")),
     ("redis-flap", include_str!("../scenarios/redis-flap.toml")),
-    ("slow-postgres", include_str!("../scenarios/slow-postgres.toml")),
+    (
+        "slow-postgres",
+        include_str!("../scenarios/slow-postgres.toml"),
+    ),
     ("mixed", include_str!("../scenarios/mixed.toml")),
     ("smoke", include_str!("../scenarios/smoke.toml")),
 ];
@@ -229,7 +232,11 @@ struct RawFault {
 fn millis(field: &str, raw: i64, max: Duration, positive: bool) -> Result<Duration, ScenarioError> {
     let least = i64::from(positive);
     if raw < least {
-        let bound = if positive { "greater than zero" } else { "negative" };
+        let bound = if positive {
+            "greater than zero"
+        } else {
+            "negative"
+        };
         let message = if positive {
             format!("must be {bound}, not {raw}")
         } else {
@@ -241,7 +248,10 @@ fn millis(field: &str, raw: i64, max: Duration, positive: bool) -> Result<Durati
     if value > max {
         return Err(refuse(
             field,
-            format!("{raw} ms is longer than the most allowed, {} ms", max.as_millis()),
+            format!(
+                "{raw} ms is longer than the most allowed, {} ms",
+                max.as_millis()
+            ),
         ));
     }
     Ok(value)
@@ -290,18 +300,16 @@ impl Scenario {
 }
 
 impl RawFault {
-    fn validate(
-        self,
-        at: &str,
-        length: Duration,
-        actors: &[&str],
-    ) -> Result<Fault, ScenarioError> {
+    fn validate(self, at: &str, length: Duration, actors: &[&str]) -> Result<Fault, ScenarioError> {
         let field = |name: &str| format!("{at}.{name}");
         let known = FaultKind::ALL.map(FaultKind::as_str).join(", ");
         let kind = FaultKind::named(&self.kind).ok_or_else(|| {
             refuse(
                 field("kind"),
-                format!("unknown fault `{}` (known: {known})", self.kind.escape_debug()),
+                format!(
+                    "unknown fault `{}` (known: {known})",
+                    self.kind.escape_debug()
+                ),
             )
         })?;
         let start = millis(&field("start_ms"), self.start_ms, MAX_LENGTH, false)?;
@@ -318,7 +326,10 @@ impl RawFault {
         }
         let rate = self.rate.unwrap_or(1.0);
         if !(0.0..=1.0).contains(&rate) {
-            return Err(refuse(field("rate"), format!("{rate} is not between 0 and 1")));
+            return Err(refuse(
+                field("rate"),
+                format!("{rate} is not between 0 and 1"),
+            ));
         }
         let target = match (kind.targets_actor(), self.target) {
             (true, None) => {
@@ -410,7 +421,8 @@ mod tests {
 
     #[test]
     fn a_fault_gets_its_defaults() {
-        let scenario = one_fault("kind = \"crash\"\ntarget = \"random\"\nduration_ms = 1000").unwrap();
+        let scenario =
+            one_fault("kind = \"crash\"\ntarget = \"random\"\nduration_ms = 1000").unwrap();
         let fault = &scenario.faults[0];
         assert_eq!(fault.kind, FaultKind::Crash);
         assert_eq!(fault.start, Duration::ZERO);
@@ -448,13 +460,17 @@ mod tests {
         );
         for rate in ["1.5", "-0.1", "nan"] {
             assert!(
-                refused(&format!("kind = \"redis-errors\"\nduration_ms = 5\nrate = {rate}"))
-                    .starts_with("faults[0].rate: "),
+                refused(&format!(
+                    "kind = \"redis-errors\"\nduration_ms = 5\nrate = {rate}"
+                ))
+                .starts_with("faults[0].rate: "),
                 "{rate}"
             );
         }
-        assert!(refused("kind = \"crash\"\ntarget = \"nobody\"\nduration_ms = 5")
-            .starts_with("faults[0].target: unknown actor `nobody` (known: random, analytics"));
+        assert!(
+            refused("kind = \"crash\"\ntarget = \"nobody\"\nduration_ms = 5")
+                .starts_with("faults[0].target: unknown actor `nobody` (known: random, analytics")
+        );
         assert_eq!(
             refused("kind = \"crash\"\nduration_ms = 5"),
             "faults[0].target: `crash` needs an actor name or `random`"
@@ -471,8 +487,10 @@ mod tests {
             refused("kind = \"slow-clients\"\nduration_ms = 5\ncount = 0"),
             "faults[0].count: 0 is not between 1 and 1000"
         );
-        assert!(refused("kind = \"crash\"\ntarget = \"a\\u0000b\"\nduration_ms = 5")
-            .contains("unknown actor `a\\0b`"));
+        assert!(
+            refused("kind = \"crash\"\ntarget = \"a\\u0000b\"\nduration_ms = 5")
+                .contains("unknown actor `a\\0b`")
+        );
     }
 
     #[test]
@@ -482,9 +500,14 @@ mod tests {
         assert!(err.message.contains("length_ms"), "{err}");
         let err = parse("name = \"x\"\nlength_ms = 5\nspeed = 3").unwrap_err();
         assert!(err.message.contains("speed"), "{err}");
-        assert_eq!(parse("name = \"\"\nlength_ms = 5").unwrap_err().field, "name");
         assert_eq!(
-            parse("name = \"x\"\nlength_ms = 0").unwrap_err().to_string(),
+            parse("name = \"\"\nlength_ms = 5").unwrap_err().field,
+            "name"
+        );
+        assert_eq!(
+            parse("name = \"x\"\nlength_ms = 0")
+                .unwrap_err()
+                .to_string(),
             "length_ms: must be greater than zero, not 0"
         );
         assert_eq!(parse("\u{0}").unwrap_err().field, "toml");

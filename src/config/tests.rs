@@ -162,11 +162,23 @@ fn production_requires_a_secret_and_empty_redis_disables_it() {
 #[test]
 fn production_refuses_chaos() {
     let secret = ("JWT_SECRET", "a-production-secret-of-at-least-32-bytes");
-    let err = config(&[("ENVIRONMENT", "production"), secret, ("CHAOS_ENABLED", "true")])
-        .unwrap_err();
+    let err = config(&[
+        ("ENVIRONMENT", "production"),
+        secret,
+        ("CHAOS_ENABLED", "true"),
+    ])
+    .unwrap_err();
     assert_eq!(err.var, "CHAOS_ENABLED");
-    assert_eq!(err.to_string(), "CHAOS_ENABLED: must not be true when ENVIRONMENT=production");
-    let c = config(&[("ENVIRONMENT", "production"), secret, ("CHAOS_ENABLED", "false")]).unwrap();
+    assert_eq!(
+        err.to_string(),
+        "CHAOS_ENABLED: must not be true when ENVIRONMENT=production"
+    );
+    let c = config(&[
+        ("ENVIRONMENT", "production"),
+        secret,
+        ("CHAOS_ENABLED", "false"),
+    ])
+    .unwrap();
     assert!(!c.chaos_enabled);
     assert!(config(&[("ENVIRONMENT", "staging"), ("CHAOS_ENABLED", "true")]).is_ok());
 }

@@ -15,13 +15,13 @@ use scale_actors::events::{EventBus, JobEvent};
 use scale_actors::fitters;
 use scale_actors::jobs::JobKind;
 use scale_actors::training::config::SchedulerConfig;
-use scale_chaos::TrainingKnobs;
 use scale_actors::training::fitting::{
     Fitter, JobControl, LabelSource, LabelledExample, Ledger, Loadable, TrainError,
 };
 use scale_actors::training::queue::{self, Backoff, Claim, Failure, Step};
 use scale_actors::training::scheduler::{Drain, TrainingScheduler};
 use scale_actors::training::store::JobView;
+use scale_chaos::TrainingKnobs;
 use scale_schema::tables::{training_job_events, training_jobs, training_models};
 use scale_schema::testing::TestDatabase;
 use scale_schema::PgPool;

@@ -6,8 +6,8 @@ mod feed;
 pub mod page;
 mod stream;
 
-use actix_web::{web, HttpResponse};
 use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
 use scale_actors::cache::service::Stats;
 use scale_chaos::{ChaosMonkey, Start, StartError, Status, Stop};
 use scale_supervision::{Control, ControlReply, Crash, Handle};
@@ -110,9 +110,11 @@ async fn chaos_action(
             tracing::warn!(scenario = %scenario.escape_debug(), admin = %admin.0.id, "chaos scenario requested");
             match monkey.ask(Start(scenario)).await? {
                 Ok(run) => Ok(HttpResponse::Accepted().json(json!({ "running": run }))),
-                Err(err @ StartError::Busy(_)) => {
-                    Err(ApiError::new(StatusCode::CONFLICT, Code::Conflict, err.to_string()))
-                }
+                Err(err @ StartError::Busy(_)) => Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    Code::Conflict,
+                    err.to_string(),
+                )),
                 Err(err @ (StartError::Unknown(_) | StartError::Invalid(_))) => {
                     Err(ApiError::validation(err.to_string()))
                 }
