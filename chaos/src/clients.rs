@@ -1,6 +1,7 @@
-//! Slow WebSocket clients: connections to this very server that authenticate, then send pings
-//! and never read the answers, with a tiny receive buffer, so the server's bounded outbox fills
-//! and the server drops them (close 1013).
+//! Slow WebSocket clients: connections to this very server that authenticate, then send
+//! WebSocket pings (the largest a control frame carries, each answered by a pong as large) and
+//! never read the answers, with a tiny receive buffer, so the server's bounded outbox fills and
+//! the server drops them (close 1013).
 
 use std::net::SocketAddr;
 use std::sync::OnceLock;
@@ -73,7 +74,8 @@ impl WsTarget {
         let (mut ws, _) = tokio_tungstenite::client_async(request, stream)
             .await
             .map_err(|e| format!("WebSocket handshake: {e}"))?;
-        let ping = Message::text(r#"{"type":"ping"}"#);
+        // A control frame carries at most 125 bytes; the server echoes them in its pong.
+        let ping = Message::Ping(vec![b'x'; 125].into());
         // Only ever written: the answers pile up until the server gives up on this client.
         while Instant::now() < until {
             let batch = async {

@@ -3,7 +3,7 @@
 //!
 //! The run lives on a [`Board`] shared with the actor's factory, so a crash of the monkey
 //! itself (a fault like any other) restarts it into the same run. Every fault injected is one
-//! WARN line (`fault`, `target`, `duration_ms`), a count in `scale_chaos_faults_total{fault}`
+//! WARN line (`fault`, `fault_target`, `duration_ms`), a count in `scale_chaos_faults_total{fault}`
 //! and an entry of the run's view; `scale_chaos_active_faults` gauges the faults active now.
 //! Which faults are due, and what the links and training knobs should be set to, are pure
 //! functions of the schedule ([`link_modes`], [`training_faults`]).
@@ -333,7 +333,7 @@ impl ChaosMonkey {
 fn count(counts: &mut BTreeMap<&'static str, u64>, scenario: &str, fault: &Fault, target: &str) {
     tracing::warn!(
         fault = fault.kind.as_str(),
-        target,
+        fault_target = target,
         duration_ms = millis(fault.duration),
         scenario,
         "chaos fault injected"
