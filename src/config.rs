@@ -10,6 +10,7 @@ use scale_actors::categorization::brain::BrainCell;
 use scale_actors::health::ProbeConfig;
 use scale_actors::training::config::SchedulerConfig;
 use scale_actors::training::queue::Backoff;
+use scale_chaos::TrainingKnobs;
 use scale_http::rate_limit::Limit;
 use scale_http::RateLimits;
 use scale_monitoring::LogFormat;
@@ -100,7 +101,8 @@ pub struct Config {
     /// `DB_CHECKOUT_TIMEOUT_MS`: longest wait for a pooled Postgres connection; shorter than
     /// `ACTOR_CALL_TIMEOUT_MS`, so an unreachable database answers 503, not an actor timeout.
     pub db_checkout_timeout: Duration,
-    /// `CHAOS_ENABLED`: exposes `POST /api/v1/ops/actors/{name}/crash` to admins.
+    /// `CHAOS_ENABLED`: runs the chaos monkey (with proxies in front of Postgres and Redis) and
+    /// exposes the chaos routes to admins; refused in production.
     pub chaos_enabled: bool,
     /// `REDIS_KEY_PREFIX`: prepended to every Redis key this process writes.
     pub redis_key_prefix: String,
@@ -247,6 +249,12 @@ impl Config {
             .map_or(2, usize::from)
             .to_string();
         let chaos_enabled = parse(&get, "CHAOS_ENABLED", "false")?;
+        if chaos_enabled && environment == Environment::Production {
+            return Err(invalid(
+                "CHAOS_ENABLED",
+                "must not be true when ENVIRONMENT=production",
+            ));
+        }
         let training = training(&get, &default_workers, chaos_enabled)?;
         let metrics_enabled: bool = parse(&get, "METRICS_ENABLED", "true")?;
         let metrics_addr = lookup("METRICS_ADDR")
@@ -342,8 +350,7 @@ fn training(
             base: millis("TRAINING_BACKOFF_BASE_MS", "5000")?,
             cap: secs("TRAINING_BACKOFF_CAP_SECS", "300")?,
         },
-        step_delay,
-        panic_attempts,
+        chaos: TrainingKnobs::new(step_delay, panic_attempts),
     })
 }
 

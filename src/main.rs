@@ -1,9 +1,10 @@
 //! `scale`: the SCALE backend binary. `scale serve` runs the service, `scale migrate` applies the
 //! embedded migrations, `scale token` mints a development JWT, `scale eval` measures the
-//! categorizer and the spending forecaster, and `scale train-global-categorizer` rebuilds the
-//! categorizer's shipped model.
+//! categorizer and the spending forecaster, `scale train-global-categorizer` rebuilds the
+//! categorizer's shipped model and `scale chaos run` drives a chaos scenario on a server.
 
 mod bench;
+mod chaos;
 mod config;
 mod eval;
 mod import;
@@ -63,6 +64,11 @@ enum Command {
     Bench {
         #[command(subcommand)]
         which: bench::Bench,
+    },
+    /// Drive the chaos monkey of a server started with CHAOS_ENABLED=true.
+    Chaos {
+        #[command(subcommand)]
+        which: chaos::Chaos,
     },
     /// Measure offline and print a JSON report (no database or configuration needed).
     Eval {
@@ -140,6 +146,7 @@ fn main() -> ExitCode {
             },
         ),
         Command::Bench { which } => bench::run(&config, which),
+        Command::Chaos { which } => chaos::run(&config, which),
         Command::Serve { role } => serve::run(config, role),
         Command::Eval { .. } | Command::TrainGlobalCategorizer { .. } => {
             unreachable!("run before the configuration is read")

@@ -15,6 +15,8 @@ use scale_actors::events::{Bus, EventBus};
 use scale_actors::fitters;
 use scale_actors::redis_pool;
 use scale_actors::training::scheduler::{Drain, TrainingScheduler};
+use scale_chaos::{Levers, Links, Routed, WsTarget};
+use scale_http::auth::{mint_token, Role as TokenRole};
 use scale_http::{AppState, Authenticator, HttpSettings, RateLimiter, Wiring};
 use scale_supervision::{spawn, Registry};
 
@@ -22,6 +24,10 @@ use crate::config::{Config, Environment};
 
 /// How long a stopping worker waits for its running jobs to hand themselves back.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// The user the chaos monkey's slow WebSocket clients connect as.
+const CHAOS_CLIENT: uuid::Uuid = uuid::Uuid::from_u128(0xc4a0_5000_0000_0000_0000_0000_0000_0001);
+/// Lifetime of a slow client's token (each client mints its own).
+const CHAOS_TOKEN_TTL_SECS: i64 = 3600;
 
 /// What a `scale serve` process does. Every role serves the whole HTTP app (health, readiness
 /// and ops included); only the training scheduler differs.
@@ -96,12 +102,26 @@ async fn serve(
         .context("cannot prepare the database (is Postgres running and DATABASE_URL right?)")?;
     tracing::info!(applied = ?applied, "database schema is current");
 
+    // With chaos enabled every pool goes through a fault proxy the chaos monkey can break.
+    let (links, routed) = if config.chaos_enabled {
+        let (links, routed) = Links::start(&config.database_url, config.redis_url.as_deref())
+            .map_err(|e| anyhow::anyhow!("CHAOS_ENABLED: cannot proxy the dependencies: {e}"))?;
+        tracing::warn!("chaos enabled: Postgres and Redis are reached through fault proxies");
+        (links, routed)
+    } else {
+        let routed = Routed {
+            database_url: config.database_url.clone(),
+            redis_url: config.redis_url.clone(),
+            bus_url: config.redis_url.clone(),
+        };
+        (Links::default(), routed)
+    };
     let pg = scale_schema::connect(
-        &config.database_url,
+        &routed.database_url,
         config.db_pool_size,
         config.db_checkout_timeout,
     );
-    let redis = match &config.redis_url {
+    let redis = match &routed.redis_url {
         Some(url) => Some(
             redis_pool::connect(url, config.probe.timeout)
                 .map_err(|e| anyhow::anyhow!("REDIS_URL: {e}"))?,
@@ -114,7 +134,7 @@ async fn serve(
 
     // The limiter's Redis round trip is on every request: one pool per HTTP worker.
     let rate_limiter = RateLimiter::new(
-        config.redis_url.as_deref(),
+        routed.redis_url.as_deref(),
         config.redis_key_prefix.clone(),
         config.rate_limits,
         config.rate_limit_redis_timeout,
@@ -127,11 +147,12 @@ async fn serve(
         memory_capacity: MEMORY_CAPACITY,
         memory_ttl: MEMORY_TTL,
     };
-    let events = EventBus::connect(config.redis_url.as_deref(), &config.redis_key_prefix)
+    let bus_url = routed.bus_url.as_deref();
+    let events = EventBus::connect(bus_url, &config.redis_key_prefix)
         .map_err(|e| anyhow::anyhow!("REDIS_URL: {e}"))?;
-    let layer_changes = Bus::connect(config.redis_url.as_deref(), &config.redis_key_prefix)
+    let layer_changes = Bus::connect(bus_url, &config.redis_key_prefix)
         .map_err(|e| anyhow::anyhow!("REDIS_URL: {e}"))?;
-    let alerts = Bus::connect(config.redis_url.as_deref(), &config.redis_key_prefix)
+    let alerts = Bus::connect(bus_url, &config.redis_key_prefix)
         .map_err(|e| anyhow::anyhow!("REDIS_URL: {e}"))?;
     let bus = events.live_within(config.probe.timeout).await;
     tracing::info!(status = ?bus, "job event bus");
@@ -142,13 +163,29 @@ async fn serve(
         .then(scale_monitoring::metrics::install);
     let registry = Registry::new(config.supervisor);
     // One accounts shard per HTTP worker, each with its own pool (see `scale_actors::per_thread`).
-    let (url, shard_size) = (config.database_url.clone(), shard_pool_size(&config));
+    let (url, shard_size) = (routed.database_url.clone(), shard_pool_size(&config));
     let checkout = config.db_checkout_timeout;
     let scheduler = role.runs_jobs().then(|| {
-        let (training, pg, events) = (config.training, pg.clone(), events.clone());
+        let (training, pg, events) = (config.training.clone(), pg.clone(), events.clone());
         let fitters = fitters::registered(&training, &brain);
         spawn(&registry, move || {
-            TrainingScheduler::new(training, fitters.clone(), pg.clone(), events.clone())
+            TrainingScheduler::new(
+                training.clone(),
+                fitters.clone(),
+                pg.clone(),
+                events.clone(),
+            )
+        })
+    });
+    let levers = config.chaos_enabled.then(|| {
+        let secret = config.jwt_secret.clone();
+        Arc::new(Levers {
+            registry: registry.clone(),
+            links,
+            training: config.training.chaos.clone(),
+            clients: WsTarget::new(move || {
+                mint_token(&secret, CHAOS_CLIENT, TokenRole::User, CHAOS_TOKEN_TTL_SECS)
+            }),
         })
     });
     let state = AppState::wire(Wiring {
@@ -171,6 +208,7 @@ async fn serve(
         rate_limiter,
         auth,
         chaos_enabled: config.chaos_enabled,
+        chaos: levers.clone(),
     });
     if let Some(upkeep) = recorder.clone() {
         actix_rt::spawn(async move {
@@ -198,6 +236,9 @@ async fn serve(
         .bind(config.bind_addr)
         .with_context(|| format!("BIND_ADDR: cannot listen on {}", config.bind_addr))?;
     for addr in server.addrs() {
+        if let Some(levers) = &levers {
+            levers.clients.listening_on(addr);
+        }
         tracing::info!(
             addr = %addr,
             environment = config.environment.as_str(),

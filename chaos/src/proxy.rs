@@ -1,4 +1,5 @@
-//! A loopback TCP proxy whose link to the upstream can be cut, stalled or slowed on demand.
+//! A loopback TCP proxy whose link to the upstream can be cut, stalled, slowed or made flaky on
+//! demand.
 
 use std::io;
 use std::net::SocketAddr;
@@ -10,7 +11,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 /// What the proxy does with connections.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum FaultMode {
     /// Forward bytes both ways.
     Pass,
@@ -21,12 +22,26 @@ pub enum FaultMode {
     /// Forward bytes both ways, each chunk held back by this long in each direction (the
     /// dependency answers slowly); open connections stay open when switching from `Pass`.
     Slow(Duration),
+    /// Forward bytes both ways, but refuse each new connection, and cut an open one at each
+    /// chunk, with this probability (0..=1): the dependency fails now and then.
+    Flaky(f64),
 }
 
 impl FaultMode {
     /// Whether connections are forwarded in this mode.
     fn forwards(mode: Option<Self>) -> bool {
-        matches!(mode, Some(FaultMode::Pass | FaultMode::Slow(_)))
+        matches!(
+            mode,
+            Some(FaultMode::Pass | FaultMode::Slow(_) | FaultMode::Flaky(_))
+        )
+    }
+
+    /// Whether a connection or chunk is dropped now: a draw against a `Flaky` probability.
+    fn drops(mode: Option<Self>) -> bool {
+        match mode {
+            Some(FaultMode::Flaky(p)) => rand::random::<f64>() < p,
+            _ => false,
+        }
     }
 }
 
@@ -64,8 +79,8 @@ impl FaultProxy {
         self.addr
     }
 
-    /// Switches the proxy's behaviour; open connections are cut unless the mode is `Pass` or
-    /// `Slow`.
+    /// Switches the proxy's behaviour; open connections are cut unless the mode forwards
+    /// (`Pass`, `Slow`, `Flaky`).
     pub fn set_mode(&self, mode: FaultMode) {
         self.mode.send_replace(Some(mode));
     }
@@ -93,7 +108,8 @@ async fn accept_loop(
                 let Ok((client, _)) = accepted else { continue };
                 let current = *mode.borrow();
                 match current {
-                    Some(FaultMode::Pass | FaultMode::Slow(_)) => {
+                    mode if FaultMode::drops(mode) => drop(client),
+                    Some(FaultMode::Pass | FaultMode::Slow(_) | FaultMode::Flaky(_)) => {
                         tokio::spawn(forward(client, upstream, mode.clone()));
                     }
                     Some(FaultMode::Hang) => {
@@ -132,7 +148,8 @@ async fn forward(
     }
 }
 
-/// Copies `from` to `to` until `from` closes, holding each chunk back while the mode is `Slow`.
+/// Copies `from` to `to` until `from` closes, holding each chunk back while the mode is `Slow`
+/// and failing at a chunk by chance while it is `Flaky`.
 async fn pipe(
     mut from: OwnedReadHalf,
     mut to: OwnedWriteHalf,
@@ -143,6 +160,12 @@ async fn pipe(
         let n = from.read(&mut buf).await?;
         if n == 0 {
             return to.shutdown().await;
+        }
+        if FaultMode::drops(*mode.borrow()) {
+            return Err(io::Error::new(
+                io::ErrorKind::ConnectionReset,
+                "fault proxy dropped a chunk",
+            ));
         }
         let delay = match *mode.borrow() {
             Some(FaultMode::Slow(delay)) => delay,
@@ -159,4 +182,50 @@ async fn pipe(
 async fn hold(client: TcpStream, mut mode: watch::Receiver<Option<FaultMode>>) {
     let _ = mode.wait_for(|m| *m != Some(FaultMode::Hang)).await;
     drop(client);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An upstream that echoes every connection.
+    async fn echo() -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let (mut read, mut write) = conn.split();
+                    let _ = tokio::io::copy(&mut read, &mut write).await;
+                });
+            }
+        });
+        addr
+    }
+
+    /// Whether one round trip through the proxy comes back.
+    async fn round_trip(proxy: &FaultProxy) -> bool {
+        let Ok(mut conn) = TcpStream::connect(proxy.addr()).await else {
+            return false;
+        };
+        let mut answer = [0; 4];
+        let trip = async {
+            conn.write_all(b"ping").await?;
+            conn.read_exact(&mut answer).await
+        };
+        tokio::time::timeout(Duration::from_secs(2), trip)
+            .await
+            .is_ok_and(|r| r.is_ok())
+            && &answer == b"ping"
+    }
+
+    #[tokio::test]
+    async fn a_flaky_proxy_drops_by_its_probability() {
+        let proxy = FaultProxy::start(echo().await);
+        assert!(round_trip(&proxy).await);
+        proxy.set_mode(FaultMode::Flaky(1.0));
+        assert!(!round_trip(&proxy).await);
+        proxy.set_mode(FaultMode::Flaky(0.0));
+        assert!(round_trip(&proxy).await);
+    }
 }

@@ -18,6 +18,7 @@ use scale_actors::health::{HealthService, PostgresFlag, ProbeConfig};
 use scale_actors::ingest::service::IngestService;
 use scale_actors::redis_pool::RedisPool;
 use scale_actors::training::service::TrainingService;
+use scale_chaos::{Board, ChaosMonkey, Levers};
 use scale_schema::PgPool;
 use scale_supervision::{spawn, Handle, Registry, Sharded};
 
@@ -58,6 +59,8 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     /// Whether the chaos endpoints (crash an actor) are enabled.
     pub chaos_enabled: bool,
+    /// The chaos monkey (`None` unless `CHAOS_ENABLED=true` wired its levers).
+    pub chaos: Option<Handle<ChaosMonkey>>,
     /// When the process started (liveness uptime).
     pub started_at: Instant,
     /// Limits `/api/v1` requests per caller (Redis, with an in-process fallback).
@@ -120,6 +123,8 @@ pub struct Wiring {
     pub auth: Arc<Authenticator>,
     /// Whether the chaos endpoints are enabled.
     pub chaos_enabled: bool,
+    /// What the chaos monkey acts on; it runs only when given (with `CHAOS_ENABLED=true`).
+    pub chaos: Option<Arc<Levers>>,
 }
 
 impl AppState {
@@ -145,6 +150,7 @@ impl AppState {
             rate_limiter,
             auth,
             chaos_enabled,
+            chaos,
         } = wiring;
         let pools = Pools {
             postgres: pg.clone(),
@@ -202,6 +208,12 @@ impl AppState {
                 AnomalyService::new(pg.clone(), alerts.clone())
             })
         };
+        let chaos = chaos.map(|levers| {
+            let board = Board::default();
+            spawn(&registry, move || {
+                ChaosMonkey::new(levers.clone(), board.clone())
+            })
+        });
         let ingest = spawn(&registry, move || {
             IngestService::new(pg.clone(), ingest_parsers, brain.clone())
         });
@@ -221,6 +233,7 @@ impl AppState {
             registry,
             auth,
             chaos_enabled,
+            chaos,
             started_at: Instant::now(),
             rate_limiter,
             training,

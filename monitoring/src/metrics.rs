@@ -96,6 +96,10 @@ pub mod names {
     /// Counter of events for live connections by `stream` and `result` (`delivered`,
     /// `dropped`: the client fell behind and was disconnected).
     pub const STREAM_EVENTS: &str = "scale_stream_events_total";
+    /// Counter of faults the chaos monkey injected, by `fault` (`crash`, `redis-down`, …).
+    pub const CHAOS_FAULTS: &str = "scale_chaos_faults_total";
+    /// Gauge of the chaos monkey's faults active now.
+    pub const CHAOS_ACTIVE: &str = "scale_chaos_active_faults";
 }
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -223,6 +227,8 @@ fn describe() {
         STREAM_EVENTS,
         "Events for live connections, delivered or dropped, by stream."
     );
+    describe_counter!(CHAOS_FAULTS, "Faults the chaos monkey injected, by fault.");
+    describe_gauge!(CHAOS_ACTIVE, "Chaos monkey faults active now.");
 }
 
 /// One open live connection of a `stream`, counted in [`names::STREAM_CONNECTIONS`] from its

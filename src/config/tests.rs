@@ -32,7 +32,7 @@ fn defaults_are_valid() {
     assert_eq!(c.training.backoff.base, Duration::from_secs(5));
     assert_eq!(c.training.backoff.cap, Duration::from_secs(300));
     assert!(c.training.workers > 0);
-    assert_eq!(c.training.step_delay, None);
+    assert_eq!(c.training.chaos.configured(), (None, 0));
     assert_eq!(c.ingest_timeout, Duration::from_secs(120));
     assert_eq!(c.db_checkout_timeout, Duration::from_secs(2));
     assert_eq!(c.sentry_traces_sample_rate, 0.0);
@@ -87,16 +87,17 @@ fn training_timeouts_are_per_kind_and_the_chaos_knobs_need_chaos() {
     assert_eq!(c.training.categorizer_timeout, Duration::from_secs(60));
     assert_eq!(c.training.forecaster_timeout, Duration::from_secs(5));
     assert_eq!(c.training.workers, 3);
-    assert_eq!(c.training.step_delay, None);
-    assert_eq!(c.training.panic_attempts, 0);
+    assert_eq!(c.training.chaos.configured(), (None, 0));
     let c = config(&[
         ("CHAOS_ENABLED", "true"),
         ("CHAOS_TRAINING_STEP_DELAY_MS", "250"),
         ("CHAOS_TRAINING_PANIC_ATTEMPTS", "2"),
     ])
     .unwrap();
-    assert_eq!(c.training.step_delay, Some(Duration::from_millis(250)));
-    assert_eq!(c.training.panic_attempts, 2);
+    assert_eq!(
+        c.training.chaos.configured(),
+        (Some(Duration::from_millis(250)), 2)
+    );
 }
 
 #[test]
@@ -156,4 +157,28 @@ fn production_requires_a_secret_and_empty_redis_disables_it() {
     let c = config(&[("REDIS_URL", ""), ("JWT_SECRET", ""), ("HTTP_WORKERS", "")]).unwrap();
     assert!(c.redis_url.is_none());
     assert!(c.http_workers > 0);
+}
+
+#[test]
+fn production_refuses_chaos() {
+    let secret = ("JWT_SECRET", "a-production-secret-of-at-least-32-bytes");
+    let err = config(&[
+        ("ENVIRONMENT", "production"),
+        secret,
+        ("CHAOS_ENABLED", "true"),
+    ])
+    .unwrap_err();
+    assert_eq!(err.var, "CHAOS_ENABLED");
+    assert_eq!(
+        err.to_string(),
+        "CHAOS_ENABLED: must not be true when ENVIRONMENT=production"
+    );
+    let c = config(&[
+        ("ENVIRONMENT", "production"),
+        secret,
+        ("CHAOS_ENABLED", "false"),
+    ])
+    .unwrap();
+    assert!(!c.chaos_enabled);
+    assert!(config(&[("ENVIRONMENT", "staging"), ("CHAOS_ENABLED", "true")]).is_ok());
 }

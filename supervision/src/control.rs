@@ -1,5 +1,8 @@
 //! The control messages every supervised actor accepts, whatever its service: a ping that
-//! proves the mailbox is alive and a [`Crash`] that exercises supervision (ops and tests).
+//! proves the mailbox is alive, a [`Crash`] that exercises supervision and a hold that keeps the
+//! actor busy while its mailbox fills (ops, chaos and tests).
+
+use std::time::Duration;
 
 use actix::Message;
 
@@ -12,6 +15,9 @@ pub enum Control {
     Ping,
     /// Panics inside the handler (chaos hook).
     Crash(Crash),
+    /// Answers at once, then takes no message for this long, so its mailbox fills (chaos hook;
+    /// the thread is not blocked, other actors run on).
+    Hold(Duration),
 }
 
 /// Asks a supervised actor to panic inside its message handler, to exercise supervision.

@@ -176,9 +176,14 @@ impl<S: Service> Handler<Control> for Managed<S> {
     fn handle(&mut self, msg: Control, ctx: &mut Self::Context) -> Self::Result {
         self.entry.handled();
         let restarts = self.entry.restarts();
-        self.guarded(ctx, |_, _| match msg {
+        self.guarded(ctx, |_, ctx| match msg {
             Control::Ping => ControlReply { restarts },
             Control::Crash(crash) => panic!("chaos crash: {}", crash.reason),
+            Control::Hold(busy) => {
+                // `wait` parks the mailbox (not the thread) until the sleep ends.
+                ctx.wait(wrap_future(tokio::time::sleep(busy)));
+                ControlReply { restarts }
+            }
         })
     }
 }

@@ -1,5 +1,5 @@
 //! End-to-end tests, one binary running the real `scale` binary against real Postgres and Redis:
-//! the HTTP service and CLI ([`e2e`]), training jobs across several processes
+//! the HTTP service and CLI ([`e2e`]), the chaos monkey ([`e2e_chaos`]), training jobs across several processes
 //! ([`e2e_training`]), the forecast a worker's job refreshes ([`e2e_forecast`]), metrics
 //! scraped by a real Prometheus ([`e2e_metrics`]), the ops dashboard in headless Chromium and
 //! Firefox ([`e2e_ops`], over [`browser`], whose Firefox speaks WebDriver BiDi: [`firefox`])
@@ -9,6 +9,7 @@
 mod browser;
 mod common;
 mod e2e;
+mod e2e_chaos;
 mod e2e_forecast;
 mod e2e_learning;
 mod e2e_metrics;

@@ -3,10 +3,12 @@
 
 use std::time::Duration;
 
+use scale_chaos::TrainingKnobs;
+
 use super::queue::Backoff;
 
 /// How the scheduler runs jobs (`TRAINING_*` settings).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SchedulerConfig {
     /// Jobs run at once by this process.
     pub workers: usize,
@@ -20,8 +22,7 @@ pub struct SchedulerConfig {
     pub forecaster_timeout: Duration,
     /// Wait before retrying a failed attempt.
     pub backoff: Backoff,
-    /// Chaos: pause after every fitting step (`None` in production).
-    pub step_delay: Option<Duration>,
-    /// Chaos: attempts up to this number panic at their first fitting step (0 in production).
-    pub panic_attempts: i32,
+    /// Chaos: a pause after every fitting step and attempts that panic at their first step
+    /// (neither in production), read at every step: the chaos monkey sets them at run time.
+    pub chaos: TrainingKnobs,
 }

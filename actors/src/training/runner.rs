@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
+use scale_chaos::TrainingKnobs;
 use scale_schema::PgPool;
 use tokio::sync::watch;
 use tokio::time::{interval_at, sleep_until, Instant, MissedTickBehavior};
@@ -93,22 +94,26 @@ impl Drop for AbandonOnDrop {
 struct WorkerControl {
     stop: Arc<StopSignal>,
     steps: watch::Sender<Option<Step>>,
-    /// Chaos: a pause after each step (`CHAOS_TRAINING_STEP_DELAY_MS`), cut short by a stop.
-    step_delay: Option<Duration>,
-    /// Chaos: panic at the first step (`CHAOS_TRAINING_PANIC_ATTEMPTS`).
-    panic: bool,
+    /// Chaos: a pause after each step (cut short by a stop) and whether this attempt panics at
+    /// a step, as the knobs say at that step.
+    chaos: TrainingKnobs,
+    /// This attempt's number (from 1), for [`TrainingKnobs::panics`].
+    attempt: i32,
 }
 
 impl JobControl for WorkerControl {
     fn step(&mut self, step: u32, total: u32, message: &str) -> Result<(), TrainError> {
         self.check()?;
-        assert!(!self.panic, "chaos: fitting panicked at step {step}");
+        assert!(
+            !self.chaos.panics(self.attempt),
+            "chaos: fitting panicked at step {step}"
+        );
         self.steps.send_replace(Some(Step {
             step,
             total,
             message: message.to_owned(),
         }));
-        if let Some(delay) = self.step_delay {
+        if let Some(delay) = self.chaos.step_delay() {
             self.stop.pause(delay);
         }
         self.check()
@@ -253,8 +258,8 @@ impl Attempt {
         let mut control = WorkerControl {
             stop: self.stop.clone(),
             steps,
-            step_delay: self.config.step_delay,
-            panic: self.lease.attempt <= self.config.panic_attempts,
+            chaos: self.config.chaos.clone(),
+            attempt: self.lease.attempt,
         };
         if let Err(stopped) = control.check() {
             return Ok(Err(stopped));
@@ -328,8 +333,8 @@ mod tests {
         WorkerControl {
             stop: stop.clone(),
             steps: watch::channel(None).0,
-            step_delay: delay,
-            panic: false,
+            chaos: TrainingKnobs::new(delay, 0),
+            attempt: 1,
         }
     }
 

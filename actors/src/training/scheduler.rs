@@ -104,7 +104,7 @@ impl TrainingScheduler {
         let attempt = Attempt::new(
             self.pool.clone(),
             self.bus.clone(),
-            self.config,
+            self.config.clone(),
             self.fitters.clone(),
             lease,
             stop,

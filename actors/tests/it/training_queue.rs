@@ -21,6 +21,7 @@ use scale_actors::training::fitting::{
 use scale_actors::training::queue::{self, Backoff, Claim, Failure, Step};
 use scale_actors::training::scheduler::{Drain, TrainingScheduler};
 use scale_actors::training::store::JobView;
+use scale_chaos::TrainingKnobs;
 use scale_schema::tables::{training_job_events, training_jobs, training_models};
 use scale_schema::testing::TestDatabase;
 use scale_schema::PgPool;
@@ -467,8 +468,7 @@ fn scheduler_config(workers: usize, step_delay: Option<Duration>) -> SchedulerCo
         categorizer_timeout: Duration::from_secs(60),
         forecaster_timeout: Duration::from_secs(60),
         backoff: NO_BACKOFF,
-        step_delay,
-        panic_attempts: 0,
+        chaos: TrainingKnobs::new(step_delay, 0),
     }
 }
 
@@ -481,7 +481,7 @@ fn scheduler(
     let (pool, bus) = (fx.pool.clone(), bus.clone());
     let fitters = fitters::registered(&config, &BrainCell::shipped());
     let handle = spawn(&registry, move || {
-        TrainingScheduler::new(config, fitters.clone(), pool.clone(), bus.clone())
+        TrainingScheduler::new(config.clone(), fitters.clone(), pool.clone(), bus.clone())
     });
     (handle, registry)
 }
@@ -614,7 +614,7 @@ async fn a_panic_in_fitting_fails_the_attempt_and_the_retry_completes() {
     let id = fx.lone_job(JobKind::Categorizer, 3).await;
     let bus = EventBus::local();
     let config = SchedulerConfig {
-        panic_attempts: 1,
+        chaos: TrainingKnobs::new(None, 1),
         ..scheduler_config(1, None)
     };
     let (_scheduler, registry) = scheduler(&fx, config, &bus);

@@ -128,6 +128,7 @@ impl TestApp {
             rate_limiter,
             auth: Arc::new(Authenticator::new(SECRET, Some(jwks)).unwrap()),
             chaos_enabled: true,
+            chaos: None,
         })
     }
 

@@ -156,6 +156,34 @@ async fn control_messages_reach_an_actor_by_name() {
 }
 
 #[actix_rt::test]
+async fn a_hold_keeps_the_mailbox_waiting_while_messages_pile_up() {
+    let (registry, counter) = start(5);
+    let held = registry
+        .control("counter", Control::Hold(Duration::from_millis(400)))
+        .await
+        .unwrap();
+    assert_eq!(held.unwrap().restarts, 0);
+    let waiting: Vec<_> = (0..5)
+        .map(|_| {
+            let counter = counter.clone();
+            actix_rt::spawn(async move { counter.ask(Incr).await })
+        })
+        .collect();
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    while snapshot(&registry).backlog < 5 {
+        assert!(std::time::Instant::now() < deadline, "no backlog built up");
+        actix_rt::time::sleep(Duration::from_millis(10)).await;
+    }
+    let mut answers = Vec::new();
+    for waiting in waiting {
+        answers.push(waiting.await.unwrap().unwrap());
+    }
+    answers.sort_unstable();
+    assert_eq!(answers, [1, 2, 3, 4, 5]);
+    assert_eq!(snapshot(&registry).backlog, 0);
+}
+
+#[actix_rt::test]
 async fn too_many_restarts_in_the_window_escalates() {
     let (registry, counter) = start(2);
     for _ in 0..2 {

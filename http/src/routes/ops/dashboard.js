@@ -124,6 +124,7 @@
     pill($('chaos'), s.chaos_enabled ? 'chaos enabled' : 'chaos disabled',
       s.chaos_enabled ? 'warn' : '');
     renderDependencies(s);
+    renderChaos(s.chaos);
     list($('jobs'), s.jobs ? [
       ['Pending', s.jobs.pending],
       ['Processing', s.jobs.processing],
@@ -206,6 +207,61 @@
     for (const row of [...body.rows]) if (!seen.has(row.dataset.actor)) row.remove();
   }
 
+  // The chaos panel: shown only when the process runs a chaos monkey.
+  function renderChaos(chaos) {
+    $('chaos-panel').hidden = !chaos;
+    if (!chaos) return;
+    const run = chaos.running;
+    pill($('chaos-state'), run ? 'running ' + run.scenario : 'idle', run ? 'bad' : '');
+    $('chaos-stop').disabled = !run;
+    const counts = (r) => Object.entries(r.injected).map(([f, n]) => `${f} ×${n}`).join(', ');
+    if (run) {
+      const active = run.active.map((a) => a.fault + (a.target ? ` (${a.target})` : '')
+        + ` ${duration(a.remaining_ms)} left`);
+      $('chaos-run').textContent = `${run.scenario}: ${Math.round(run.progress * 100)} % of `
+        + `${duration(run.length_ms)}; active: ${active.join(', ') || 'none'}; `
+        + `injected: ${counts(run) || 'nothing yet'}`;
+    } else if (chaos.last) {
+      const last = chaos.last;
+      $('chaos-run').textContent = `last run: ${last.scenario} ${last.ended} after `
+        + `${duration(last.elapsed_ms)}; injected: ${counts(last) || 'nothing'}`
+        + (last.errors.length ? `; errors: ${last.errors.join('; ')}` : '');
+    } else {
+      $('chaos-run').textContent = 'no scenario run yet';
+    }
+    const rows = chaos.scenarios.map((scenario) => {
+      const row = el('tr');
+      row.dataset.scenario = scenario.name;
+      const start = el('button', 'Start', 'start');
+      start.type = 'button';
+      start.disabled = Boolean(run || scenario.invalid);
+      start.addEventListener('click', () => chaosAction(
+        { action: 'start', scenario: scenario.name }, `start of ${scenario.name}`));
+      const control = el('td');
+      control.append(start);
+      row.append(el('td', scenario.name), el('td', duration(scenario.length_ms), 'num'),
+        el('td', scenario.invalid || scenario.description, scenario.invalid ? 'error' : ''),
+        control);
+      return row;
+    });
+    $('scenarios').tBodies[0].replaceChildren(...rows);
+  }
+
+  async function chaosAction(body, what) {
+    try {
+      const res = await fetch(API + '/chaos', {
+        method: 'POST',
+        headers: { ...authorization(), 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      const problem = res.ok ? null : await res.json().catch(() => ({}));
+      $('chaos-action').textContent = `${what}: HTTP ${res.status}`
+        + (problem && problem.detail ? ` (${problem.detail})` : '');
+    } catch (err) {
+      $('chaos-action').textContent = `${what} failed: ${err}`;
+    }
+  }
+
   async function crash(name, button) {
     if (!window.confirm(`Crash actor ${name}? Its supervisor restarts it.`)) return;
     button.disabled = true;
@@ -232,6 +288,7 @@
       connect();
     });
     $('logout').addEventListener('click', () => signOut());
+    $('chaos-stop').addEventListener('click', () => chaosAction({ action: 'stop' }, 'stop'));
     connect();
   });
 })();

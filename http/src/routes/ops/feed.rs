@@ -3,11 +3,14 @@
 //! Prometheus exposition ([`HttpTotals::parse`], [`Traffic::between`]), the problems seen
 //! between two snapshots ([`problems`]) and whether a snapshot is worth pushing ([`changed`]).
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use scale_actors::events::BusStatus;
 use scale_actors::health::{
     DependencyHealth, DependencyStatus, HealthReport, Readiness, WorkerStatus,
 };
+use scale_chaos::{ChaosStatus, FaultKind};
 use scale_monitoring::metrics::names;
 use scale_supervision::{ActorSnapshot, ActorStatus};
 use serde::Serialize;
@@ -43,6 +46,9 @@ pub struct Snapshot {
     pub problems: Vec<Problem>,
     /// Whether the crash controls work (`CHAOS_ENABLED`).
     pub chaos_enabled: bool,
+    /// The chaos monkey's scenarios, its running one (progress, active faults) and its last
+    /// (`None`: chaos disabled, or the monkey did not answer).
+    pub chaos: Option<ChaosStatus>,
 }
 
 /// One actor as the dashboard shows it: the registry's snapshot and whether it escalated.
@@ -230,6 +236,8 @@ pub struct Inputs<'a> {
     pub traffic: Traffic,
     /// Whether chaos is enabled.
     pub chaos_enabled: bool,
+    /// What the chaos monkey reports.
+    pub chaos: Option<ChaosStatus>,
     /// The time of the snapshot.
     pub now: DateTime<Utc>,
 }
@@ -241,6 +249,7 @@ pub fn build(inputs: Inputs<'_>) -> Snapshot {
         report,
         traffic,
         chaos_enabled,
+        chaos,
         now,
     } = inputs;
     let mut actors: Vec<ActorView> = actors.into_iter().map(ActorView::from).collect();
@@ -271,6 +280,7 @@ pub fn build(inputs: Inputs<'_>) -> Snapshot {
         traffic,
         problems: Vec::new(),
         chaos_enabled,
+        chaos,
     }
 }
 
@@ -347,6 +357,19 @@ pub fn problems(prev: Option<&Snapshot>, next: &Snapshot) -> Vec<Problem> {
     } else if bus_before == Some(BusStatus::Degraded) && next.events == Some(BusStatus::Redis) {
         note("warning", "event bus back on Redis".into());
     }
+    let scenario = |s: Option<&Snapshot>| {
+        s.and_then(|s| s.chaos.as_ref()?.running.as_ref())
+            .map(|run| run.scenario.clone())
+    };
+    let (was, now) = (scenario(prev), scenario(Some(next)));
+    if was != now {
+        if let Some(name) = &was {
+            note("warning", format!("chaos scenario {name} ended"));
+        }
+        if let Some(name) = &now {
+            note("warning", format!("chaos scenario {name} running"));
+        }
+    }
     found
 }
 
@@ -366,6 +389,8 @@ struct Essence<'a> {
     jobs: Option<(i64, i64, i64, i64, WorkerStatus)>,
     problems: Option<&'a Problem>,
     chaos_enabled: bool,
+    /// The running scenario, its active faults and its counts (not its elapsed time).
+    chaos: Option<(&'a str, Vec<FaultKind>, &'a BTreeMap<&'static str, u64>)>,
 }
 
 impl<'a> Essence<'a> {
@@ -401,6 +426,14 @@ impl<'a> Essence<'a> {
             }),
             problems: snapshot.problems.first(),
             chaos_enabled: snapshot.chaos_enabled,
+            chaos: snapshot
+                .chaos
+                .as_ref()
+                .and_then(|c| c.running.as_ref())
+                .map(|run| {
+                    let active = run.active.iter().map(|a| a.fault).collect();
+                    (run.scenario.as_str(), active, &run.injected)
+                }),
         }
     }
 }
@@ -432,6 +465,7 @@ mod tests {
             report: None,
             traffic: Traffic::default(),
             chaos_enabled: true,
+            chaos: None,
             now: Utc::now(),
         })
     }
@@ -579,5 +613,44 @@ scale_http_request_duration_seconds_sum{method="GET",route="/api/v1/a",status="2
         let mut down = last.clone();
         down.postgres = dependency(DependencyStatus::Down);
         assert!(changed(&last, &down));
+    }
+
+    fn chaos(running: Option<(&str, u64)>) -> Option<ChaosStatus> {
+        Some(ChaosStatus {
+            scenarios: Vec::new(),
+            running: running.map(|(name, crashes)| scale_chaos::RunView {
+                scenario: name.to_owned(),
+                elapsed_ms: crashes * 100,
+                length_ms: 3000,
+                progress: 0.1,
+                active: Vec::new(),
+                injected: [("crash", crashes)].into(),
+                errors: Vec::new(),
+                ended: None,
+            }),
+            last: None,
+        })
+    }
+
+    #[test]
+    fn a_scenario_starting_counting_and_ending_is_a_change_and_noted() {
+        let idle = snapshot(vec![]);
+        let mut running = idle.clone();
+        running.chaos = chaos(Some(("smoke", 1)));
+        assert!(changed(&idle, &running));
+        assert_eq!(
+            problems(Some(&idle), &running)[0].message,
+            "chaos scenario smoke running"
+        );
+        let mut more = idle.clone();
+        more.chaos = chaos(Some(("smoke", 2)));
+        assert!(changed(&running, &more));
+        assert!(problems(Some(&running), &more).is_empty());
+        let mut ended = idle.clone();
+        ended.chaos = chaos(None);
+        assert_eq!(
+            problems(Some(&more), &ended)[0].message,
+            "chaos scenario smoke ended"
+        );
     }
 }

@@ -1,18 +1,21 @@
 //! Operator routes (`/api/v1/ops/*`, admin only): the actor registry, cache statistics, the
-//! chaos hook and the live feed of the dashboard (`stream`, built by `feed`); the dashboard page
-//! itself is served at `/ops` (`page`).
+//! chaos hooks (crash an actor; the chaos monkey's scenarios) and the live feed of the dashboard
+//! (`stream`, built by `feed`); the dashboard page itself is served at `/ops` (`page`).
 
 mod feed;
 pub mod page;
 mod stream;
 
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use scale_actors::cache::service::Stats;
-use scale_supervision::{Control, ControlReply, Crash};
+use scale_chaos::{ChaosMonkey, Start, StartError, Status, Stop};
+use scale_supervision::{Control, ControlReply, Crash, Handle};
+use serde::Deserialize;
 use serde_json::json;
 
 use crate::auth::AdminUser;
-use crate::problem::ApiError;
+use crate::problem::{ApiError, Code};
 use crate::AppState;
 
 /// Registers the ops routes.
@@ -21,6 +24,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/ops/cache").get(cache_stats))
         .service(web::resource("/ops/actors/{name}/ping").post(ping_actor))
         .service(web::resource("/ops/actors/{name}/crash").post(crash_actor))
+        .service(
+            web::resource("/ops/chaos")
+                .get(chaos_status)
+                .post(chaos_action),
+        )
         .service(web::resource("/ops/stream").get(stream::stream));
 }
 
@@ -58,6 +66,69 @@ async fn crash_actor(
     let reason = format!("requested by admin {}", admin.0.id);
     control(&state, &name, Control::Crash(Crash::new(reason))).await?;
     Ok(HttpResponse::Ok().json(json!({ "actor": *name, "crashed": false })))
+}
+
+/// What `POST /api/v1/ops/chaos` asks.
+#[derive(Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+enum ChaosAction {
+    /// Start the named scenario.
+    Start {
+        /// One of the embedded scenarios.
+        scenario: String,
+    },
+    /// Stop the running scenario.
+    Stop,
+}
+
+/// The chaos monkey, or the 404 problem every chaos route answers when chaos is disabled.
+fn monkey(state: &AppState) -> Result<&Handle<ChaosMonkey>, ApiError> {
+    state
+        .chaos
+        .as_ref()
+        .ok_or_else(|| ApiError::not_found("Chaos endpoints are disabled"))
+}
+
+/// `GET /api/v1/ops/chaos`: the scenarios available, the running one with its progress and
+/// active faults, and the last one that ended (404 unless `CHAOS_ENABLED=true`).
+async fn chaos_status(_: AdminUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let status = monkey(&state)?.ask(Status).await?;
+    Ok(HttpResponse::Ok().json(status))
+}
+
+/// `POST /api/v1/ops/chaos`: `{"action":"start","scenario":NAME}` starts a scenario (409 when
+/// one runs, 422 for an unknown one), `{"action":"stop"}` stops the running one (409 when none
+/// runs). 404 unless `CHAOS_ENABLED=true`.
+async fn chaos_action(
+    admin: AdminUser,
+    state: web::Data<AppState>,
+    body: web::Json<ChaosAction>,
+) -> Result<HttpResponse, ApiError> {
+    let monkey = monkey(&state)?;
+    match body.into_inner() {
+        ChaosAction::Start { scenario } => {
+            tracing::warn!(scenario = %scenario.escape_debug(), admin = %admin.0.id, "chaos scenario requested");
+            match monkey.ask(Start(scenario)).await? {
+                Ok(run) => Ok(HttpResponse::Accepted().json(json!({ "running": run }))),
+                Err(err @ StartError::Busy(_)) => Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    Code::Conflict,
+                    err.to_string(),
+                )),
+                Err(err @ (StartError::Unknown(_) | StartError::Invalid(_))) => {
+                    Err(ApiError::validation(err.to_string()))
+                }
+            }
+        }
+        ChaosAction::Stop => match monkey.ask(Stop).await? {
+            Some(run) => Ok(HttpResponse::Ok().json(json!({ "stopped": run }))),
+            None => Err(ApiError::new(
+                StatusCode::CONFLICT,
+                Code::Conflict,
+                "No chaos scenario is running",
+            )),
+        },
+    }
 }
 
 async fn control(state: &AppState, name: &str, op: Control) -> Result<ControlReply, ApiError> {

@@ -15,6 +15,7 @@ use actix_web::HttpResponse;
 use chrono::Utc;
 use metrics_exporter_prometheus::PrometheusHandle;
 use scale_actors::health::{GetHealth, HealthReport};
+use scale_chaos::Status;
 use scale_monitoring::metrics::LiveConnection;
 
 use super::feed::{self, HttpTotals, Inputs, Problem, Snapshot, Traffic};
@@ -129,11 +130,16 @@ impl Feed {
             }
             _ => Traffic::default(),
         };
+        let chaos = match &self.state.chaos {
+            Some(monkey) => monkey.ask_within(Status, PERIOD).await.ok(),
+            None => None,
+        };
         let mut snapshot = feed::build(Inputs {
             actors: self.state.registry.snapshot(),
             report: self.report.as_ref(),
             traffic,
             chaos_enabled: self.state.chaos_enabled,
+            chaos,
             now: Utc::now(),
         });
         for problem in feed::problems(self.last.as_ref(), &snapshot) {
