@@ -464,6 +464,48 @@ fn websocket_benchmark_reports_its_baseline() {
     assert!(report["ratios"]["p50_vs_broadcast"].as_f64().unwrap() > 0.0);
 }
 
+#[test]
+fn load_smoke_run_passes_its_gate_and_reports_every_phase() {
+    let db = TestDatabase::create();
+    let prefix = format!("scale-e2e-{}:", uuid::Uuid::new_v4());
+    let env = [
+        ("DATABASE_URL", db.url()),
+        ("LOG_LEVEL", "warn".to_owned()),
+        ("REDIS_KEY_PREFIX", prefix),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let report = bench_report(&["bench", "load", "--smoke"], &env);
+    assert_eq!(report["gate"]["passed"], true, "{report}");
+    let http = &report["journey"]["http"];
+    for route in [
+        "GET /accounts/transactions",
+        "POST /ingest/import",
+        "GET /forecast/safe-to-spend",
+        "POST /training/jobs",
+    ] {
+        assert!(
+            http["routes"][route]["requests"].as_u64().unwrap() > 0,
+            "{route}: {report}"
+        );
+        assert!(http["routes"][route]["p95_vs_baseline"].as_f64().unwrap() > 0.0);
+    }
+    // Every followed training job completed.
+    let jobs = &report["journey"]["training_jobs"];
+    assert!(jobs["requests"].as_u64().unwrap() > 0, "{report}");
+    assert_eq!(jobs["errors"], 0, "{report}");
+    assert!(report["baseline_health"]["requests"].as_u64().unwrap() > 0);
+    assert_eq!(
+        report["max_sustainable_rate"]["journey_mix"]["steps"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2,
+        "{report}"
+    );
+    assert_eq!(report["websockets"]["held"], 50, "{report}");
+    assert!(report["websockets"]["server_bytes_per_connection"].is_number());
+}
+
 /// A token for a new user.
 fn new_user_token() -> String {
     mint_token(SECRET, Uuid::new_v4(), Role::User, 600)

@@ -147,7 +147,7 @@ impl User {
             self.api.call(call, token, Instant::now()).await;
         }
         self.pause().await;
-        let kind = if n % 2 == 0 {
+        let kind = if n.is_multiple_of(2) {
             "categorizer"
         } else {
             "forecaster"
