@@ -180,14 +180,33 @@ impl Api {
         request: RequestBuilder,
     ) -> Option<Value> {
         let answer = async {
-            let response = request.send().await.ok()?.error_for_status().ok()?;
-            let body = response.bytes().await.ok()?;
-            Some(serde_json::from_slice(&body).unwrap_or(Value::Null))
+            let response = request.send().await.map_err(failure)?;
+            let status = response.status();
+            if status.is_client_error() || status.is_server_error() {
+                return Err(format!("status {}", status.as_u16()));
+            }
+            let body = response.bytes().await.map_err(failure)?;
+            Ok(serde_json::from_slice(&body).unwrap_or(Value::Null))
         }
         .await;
-        Recorder::record_shared(&self.recorder, route, started.elapsed(), answer.is_some());
-        answer
+        let why = answer.as_ref().err().map(String::as_str);
+        Recorder::record_shared(&self.recorder, route, started.elapsed(), why);
+        answer.ok()
     }
+}
+
+/// What kind of failure `err` is.
+fn failure(err: reqwest::Error) -> String {
+    let kind = if err.is_timeout() {
+        "timeout"
+    } else if err.is_connect() {
+        "connect"
+    } else if err.is_body() || err.is_decode() {
+        "body"
+    } else {
+        "transport"
+    };
+    kind.to_owned()
 }
 
 /// Statement `n`: `STATEMENT_ROWS` rows over the last weeks, each narration numbered by `n`

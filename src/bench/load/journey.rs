@@ -4,8 +4,6 @@
 //! until it ends); and the same number of users calling `GET /health` back to back, the
 //! baseline.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -39,10 +37,9 @@ pub struct Outcome {
     /// Every HTTP request, per route template.
     pub http: Summary,
     /// Training jobs, from the request queueing them to their final event over the WebSocket;
-    /// a job that did not complete in time is an error.
+    /// a job that did not complete in time is an error, of the kind its ending (`failed`,
+    /// `cancelled`, or why it was lost).
     pub jobs: Summary,
-    /// How the followed jobs ended (`completed`, `failed`, `cancelled`, or why they were lost).
-    pub job_endings: BTreeMap<String, u64>,
     /// Journeys finished.
     pub journeys: u64,
     /// From the first user's start to the last user's end.
@@ -53,7 +50,6 @@ pub struct Outcome {
 pub async fn journeys(api: &Api, ws_url: &str, tokens: &[String], shape: Shape) -> Outcome {
     let http = Recorder::shared();
     let jobs = Recorder::shared();
-    let endings = Arc::new(Mutex::new(BTreeMap::new()));
     let started = Instant::now();
     let until = started + shape.duration;
     let mut users = JoinSet::new();
@@ -61,7 +57,6 @@ pub async fn journeys(api: &Api, ws_url: &str, tokens: &[String], shape: Shape) 
         let user = User {
             api: api.recording_into(http.clone()),
             jobs: jobs.clone(),
-            endings: endings.clone(),
             ws_url: ws_url.to_owned(),
             token: token.clone(),
             think: shape.think,
@@ -74,11 +69,9 @@ pub async fn journeys(api: &Api, ws_url: &str, tokens: &[String], shape: Shape) 
     }
     let journeys = users.join_all().await.into_iter().sum();
     let span = started.elapsed();
-    let job_endings = std::mem::take(&mut *endings.lock().unwrap_or_else(PoisonError::into_inner));
     Outcome {
         http: Recorder::summary_shared(&http, span),
         jobs: Recorder::summary_shared(&jobs, span),
-        job_endings,
         journeys,
         span,
     }
@@ -107,7 +100,6 @@ pub async fn health(api: &Api, concurrency: usize, span: Duration) -> Summary {
 struct User {
     api: Api,
     jobs: super::stats::Shared,
-    endings: Arc<Mutex<BTreeMap<String, u64>>>,
     ws_url: String,
     token: String,
     think: Duration,
@@ -163,7 +155,7 @@ impl User {
     }
 
     /// Subscribes to the user's jobs over the WebSocket, queues a job of `kind` and reads
-    /// events until the job's final one; records the time taken and how it ended.
+    /// events until the job's final one; records the time taken and, unless it completed, how it ended.
     async fn follow_job(&self, kind: &str) {
         let started = Instant::now();
         let ending = self.job_ending(kind, started + JOB_DEADLINE).await;
@@ -171,14 +163,8 @@ impl User {
             &self.jobs,
             "POST /training/jobs → final event on WS /ws/jobs",
             started.elapsed(),
-            ending == "completed",
+            (ending != "completed").then_some(ending.as_str()),
         );
-        *self
-            .endings
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry(ending)
-            .or_default() += 1;
     }
 
     /// The final status of a job of `kind` queued now, or why none was seen by `deadline`.

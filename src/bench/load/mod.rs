@@ -66,7 +66,7 @@ pub struct Options {
     /// Seconds of each step [default: 5; smoke: 1].
     #[arg(long)]
     step_secs: Option<f64>,
-    /// Steps at most in each search [default: 25; smoke: 2].
+    /// Steps at most in each search [default: 32; smoke: 2].
     #[arg(long)]
     max_steps: Option<usize>,
     /// WebSocket clients to open at once [default: 10000; smoke: 50].
@@ -93,7 +93,7 @@ impl Plan {
                 .context("durations must be finite and not negative")
         };
         let users = options.users.unwrap_or(if smoke { 4 } else { 50 });
-        let max_steps = options.max_steps.unwrap_or(if smoke { 2 } else { 25 });
+        let max_steps = options.max_steps.unwrap_or(if smoke { 2 } else { 32 });
         let ws_clients = options
             .ws_clients
             .unwrap_or(if smoke { 50 } else { 10_000 });
@@ -182,7 +182,7 @@ pub fn run(config: &Config, options: &Options) -> anyhow::Result<Value> {
             "span_secs": journey.span.as_secs_f64(),
             "http": journey.http.report(&baseline.overall),
             "training_jobs": journey.jobs.overall.report(),
-            "job_endings": journey.job_endings,
+            "training_job_failures": journey.jobs.failures,
         },
         "gate": {
             "thresholds": { "p95_ms_under": GATE.p95_ms, "error_rate_under": GATE.error_rate },

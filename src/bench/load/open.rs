@@ -3,6 +3,7 @@
 //! latency), and the step search for the highest rate kept at p95 under 100 ms with under 1 %
 //! errors.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -31,7 +32,7 @@ pub struct Steps {
 }
 
 /// One step: the rate offered and what it got.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Step {
     /// Offered requests per second.
     pub offered: f64,
@@ -40,6 +41,8 @@ pub struct Step {
     pub shed: u64,
     /// Every request of the step, shed ones included.
     pub figures: Figures,
+    /// Failures by `route: why` (shed arrivals left out).
+    pub failures: BTreeMap<String, u64>,
 }
 
 impl Step {
@@ -76,6 +79,7 @@ pub async fn search(api: &Api, tokens: &[String], calls: &[Call], steps: &Steps)
             "offered_per_sec": step.offered,
             "shed": step.shed,
             "figures": step.figures.report(),
+            "errors_by_kind": step.failures,
             "sustainable": step.failures().is_empty(),
         })).collect::<Vec<_>>(),
         "max_sustainable_per_sec": best.map(|step| step.offered),
@@ -112,13 +116,15 @@ async fn offer(api: &Api, tokens: &[String], calls: &[Call], rate: f64, span: Du
         });
     }
     requests.join_all().await;
-    let mut figures = Recorder::summary_shared(&recorder, span).overall;
+    let summary = Recorder::summary_shared(&recorder, span);
+    let mut figures = summary.overall;
     figures.requests += shed;
     figures.errors += shed;
     Step {
         offered: rate,
         shed,
         figures,
+        failures: summary.failures,
     }
 }
 
@@ -139,6 +145,7 @@ mod tests {
                 p99_ms: p95_ms,
                 max_ms: p95_ms,
             },
+            failures: BTreeMap::new(),
         }
     }
 

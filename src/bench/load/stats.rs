@@ -17,6 +17,8 @@ const SIGFIG: u8 = 3;
 #[derive(Default)]
 pub struct Recorder {
     routes: BTreeMap<&'static str, Route>,
+    /// Failures by `route: why` (a handful of kinds: statuses, timeouts, refused connections).
+    failures: BTreeMap<String, u64>,
 }
 
 /// One route's latencies (every request, failed ones included) and failures.
@@ -34,8 +36,9 @@ impl Recorder {
         Arc::default()
     }
 
-    /// Records one request of `route` that took `elapsed` and succeeded or not.
-    pub fn record(&mut self, route: &'static str, elapsed: Duration, ok: bool) {
+    /// Records one request of `route` that took `elapsed` and succeeded, or failed for the
+    /// reason given.
+    pub fn record(&mut self, route: &'static str, elapsed: Duration, failure: Option<&str>) {
         let entry = self.routes.entry(route).or_insert_with(|| Route {
             latency_us: Histogram::new_with_bounds(1, HIGHEST_US, SIGFIG)
                 .expect("constant histogram bounds are valid"),
@@ -43,15 +46,23 @@ impl Recorder {
         });
         let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
         entry.latency_us.saturating_record(micros.max(1));
-        entry.errors += u64::from(!ok);
+        if let Some(why) = failure {
+            entry.errors += 1;
+            *self.failures.entry(format!("{route}: {why}")).or_default() += 1;
+        }
     }
 
     /// Records into a shared recorder.
-    pub fn record_shared(shared: &Shared, route: &'static str, elapsed: Duration, ok: bool) {
+    pub fn record_shared(
+        shared: &Shared,
+        route: &'static str,
+        elapsed: Duration,
+        failure: Option<&str>,
+    ) {
         shared
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .record(route, elapsed, ok);
+            .record(route, elapsed, failure);
     }
 
     /// Figures per route, and over every route, for requests made over `span`.
@@ -81,6 +92,7 @@ impl Recorder {
         Summary {
             routes,
             overall: all.map_or_else(Figures::empty, |all| all.figures(span)),
+            failures: self.failures.clone(),
         }
     }
 
@@ -172,11 +184,14 @@ pub struct Summary {
     pub routes: Vec<(&'static str, Figures)>,
     /// Every request together.
     pub overall: Figures,
+    /// Failures by `route: why`.
+    pub failures: BTreeMap<String, u64>,
 }
 
 impl Summary {
     /// The summary as JSON: `overall` and `routes` by name, each route with its latency
-    /// percentiles over `baseline`'s (`p50_vs_baseline`, `p95_vs_baseline`).
+    /// percentiles over `baseline`'s (`p50_vs_baseline`, `p95_vs_baseline`), and
+    /// `errors_by_kind`.
     pub fn report(&self, baseline: &Figures) -> Value {
         let with_ratios = |figures: &Figures| {
             let mut value = figures.report();
@@ -191,6 +206,7 @@ impl Summary {
                 .iter()
                 .map(|(name, figures)| (name.to_string(), with_ratios(figures)))
                 .collect::<serde_json::Map<_, _>>(),
+            "errors_by_kind": self.failures,
         })
     }
 }
@@ -277,9 +293,9 @@ mod tests {
     fn percentiles_come_from_the_histogram_per_route_and_overall() {
         let mut recorder = Recorder::default();
         for ms in 1..=100 {
-            recorder.record("GET /a", Duration::from_millis(ms), true);
+            recorder.record("GET /a", Duration::from_millis(ms), None);
         }
-        recorder.record("GET /b", Duration::from_millis(1000), false);
+        recorder.record("GET /b", Duration::from_millis(1000), Some("status 503"));
         let summary = recorder.summary(Duration::from_secs(10));
         let (name, a) = summary.routes[0];
         assert_eq!(name, "GET /a");
@@ -292,6 +308,7 @@ mod tests {
         assert_eq!(summary.overall.requests, 101);
         assert_eq!(summary.overall.errors, 1);
         assert!((summary.overall.max_ms - 1000.0).abs() < 1.0);
+        assert_eq!(summary.failures["GET /b: status 503"], 1);
         assert!(Recorder::default()
             .summary(Duration::from_secs(1))
             .overall
@@ -320,7 +337,7 @@ mod tests {
     #[test]
     fn ratios_compare_with_the_baseline() {
         let mut recorder = Recorder::default();
-        recorder.record("GET /a", Duration::from_millis(10), true);
+        recorder.record("GET /a", Duration::from_millis(10), None);
         let report = recorder
             .summary(Duration::from_secs(1))
             .report(&figures(1, 0, 2.0));
