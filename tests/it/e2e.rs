@@ -386,6 +386,19 @@ fn bench_report(args: &[&str], env: &[(&str, &str)]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// Runs `scale bench …` on a new database and its own Redis prefix; its JSON report.
+fn isolated_bench_report(args: &[&str]) -> Value {
+    let db = TestDatabase::create();
+    let prefix = format!("scale-e2e-{}:", uuid::Uuid::new_v4());
+    let env = [
+        ("DATABASE_URL", db.url()),
+        ("LOG_LEVEL", "warn".to_owned()),
+        ("REDIS_KEY_PREFIX", prefix),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    bench_report(args, &env)
+}
+
 #[test]
 fn benchmarks_report_their_baselines() {
     let db = TestDatabase::create();
@@ -434,14 +447,6 @@ fn benchmarks_report_their_baselines() {
 
 #[test]
 fn websocket_benchmark_reports_its_baseline() {
-    let db = TestDatabase::create();
-    let prefix = format!("scale-e2e-{}:", uuid::Uuid::new_v4());
-    let env = [
-        ("DATABASE_URL", db.url()),
-        ("LOG_LEVEL", "warn".to_owned()),
-        ("REDIS_KEY_PREFIX", prefix),
-    ];
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let args = [
         "bench",
         "ws",
@@ -452,7 +457,7 @@ fn websocket_benchmark_reports_its_baseline() {
         "--users",
         "2",
     ];
-    let report = bench_report(&args, &env);
+    let report = isolated_bench_report(&args);
     for side in ["websocket_via_redis", "in_process_broadcast_baseline"] {
         // Users 0 and 1 own events 0, 2, 4 and 1, 3: three subscribers each.
         assert_eq!(report[side]["expected"], 15, "{report}");
@@ -466,15 +471,7 @@ fn websocket_benchmark_reports_its_baseline() {
 
 #[test]
 fn load_smoke_run_passes_its_gate_and_reports_every_phase() {
-    let db = TestDatabase::create();
-    let prefix = format!("scale-e2e-{}:", uuid::Uuid::new_v4());
-    let env = [
-        ("DATABASE_URL", db.url()),
-        ("LOG_LEVEL", "warn".to_owned()),
-        ("REDIS_KEY_PREFIX", prefix),
-    ];
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let report = bench_report(&["bench", "load", "--smoke"], &env);
+    let report = isolated_bench_report(&["bench", "load", "--smoke"]);
     assert_eq!(report["gate"]["passed"], true, "{report}");
     let http = &report["journey"]["http"];
     for route in [
