@@ -4,6 +4,7 @@
 mod classify;
 mod forecast;
 mod import;
+mod load;
 mod server;
 mod transactions;
 mod ws;
@@ -27,6 +28,10 @@ pub enum Bench {
         #[arg(long, default_value_t = 100_000)]
         rows: usize,
     },
+    /// The load test: virtual users making the mixed journey (gated: p95 under 500 ms and
+    /// under 1 % errors, else the exit status is non-zero), the highest request rate kept at
+    /// p95 under 100 ms, and how many WebSocket clients one server holds; next to `GET /health`.
+    Load(load::Options),
     /// `GET /accounts/transactions` (first page) through the real binary, next to pgbench
     /// running the same SQL at the same concurrency.
     Transactions(transactions::Options),
@@ -35,7 +40,8 @@ pub enum Bench {
     Ws(ws::Options),
 }
 
-/// Runs a benchmark against `DATABASE_URL` and prints its report.
+/// Runs a benchmark against `DATABASE_URL` and prints its report; fails when the report has a
+/// `gate` that did not pass.
 pub fn run(config: &Config, bench: Bench) -> anyhow::Result<()> {
     let report = match bench {
         Bench::Classify(options) => classify::run(config, &options)?,
@@ -44,10 +50,25 @@ pub fn run(config: &Config, bench: Bench) -> anyhow::Result<()> {
             .enable_all()
             .build()?
             .block_on(import::run(config, rows))?,
+        Bench::Load(options) => load::run(config, &options)?,
         Bench::Transactions(options) => transactions::run(config, &options)?,
         Bench::Ws(options) => ws::run(config, &options)?,
     };
     crate::output::print(serde_json::to_string_pretty(&report)?)?;
+    // A report with a gate that failed makes the command fail, after printing it.
+    if report["gate"]["passed"] == false {
+        anyhow::bail!("the gate failed: {}", report["gate"]["failures"]);
+    }
+    Ok(())
+}
+
+/// Deletes the benchmark's `users` and, by cascade, everything they own.
+async fn delete_users(url: &str, users: &[uuid::Uuid]) -> anyhow::Result<()> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    client
+        .execute("DELETE FROM users WHERE id = ANY($1)", &[&users])
+        .await?;
     Ok(())
 }
 

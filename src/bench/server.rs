@@ -32,6 +32,7 @@ impl Server {
             .env("RATE_LIMIT_DEFAULT_PER_MIN", "1000000000")
             .env("RATE_LIMIT_IMPORT_PER_MIN", "1000000000")
             .env("RATE_LIMIT_CLASSIFY_PER_MIN", "1000000000")
+            .env("RATE_LIMIT_TRAINING_PER_HOUR", "1000000000")
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .spawn()?;

@@ -15,8 +15,8 @@ use scale_http::auth::{mint_token, Role};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::percentiles;
 use super::server::Server;
+use super::{delete_users, percentiles};
 use crate::config::Config;
 
 /// Options of `scale bench transactions`.
@@ -102,7 +102,7 @@ pub fn run(config: &Config, options: &Options) -> anyhow::Result<Value> {
                 Ok(rounds)
             })
     })();
-    runtime.block_on(cleanup(&config.database_url, user))?;
+    runtime.block_on(delete_users(&config.database_url, &[user]))?;
     let rounds = result?;
     let http = Round::summary(&rounds, |r| &r.http);
     let bare = Round::summary(&rounds, |r| &r.bare);
@@ -258,15 +258,6 @@ async fn seed(url: &str, user: Uuid, rows: usize) -> anyhow::Result<()> {
     // Settle the new rows (visibility map, hint bits, statistics) before measuring, so neither
     // side's first round pays for autovacuum.
     client.batch_execute("VACUUM ANALYZE transactions").await?;
-    Ok(())
-}
-
-async fn cleanup(url: &str, user: Uuid) -> anyhow::Result<()> {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
-    tokio::spawn(connection);
-    client
-        .execute("DELETE FROM users WHERE id = $1", &[&user])
-        .await?;
     Ok(())
 }
 

@@ -45,7 +45,7 @@ const OPENING: usize = 64;
 /// Longest the whole burst may take to arrive.
 const DELIVERY_DEADLINE: Duration = Duration::from_secs(60);
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(super) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// What subscriber `i` saw: `(seq, when)` of each event, and whether the server closed it early.
 struct Received {
@@ -188,7 +188,8 @@ async fn baseline(options: &Options, users: &[(Uuid, String)]) -> Value {
         }));
     }
     let mut report = figures(options, &published, &received);
-    report["bytes_per_receiver"] = json!(per_connection(rss_before, rss_after, options));
+    report["bytes_per_receiver"] =
+        json!(per_connection(rss_before, rss_after, options.connections));
     report
 }
 
@@ -240,7 +241,8 @@ async fn websockets(
         "connected": rss_connected,
         "after_burst": rss_after_burst,
     });
-    report["bytes_per_connection"] = json!(per_connection(rss_idle, rss_connected, options));
+    report["bytes_per_connection"] =
+        json!(per_connection(rss_idle, rss_connected, options.connections));
     // Which side the burst kept busy: both share this machine's cores.
     report["burst_cpu_ms"] = json!({
         "server": spent(cpu_before.0, cpu_after.0),
@@ -275,7 +277,7 @@ async fn warm_up(url: &str, bus: &EventBus, token: &str, event: &JobEvent) -> an
 
 /// A connection authenticated by the `bearer` sub-protocol and subscribed to all its user's
 /// jobs.
-async fn subscriber(url: &str, token: &str) -> anyhow::Result<Ws> {
+pub(super) async fn subscriber(url: &str, token: &str) -> anyhow::Result<Ws> {
     let mut request = url.into_client_request()?;
     request.headers_mut().insert(
         "sec-websocket-protocol",
@@ -362,8 +364,13 @@ fn figures(options: &Options, published: &[Instant], received: &[Received]) -> V
     })
 }
 
-fn per_connection(before: Option<u64>, after: Option<u64>, options: &Options) -> Option<f64> {
-    Some(after?.saturating_sub(before?) as f64 / options.connections as f64)
+/// Resident memory grown from `before` to `after`, per connection of `connections`.
+pub(super) fn per_connection(
+    before: Option<u64>,
+    after: Option<u64>,
+    connections: usize,
+) -> Option<f64> {
+    Some(after?.saturating_sub(before?) as f64 / connections.max(1) as f64)
 }
 
 /// CPU time (user + system, all threads) of process `pid` so far, from `/proc/{pid}/stat`, in
@@ -379,7 +386,7 @@ fn cpu_ms(pid: u32) -> Option<f64> {
 }
 
 /// Resident memory of process `pid` from `/proc` (`None` where there is no `/proc`).
-fn rss_bytes(pid: u32) -> Option<u64> {
+pub(super) fn rss_bytes(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let kb = status
         .lines()

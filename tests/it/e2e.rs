@@ -386,6 +386,19 @@ fn bench_report(args: &[&str], env: &[(&str, &str)]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// Runs `scale bench …` on a new database and its own Redis prefix; its JSON report.
+fn isolated_bench_report(args: &[&str]) -> Value {
+    let db = TestDatabase::create();
+    let prefix = format!("scale-e2e-{}:", uuid::Uuid::new_v4());
+    let env = [
+        ("DATABASE_URL", db.url()),
+        ("LOG_LEVEL", "warn".to_owned()),
+        ("REDIS_KEY_PREFIX", prefix),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    bench_report(args, &env)
+}
+
 #[test]
 fn benchmarks_report_their_baselines() {
     let db = TestDatabase::create();
@@ -434,14 +447,6 @@ fn benchmarks_report_their_baselines() {
 
 #[test]
 fn websocket_benchmark_reports_its_baseline() {
-    let db = TestDatabase::create();
-    let prefix = format!("scale-e2e-{}:", uuid::Uuid::new_v4());
-    let env = [
-        ("DATABASE_URL", db.url()),
-        ("LOG_LEVEL", "warn".to_owned()),
-        ("REDIS_KEY_PREFIX", prefix),
-    ];
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let args = [
         "bench",
         "ws",
@@ -452,7 +457,7 @@ fn websocket_benchmark_reports_its_baseline() {
         "--users",
         "2",
     ];
-    let report = bench_report(&args, &env);
+    let report = isolated_bench_report(&args);
     for side in ["websocket_via_redis", "in_process_broadcast_baseline"] {
         // Users 0 and 1 own events 0, 2, 4 and 1, 3: three subscribers each.
         assert_eq!(report[side]["expected"], 15, "{report}");
@@ -462,6 +467,40 @@ fn websocket_benchmark_reports_its_baseline() {
     }
     assert!(report["websocket_via_redis"]["bytes_per_connection"].is_number());
     assert!(report["ratios"]["p50_vs_broadcast"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn load_smoke_run_passes_its_gate_and_reports_every_phase() {
+    let report = isolated_bench_report(&["bench", "load", "--smoke"]);
+    assert_eq!(report["gate"]["passed"], true, "{report}");
+    let http = &report["journey"]["http"];
+    for route in [
+        "GET /accounts/transactions",
+        "POST /ingest/import",
+        "GET /forecast/safe-to-spend",
+        "POST /training/jobs",
+    ] {
+        assert!(
+            http["routes"][route]["requests"].as_u64().unwrap() > 0,
+            "{route}: {report}"
+        );
+        assert!(http["routes"][route]["p95_vs_baseline"].as_f64().unwrap() > 0.0);
+    }
+    // Every followed training job completed.
+    let jobs = &report["journey"]["training_jobs"];
+    assert!(jobs["requests"].as_u64().unwrap() > 0, "{report}");
+    assert_eq!(jobs["errors"], 0, "{report}");
+    assert!(report["baseline_health"]["requests"].as_u64().unwrap() > 0);
+    assert_eq!(
+        report["max_sustainable_rate"]["journey_mix"]["steps"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2,
+        "{report}"
+    );
+    assert_eq!(report["websockets"]["held"], 50, "{report}");
+    assert!(report["websockets"]["server_bytes_per_connection"].is_number());
 }
 
 /// A token for a new user.
