@@ -137,6 +137,33 @@ impl Server {
             .unwrap()
     }
 
+    /// `POST path` with a JSON body and a bearer token: the status and the JSON answer
+    /// (`null` when it has none).
+    pub async fn post_json_as(&self, token: &str, path: &str, body: &Value) -> (StatusCode, Value) {
+        let res = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The metrics listener's exposition (`METRICS_ADDR` must be set), checked to be served as
+    /// Prometheus text.
+    pub async fn exposition(&self) -> String {
+        let res = self.http.get(self.metrics_url()).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4"));
+        res.text().await.unwrap()
+    }
+
     /// `POST path` with a bearer token.
     pub async fn post_as(&self, token: &str, path: &str) -> reqwest::Response {
         self.http
@@ -211,4 +238,11 @@ fn token(args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// The value of the series whose exposition line starts with `series` (name and labels,
+/// exactly); `None` when it is not exposed.
+pub fn metric_value(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }

@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use scale_schema::testing::TestDatabase;
 use serde_json::{json, Value};
 
-use crate::common::{admin_token, cli, user_token, Server};
+use crate::common::{admin_token, cli, metric_value, user_token, Server};
 
 /// `POST /ops/chaos` with `body` as `token`.
 async fn act(server: &Server, token: &str, body: &Value) -> reqwest::Response {
@@ -100,19 +100,9 @@ async fn actor(server: &Server, admin: &str, name: &str) -> Value {
     found.cloned().unwrap_or(Value::Null)
 }
 
-/// The value of a metric series in the exposition at `url` (`None`: not exposed).
+/// The value of a metric series in `server`'s exposition (`None`: not exposed).
 async fn metric(server: &Server, series: &str) -> Option<f64> {
-    let text = server
-        .http
-        .get(server.metrics_url())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+    metric_value(&server.exposition().await, series)
 }
 
 #[tokio::test]

@@ -18,16 +18,9 @@ use crate::common::{Server, SECRET};
 use crate::e2e_training::{next_text, until_bus_live};
 
 async fn post(server: &Server, token: &str, path: &str, body: Value) -> Value {
-    let res = server
-        .http
-        .post(format!("{}{path}", server.base))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(res.status().is_success(), "POST {path}: {}", res.status());
-    res.json().await.unwrap()
+    let (status, answer) = server.post_json_as(token, path, &body).await;
+    assert!(status.is_success(), "POST {path}: {status}");
+    answer
 }
 
 async fn classify(server: &Server, token: &str, description: &str) -> Value {

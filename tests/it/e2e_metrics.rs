@@ -9,25 +9,7 @@ use reqwest::StatusCode;
 use scale_schema::testing::TestDatabase;
 use serde_json::Value;
 
-use crate::common::{user_token, Server};
-
-/// Reads the metrics listener's exposition.
-async fn exposition(server: &Server) -> String {
-    let res = server.http.get(server.metrics_url()).send().await.unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    assert!(res.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/plain; version=0.0.4"));
-    res.text().await.unwrap()
-}
-
-/// The value of the series whose line starts with `series` (name and labels, exactly).
-fn value(text: &str, series: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
-        .map(|v| v.parse().unwrap())
-}
+use crate::common::{metric_value, user_token, Server};
 
 #[tokio::test]
 async fn metrics_count_requests_by_route_template_and_report_actors() {
@@ -46,15 +28,15 @@ async fn metrics_count_requests_by_route_template_and_report_actors() {
         StatusCode::NOT_FOUND
     );
     server.ready_becomes(StatusCode::OK).await;
-    let text = exposition(&server).await;
+    let text = server.exposition().await;
     let series = r#"scale_http_requests_total{method="GET",route="/api/v1/accounts/transactions/{id}",status="4xx"}"#;
-    assert_eq!(value(&text, series), Some(3.0), "{text}");
+    assert_eq!(metric_value(&text, series), Some(3.0), "{text}");
     assert!(
         !text.contains(&id.to_string()),
         "a raw path leaked into a label"
     );
     let unmatched = r#"scale_http_requests_total{method="GET",route="unmatched",status="4xx"}"#;
-    assert_eq!(value(&text, unmatched), Some(1.0), "{text}");
+    assert_eq!(metric_value(&text, unmatched), Some(1.0), "{text}");
     assert!(text.contains("# TYPE scale_http_request_duration_seconds histogram"));
     assert!(
         text.contains(r#"scale_actor_status{actor="ingest",status="running"} 1"#),
@@ -188,20 +170,6 @@ async fn a_real_prometheus_scrapes_the_binary() {
     assert!(after >= before + 5.0);
 }
 
-/// `POST path` with a JSON body and a bearer token; returns the status and the body.
-async fn post_json(server: &Server, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
-    let res = server
-        .http
-        .post(format!("{}{path}", server.base))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
-
 /// Uploads `bytes` as `filename` to `/ingest/import`; returns the status.
 async fn upload(server: &Server, token: &str, filename: &str, bytes: &[u8]) -> StatusCode {
     let form = reqwest::multipart::Form::new().part(
@@ -269,13 +237,13 @@ async fn imports_classifications_corrections_jobs_and_live_connections_are_count
     );
     let refused = upload(&server, &token, "junk.csv", b"\0\0\0 no statement here\n").await;
     assert!(refused.is_client_error(), "{refused}");
-    let (status, _) = post_json(
-        &server,
-        &token,
-        "/categorization/classify",
-        serde_json::json!({"description": "SWIGGY ORDER 991", "amount": -250}),
-    )
-    .await;
+    let (status, _) = server
+        .post_json_as(
+            &token,
+            "/categorization/classify",
+            &serde_json::json!({"description": "SWIGGY ORDER 991", "amount": -250}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
 
     // The rule's row is corrected by hand.
@@ -307,13 +275,13 @@ async fn imports_classifications_corrections_jobs_and_live_connections_are_count
     assert_eq!(res.status(), StatusCode::OK);
 
     // A job runs to its end; its events reach the WebSocket.
-    let (status, created) = post_json(
-        &server,
-        &token,
-        "/training/jobs",
-        serde_json::json!({"kind": "categorizer"}),
-    )
-    .await;
+    let (status, created) = server
+        .post_json_as(
+            &token,
+            "/training/jobs",
+            &serde_json::json!({"kind": "categorizer"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{created}");
     loop {
         let event = crate::e2e_training::next_text(&mut ws, Duration::from_secs(60)).await;
@@ -323,11 +291,11 @@ async fn imports_classifications_corrections_jobs_and_live_connections_are_count
         }
     }
 
-    let counted = |text: &str, series: &str| value(text, series).unwrap_or(0.0);
+    let counted = |text: &str, series: &str| metric_value(text, series).unwrap_or(0.0);
     let deadline = Instant::now() + Duration::from_secs(10);
     let text = loop {
         // The attempt is counted once its end is written, just after the event went out.
-        let text = exposition(&server).await;
+        let text = server.exposition().await;
         let attempts = r#"scale_job_attempts_total{kind="categorizer",outcome="completed"}"#;
         if counted(&text, attempts) == 1.0 || Instant::now() > deadline {
             break text;
@@ -381,7 +349,7 @@ async fn imports_classifications_corrections_jobs_and_live_connections_are_count
     drop(ws);
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let text = exposition(&server).await;
+        let text = server.exposition().await;
         if counted(&text, r#"scale_stream_connections{stream="websocket"}"#) == 0.0 {
             break;
         }
