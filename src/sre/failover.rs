@@ -36,6 +36,16 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Verdict> {
     )?;
     tokio::time::sleep(ctx.secs(10.0, 2.0)).await;
     traffic.phase("failover");
+    let db = ctx.db().await?;
+    let users = ctx.users();
+    let running: i64 = db
+        .query_one(
+            "SELECT count(*) FROM training_jobs \
+             WHERE user_id = ANY($1) AND status = 'processing' AND lease_owner LIKE $2",
+            &[&users, &format!("{}:%", doomed.pid())],
+        )
+        .await?
+        .get(0);
     doomed.kill()?;
     tokio::time::sleep(ctx.secs(20.0, 3.0)).await;
     let outcome = traffic.finish().await;
@@ -54,8 +64,6 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Verdict> {
         )
     });
 
-    let users = ctx.users();
-    let db = ctx.db().await?;
     let final_jobs = super::harness::until(ctx.secs(120.0, 60.0), || async {
         db.query_one(
             "SELECT count(*) FROM training_jobs \
@@ -95,7 +103,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Verdict> {
                     (SELECT count(*) FROM transactions t \
                      WHERE t.user_id = ANY($1) AND t.uploaded_file_id IS NULL) \
              FROM uploaded_files f WHERE f.user_id = ANY($1) AND f.upload_type = 'import'",
-            &[&users, &(STATEMENT_ROWS as i64)],
+            &[&users, &(STATEMENT_ROWS as i32)],
         )
         .await?;
     let (uploads, whole, orphans): (i64, i64, i64) = (uploads.get(0), uploads.get(1), uploads.get(2));
@@ -121,6 +129,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Verdict> {
             "completed": completed,
             "max_attempts": max_attempts,
             "retried": retried,
+            "running_on_the_killed_process": running,
             "all_final_after_secs": final_jobs.map(|d| d.as_secs_f64()),
         }),
     );

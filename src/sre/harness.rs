@@ -89,7 +89,8 @@ impl Ctx {
     }
 
     /// Starts `scale serve ARGS` on the scenario's Redis prefix with fast health probes and
-    /// training polls, plus `env` (which wins).
+    /// training polls, plus `env` (which wins), and waits until it is ready (as a load balancer
+    /// would before routing to it).
     pub async fn server(&self, args: &[&str], env: &[(&str, String)]) -> anyhow::Result<Server> {
         let mut all: Vec<(String, String)> = vec![
             ("REDIS_KEY_PREFIX".into(), self.prefix.clone()),
@@ -103,12 +104,20 @@ impl Ctx {
         all.extend(env.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
         let config = self.config.clone();
         let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-        tokio::task::spawn_blocking(move || {
+        let server = tokio::task::spawn_blocking(move || {
             let env: Vec<(&str, &str)> = all.iter().map(|(k, v)| (&**k, &**v)).collect();
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             Server::start_with(&config, &args, &env)
         })
-        .await?
+        .await??;
+        let client = reqwest::Client::new();
+        let ready = until(Duration::from_secs(30), || async {
+            let (status, body) = readiness(&client, &server.base).await;
+            matches!(readiness_word(status, &body).as_str(), "ready" | "degraded")
+        })
+        .await;
+        anyhow::ensure!(ready.is_some(), "the server never became ready");
+        Ok(server)
     }
 
     /// Fault proxies in front of Postgres and Redis, and the URLs through them.

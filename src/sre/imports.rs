@@ -83,7 +83,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Verdict> {
     let again = import_all(&setup.recording_into(repeat.clone()), &tokens).await;
     let refused = again
         .iter()
-        .filter(|a| matches!(a, Err(why) if why == "status 409"))
+        .filter(|a| matches!(a, Err(why) if why == "status 409 file_already_imported"))
         .count();
     verdict.check(refused == n, || {
         format!("{refused} of {n} repeated imports were refused as duplicates (409)")

@@ -82,11 +82,11 @@ impl PhaseFigures {
 
     /// Requests the clients saw answered with `status` (any route).
     pub fn seen_with_status(&self, status: u16) -> u64 {
-        let suffix = format!(": status {status}");
+        let needle = format!(": status {status}");
         self.seen
             .failures
             .iter()
-            .filter(|(why, _)| why.ends_with(&suffix))
+            .filter(|(why, _)| why.contains(&needle))
             .map(|(_, n)| n)
             .sum()
     }
@@ -291,7 +291,7 @@ impl User {
         let why = match &answer {
             // A retried import the first server stored before failing is refused as already
             // imported by the next one: the import happened, once.
-            Err(why) if !(retried && route == IMPORT && why == "status 409") => Some(why.as_str()),
+            Err(why) if !(retried && route == IMPORT && why.starts_with("status 409")) => Some(why.as_str()),
             _ => None,
         };
         Recorder::record_shared(&seen, route, started.elapsed(), why);

@@ -74,8 +74,8 @@ impl Call {
 
 const TRANSACTIONS: &str = "GET /accounts/transactions";
 
-/// A recorded request's JSON answer (`null` when not JSON), or why it failed: `status NNN` for
-/// an answer of status 400 or more, else `timeout`, `connect`, `body` or `transport`.
+/// A recorded request's JSON answer (`null` when not JSON), or why it failed: `status NNN CODE`
+/// for an answer of status 400 or more (`CODE`: its problem's code, if any), else `timeout`, `connect`, `body` or `transport`.
 pub type Answer = Result<Value, String>;
 
 /// One server's API, recording into one recorder.
@@ -189,7 +189,11 @@ impl Api {
             let response = request.send().await.map_err(failure)?;
             let status = response.status();
             if status.is_client_error() || status.is_server_error() {
-                return Err(format!("status {}", status.as_u16()));
+                // A problem's `code` tells apart answers of one status (503 `database_unavailable`
+                // or `actor_unavailable`, …).
+                let problem: Value = response.json().await.unwrap_or_default();
+                let code = problem["code"].as_str().unwrap_or("");
+                return Err(format!("status {} {code}", status.as_u16()).trim_end().to_owned());
             }
             let body = response.bytes().await.map_err(failure)?;
             Ok(serde_json::from_slice(&body).unwrap_or(Value::Null))
