@@ -63,7 +63,9 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Verdict> {
     while storm.elapsed() < watch {
         let (status, body) = readiness(&client, &server.base).await;
         let word = readiness_word(status, &body);
-        let names_analytics = body["detail"].as_str().is_some_and(|d| d.contains("analytics"));
+        let names_analytics = body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("analytics"));
         if word == "unavailable" && names_analytics && escalated_at.is_none() {
             escalated_at = Some(storm.elapsed());
         } else if escalated_at.is_some() && word != "unavailable" {
@@ -80,7 +82,9 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Verdict> {
         || format!("readiness never named the escalated analytics actor in a 503: {words:?}"),
     );
     verdict.check(ready_while_escalated == 0, || {
-        format!("readiness answered 200 {ready_while_escalated} times while analytics was escalated")
+        format!(
+            "readiness answered 200 {ready_while_escalated} times while analytics was escalated"
+        )
     });
     let phase = outcome.phase("storm").expect("the storm phase ran");
     let escalated: BTreeMap<&String, &u64> = phase
@@ -101,9 +105,10 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Verdict> {
         .filter(|(route, _)| route.starts_with(ESCALATED_ROUTES))
         .map(|(_, figures)| figures.requests)
         .sum::<u64>();
-    verdict.check(refused_503 > 0 && refused_503 == escalated.values().copied().sum::<u64>(), || {
-        format!("the escalated routes answered other errors than 503: {escalated:?}")
-    });
+    verdict.check(
+        refused_503 > 0 && refused_503 == escalated.values().copied().sum::<u64>(),
+        || format!("the escalated routes answered other errors than 503: {escalated:?}"),
+    );
     let broken: Vec<&String> = phase
         .seen
         .failures
@@ -118,7 +123,9 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Verdict> {
         .routes
         .iter()
         .filter(|(route, _)| !route.starts_with(ESCALATED_ROUTES))
-        .fold((0, 0), |(requests, errors), (_, f)| (requests + f.requests, errors + f.errors));
+        .fold((0, 0), |(requests, errors), (_, f)| {
+            (requests + f.requests, errors + f.errors)
+        });
 
     verdict.figure("traffic", outcome.report());
     verdict.figure(

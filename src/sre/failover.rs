@@ -106,7 +106,8 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Verdict> {
             &[&users, &(STATEMENT_ROWS as i32)],
         )
         .await?;
-    let (uploads, whole, orphans): (i64, i64, i64) = (uploads.get(0), uploads.get(1), uploads.get(2));
+    let (uploads, whole, orphans): (i64, i64, i64) =
+        (uploads.get(0), uploads.get(1), uploads.get(2));
     verdict.check(uploads > 0 && whole == uploads && orphans == 0, || {
         format!(
             "imports half-written: {whole} of {uploads} uploads hold all {STATEMENT_ROWS} rows, \

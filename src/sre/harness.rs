@@ -169,12 +169,7 @@ impl Verdict {
 
 /// The JSON report of scenario `name`: its figures, `passed` and `failures` (an error that
 /// stopped it is one).
-pub fn report(
-    ctx: &Ctx,
-    name: &str,
-    elapsed: Duration,
-    result: anyhow::Result<Verdict>,
-) -> Value {
+pub fn report(ctx: &Ctx, name: &str, elapsed: Duration, result: anyhow::Result<Verdict>) -> Value {
     let verdict = result.unwrap_or_else(|err| Verdict {
         failures: vec![format!("the scenario could not run: {err:#}")],
         ..Verdict::default()

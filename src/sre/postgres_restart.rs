@@ -65,20 +65,27 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Verdict> {
     let mut verdict = Verdict::default();
     verdict.check(
         recovery.is_some_and(|d| d.as_secs_f64() <= RECOVERY_SECS),
-        || format!("not serving again within {RECOVERY_SECS} s of Postgres returning ({recovery:?})"),
+        || {
+            format!(
+                "not serving again within {RECOVERY_SECS} s of Postgres returning ({recovery:?})"
+            )
+        },
     );
     verdict.check(server.running() && server.pid() == pid, || {
         "the server process exited".into()
     });
     let after = outcome.phase("after").expect("the after phase ran");
     let after_rate = after.seen.overall.error_rate();
-    verdict.check(after.seen.overall.requests > 0 && after_rate < ERROR_RATE_AFTER, || {
-        format!(
-            "{:.2} % of {} requests failed after the recovery",
-            after_rate * 100.0,
-            after.seen.overall.requests
-        )
-    });
+    verdict.check(
+        after.seen.overall.requests > 0 && after_rate < ERROR_RATE_AFTER,
+        || {
+            format!(
+                "{:.2} % of {} requests failed after the recovery",
+                after_rate * 100.0,
+                after.seen.overall.requests
+            )
+        },
+    );
 
     verdict.figure("traffic", outcome.report());
     verdict.figure("readiness_while_down", json!(readiness_down));
@@ -86,10 +93,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Verdict> {
         "error_rate_while_down",
         json!(outcome.phase("down").map(|p| p.seen.overall.error_rate())),
     );
-    verdict.figure(
-        "recovery_secs",
-        json!(recovery.map(|d| d.as_secs_f64())),
-    );
+    verdict.figure("recovery_secs", json!(recovery.map(|d| d.as_secs_f64())));
     verdict.figure(
         "thresholds",
         json!({ "recovery_secs_at_most": RECOVERY_SECS, "error_rate_after_under": ERROR_RATE_AFTER, "process_restarts": 0 }),

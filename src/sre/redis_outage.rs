@@ -134,7 +134,11 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Verdict> {
 
 /// One user sends [`BURST`] requests of the default tier, 50 at a time: how many were admitted
 /// and how many refused with 429.
-async fn burst(client: &reqwest::Client, base: &str, token: &str) -> anyhow::Result<(usize, usize)> {
+async fn burst(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+) -> anyhow::Result<(usize, usize)> {
     let url = format!("{base}/accounts/profile");
     let (mut admitted, mut limited) = (0, 0);
     for wave in 0..BURST.div_ceil(50) {

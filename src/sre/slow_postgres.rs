@@ -80,20 +80,27 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Verdict> {
     let unavailable = slow.seen_with_status(503);
     let requests = slow.seen.overall.requests;
     let share = unavailable as f64 / requests.max(1) as f64;
-    verdict.check(requests > 0, || "no request was made while Postgres was slow".into());
+    verdict.check(requests > 0, || {
+        "no request was made while Postgres was slow".into()
+    });
     verdict.check(share < UNAVAILABLE_RATE, || {
         format!("pool exhaustion: {unavailable} of {requests} requests answered 503 while Postgres was slow")
     });
     let slowest_probe = probe_ms.iter().copied().fold(0.0, f64::max);
-    let reported = slowest_probe >= LATENCY.as_secs_f64() * 1000.0
-        || words.keys().any(|word| word != "ready");
+    let reported =
+        slowest_probe >= LATENCY.as_secs_f64() * 1000.0 || words.keys().any(|word| word != "ready");
     verdict.check(reported, || {
-        format!("readiness never showed the latency (slowest probe {slowest_probe:.0} ms: {words:?})")
+        format!(
+            "readiness never showed the latency (slowest probe {slowest_probe:.0} ms: {words:?})"
+        )
     });
     let after = outcome.phase("after").expect("the after phase ran");
     let after_rate = after.seen.overall.error_rate();
     verdict.check(after_rate < ERROR_RATE_AFTER, || {
-        format!("{:.2} % of requests failed once Postgres was fast again", after_rate * 100.0)
+        format!(
+            "{:.2} % of requests failed once Postgres was fast again",
+            after_rate * 100.0
+        )
     });
     let timeouts = |phase: &super::traffic::PhaseFigures| {
         phase

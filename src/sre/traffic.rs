@@ -260,7 +260,10 @@ impl User {
             let job = self
                 .step(JOBS, |api| async move { api.start_job(token, kind).await })
                 .await;
-            if let Some(id) = job.ok().and_then(|job| job["id"].as_str().map(str::to_owned)) {
+            if let Some(id) = job
+                .ok()
+                .and_then(|job| job["id"].as_str().map(str::to_owned))
+            {
                 jobs.push(id);
             }
         }
@@ -291,7 +294,9 @@ impl User {
         let why = match &answer {
             // A retried import the first server stored before failing is refused as already
             // imported by the next one: the import happened, once.
-            Err(why) if !(retried && route == IMPORT && why.starts_with("status 409")) => Some(why.as_str()),
+            Err(why) if !(retried && route == IMPORT && why.starts_with("status 409")) => {
+                Some(why.as_str())
+            }
             _ => None,
         };
         Recorder::record_shared(&seen, route, started.elapsed(), why);

@@ -33,7 +33,9 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Verdict> {
     let mut stalling = lease.to_vec();
     stalling.push(("CHAOS_ENABLED", "true".to_owned()));
     stalling.push(("CHAOS_TRAINING_STEP_DELAY_MS", "600000".to_owned()));
-    let mut doomed = ctx.server(&["serve", "--role", "worker"], &stalling).await?;
+    let mut doomed = ctx
+        .server(&["serve", "--role", "worker"], &stalling)
+        .await?;
 
     let bases = [api.base.clone()];
     let traffic = Traffic::start(
@@ -123,7 +125,10 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Verdict> {
         let finals = path.iter().filter(|s| is_final(s)).count();
         let ends_final = path.last().is_some_and(|s| s == &status && is_final(s));
         verdict.check(finals == 1 && ends_final && models <= 1, || {
-            format!("job {id} ({status}) went {} and has {models} models", path.join(","))
+            format!(
+                "job {id} ({status}) went {} and has {models} models",
+                path.join(",")
+            )
         });
         verdict.check(!interrupted.contains(&id) || tries >= 2, || {
             format!("interrupted job {id} ended after {tries} attempt(s) without a retry")

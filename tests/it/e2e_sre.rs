@@ -61,13 +61,23 @@ fn a_killed_api_process_loses_no_import_and_no_job() {
     assert!(figures["jobs"]["created"].as_u64().unwrap() > 0);
     assert!(figures["uploads"]["stored"].as_u64().unwrap() > 0);
     // The killed process's share of first attempts failed; the clients' retries hid it.
-    assert!(figures["failover_error_rate"]["first_attempts"].as_f64().unwrap() > 0.0);
+    assert!(
+        figures["failover_error_rate"]["first_attempts"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
 }
 
 #[test]
 fn redis_down_keeps_the_service_degraded_and_rate_limited() {
     let figures = smoke("redis-outage");
-    assert!(figures["readiness_during_outage"]["degraded"].as_u64().unwrap() > 0);
+    assert!(
+        figures["readiness_during_outage"]["degraded"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
     assert!(figures["burst"]["refused_429"].as_u64().unwrap() > 0);
     assert!(figures["recovery_to_ready_secs"].is_number());
 }
@@ -87,7 +97,12 @@ fn a_worker_killed_mid_training_ends_every_job_once() {
 #[test]
 fn a_crash_storm_escalates_and_clients_get_503() {
     let figures = smoke("crash-storm");
-    assert!(figures["escalated_routes"]["answered_503"].as_u64().unwrap() > 0);
+    assert!(
+        figures["escalated_routes"]["answered_503"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
 }
 
 #[test]

@@ -179,12 +179,7 @@ impl Api {
     }
 
     /// Sends `request`, reads the whole answer and records it under `route`.
-    async fn send(
-        &self,
-        route: &'static str,
-        started: Instant,
-        request: RequestBuilder,
-    ) -> Answer {
+    async fn send(&self, route: &'static str, started: Instant, request: RequestBuilder) -> Answer {
         let answer = async {
             let response = request.send().await.map_err(failure)?;
             let status = response.status();
@@ -193,7 +188,9 @@ impl Api {
                 // or `actor_unavailable`, …).
                 let problem: Value = response.json().await.unwrap_or_default();
                 let code = problem["code"].as_str().unwrap_or("");
-                return Err(format!("status {} {code}", status.as_u16()).trim_end().to_owned());
+                return Err(format!("status {} {code}", status.as_u16())
+                    .trim_end()
+                    .to_owned());
             }
             let body = response.bytes().await.map_err(failure)?;
             Ok(serde_json::from_slice(&body).unwrap_or(Value::Null))
