@@ -30,17 +30,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Verdict> {
         .await?;
     let client = reqwest::Client::new();
     let bases = [server.base.clone()];
-    let traffic = Traffic::start(
-        Plan {
-            bases: &bases,
-            tokens: ctx.tokens(ctx.pick(10, 4)),
-            think: ctx.secs(0.05, 0.02),
-            retry: false,
-            jobs: true,
-        },
-        "before",
-    )?;
-    tokio::time::sleep(ctx.secs(5.0, 1.0)).await;
+    let traffic = Traffic::warm_up(Plan::usual(ctx, &bases), ctx.secs(5.0, 1.0)).await?;
 
     traffic.phase("storm");
     let admin = ctx.token(Uuid::new_v4(), Role::Admin);

@@ -7,7 +7,7 @@
 
 use serde_json::json;
 
-use super::harness::{Ctx, Verdict};
+use super::harness::{jobs_final, Ctx, Verdict};
 use super::traffic::{Plan, Traffic};
 use crate::bench::load::api::STATEMENT_ROWS;
 
@@ -24,17 +24,12 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Verdict> {
     let survivor = ctx.server(&["serve"], &env).await?;
     // Half the users start on each; the WebSocket subscriber is on the survivor.
     let bases = [survivor.base.clone(), doomed.base.clone()];
-    let traffic = Traffic::start(
-        Plan {
-            bases: &bases,
-            tokens: ctx.tokens(ctx.pick(20, 6)),
-            think: ctx.secs(0.05, 0.02),
-            retry: true,
-            jobs: true,
-        },
-        "before",
-    )?;
-    tokio::time::sleep(ctx.secs(10.0, 2.0)).await;
+    let plan = Plan {
+        tokens: ctx.tokens(ctx.pick(20, 6)),
+        retry: true,
+        ..Plan::usual(ctx, &bases)
+    };
+    let traffic = Traffic::warm_up(plan, ctx.secs(10.0, 2.0)).await?;
     traffic.phase("failover");
     let db = ctx.db().await?;
     let users = ctx.users();
@@ -53,27 +48,9 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Verdict> {
     let mut verdict = Verdict::default();
     let failover = outcome.phase("failover").expect("the failover phase ran");
     let rate = failover.seen.overall.error_rate();
-    verdict.check(failover.seen.overall.requests > 0, || {
-        "no request was made during the failover".into()
-    });
-    verdict.check(rate < ERROR_RATE, || {
-        format!(
-            "{:.2} % of client requests failed during the failover (≥ {} %)",
-            rate * 100.0,
-            ERROR_RATE * 100.0
-        )
-    });
+    failover.check_error_rate(&mut verdict, ERROR_RATE);
 
-    let final_jobs = super::harness::until(ctx.secs(120.0, 60.0), || async {
-        db.query_one(
-            "SELECT count(*) FROM training_jobs \
-             WHERE user_id = ANY($1) AND status IN ('pending', 'processing')",
-            &[&users],
-        )
-        .await
-        .is_ok_and(|row| row.get::<_, i64>(0) == 0)
-    })
-    .await;
+    let final_jobs = jobs_final(&db, &users, ctx.secs(120.0, 60.0)).await;
     let jobs = db
         .query_one(
             "SELECT count(*), count(*) FILTER (WHERE status = 'completed'), \

@@ -229,6 +229,25 @@ where
     }
 }
 
+/// Polls until none of `users`' training jobs is pending or processing, within `within`: how
+/// long it took, `None` when some never ended.
+pub async fn jobs_final(
+    db: &tokio_postgres::Client,
+    users: &[Uuid],
+    within: Duration,
+) -> Option<Duration> {
+    until(within, || async {
+        db.query_one(
+            "SELECT count(*) FROM training_jobs \
+             WHERE user_id = ANY($1) AND status IN ('pending', 'processing')",
+            &[&users],
+        )
+        .await
+        .is_ok_and(|row| row.get::<_, i64>(0) == 0)
+    })
+    .await
+}
+
 /// Readiness of `base` polled every [`POLL`] for `span`: how many answers of each word.
 pub async fn watch_readiness(
     client: &reqwest::Client,

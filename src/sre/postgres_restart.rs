@@ -28,17 +28,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Verdict> {
     let client = reqwest::Client::new();
     let (_, probe_token) = ctx.user();
     let bases = [server.base.clone()];
-    let traffic = Traffic::start(
-        Plan {
-            bases: &bases,
-            tokens: ctx.tokens(ctx.pick(10, 4)),
-            think: ctx.secs(0.05, 0.02),
-            retry: false,
-            jobs: true,
-        },
-        "before",
-    )?;
-    tokio::time::sleep(ctx.secs(10.0, 2.0)).await;
+    let traffic = Traffic::warm_up(Plan::usual(ctx, &bases), ctx.secs(10.0, 2.0)).await?;
 
     traffic.phase("down");
     proxy.set_mode(FaultMode::Down);
@@ -74,18 +64,10 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Verdict> {
     verdict.check(server.running() && server.pid() == pid, || {
         "the server process exited".into()
     });
-    let after = outcome.phase("after").expect("the after phase ran");
-    let after_rate = after.seen.overall.error_rate();
-    verdict.check(
-        after.seen.overall.requests > 0 && after_rate < ERROR_RATE_AFTER,
-        || {
-            format!(
-                "{:.2} % of {} requests failed after the recovery",
-                after_rate * 100.0,
-                after.seen.overall.requests
-            )
-        },
-    );
+    outcome
+        .phase("after")
+        .expect("the after phase ran")
+        .check_error_rate(&mut verdict, ERROR_RATE_AFTER);
 
     verdict.figure("traffic", outcome.report());
     verdict.figure("readiness_while_down", json!(readiness_down));

@@ -39,17 +39,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Verdict> {
         .await?;
     let client = reqwest::Client::new();
     let bases = [server.base.clone()];
-    let traffic = Traffic::start(
-        Plan {
-            bases: &bases,
-            tokens: ctx.tokens(ctx.pick(10, 4)),
-            think: ctx.secs(0.1, 0.05),
-            retry: false,
-            jobs: true,
-        },
-        "before",
-    )?;
-    tokio::time::sleep(ctx.secs(10.0, 2.0)).await;
+    let traffic = Traffic::warm_up(Plan::usual(ctx, &bases), ctx.secs(10.0, 2.0)).await?;
 
     traffic.phase("outage");
     proxy.set_mode(FaultMode::Down);
@@ -76,16 +66,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Verdict> {
     let mut verdict = Verdict::default();
     let during = outcome.phase("outage").expect("the outage phase ran");
     let rate = during.seen.overall.error_rate();
-    verdict.check(during.seen.overall.requests > 0, || {
-        "no request was made during the outage".into()
-    });
-    verdict.check(rate < ERROR_RATE, || {
-        format!(
-            "{:.2} % of requests failed during the outage (≥ {} %)",
-            rate * 100.0,
-            ERROR_RATE * 100.0
-        )
-    });
+    during.check_error_rate(&mut verdict, ERROR_RATE);
     let unready = readiness_seen
         .iter()
         .filter(|(word, _)| !matches!(word.as_str(), "ready" | "degraded"))

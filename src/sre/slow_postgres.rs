@@ -40,17 +40,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Verdict> {
         .await?;
     let client = reqwest::Client::new();
     let bases = [server.base.clone()];
-    let traffic = Traffic::start(
-        Plan {
-            bases: &bases,
-            tokens: ctx.tokens(ctx.pick(10, 4)),
-            think: ctx.secs(0.05, 0.02),
-            retry: false,
-            jobs: true,
-        },
-        "before",
-    )?;
-    tokio::time::sleep(ctx.secs(10.0, 2.0)).await;
+    let traffic = Traffic::warm_up(Plan::usual(ctx, &bases), ctx.secs(10.0, 2.0)).await?;
 
     traffic.phase("slow");
     proxy.set_mode(FaultMode::Slow(LATENCY / 2));
@@ -94,14 +84,10 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Verdict> {
             "readiness never showed the latency (slowest probe {slowest_probe:.0} ms: {words:?})"
         )
     });
-    let after = outcome.phase("after").expect("the after phase ran");
-    let after_rate = after.seen.overall.error_rate();
-    verdict.check(after_rate < ERROR_RATE_AFTER, || {
-        format!(
-            "{:.2} % of requests failed once Postgres was fast again",
-            after_rate * 100.0
-        )
-    });
+    outcome
+        .phase("after")
+        .expect("the after phase ran")
+        .check_error_rate(&mut verdict, ERROR_RATE_AFTER);
     let timeouts = |phase: &super::traffic::PhaseFigures| {
         phase
             .seen

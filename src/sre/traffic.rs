@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use super::harness::{Ctx, Verdict};
 use crate::bench::load::api::{Answer, Api, Call};
 use crate::bench::load::stats::{Recorder, Shared, Summary};
 use crate::bench::ws::subscriber;
@@ -80,6 +81,22 @@ impl PhaseFigures {
         })
     }
 
+    /// Fails `verdict` unless clients made requests in this phase and under `limit` of them
+    /// failed (after their retries).
+    pub fn check_error_rate(&self, verdict: &mut Verdict, limit: f64) {
+        let figures = &self.seen.overall;
+        verdict.check(figures.requests > 0 && figures.error_rate() < limit, || {
+            format!(
+                "{} of {} client requests failed during `{}` ({:.2} %; the limit is under {} %)",
+                figures.errors,
+                figures.requests,
+                self.name,
+                figures.error_rate() * 100.0,
+                limit * 100.0
+            )
+        });
+    }
+
     /// Requests the clients saw answered with `status` (any route).
     pub fn seen_with_status(&self, status: u16) -> u64 {
         let needle = format!(": status {status}");
@@ -136,7 +153,28 @@ pub struct Plan<'a> {
     pub jobs: bool,
 }
 
+impl<'a> Plan<'a> {
+    /// The usual traffic: 10 users (smoke: 4) on `bases`, each pausing 50 ms (smoke: 20 ms)
+    /// after a request, queueing jobs, never retrying.
+    pub fn usual(ctx: &Ctx, bases: &'a [String]) -> Self {
+        Self {
+            bases,
+            tokens: ctx.tokens(ctx.pick(10, 4)),
+            think: ctx.secs(0.05, 0.02),
+            retry: false,
+            jobs: true,
+        }
+    }
+}
+
 impl Traffic {
+    /// Starts the traffic in a phase `before` and lets it run for `span`.
+    pub async fn warm_up(plan: Plan<'_>, span: Duration) -> anyhow::Result<Self> {
+        let traffic = Self::start(plan, "before")?;
+        tokio::time::sleep(span).await;
+        Ok(traffic)
+    }
+
     /// Starts the users and the subscriber (on the first server), in a first phase `name`.
     pub fn start(plan: Plan<'_>, name: &'static str) -> anyhow::Result<Self> {
         let apis = plan

@@ -10,7 +10,7 @@
 use scale_actors::jobs::JobStatus;
 use serde_json::json;
 
-use super::harness::{until, Ctx, Verdict};
+use super::harness::{jobs_final, until, Ctx, Verdict};
 use super::traffic::{Plan, Traffic};
 use crate::bench::load::api::Api;
 use crate::bench::load::stats::Recorder;
@@ -38,16 +38,11 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Verdict> {
         .await?;
 
     let bases = [api.base.clone()];
-    let traffic = Traffic::start(
-        Plan {
-            bases: &bases,
-            tokens: ctx.tokens(ctx.pick(6, 3)),
-            think: ctx.secs(0.05, 0.02),
-            retry: false,
-            jobs: false,
-        },
-        "before_kill",
-    )?;
+    let plan = Plan {
+        jobs: false,
+        ..Plan::usual(ctx, &bases)
+    };
+    let traffic = Traffic::warm_up(plan, std::time::Duration::ZERO).await?;
     let queuer = Api::new(&api.base, Recorder::shared())?;
     let mut acknowledged = 0;
     for n in 0..ctx.pick(10, 4) {
@@ -86,16 +81,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Verdict> {
     traffic.phase("after_kill");
     doomed.kill()?;
     let _survivor = ctx.server(&["serve", "--role", "worker"], &lease).await?;
-    let all_final = until(ctx.secs(120.0, 90.0), || async {
-        db.query_one(
-            "SELECT count(*) FROM training_jobs \
-             WHERE user_id = ANY($1) AND status IN ('pending', 'processing')",
-            &[&users],
-        )
-        .await
-        .is_ok_and(|row| row.get::<_, i64>(0) == 0)
-    })
-    .await;
+    let all_final = jobs_final(&db, &users, ctx.secs(120.0, 90.0)).await;
     let outcome = traffic.finish().await;
 
     let jobs = db
