@@ -2,7 +2,8 @@
 //! Redis; under traffic, one is killed with SIGKILL. Clients retry a failed request on the
 //! survivor. Invariants: no import half-written (every upload has all its rows, or no upload
 //! row at all), no job lost (every job created reaches a final status, the killed process's
-//! running one through its lease expiring) and under 1 % of client requests failing during the
+//! running ones through their leases expiring: its fits pause after their first step, so the
+//! jobs it took are mid-run when it dies) and under 1 % of client requests failing during the
 //! failover, retries included; the first attempts' error rate is reported beside it.
 
 use serde_json::json;
@@ -20,7 +21,12 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<Verdict> {
         ("TRAINING_LEASE_SECS", "2".to_owned()),
         ("TRAINING_BACKOFF_BASE_MS", "100".to_owned()),
     ];
-    let mut doomed = ctx.server(&["serve"], &env).await?;
+    // The doomed process's fits pause after their first step (a chaos knob), so the jobs it
+    // takes are still running when it is killed and must be taken over through their leases.
+    let mut stalling = env.to_vec();
+    stalling.push(("CHAOS_ENABLED", "true".to_owned()));
+    stalling.push(("CHAOS_TRAINING_STEP_DELAY_MS", "600000".to_owned()));
+    let mut doomed = ctx.server(&["serve"], &stalling).await?;
     let survivor = ctx.server(&["serve"], &env).await?;
     // Half the users start on each; the WebSocket subscriber is on the survivor.
     let bases = [survivor.base.clone(), doomed.base.clone()];
