@@ -1,10 +1,11 @@
 //! (c) Postgres slow: under traffic, the proxy in front of Postgres holds back every chunk by
 //! 150 ms each way (+300 ms per round trip) for 30 s (smoke: 3 s). Reported: latency
 //! percentiles and timeouts before, during and after, and what readiness said. Invariants: no
-//! pool exhaustion (under 1 % of requests answered 503, the `database_unavailable` of a pool
-//! checkout that timed out), readiness reports the latency (a Postgres probe of 300 ms or more,
-//! or a status other than `ready`) and the service is back to under 1 % errors afterwards. The
-//! server runs with a health probe timeout of 2 s ([`PROBE_TIMEOUT_MS`]).
+//! pool exhaustion (under 1 % of requests answered 503 `database_unavailable`: a pool checkout
+//! that timed out, or a request shed while a failed probe says Postgres is down), readiness
+//! reports the latency (a Postgres probe of 300 ms or more, or a status other than `ready`) and
+//! the service is back to under 1 % errors afterwards. The server runs with a health probe
+//! timeout of 2 s ([`PROBE_TIMEOUT_MS`]).
 
 use std::time::Duration;
 
