@@ -1,7 +1,8 @@
 //! `scale`: the SCALE backend binary. `scale serve` runs the service, `scale migrate` applies the
 //! embedded migrations, `scale token` mints a development JWT, `scale eval` measures the
 //! categorizer and the spending forecaster, `scale train-global-categorizer` rebuilds the
-//! categorizer's shipped model and `scale chaos run` drives a chaos scenario on a server.
+//! categorizer's shipped model, `scale chaos run` drives a chaos scenario on a server and
+//! `scale sre run` runs the SRE scenario suite against servers it starts.
 
 mod bench;
 mod chaos;
@@ -10,6 +11,7 @@ mod eval;
 mod import;
 mod output;
 mod serve;
+mod sre;
 mod train_global;
 
 use std::path::PathBuf;
@@ -69,6 +71,11 @@ enum Command {
     Chaos {
         #[command(subcommand)]
         which: chaos::Chaos,
+    },
+    /// Run the SRE scenarios (faults under traffic, invariants checked) and print a JSON report.
+    Sre {
+        #[command(subcommand)]
+        which: sre::Sre,
     },
     /// Measure offline and print a JSON report (no database or configuration needed).
     Eval {
@@ -147,6 +154,7 @@ fn main() -> ExitCode {
         ),
         Command::Bench { which } => bench::run(&config, which),
         Command::Chaos { which } => chaos::run(&config, which),
+        Command::Sre { which } => sre::run(&config, which),
         Command::Serve { role } => serve::run(config, role),
         Command::Eval { .. } | Command::TrainGlobalCategorizer { .. } => {
             unreachable!("run before the configuration is read")

@@ -4,10 +4,10 @@
 mod classify;
 mod forecast;
 mod import;
-mod load;
-mod server;
+pub(crate) mod load;
+pub(crate) mod server;
 mod transactions;
-mod ws;
+pub(crate) mod ws;
 
 use clap::Subcommand;
 
@@ -63,7 +63,7 @@ pub fn run(config: &Config, bench: Bench) -> anyhow::Result<()> {
 }
 
 /// Deletes the benchmark's `users` and, by cascade, everything they own.
-async fn delete_users(url: &str, users: &[uuid::Uuid]) -> anyhow::Result<()> {
+pub(crate) async fn delete_users(url: &str, users: &[uuid::Uuid]) -> anyhow::Result<()> {
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
     tokio::spawn(connection);
     client

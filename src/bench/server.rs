@@ -23,8 +23,17 @@ impl Server {
     /// Starts the binary against `config`'s database and secret, plus `env`, and waits until it
     /// reports the address it listens on.
     pub fn start(config: &Config, env: &[(&str, &str)]) -> anyhow::Result<Self> {
+        Self::start_with(config, &["serve"], env)
+    }
+
+    /// [`Server::start`] with other arguments, e.g. `serve --role worker`.
+    pub fn start_with(
+        config: &Config,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
         let mut child = Command::new(std::env::current_exe()?)
-            .arg("serve")
+            .args(args)
             .env("DATABASE_URL", &config.database_url)
             .env("JWT_SECRET", &config.jwt_secret)
             .env("BIND_ADDR", "127.0.0.1:0")
@@ -78,6 +87,17 @@ impl Server {
     /// The server's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Kills the server with SIGKILL (no drain) and waits for it to end.
+    pub fn kill(&mut self) -> std::io::Result<()> {
+        self.child.kill()?;
+        self.child.wait().map(drop)
+    }
+
+    /// Whether the process still runs (it has not exited, e.g. to be restarted).
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 }
 

@@ -45,7 +45,7 @@ const OPENING: usize = 64;
 /// Longest the whole burst may take to arrive.
 const DELIVERY_DEADLINE: Duration = Duration::from_secs(60);
 
-pub(super) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// What subscriber `i` saw: `(seq, when)` of each event, and whether the server closed it early.
 struct Received {
@@ -277,7 +277,7 @@ async fn warm_up(url: &str, bus: &EventBus, token: &str, event: &JobEvent) -> an
 
 /// A connection authenticated by the `bearer` sub-protocol and subscribed to all its user's
 /// jobs.
-pub(super) async fn subscriber(url: &str, token: &str) -> anyhow::Result<Ws> {
+pub(crate) async fn subscriber(url: &str, token: &str) -> anyhow::Result<Ws> {
     let mut request = url.into_client_request()?;
     request.headers_mut().insert(
         "sec-websocket-protocol",

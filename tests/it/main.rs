@@ -2,9 +2,9 @@
 //! the HTTP service and CLI ([`e2e`]), the chaos monkey ([`e2e_chaos`]), training jobs across several processes
 //! ([`e2e_training`]), the forecast a worker's job refreshes ([`e2e_forecast`]), metrics
 //! scraped by a real Prometheus ([`e2e_metrics`]), the ops dashboard in headless Chromium and
-//! Firefox ([`e2e_ops`], over [`browser`], whose Firefox speaks WebDriver BiDi: [`firefox`])
-//! and Sentry reports received by a fake Sentry ([`e2e_sentry`]), on the shared server harness
-//! ([`common`]).
+//! Firefox ([`e2e_ops`], over [`browser`], whose Firefox speaks WebDriver BiDi: [`firefox`]),
+//! Sentry reports received by a fake Sentry ([`e2e_sentry`]) and the SRE scenario suite
+//! ([`e2e_sre`]), on the shared server harness ([`common`]).
 
 mod browser;
 mod common;
@@ -15,5 +15,6 @@ mod e2e_learning;
 mod e2e_metrics;
 mod e2e_ops;
 mod e2e_sentry;
+mod e2e_sre;
 mod e2e_training;
 mod firefox;

@@ -14,7 +14,7 @@ use super::stats::{Recorder, Shared};
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Rows in each imported statement.
-const STATEMENT_ROWS: u64 = 12;
+pub const STATEMENT_ROWS: u64 = 12;
 
 /// Narrations of the imported statements, with their amounts (debits negative).
 const NARRATIONS: [(&str, f64); 6] = [
@@ -59,7 +59,8 @@ impl Call {
         Call::ListFiltered,
     ];
 
-    fn route(self) -> &'static str {
+    /// The route template the call is recorded under.
+    pub fn route(self) -> &'static str {
         match self {
             Call::Health => "GET /health",
             Call::List | Call::ListFiltered => TRANSACTIONS,
@@ -72,6 +73,10 @@ impl Call {
 }
 
 const TRANSACTIONS: &str = "GET /accounts/transactions";
+
+/// A recorded request's JSON answer (`null` when not JSON), or why it failed: `status NNN CODE`
+/// for an answer of status 400 or more (`CODE`: its problem's code, if any), else `timeout`, `connect`, `body` or `transport`.
+pub type Answer = Result<Value, String>;
 
 /// One server's API, recording into one recorder.
 #[derive(Clone)]
@@ -104,8 +109,9 @@ impl Api {
     }
 
     /// Sends `call` as the user of `token`; its latency counts from `started` (the moment it
-    /// was due, in an open model). The JSON answer when it succeeded.
-    pub async fn call(&self, call: Call, token: &str, started: Instant) -> Option<Value> {
+    /// was due, in an open model). The JSON answer, or why it failed (`status 503`, `timeout`,
+    /// `connect`, …).
+    pub async fn call(&self, call: Call, token: &str, started: Instant) -> Answer {
         let request = match call {
             Call::Health => self.client.get(self.url("/health")),
             Call::List => self.get("/accounts/transactions?limit=20", token),
@@ -126,14 +132,14 @@ impl Api {
     }
 
     /// `GET /accounts/profile`: the signed-in user's first call (creates their row).
-    pub async fn profile(&self, token: &str) -> Option<Value> {
+    pub async fn profile(&self, token: &str) -> Answer {
         let request = self.get("/accounts/profile", token);
         self.send("GET /accounts/profile", Instant::now(), request)
             .await
     }
 
     /// The page of transactions after `cursor`.
-    pub async fn next_page(&self, token: &str, cursor: &str) -> Option<Value> {
+    pub async fn next_page(&self, token: &str, cursor: &str) -> Answer {
         let request = self
             .get("/accounts/transactions", token)
             .query(&[("limit", "20"), ("cursor", cursor)]);
@@ -142,7 +148,7 @@ impl Api {
 
     /// Imports the CSV statement number `n` of a user (its rows are new to them) as a
     /// multipart upload.
-    pub async fn import(&self, token: &str, n: u64) -> Option<Value> {
+    pub async fn import(&self, token: &str, n: u64) -> Answer {
         let file = reqwest::multipart::Part::text(statement(n)).file_name(format!("stmt-{n}.csv"));
         let request = self
             .post("/ingest/import", token)
@@ -152,7 +158,7 @@ impl Api {
     }
 
     /// Queues a training job of `kind`.
-    pub async fn start_job(&self, token: &str, kind: &str) -> Option<Value> {
+    pub async fn start_job(&self, token: &str, kind: &str) -> Answer {
         let request = self
             .post("/training/jobs", token)
             .json(&json!({ "kind": kind }));
@@ -173,17 +179,18 @@ impl Api {
     }
 
     /// Sends `request`, reads the whole answer and records it under `route`.
-    async fn send(
-        &self,
-        route: &'static str,
-        started: Instant,
-        request: RequestBuilder,
-    ) -> Option<Value> {
+    async fn send(&self, route: &'static str, started: Instant, request: RequestBuilder) -> Answer {
         let answer = async {
             let response = request.send().await.map_err(failure)?;
             let status = response.status();
             if status.is_client_error() || status.is_server_error() {
-                return Err(format!("status {}", status.as_u16()));
+                // A problem's `code` tells apart answers of one status (503 `database_unavailable`
+                // or `actor_unavailable`, …).
+                let problem: Value = response.json().await.unwrap_or_default();
+                let code = problem["code"].as_str().unwrap_or("");
+                return Err(format!("status {} {code}", status.as_u16())
+                    .trim_end()
+                    .to_owned());
             }
             let body = response.bytes().await.map_err(failure)?;
             Ok(serde_json::from_slice(&body).unwrap_or(Value::Null))
@@ -191,7 +198,7 @@ impl Api {
         .await;
         let why = answer.as_ref().err().map(String::as_str);
         Recorder::record_shared(&self.recorder, route, started.elapsed(), why);
-        answer.ok()
+        answer
     }
 }
 

@@ -88,7 +88,7 @@ pub async fn health(api: &Api, concurrency: usize, span: Duration) -> Summary {
         let api = api.clone();
         callers.spawn(async move {
             while Instant::now() < until {
-                api.call(Call::Health, "", Instant::now()).await;
+                api.call(Call::Health, "", Instant::now()).await.ok();
             }
         });
     }
@@ -108,7 +108,7 @@ struct User {
 impl User {
     /// Signs in, then makes journeys until `until`; how many it finished.
     async fn run(self, until: Instant) -> u64 {
-        self.api.profile(&self.token).await;
+        self.api.profile(&self.token).await.ok();
         let mut n = 0;
         while Instant::now() < until {
             self.journey(n).await;
@@ -121,12 +121,12 @@ impl User {
     /// categorizer, odd ones the forecaster).
     async fn journey(&self, n: u64) {
         let token = self.token.as_str();
-        self.api.import(token, n).await;
+        self.api.import(token, n).await.ok();
         self.pause().await;
         let page = self.api.call(Call::List, token, Instant::now()).await;
-        if let Some(cursor) = page.as_ref().and_then(|p| p["next_cursor"].as_str()) {
+        if let Some(cursor) = page.as_ref().ok().and_then(|p| p["next_cursor"].as_str()) {
             self.pause().await;
-            self.api.next_page(token, cursor).await;
+            self.api.next_page(token, cursor).await.ok();
         }
         for call in [
             Call::ListFiltered,
@@ -136,7 +136,7 @@ impl User {
             Call::SafeToSpend,
         ] {
             self.pause().await;
-            self.api.call(call, token, Instant::now()).await;
+            self.api.call(call, token, Instant::now()).await.ok();
         }
         self.pause().await;
         let kind = if n.is_multiple_of(2) {
@@ -172,7 +172,7 @@ impl User {
         let Ok(mut ws) = subscriber(&self.ws_url, &self.token).await else {
             return "websocket_refused".into();
         };
-        let Some(job) = self.api.start_job(&self.token, kind).await else {
+        let Ok(job) = self.api.start_job(&self.token, kind).await else {
             return "not_queued".into();
         };
         let Some(id) = job["id"].as_str() else {

@@ -14,11 +14,11 @@
 //!
 //! Latencies live in HDR histograms ([`stats`]): memory stays bounded however long the run.
 
-mod api;
+pub(crate) mod api;
 mod hold;
 mod journey;
 mod open;
-mod stats;
+pub(crate) mod stats;
 
 use std::time::Duration;
 

@@ -111,7 +111,7 @@ async fn offer(api: &Api, tokens: &[String], calls: &[Call], rate: f64, span: Du
         let call = calls[i % calls.len()];
         let token = tokens[i % tokens.len()].clone();
         requests.spawn(async move {
-            api.call(call, &token, due).await;
+            api.call(call, &token, due).await.ok();
             drop(slot);
         });
     }
