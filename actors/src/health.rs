@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use diesel_async::RunQueryDsl;
+use diesel_async::SimpleAsyncConnection;
 use scale_schema::PgPool;
 use serde::Serialize;
 
@@ -280,11 +280,16 @@ impl HealthService {
         let timeout = self.probe.timeout;
         // Each probe times itself, so one hanging dependency never shows as the other's latency.
         let round = async move {
-            let activity = async {
-                tokio::time::timeout(timeout, worker_activity(&postgres))
-                    .await
-                    .ok()
-                    .and_then(Result::ok)
+            let activity = {
+                let postgres = postgres.clone();
+                async move {
+                    let read = detached(async move { worker_activity(&postgres).await.ok() });
+                    tokio::time::timeout(timeout, read)
+                        .await
+                        .ok()
+                        .and_then(Result::ok)
+                        .flatten()
+                }
             };
             tokio::join!(
                 probe(timeout, ping_postgres(postgres.clone())),
@@ -404,13 +409,27 @@ async fn probe(
     DependencyHealth::from_probe(started, outcome)
 }
 
+/// `SELECT 1` over the simple query protocol: one round trip (a prepared statement would take
+/// two, and a slow link would read as Postgres down twice as soon).
 async fn ping_postgres(pool: PgPool) -> Result<(), String> {
-    let mut conn = pool.get().await.map_err(|e| e.to_string())?;
-    diesel::sql_query("SELECT 1")
-        .execute(&mut conn)
-        .await
-        .map(drop)
-        .map_err(|e| e.to_string())
+    detached(async move {
+        let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+        conn.batch_execute("SELECT 1")
+            .await
+            .map_err(|e| e.to_string())
+    })
+    .await
+    .unwrap_or_else(Err)
+}
+
+/// Runs `work` as a task of its own, so it ends even when the probe stops waiting for it: a
+/// query cancelled mid-flight breaks its connection, and opening another over a slow link takes
+/// several round trips, so every probe after one timeout would time out as well. `Err` when the
+/// task panicked.
+async fn detached<T: Send + 'static>(
+    work: impl std::future::Future<Output = T> + Send + 'static,
+) -> Result<T, String> {
+    tokio::spawn(work).await.map_err(|e| e.to_string())
 }
 
 async fn ping_redis(pool: RedisPool) -> Result<(), String> {

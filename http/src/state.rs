@@ -87,7 +87,8 @@ pub struct Pools {
 pub struct Wiring {
     /// The pool of the health, analytics, training and ingest actors.
     pub pg: PgPool,
-    /// Builds the pool of one accounts shard (one shard per HTTP worker).
+    /// Builds a pool of its own: one per accounts shard (one shard per HTTP worker) and one for
+    /// the health probes, so a pool busy with requests never reads as Postgres being down.
     pub shard_pool: Arc<dyn Fn() -> PgPool + Send + Sync>,
     /// Redis for the health probes (`None`: not configured).
     pub redis: Option<RedisPool>,
@@ -158,14 +159,10 @@ impl AppState {
         };
         let postgres = PostgresFlag::default();
         let health = {
-            let (pg, registry, events, flag) = (
-                pg.clone(),
-                registry.clone(),
-                events.clone(),
-                postgres.clone(),
-            );
+            let (registry, events, flag) = (registry.clone(), events.clone(), postgres.clone());
+            let probes = shard_pool();
             spawn(&registry.clone(), move || {
-                HealthService::new(pg.clone(), redis.clone(), probe, registry.clone())
+                HealthService::new(probes.clone(), redis.clone(), probe, registry.clone())
                     .with_events(events.clone())
                     .with_postgres_flag(flag.clone())
                     .with_role(role)
