@@ -50,6 +50,11 @@ impl PostgresFlag {
     }
 }
 
+/// Probes in a row that may time out before a dependency counts as down. A slow dependency is
+/// reported but still used; a probe that fails outright (connection refused or cut) is down at
+/// once.
+pub const TIMEOUTS_BEFORE_DOWN: u32 = 3;
+
 /// State of one dependency at its last probe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -58,7 +63,10 @@ pub enum DependencyStatus {
     Unknown,
     /// Answered the probe.
     Up,
-    /// Failed or timed out.
+    /// Did not answer its last probe in time, but fewer than [`TIMEOUTS_BEFORE_DOWN`] probes in a
+    /// row: still used (requests are not shed), reported as degraded.
+    Slow,
+    /// Failed, or timed out [`TIMEOUTS_BEFORE_DOWN`] probes in a row.
     Down,
     /// Not configured.
     Disabled,
@@ -85,6 +93,21 @@ impl DependencyHealth {
             error: None,
             checked_at: None,
         }
+    }
+
+    /// This probe counted against the `timeouts` in a row so far: a timed-out probe is
+    /// [`DependencyStatus::Slow`] until the [`TIMEOUTS_BEFORE_DOWN`]th in a row, then down; any
+    /// answer (or failure) starts the count again.
+    fn settled(mut self, timeouts: &mut u32) -> Self {
+        if self.status == DependencyStatus::Slow {
+            *timeouts += 1;
+            if *timeouts >= TIMEOUTS_BEFORE_DOWN {
+                self.status = DependencyStatus::Down;
+            }
+        } else {
+            *timeouts = 0;
+        }
+        self
     }
 
     fn from_probe(started: Instant, outcome: Result<(), String>) -> Self {
@@ -221,6 +244,9 @@ pub struct HealthService {
     role: &'static str,
     activity: Option<WorkerActivity>,
     probing: bool,
+    /// Probes in a row that timed out, per dependency.
+    postgres_timeouts: u32,
+    redis_timeouts: u32,
 }
 
 impl HealthService {
@@ -248,6 +274,8 @@ impl HealthService {
             role: "api",
             activity: None,
             probing: false,
+            postgres_timeouts: 0,
+            redis_timeouts: 0,
         }
     }
 
@@ -304,6 +332,8 @@ impl HealthService {
         };
         spawn_then(ctx, round, |state: &mut Self, (pg, activity, rd), _| {
             state.activity = activity;
+            let pg = pg.settled(&mut state.postgres_timeouts);
+            let rd = rd.map(|rd| rd.settled(&mut state.redis_timeouts));
             state
                 .postgres_flag
                 .set_down(pg.status == DependencyStatus::Down);
@@ -325,9 +355,13 @@ impl HealthService {
             }
             reasons.push(reason);
         };
-        if self.postgres.status != DependencyStatus::Up {
-            let why = self.postgres.error.as_deref().unwrap_or("not probed yet");
-            downgrade(Readiness::Unavailable, format!("postgres: {why}"));
+        let why = self.postgres.error.as_deref().unwrap_or("not probed yet");
+        match self.postgres.status {
+            DependencyStatus::Up => {}
+            DependencyStatus::Slow => {
+                downgrade(Readiness::Degraded, format!("postgres: slow: {why}"))
+            }
+            _ => downgrade(Readiness::Unavailable, format!("postgres: {why}")),
         }
         match self.redis.status {
             DependencyStatus::Up => {}
@@ -403,10 +437,15 @@ async fn probe(
     ping: impl std::future::Future<Output = Result<(), String>>,
 ) -> DependencyHealth {
     let started = Instant::now();
-    let outcome = tokio::time::timeout(timeout, ping)
-        .await
-        .unwrap_or_else(|_| Err(format!("no answer within {} ms", timeout.as_millis())));
-    DependencyHealth::from_probe(started, outcome)
+    match tokio::time::timeout(timeout, ping).await {
+        Ok(outcome) => DependencyHealth::from_probe(started, outcome),
+        Err(_) => DependencyHealth {
+            status: DependencyStatus::Slow,
+            latency_ms: None,
+            error: Some(format!("no answer within {} ms", timeout.as_millis())),
+            checked_at: Some(Utc::now()),
+        },
+    }
 }
 
 /// `SELECT 1` over the simple query protocol: one round trip (a prepared statement would take
@@ -457,6 +496,22 @@ mod tests {
             failed_last_day: 0,
             live_jobs: Default::default(),
         }
+    }
+
+    #[test]
+    fn timeouts_count_as_slow_until_enough_in_a_row_then_down() {
+        let slow = || DependencyHealth::with_status(DependencyStatus::Slow);
+        let mut timeouts = 0;
+        for _ in 1..TIMEOUTS_BEFORE_DOWN {
+            assert_eq!(slow().settled(&mut timeouts).status, DependencyStatus::Slow);
+        }
+        assert_eq!(slow().settled(&mut timeouts).status, DependencyStatus::Down);
+        let up = DependencyHealth::with_status(DependencyStatus::Up).settled(&mut timeouts);
+        assert_eq!((up.status, timeouts), (DependencyStatus::Up, 0));
+        assert_eq!(slow().settled(&mut timeouts).status, DependencyStatus::Slow);
+        let failed = DependencyHealth::from_probe(Instant::now(), Err("refused".into()));
+        assert_eq!(failed.settled(&mut timeouts).status, DependencyStatus::Down);
+        assert_eq!(timeouts, 0);
     }
 
     fn verdict(scheduler: Option<ActorStatus>, activity: Option<WorkerActivity>) -> WorkerStatus {

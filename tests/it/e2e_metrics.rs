@@ -294,10 +294,13 @@ async fn imports_classifications_corrections_jobs_and_live_connections_are_count
     let counted = |text: &str, series: &str| metric_value(text, series).unwrap_or(0.0);
     let deadline = Instant::now() + Duration::from_secs(10);
     let text = loop {
-        // The attempt is counted once its end is written, just after the event went out.
+        // The attempt is counted once its end is written, just after the event went out; the
+        // queue gauges appear once the health actor has read the job table (a read can time out
+        // on a loaded machine, then the next probe's does it).
         let text = server.exposition().await;
         let attempts = r#"scale_job_attempts_total{kind="categorizer",outcome="completed"}"#;
-        if counted(&text, attempts) == 1.0 || Instant::now() > deadline {
+        let queue_read = text.contains(r#"scale_jobs{kind="categorizer",status="pending"} 0"#);
+        if (counted(&text, attempts) == 1.0 && queue_read) || Instant::now() > deadline {
             break text;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
