@@ -4,9 +4,11 @@
 //! the tests need (`browsingContext.userPromptOpened`). Script results come back as BiDi remote
 //! values and are turned into plain JSON, as WebDriver classic answers them.
 
+use std::collections::VecDeque;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -19,8 +21,13 @@ use crate::e2e_training::Ws;
 /// The page's size: a laptop's screen, near Chromium's 1366×757.
 const VIEWPORT: (u32, u32) = (1366, 768);
 
-/// How long Firefox may take to start, or to answer one command.
+/// How long Firefox may take to answer one command.
 const PATIENCE: Duration = Duration::from_secs(30);
+/// How long Firefox may take to start: a fresh profile's first start is slow, and slower still
+/// on a machine busy with the rest of the suite.
+const START_PATIENCE: Duration = Duration::from_secs(120);
+/// Lines of Firefox's stderr kept to explain a start that failed.
+const STDERR_KEPT: usize = 30;
 
 /// One Firefox with one page (browsing context); killed on drop, its profile then removed.
 pub struct Firefox {
@@ -52,21 +59,32 @@ impl Firefox {
                 .spawn()
                 .expect("start Firefox"),
         );
-        // Firefox prints the address it listens on; the rest of its stderr is read and dropped.
+        // Firefox prints the address it listens on; the last lines of the rest of its stderr
+        // are kept to explain a failed start.
         let stderr = process.0.stderr.take().unwrap();
         let (found, mut address) = tokio::sync::mpsc::unbounded_channel();
+        let said = Arc::new(Mutex::new(VecDeque::new()));
+        let kept = said.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some(url) = line.strip_prefix("WebDriver BiDi listening on ") {
                     let _ = found.send(url.trim().to_owned());
                 }
+                let mut kept = kept.lock().unwrap();
+                if kept.len() == STDERR_KEPT {
+                    kept.pop_front();
+                }
+                kept.push_back(line);
             }
         });
-        let url = tokio::time::timeout(PATIENCE, address.recv())
-            .await
-            .ok()
-            .flatten()
-            .expect("Firefox did not say where WebDriver BiDi listens");
+        let Ok(Some(url)) = tokio::time::timeout(START_PATIENCE, address.recv()).await else {
+            let exited = process.0.try_wait().ok().flatten();
+            let said = Vec::from(said.lock().unwrap().clone()).join("\n");
+            panic!(
+                "Firefox did not say where WebDriver BiDi listens within {START_PATIENCE:?} \
+                 (exited: {exited:?}); its stderr ended with:\n{said}"
+            );
+        };
         let (ws, _) = tokio_tungstenite::connect_async(format!("{url}/session"))
             .await
             .expect("connect to Firefox's WebDriver BiDi");
