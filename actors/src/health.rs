@@ -55,6 +55,22 @@ impl PostgresFlag {
 /// once.
 pub const TIMEOUTS_BEFORE_DOWN: u32 = 3;
 
+/// How long a Postgres probe that timed out is still awaited: an answer within this shows
+/// Postgres slow but alive (it stays [`DependencyStatus::Slow`], never down, with the
+/// latency measured), where no answer at all counts towards [`TIMEOUTS_BEFORE_DOWN`].
+pub const LATE_ANSWER_LIMIT: Duration = Duration::from_secs(30);
+
+/// A Postgres probe still running when its timeout passed.
+struct LateProbe {
+    started: Instant,
+    task: tokio::task::JoinHandle<Result<(), String>>,
+}
+
+/// While Postgres or Redis is down, a probe round starts this often (instead of every
+/// [`ProbeConfig::interval`]), so the service notices a dependency back within a fraction of a
+/// second: while Postgres counts as down every database route is shed.
+pub const RECOVERY_INTERVAL: Duration = Duration::from_millis(100);
+
 /// State of one dependency at its last probe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -108,6 +124,16 @@ impl DependencyHealth {
             *timeouts = 0;
         }
         self
+    }
+
+    /// A probe that got no answer within `timeout`.
+    fn timed_out(timeout: Duration) -> Self {
+        Self {
+            status: DependencyStatus::Slow,
+            latency_ms: None,
+            error: Some(format!("no answer within {} ms", timeout.as_millis())),
+            checked_at: Some(Utc::now()),
+        }
     }
 
     fn from_probe(started: Instant, outcome: Result<(), String>) -> Self {
@@ -244,6 +270,8 @@ pub struct HealthService {
     role: &'static str,
     activity: Option<WorkerActivity>,
     probing: bool,
+    /// When the last probe round started.
+    last_round: Option<Instant>,
     /// Probes in a row that timed out, per dependency.
     postgres_timeouts: u32,
     redis_timeouts: u32,
@@ -274,6 +302,7 @@ impl HealthService {
             role: "api",
             activity: None,
             probing: false,
+            last_round: None,
             postgres_timeouts: 0,
             redis_timeouts: 0,
         }
@@ -297,12 +326,27 @@ impl HealthService {
         self
     }
 
+    /// Starts a probe round when one is due: every [`ProbeConfig::interval`], or every
+    /// [`RECOVERY_INTERVAL`] while a dependency is down.
+    fn tick(&mut self, ctx: &mut ServiceContext<Self>) {
+        let down = [self.postgres.status, self.redis.status].contains(&DependencyStatus::Down);
+        let due = if down {
+            RECOVERY_INTERVAL
+        } else {
+            self.probe.interval
+        };
+        if self.last_round.is_none_or(|at| at.elapsed() >= due) {
+            self.probe(ctx);
+        }
+    }
+
     /// Starts a probe round unless one is still running.
     fn probe(&mut self, ctx: &mut ServiceContext<Self>) {
         if self.probing {
             return;
         }
         self.probing = true;
+        self.last_round = Some(Instant::now());
         let postgres = self.postgres_pool.clone();
         let redis = self.redis_pool.clone();
         let timeout = self.probe.timeout;
@@ -319,30 +363,65 @@ impl HealthService {
                         .flatten()
                 }
             };
-            tokio::join!(
-                probe(timeout, ping_postgres(postgres.clone())),
-                activity,
-                async {
-                    match redis {
-                        Some(pool) => Some(probe(timeout, ping_redis(pool)).await),
-                        None => None,
-                    }
+            tokio::join!(probe_postgres(timeout, postgres.clone()), activity, async {
+                match redis {
+                    Some(pool) => Some(probe(timeout, ping_redis(pool)).await),
+                    None => None,
                 }
-            )
+            })
         };
-        spawn_then(ctx, round, |state: &mut Self, (pg, activity, rd), _| {
-            state.activity = activity;
-            let pg = pg.settled(&mut state.postgres_timeouts);
-            let rd = rd.map(|rd| rd.settled(&mut state.redis_timeouts));
-            state
-                .postgres_flag
-                .set_down(pg.status == DependencyStatus::Down);
-            state.postgres = pg;
-            if let Some(rd) = rd {
-                state.redis = rd;
+        spawn_then(
+            ctx,
+            round,
+            |state: &mut Self, ((pg, late), activity, rd), ctx| {
+                if let Some(late) = late {
+                    state.await_late(late, ctx);
+                }
+                state.activity = activity;
+                let pg = pg.settled(&mut state.postgres_timeouts);
+                let rd = rd.map(|rd| rd.settled(&mut state.redis_timeouts));
+                state
+                    .postgres_flag
+                    .set_down(pg.status == DependencyStatus::Down);
+                state.postgres = pg;
+                if let Some(rd) = rd {
+                    state.redis = rd;
+                }
+                state.probing = false;
+            },
+        );
+    }
+
+    /// Waits (up to [`LATE_ANSWER_LIMIT`]) for the answer of a Postgres probe that timed out.
+    fn await_late(&mut self, late: LateProbe, ctx: &mut ServiceContext<Self>) {
+        let LateProbe { started, task } = late;
+        let answer = tokio::time::timeout(LATE_ANSWER_LIMIT, task);
+        spawn_then(ctx, answer, move |state: &mut Self, answer, _| {
+            if let Ok(Ok(Ok(()))) = answer {
+                state.answered_late(started.elapsed());
             }
-            state.probing = false;
         });
+    }
+
+    /// A Postgres probe answered after its timeout: Postgres is slow, not down. Only a report
+    /// made by timeouts is replaced (a later probe's answer or failure stands), and the count of
+    /// timeouts in a row starts again.
+    fn answered_late(&mut self, took: Duration) {
+        if self.postgres_timeouts == 0 {
+            return;
+        }
+        self.postgres_timeouts = 0;
+        let ms = took.as_secs_f64() * 1000.0;
+        self.postgres = DependencyHealth {
+            status: DependencyStatus::Slow,
+            latency_ms: Some(ms),
+            error: Some(format!(
+                "answered after {ms:.0} ms (probe timeout {} ms)",
+                self.probe.timeout.as_millis()
+            )),
+            checked_at: Some(Utc::now()),
+        };
+        self.postgres_flag.set_down(false);
     }
 
     fn report(&self) -> HealthReport {
@@ -421,7 +500,7 @@ impl Service for HealthService {
 
     fn started(&mut self, ctx: &mut ServiceContext<Self>) {
         self.probe(ctx);
-        every(ctx, self.probe.interval, Self::probe);
+        every(ctx, self.probe.interval.min(RECOVERY_INTERVAL), Self::tick);
     }
 }
 
@@ -439,32 +518,40 @@ async fn probe(
     let started = Instant::now();
     match tokio::time::timeout(timeout, ping).await {
         Ok(outcome) => DependencyHealth::from_probe(started, outcome),
-        Err(_) => DependencyHealth {
-            status: DependencyStatus::Slow,
-            latency_ms: None,
-            error: Some(format!("no answer within {} ms", timeout.as_millis())),
-            checked_at: Some(Utc::now()),
-        },
+        Err(_) => DependencyHealth::timed_out(timeout),
+    }
+}
+
+/// Probes Postgres with a `SELECT 1` of its own task, bounded by `timeout`. The task is left to
+/// finish when the probe stops waiting for it (a query cancelled mid-flight breaks its
+/// connection, and opening another over a slow link takes several round trips, so every probe
+/// after one timeout would time out as well); it is handed back to be awaited for a late answer.
+async fn probe_postgres(timeout: Duration, pool: PgPool) -> (DependencyHealth, Option<LateProbe>) {
+    let started = Instant::now();
+    let mut task = tokio::spawn(ping_postgres(pool));
+    match tokio::time::timeout(timeout, &mut task).await {
+        Ok(joined) => {
+            let outcome = joined.unwrap_or_else(|e| Err(e.to_string()));
+            (DependencyHealth::from_probe(started, outcome), None)
+        }
+        Err(_) => (
+            DependencyHealth::timed_out(timeout),
+            Some(LateProbe { started, task }),
+        ),
     }
 }
 
 /// `SELECT 1` over the simple query protocol: one round trip (a prepared statement would take
 /// two, and a slow link would read as Postgres down twice as soon).
 async fn ping_postgres(pool: PgPool) -> Result<(), String> {
-    detached(async move {
-        let mut conn = pool.get().await.map_err(|e| e.to_string())?;
-        conn.batch_execute("SELECT 1")
-            .await
-            .map_err(|e| e.to_string())
-    })
-    .await
-    .unwrap_or_else(Err)
+    let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+    conn.batch_execute("SELECT 1")
+        .await
+        .map_err(|e| e.to_string())
 }
 
-/// Runs `work` as a task of its own, so it ends even when the probe stops waiting for it: a
-/// query cancelled mid-flight breaks its connection, and opening another over a slow link takes
-/// several round trips, so every probe after one timeout would time out as well. `Err` when the
-/// task panicked.
+/// Runs `work` as a task of its own, so it ends even when the probe stops waiting for it (see
+/// [`probe_postgres`]). `Err` when the task panicked.
 async fn detached<T: Send + 'static>(
     work: impl std::future::Future<Output = T> + Send + 'static,
 ) -> Result<T, String> {

@@ -26,21 +26,25 @@ struct Rig {
 }
 
 fn rig() -> Rig {
+    rig_probing(PROBE)
+}
+
+fn rig_probing(probe: ProbeConfig) -> Rig {
     let db = TestDatabase::migrated();
     let pg_proxy = FaultProxy::start("127.0.0.1:5432".parse::<SocketAddr>().unwrap());
     let redis_proxy = FaultProxy::start("127.0.0.1:6379".parse::<SocketAddr>().unwrap());
     let pg_url = db
         .url()
         .replace("127.0.0.1:5432", &pg_proxy.addr().to_string());
-    let pg = scale_schema::connect(&pg_url, 2, PROBE.timeout);
+    let pg = scale_schema::connect(&pg_url, 2, probe.timeout);
     let redis =
-        redis_pool::connect(&format!("redis://{}", redis_proxy.addr()), PROBE.timeout).unwrap();
+        redis_pool::connect(&format!("redis://{}", redis_proxy.addr()), probe.timeout).unwrap();
     let registry = Registry::new(SupervisorConfig::default());
     let reg = registry.clone();
     let postgres = PostgresFlag::default();
     let flag = postgres.clone();
     let health = spawn(&registry, move || {
-        HealthService::new(pg.clone(), Some(redis.clone()), PROBE, reg.clone())
+        HealthService::new(pg.clone(), Some(redis.clone()), probe, reg.clone())
             .with_postgres_flag(flag.clone())
     });
     Rig {
@@ -108,6 +112,47 @@ async fn postgres_down_or_hanging_is_unavailable_and_recovers() {
     let started = std::time::Instant::now();
     rig.health.ask(GetHealth).await.unwrap();
     assert!(started.elapsed() < PROBE.timeout);
+}
+
+#[actix_rt::test]
+async fn a_postgres_slower_than_the_probe_timeout_is_slow_with_its_latency_measured() {
+    let rig = rig();
+    until(&rig.health, |r| r.status == Readiness::Ready).await;
+    // 150 ms each way: a round trip of over 300 ms, past the 200 ms probe timeout.
+    rig.pg_proxy
+        .set_mode(FaultMode::Slow(Duration::from_millis(150)));
+    let report = until(&rig.health, |r| {
+        r.postgres.status == DependencyStatus::Slow
+            && r.postgres.latency_ms.is_some_and(|ms| ms >= 300.0)
+    })
+    .await;
+    assert_eq!(report.status, Readiness::Degraded, "{report:?}");
+    assert!(!rig.postgres.is_down());
+    rig.pg_proxy.set_mode(FaultMode::Pass);
+    until(&rig.health, |r| r.status == Readiness::Ready).await;
+}
+
+#[actix_rt::test]
+async fn a_dependency_that_comes_back_is_noticed_long_before_the_next_interval() {
+    // Probes a minute apart: only the quicker probing while something is down can notice the
+    // return within `until`'s five seconds.
+    let rig = rig_probing(ProbeConfig {
+        interval: Duration::from_secs(60),
+        timeout: PROBE.timeout,
+    });
+    rig.pg_proxy.set_mode(FaultMode::Down);
+    rig.redis_proxy.set_mode(FaultMode::Down);
+    until(&rig.health, |r| {
+        r.postgres.status == DependencyStatus::Down && r.redis.status == DependencyStatus::Down
+    })
+    .await;
+    assert!(rig.postgres.is_down());
+
+    rig.pg_proxy.set_mode(FaultMode::Pass);
+    until(&rig.health, |r| r.postgres.status == DependencyStatus::Up).await;
+    assert!(!rig.postgres.is_down());
+    rig.redis_proxy.set_mode(FaultMode::Pass);
+    until(&rig.health, |r| r.status == Readiness::Ready).await;
 }
 
 #[actix_rt::test]
