@@ -101,6 +101,10 @@ pub struct Config {
     /// `DB_CHECKOUT_TIMEOUT_MS`: longest wait for a pooled Postgres connection; shorter than
     /// `ACTOR_CALL_TIMEOUT_MS`, so an unreachable database answers 503, not an actor timeout.
     pub db_checkout_timeout: Duration,
+    /// `STALLED_PEER_TIMEOUT_MS`: a connection whose peer acknowledges none of the data sent to
+    /// it for this long (a client that stopped reading, or is gone) is cut by the kernel
+    /// (`TCP_USER_TIMEOUT`).
+    pub stalled_peer_timeout: Duration,
     /// `CHAOS_ENABLED`: runs the chaos monkey (with proxies in front of Postgres and Redis) and
     /// exposes the chaos routes to admins; refused in production.
     pub chaos_enabled: bool,
@@ -289,6 +293,11 @@ impl Config {
             ingest_parsers: positive(&get, "INGEST_PARSERS", &default_workers)?,
             ingest_timeout: Duration::from_secs(positive(&get, "INGEST_TIMEOUT_SECS", "120")?),
             db_checkout_timeout,
+            stalled_peer_timeout: Duration::from_millis(positive(
+                &get,
+                "STALLED_PEER_TIMEOUT_MS",
+                "30000",
+            )?),
             supervisor,
             probe,
             chaos_enabled,

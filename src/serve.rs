@@ -232,6 +232,9 @@ async fn serve(
         .workers(config.http_workers)
         // Small writes (job events on WebSockets, short JSON answers) must not wait for Nagle.
         .tcp_nodelay(true)
+        .on_connect(scale_http::stalled_peers::cut_after(
+            config.stalled_peer_timeout,
+        ))
         .shutdown_timeout(10)
         .bind(config.bind_addr)
         .with_context(|| format!("BIND_ADDR: cannot listen on {}", config.bind_addr))?;

@@ -52,6 +52,7 @@ struct Run {
     active: Vec<usize>,
     injected: BTreeMap<&'static str, u64>,
     errors: Vec<String>,
+    slow_clients_dropped: u64,
 }
 
 #[derive(Default)]
@@ -76,6 +77,14 @@ impl Board {
             if run.errors.len() < KEPT_ERRORS {
                 run.errors.push(message);
             }
+        }
+    }
+
+    /// Notes that the server dropped one of the running run's slow clients.
+    fn slow_client_dropped(&self) {
+        tracing::info!("chaos: the server dropped a slow WebSocket client");
+        if let Some(run) = self.lock().running.as_mut() {
+            run.slow_clients_dropped += 1;
         }
     }
 }
@@ -121,6 +130,8 @@ pub struct RunView {
     pub injected: BTreeMap<&'static str, u64>,
     /// Faults that could not be injected.
     pub errors: Vec<String>,
+    /// Slow WebSocket clients the server has dropped so far.
+    pub slow_clients_dropped: u64,
     /// How it ended: `completed` (by itself) or `stopped`; `None` while it runs.
     pub ended: Option<&'static str>,
 }
@@ -238,9 +249,7 @@ impl ChaosMonkey {
                     let (levers, board) = (self.levers.clone(), self.board.clone());
                     actix::spawn(async move {
                         match levers.clients.slow_client(until).await {
-                            Ok(SlowEnd::Dropped) => {
-                                tracing::info!("chaos: the server dropped a slow WebSocket client")
-                            }
+                            Ok(SlowEnd::Dropped) => board.slow_client_dropped(),
                             Ok(SlowEnd::Outlasted) => {}
                             Err(err) => board.error(format!("slow client: {err}")),
                         }
@@ -431,6 +440,7 @@ fn view(run: &Run, now: Duration) -> RunView {
             .collect(),
         injected: run.injected.clone(),
         errors: run.errors.clone(),
+        slow_clients_dropped: run.slow_clients_dropped,
         ended: None,
     }
 }
@@ -468,6 +478,7 @@ impl Handles<Start> for ChaosMonkey {
             active: Vec::new(),
             injected: BTreeMap::new(),
             errors: Vec::new(),
+            slow_clients_dropped: 0,
         };
         let started = view(&run, Duration::ZERO);
         board.running = Some(run);

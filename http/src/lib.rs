@@ -9,6 +9,7 @@ pub mod rate_limit;
 pub mod request_context;
 pub mod routes;
 pub mod security_headers;
+pub mod stalled_peers;
 pub mod state;
 
 use actix_cors::Cors;

@@ -626,6 +626,7 @@ scale_http_request_duration_seconds_sum{method="GET",route="/api/v1/a",status="2
                 active: Vec::new(),
                 injected: [("crash", crashes)].into(),
                 errors: Vec::new(),
+                slow_clients_dropped: 0,
                 ended: None,
             }),
             last: None,
