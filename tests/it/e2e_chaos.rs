@@ -1,6 +1,7 @@
 //! The chaos monkey end to end: scenarios run through `POST /api/v1/ops/chaos` and through
 //! `scale chaos run`, their faults counted in `/metrics` and shown on the dashboard's feed,
-//! readiness degraded by a cut Redis and recovering, a crash storm escalating its actor while
+//! readiness degraded by a cut Redis and recovering, slow clients cut by the server, the proxy
+//! faults (slow Postgres, Redis refused and hanging) felt by the health probes, a crash storm escalating its actor while
 //! the monkey survives its own crash, and the routes refused without chaos or to a plain user.
 
 use std::time::{Duration, Instant};
@@ -108,9 +109,14 @@ async fn metric(server: &Server, series: &str) -> Option<f64> {
 #[tokio::test]
 async fn a_scenario_runs_through_the_route_shows_everywhere_and_ends_by_itself() {
     let db = TestDatabase::create();
+    // Slow clients fill their windows within the fault's 2.5 s; the kernel then cuts them soon.
     let server = Server::start(
         &db.url(),
-        &[("CHAOS_ENABLED", "true"), ("METRICS_ADDR", "127.0.0.1:0")],
+        &[
+            ("CHAOS_ENABLED", "true"),
+            ("METRICS_ADDR", "127.0.0.1:0"),
+            ("STALLED_PEER_TIMEOUT_MS", "300"),
+        ],
     );
     let admin = admin_token();
     readiness_becomes(&server, "ready").await;
@@ -192,6 +198,10 @@ async fn a_scenario_runs_through_the_route_shows_everywhere_and_ends_by_itself()
     let last = &ended["last"];
     assert_eq!(last["ended"], "completed", "{last}");
     assert_eq!(last["errors"], json!([]), "{last}");
+    assert!(
+        last["slow_clients_dropped"].as_u64() > Some(0),
+        "the server never cut a client that reads nothing: {last}"
+    );
     for fault in [
         "crash",
         "redis-down",
@@ -313,4 +323,76 @@ async fn chaos_is_refused_without_chaos_enabled_and_in_production() {
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("CHAOS_ENABLED"));
+}
+
+/// Polls readiness until its body satisfies `check` (`within`); answers that body.
+async fn readiness_where(
+    server: &Server,
+    within: Duration,
+    check: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + within;
+    loop {
+        let body: Value = server.get("/health/ready").await.json().await.unwrap();
+        let checks = body.get("checks").unwrap_or(&body);
+        if check(checks) {
+            return checks.clone();
+        }
+        assert!(Instant::now() < deadline, "readiness stayed {body}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_monkeys_link_faults_are_felt_by_the_service() {
+    let db = TestDatabase::create();
+    let server = Server::start(
+        &db.url(),
+        &[
+            ("CHAOS_ENABLED", "true"),
+            ("RATE_LIMIT_DEFAULT_PER_MIN", "100000"),
+        ],
+    );
+    let admin = admin_token();
+    readiness_becomes(&server, "ready").await;
+    let start = |scenario: &str| json!({"action": "start", "scenario": scenario});
+
+    // Postgres 150 ms slower each way: the probe's one round trip takes 300 ms more, past the
+    // tests' 300 ms probe timeout; its late answer measures it, and nothing is shed.
+    let res = act(&server, &admin, &start("slow-postgres")).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let slow = readiness_where(&server, Duration::from_secs(4), |c| {
+        c["postgres"]["latency_ms"].as_f64() >= Some(300.0)
+    })
+    .await;
+    assert_ne!(slow["postgres"]["status"], "down", "{slow}");
+    let ended = status_until(&server, &admin, Duration::from_secs(20), |s| {
+        s["running"].is_null()
+    })
+    .await;
+    assert_eq!(ended["last"]["ended"], "completed", "{ended}");
+    assert_eq!(ended["last"]["errors"], json!([]), "{ended}");
+    readiness_becomes(&server, "ready").await;
+
+    // Redis refused twice, then hanging: three times not up, each time back up in between.
+    let res = act(&server, &admin, &start("redis-flap")).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let (mut outages, mut was_up) = (0, true);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let ended = loop {
+        let checks = readiness_where(&server, Duration::ZERO, |_| true).await;
+        let up = checks["redis"]["status"] == "up";
+        outages += usize::from(was_up && !up);
+        was_up = up;
+        let chaos = status(&server, &admin).await;
+        if chaos["running"].is_null() {
+            break chaos;
+        }
+        assert!(Instant::now() < deadline, "redis-flap did not end: {chaos}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
+    assert_eq!(outages, 3, "Redis outages seen by readiness");
+    assert_eq!(ended["last"]["injected"]["redis-down"], 2, "{ended}");
+    assert_eq!(ended["last"]["injected"]["redis-hang"], 1, "{ended}");
+    readiness_becomes(&server, "ready").await;
 }

@@ -2,7 +2,8 @@
 //! Chromium (Debian's `chromium` and `chromium-driver`) and headless Firefox (Debian's
 //! `firefox-esr`), both installed by `scripts/test.sh`. One scenario runs in each: it logs in
 //! with an admin token, lists every actor, crashes one with its button and sees the restart
-//! count change without a reload; a screenshot per browser is left in `target/test-artefacts/`.
+//! count change without a reload, then starts a chaos scenario from the chaos panel and sees it
+//! run and end; a screenshot per browser is left in `target/test-artefacts/`.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -38,6 +39,30 @@ async fn listed(browser: &mut Browser) -> Vec<String> {
         )
         .await;
     serde_json::from_value(names).unwrap()
+}
+
+/// The text of the element with id `id`.
+async fn text_of(browser: &mut Browser, id: &str) -> String {
+    let text = browser
+        .run(
+            "return document.getElementById(arguments[0]).textContent;",
+            json!([id]),
+        )
+        .await;
+    text.as_str().unwrap_or_default().to_owned()
+}
+
+/// Waits until the element with id `id` says something `check` accepts.
+async fn shows(browser: &mut Browser, id: &str, within: Duration, check: impl Fn(&str) -> bool) {
+    let deadline = Instant::now() + within;
+    loop {
+        let text = text_of(browser, id).await;
+        if check(&text) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "#{id} still says {text:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// The restart count the page shows for `actor`.
@@ -151,18 +176,24 @@ async fn scenario(kind: Kind) {
         .run("return window.__notReloaded === true;", json!([]))
         .await;
     assert_eq!(same_page, true, "the page was reloaded");
-    let problems = browser
-        .run(
-            "return document.getElementById('problems').textContent;",
-            json!([]),
-        )
-        .await;
-    assert!(
-        problems
-            .as_str()
-            .unwrap()
-            .contains("actor analytics restarted"),
-        "{problems}"
-    );
+    let problems = text_of(&mut browser, "problems").await;
+    assert!(problems.contains("actor analytics restarted"), "{problems}");
     browser.screenshot(&artefact(kind, "")).await;
+
+    // The chaos panel starts a scenario through the same route, and shows it run and end.
+    browser
+        .click("tr[data-scenario=\"smoke\"] button.start")
+        .await;
+    shows(&mut browser, "chaos-state", VISIBLE_WITHIN * 2, |t| {
+        t == "running smoke"
+    })
+    .await;
+    browser.screenshot(&artefact(kind, "-chaos")).await;
+    shows(&mut browser, "chaos-run", Duration::from_secs(15), |t| {
+        t.starts_with("last run: smoke completed")
+    })
+    .await;
+    let res = server.get_as(&admin, "/ops/chaos").await;
+    let chaos: Value = res.json().await.unwrap();
+    assert_eq!(chaos["last"]["ended"], "completed", "{chaos}");
 }

@@ -8,6 +8,9 @@
   const $ = (id) => document.getElementById(id);
   let controller = null;
   let retry = 1000;
+  // What the scenario table was last built from: rebuilt only when that changes, so a button
+  // is never replaced under the pointer.
+  let scenariosShown = '';
 
   function el(tag, text, cls) {
     const node = document.createElement(tag);
@@ -214,7 +217,8 @@
     const run = chaos.running;
     pill($('chaos-state'), run ? 'running ' + run.scenario : 'idle', run ? 'bad' : '');
     $('chaos-stop').disabled = !run;
-    const counts = (r) => Object.entries(r.injected).map(([f, n]) => `${f} ×${n}`).join(', ');
+    const counts = (r) => Object.entries(r.injected).map(([f, n]) => `${f} ×${n}`).join(', ')
+      + (r.slow_clients_dropped ? `; slow clients dropped by the server: ${r.slow_clients_dropped}` : '');
     if (run) {
       const active = run.active.map((a) => a.fault + (a.target ? ` (${a.target})` : '')
         + ` ${duration(a.remaining_ms)} left`);
@@ -229,6 +233,9 @@
     } else {
       $('chaos-run').textContent = 'no scenario run yet';
     }
+    const shown = JSON.stringify([chaos.scenarios, Boolean(run)]);
+    if (shown === scenariosShown) return;
+    scenariosShown = shown;
     const rows = chaos.scenarios.map((scenario) => {
       const row = el('tr');
       row.dataset.scenario = scenario.name;
