@@ -128,6 +128,7 @@ fn bad_values_name_their_variable() {
         ("ENVIRONMENT", "prod"),
         ("DB_POOL_SIZE", "0"),
         ("HEALTH_PROBE_TIMEOUT_MS", "-1"),
+        ("STALLED_PEER_TIMEOUT_MS", "0"),
         ("CHAOS_ENABLED", "yes"),
         ("RATE_LIMIT_DEFAULT_PER_MIN", "0"),
         ("RATE_LIMIT_CLASSIFY_PER_MIN", "many"),
