@@ -18,8 +18,9 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     cargo build --release --locked --bin scale \
     && install -D -m 0755 target/release/scale /out/scale
 
-# What every role runs: the binary (pure-Rust TLS and Postgres client: glibc is its only shared
-# library), the CA bundle for Sentry's HTTPS and bash for the health check, as an unprivileged user.
+# What every role runs: the binary (pure-Rust TLS and Postgres client: it links only glibc and
+# libgcc_s, both in the Debian base), the CA bundle for Sentry's HTTPS and the base's bash for the
+# health check, as an unprivileged user.
 FROM ${RUNTIME_IMAGE} AS runtime
 COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY --from=build /out/scale /usr/local/bin/scale
