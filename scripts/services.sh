@@ -31,6 +31,22 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
+# The Python-packaged linters and schemathesis, pinned in scripts/python-tools.txt, in a venv under
+# target/ (re-created when the pins change), put first on PATH.
+ensure_python_tools() {
+  local venv=target/tools-venv pins=scripts/python-tools.txt
+  if ! cmp -s "$pins" "$venv/python-tools.txt"; then
+    python3 -c 'import ensurepip' 2>/dev/null || apt_install python3 python3-venv
+    log "installing $(grep -cv '^#' "$pins") Python tools into $venv"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$pins"
+    cp "$pins" "$venv/python-tools.txt"
+  fi
+  PATH="$PWD/$venv/bin:$PATH"
+  export PATH
+}
+
 ensure_postgres() {
   if port_open "$PG_PORT"; then return 0; fi
   if ! command -v pg_ctlcluster >/dev/null 2>&1 || [ -z "$(ls /etc/postgresql 2>/dev/null)" ]; then

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every check CI runs: formatting, clippy (warnings are errors), docs and the whole test suite
-# (unit, integration against real PostgreSQL/Redis, end-to-end against the real binary).
+# Runs every check CI runs: formatting, clippy (warnings are errors), docs, the monitoring and
+# deployment lints and the whole test suite (unit, integration against real PostgreSQL/Redis,
+# end-to-end against the real binary).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/services.sh
@@ -8,6 +9,7 @@ cd "$(dirname "$0")/.."
 ensure_services
 ensure_prometheus
 ensure_browser
+ensure_python_tools
 rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy
 
 log "cargo fmt --check"
@@ -19,6 +21,11 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 log "promtool: alert and recording rules"
 promtool check rules monitoring/prometheus/rules.yml
 promtool test rules monitoring/prometheus/tests/alerts.yml
+promtool check config monitoring/prometheus/prometheus.yml
+log "deployment: hadolint, actionlint, docker-compose config"
+hadolint Dockerfile
+actionlint .github/workflows/*.yml
+docker-compose --file docker-compose.yml config --quiet
 log "cargo test"
 report=$(mktemp)
 trap 'rm -f "$report"' EXIT
