@@ -9,13 +9,14 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 /// The scenarios shipped in the binary, as `(name, TOML)`.
-pub const EMBEDDED: [(&str, &str); 5] = [
+pub const EMBEDDED: [(&str, &str); 6] = [
     ("crash-storm", include_str!("../scenarios/crash-storm.toml")),
     ("redis-flap", include_str!("../scenarios/redis-flap.toml")),
     (
         "slow-postgres",
         include_str!("../scenarios/slow-postgres.toml"),
     ),
+    ("bus-stall", include_str!("../scenarios/bus-stall.toml")),
     ("mixed", include_str!("../scenarios/mixed.toml")),
     ("smoke", include_str!("../scenarios/smoke.toml")),
 ];

@@ -1,7 +1,7 @@
 //! The chaos monkey end to end: scenarios run through `POST /api/v1/ops/chaos` and through
 //! `scale chaos run`, their faults counted in `/metrics` and shown on the dashboard's feed,
 //! readiness degraded by a cut Redis and recovering, slow clients cut by the server, the proxy
-//! faults (slow Postgres, Redis refused and hanging) felt by the health probes, a crash storm escalating its actor while
+//! faults (slow Postgres, Redis refused and hanging, the event bus stalled) felt by readiness, a crash storm escalating its actor while
 //! the monkey survives its own crash, and the routes refused without chaos or to a plain user.
 
 use std::time::{Duration, Instant};
@@ -131,6 +131,7 @@ async fn a_scenario_runs_through_the_route_shows_everywhere_and_ends_by_itself()
         "crash-storm",
         "redis-flap",
         "slow-postgres",
+        "bus-stall",
         "mixed",
         "smoke",
     ] {
@@ -394,5 +395,19 @@ async fn the_monkeys_link_faults_are_felt_by_the_service() {
     assert_eq!(outages, 3, "Redis outages seen by readiness");
     assert_eq!(ended["last"]["injected"]["redis-down"], 2, "{ended}");
     assert_eq!(ended["last"]["injected"]["redis-hang"], 1, "{ended}");
+    readiness_becomes(&server, "ready").await;
+
+    // The event bus's Redis hangs: events stay in this process until the bus reconnects.
+    let res = act(&server, &admin, &start("bus-stall")).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    readiness_where(&server, Duration::from_secs(3), |c| {
+        c["events"] == "degraded"
+    })
+    .await;
+    status_until(&server, &admin, Duration::from_secs(10), |s| {
+        s["running"].is_null()
+    })
+    .await;
+    readiness_where(&server, Duration::from_secs(10), |c| c["events"] == "redis").await;
     readiness_becomes(&server, "ready").await;
 }
