@@ -66,9 +66,10 @@ struct LateProbe {
     task: tokio::task::JoinHandle<Result<(), String>>,
 }
 
-/// While Postgres or Redis is down, a probe round starts this often (instead of every
-/// [`ProbeConfig::interval`]), so the service notices a dependency back within a fraction of a
-/// second: while Postgres counts as down every database route is shed.
+/// While Postgres or Redis is down or slow, it is probed this often (instead of every
+/// [`ProbeConfig::interval`]), so the service notices it back (or confirms it down) within a
+/// fraction of a second: while Postgres counts as down every database route is shed. The other
+/// dependency keeps its interval.
 pub const RECOVERY_INTERVAL: Duration = Duration::from_millis(100);
 
 /// State of one dependency at its last probe.
@@ -272,6 +273,8 @@ pub struct HealthService {
     probing: bool,
     /// When the last probe round started.
     last_round: Option<Instant>,
+    /// When the last round of every dependency started.
+    last_full_round: Option<Instant>,
     /// Probes in a row that timed out, per dependency.
     postgres_timeouts: u32,
     redis_timeouts: u32,
@@ -303,6 +306,7 @@ impl HealthService {
             activity: None,
             probing: false,
             last_round: None,
+            last_full_round: None,
             postgres_timeouts: 0,
             redis_timeouts: 0,
         }
@@ -326,36 +330,45 @@ impl HealthService {
         self
     }
 
-    /// Starts a probe round when one is due: every [`ProbeConfig::interval`], or every
-    /// [`RECOVERY_INTERVAL`] while a dependency is down.
+    /// Starts a probe round when one is due: of everything every [`ProbeConfig::interval`], and
+    /// of whichever dependency is down or slow every [`RECOVERY_INTERVAL`] in between.
     fn tick(&mut self, ctx: &mut ServiceContext<Self>) {
-        let down = [self.postgres.status, self.redis.status].contains(&DependencyStatus::Down);
-        let due = if down {
-            RECOVERY_INTERVAL
-        } else {
-            self.probe.interval
-        };
-        if self.last_round.is_none_or(|at| at.elapsed() >= due) {
-            self.probe(ctx);
+        let since = |at: Option<Instant>, gap: Duration| at.is_none_or(|at| at.elapsed() >= gap);
+        if since(self.last_full_round, self.probe.interval) {
+            self.probe(ctx, true, true);
+        } else if since(self.last_round, RECOVERY_INTERVAL) {
+            let unwell = |status| matches!(status, DependencyStatus::Down | DependencyStatus::Slow);
+            let (postgres, redis) = (unwell(self.postgres.status), unwell(self.redis.status));
+            if postgres || redis {
+                self.probe(ctx, postgres, redis);
+            }
         }
     }
 
-    /// Starts a probe round unless one is still running.
-    fn probe(&mut self, ctx: &mut ServiceContext<Self>) {
+    /// Starts a probe round of Postgres and/or Redis unless one is still running; a round of both
+    /// also reads the job table.
+    fn probe(&mut self, ctx: &mut ServiceContext<Self>, postgres: bool, redis: bool) {
         if self.probing {
             return;
         }
         self.probing = true;
+        let full = postgres && redis;
         self.last_round = Some(Instant::now());
-        let postgres = self.postgres_pool.clone();
-        let redis = self.redis_pool.clone();
+        if full {
+            self.last_full_round = self.last_round;
+        }
+        let pool = self.postgres_pool.clone();
+        let redis = self.redis_pool.clone().filter(|_| redis);
         let timeout = self.probe.timeout;
         // Each probe times itself, so one hanging dependency never shows as the other's latency.
         let round = async move {
             let activity = {
-                let postgres = postgres.clone();
+                let pool = pool.clone();
                 async move {
-                    let read = detached(async move { worker_activity(&postgres).await.ok() });
+                    if !full {
+                        return None;
+                    }
+                    let read = detached(async move { worker_activity(&pool).await.ok() });
                     tokio::time::timeout(timeout, read)
                         .await
                         .ok()
@@ -363,29 +376,40 @@ impl HealthService {
                         .flatten()
                 }
             };
-            tokio::join!(probe_postgres(timeout, postgres.clone()), activity, async {
+            let postgres = async move {
+                if postgres {
+                    Some(probe_postgres(timeout, pool).await)
+                } else {
+                    None
+                }
+            };
+            let redis = async {
                 match redis {
                     Some(pool) => Some(probe(timeout, ping_redis(pool)).await),
                     None => None,
                 }
-            })
+            };
+            tokio::join!(postgres, activity, redis)
         };
         spawn_then(
             ctx,
             round,
-            |state: &mut Self, ((pg, late), activity, rd), ctx| {
-                if let Some(late) = late {
-                    state.await_late(late, ctx);
+            move |state: &mut Self, (pg, activity, rd), ctx| {
+                if let Some((pg, late)) = pg {
+                    if let Some(late) = late {
+                        state.await_late(late, ctx);
+                    }
+                    let pg = pg.settled(&mut state.postgres_timeouts);
+                    state
+                        .postgres_flag
+                        .set_down(pg.status == DependencyStatus::Down);
+                    state.postgres = pg;
                 }
-                state.activity = activity;
-                let pg = pg.settled(&mut state.postgres_timeouts);
-                let rd = rd.map(|rd| rd.settled(&mut state.redis_timeouts));
-                state
-                    .postgres_flag
-                    .set_down(pg.status == DependencyStatus::Down);
-                state.postgres = pg;
+                if full {
+                    state.activity = activity;
+                }
                 if let Some(rd) = rd {
-                    state.redis = rd;
+                    state.redis = rd.settled(&mut state.redis_timeouts);
                 }
                 state.probing = false;
             },
@@ -499,7 +523,7 @@ impl Service for HealthService {
     const NAME: &'static str = "health";
 
     fn started(&mut self, ctx: &mut ServiceContext<Self>) {
-        self.probe(ctx);
+        self.probe(ctx, true, true);
         every(ctx, self.probe.interval.min(RECOVERY_INTERVAL), Self::tick);
     }
 }
