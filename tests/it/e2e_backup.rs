@@ -283,7 +283,7 @@ async fn a_restored_backup_has_every_row_and_policy_and_serves_the_api() {
         .unwrap();
     assert_eq!(row["category"], "Health", "{row}");
     let page: Value = server
-        .get_as(alice_token, "/accounts/transactions?limit=500")
+        .get_as(alice_token, "/accounts/transactions?limit=200")
         .await
         .json()
         .await

@@ -40,6 +40,25 @@ async fn counts(url: &str) -> Vec<i64> {
     counts
 }
 
+/// Every transaction the API lists to `token`'s user, page by page.
+async fn transactions(server: &Server, token: &str) -> Vec<Value> {
+    let mut rows = Vec::new();
+    let mut query = String::new();
+    loop {
+        let page: Value = server
+            .get_as(token, &format!("/accounts/transactions?limit=200{query}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        rows.extend(page["transactions"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(cursor) => query = format!("&cursor={cursor}"),
+            None => return rows,
+        }
+    }
+}
+
 #[tokio::test]
 async fn seeded_users_see_their_categorised_statements_and_a_second_seed_changes_nothing() {
     let db = TestDatabase::create();
@@ -53,16 +72,9 @@ async fn seeded_users_see_their_categorised_statements_and_a_second_seed_changes
         let inserted = user["inserted"].as_u64().unwrap();
         assert!(inserted > 40, "{user}");
         let token = user["token"].as_str().unwrap();
-        let page: Value = server
-            .get_as(token, "/accounts/transactions?limit=500")
-            .await
-            .json()
-            .await
-            .unwrap();
-        let rows = page["transactions"].as_array().unwrap();
-        assert_eq!(rows.len() as u64, inserted, "{page}");
-        for row in rows {
-            assert_eq!(row["user_id"], user["user_id"], "{row}");
+        let rows = transactions(&server, token).await;
+        assert_eq!(rows.len() as u64, inserted, "{user}");
+        for row in &rows {
             assert!(seen.insert(row["id"].as_str().unwrap().to_owned()));
         }
         let categorised = rows
@@ -75,7 +87,7 @@ async fn seeded_users_see_their_categorised_statements_and_a_second_seed_changes
             rows.len()
         );
         let salary = rows.iter().find(|r| r["category"] == "Salary");
-        assert!(salary.is_some(), "no salary credit: {page}");
+        assert!(salary.is_some(), "no salary credit: {rows:?}");
 
         let files: Value = server
             .get_as(token, "/ingest/uploaded-files")
