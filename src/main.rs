@@ -1,15 +1,18 @@
 //! `scale`: the SCALE backend binary. `scale serve` runs the service, `scale migrate` applies the
 //! embedded migrations, `scale token` mints a development JWT, `scale eval` measures the
 //! categorizer and the spending forecaster, `scale train-global-categorizer` rebuilds the
-//! categorizer's shipped model, `scale chaos run` drives a chaos scenario on a server and
-//! `scale sre run` runs the SRE scenario suite against servers it starts.
+//! categorizer's shipped model, `scale chaos run` drives a chaos scenario on a server,
+//! `scale sre run` runs the SRE scenario suite against servers it starts, `scale backup` and
+//! `scale restore` dump and restore the database, and `scale seed` creates demo users.
 
+mod backup;
 mod bench;
 mod chaos;
 mod config;
 mod eval;
 mod import;
 mod output;
+mod seed;
 mod serve;
 mod sre;
 mod train_global;
@@ -62,6 +65,23 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Dump the database (pg_dump, custom format) into OUT atomically; prints a JSON summary.
+    Backup {
+        /// The dump file to write (replaced only once the dump is complete).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Restore a dump of `scale backup` into the database; prints a JSON summary.
+    Restore {
+        /// The dump file.
+        #[arg(long)]
+        from: PathBuf,
+        /// Restore into a database that already has tables, dropping the dump's objects first.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Create demo users with imported statements and print a token for each.
+    Seed(seed::Options),
     /// Run a benchmark and print a JSON report.
     Bench {
         #[command(subcommand)]
@@ -152,6 +172,9 @@ fn main() -> ExitCode {
                 force,
             },
         ),
+        Command::Backup { out } => backup::backup(&config, &out),
+        Command::Restore { from, force } => backup::restore(&config, &from, force),
+        Command::Seed(options) => seed::run(&config, &options),
         Command::Bench { which } => bench::run(&config, which),
         Command::Chaos { which } => chaos::run(&config, which),
         Command::Sre { which } => sre::run(&config, which),
