@@ -108,3 +108,14 @@ ensure_browser() {
   command -v firefox-esr >/dev/null 2>&1 \
     || apt_install firefox-esr || log "cannot install firefox-esr; its browser test will skip"
 }
+
+# Python tools in a venv of their own (target/tools-venv, created when missing), pinned, on PATH:
+# schemathesis for the contract fuzzing of scripts/contract.sh.
+ensure_python_tools() {
+  local venv=target/tools-venv
+  if [ ! -x "$venv/bin/pip" ]; then
+    python3 -m venv "$venv" 2>/dev/null || { apt_install python3-venv && python3 -m venv "$venv"; }
+  fi
+  "$venv/bin/pip" install --quiet --disable-pip-version-check schemathesis==4.32.5
+  export PATH="$PWD/$venv/bin:$PATH"
+}

@@ -1,0 +1,111 @@
+//! The OpenAPI 3.1 document of every route, generated from the handlers' `#[utoipa::path]`
+//! annotations (each route module has an `Api` listing its handlers and a `PROBLEMS` table of
+//! the codes its routes answer beyond the ones every route of its kind shares), finished by
+//! [`problems`] (every problem response with its codes from the catalogue, rate-limit headers)
+//! and served at `GET /api/v1/openapi.json`; Swagger UI reads it at `/docs`. The WebSocket and
+//! Server-Sent Events messages are schemas in the same document, named by their routes.
+
+pub mod forms;
+pub mod problems;
+pub mod ui;
+
+use std::sync::OnceLock;
+
+use actix_web::http::header::{self, ContentType};
+use actix_web::{web, HttpResponse};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::OpenApi as Document;
+use utoipa::{Modify, OpenApi};
+
+use crate::problem::Code;
+
+/// Where the document is served.
+pub const DOCUMENT_PATH: &str = "/api/v1/openapi.json";
+/// The name of the bearer JWT security scheme.
+pub const BEARER: &str = "bearer";
+/// The role an admin-only operation lists in its security requirement (OpenAPI 3.1 allows role
+/// names for non-OAuth schemes).
+pub const ADMIN_ROLE: &str = "admin";
+/// A route module's extra problem codes: `(operation id, codes)`.
+pub type Problems = &'static [(&'static str, &'static [Code])];
+
+/// The document's frame: information, the bearer scheme (required by every operation that does
+/// not say otherwise), the document route itself and the shared schemas.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "SCALE API",
+        description = "The SCALE personal-finance backend. Every error is an RFC 7807 \
+            `application/problem+json` body with a stable `code` (each operation lists its codes \
+            per status, also as `x-problem-codes`). Users authenticate with a bearer JWT; \
+            `/api/v1/ops/*` needs the `admin` role. Rate-limited operations answer with \
+            `X-RateLimit-Limit` and `X-RateLimit-Remaining` (and `Retry-After` on 429). Lists \
+            page with an opaque `cursor` taken from the previous page's `next_cursor`. The \
+            WebSocket `GET /api/v1/ws/jobs` and the Server-Sent Events streams name the schemas \
+            of their messages in their descriptions.",
+        license(name = "UNLICENSED")
+    ),
+    paths(openapi_json),
+    security(("bearer" = [])),
+    modifiers(&BearerScheme)
+)]
+struct Frame;
+
+/// Adds the bearer JWT scheme.
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, doc: &mut Document) {
+        let scheme = Http::builder()
+            .scheme(HttpAuthScheme::Bearer)
+            .bearer_format("JWT")
+            .description(Some(
+                "HS256 or RS256 JWT whose `sub` is the user id; `role: admin` for `/ops`.",
+            ))
+            .build();
+        doc.components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(BEARER, SecurityScheme::Http(scheme));
+    }
+}
+
+/// The whole document, built once.
+pub fn document() -> &'static Document {
+    static DOCUMENT: OnceLock<Document> = OnceLock::new();
+    DOCUMENT.get_or_init(|| {
+        let mut doc = Frame::openapi();
+        let mut extra = Vec::new();
+        for (part, problems) in crate::routes::openapi() {
+            doc.merge(part);
+            extra.extend_from_slice(problems);
+        }
+        problems::describe(&mut doc, &extra);
+        doc
+    })
+}
+
+/// The document as served.
+fn document_json() -> &'static str {
+    static JSON: OnceLock<String> = OnceLock::new();
+    JSON.get_or_init(|| serde_json::to_string(document()).unwrap_or_default())
+}
+
+/// `GET /api/v1/openapi.json`: this document (no authentication).
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi.json",
+    tag = "docs",
+    security(()),
+    responses((status = 200, description = "The OpenAPI 3.1 document.", content_type = "application/json", body = Object))
+)]
+async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(ContentType::json())
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(document_json())
+}
+
+/// Registers `GET /openapi.json` (under `/api/v1`).
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/openapi.json").get(openapi_json));
+}
