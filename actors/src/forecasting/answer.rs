@@ -56,8 +56,10 @@ pub struct Sourced<T> {
     /// The answer's own fields.
     #[serde(flatten)]
     pub answer: T,
-    /// `source` and `model_job_id`.
+    /// `source` and `model_job_id`, absent from the no-data answers (documented as an open
+    /// object: a flattened `Option` has no schema of its own).
     #[serde(flatten)]
+    #[schema(value_type = Object)]
     pub origin: Option<Origin>,
 }
 
