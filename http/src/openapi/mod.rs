@@ -1,18 +1,15 @@
 //! The OpenAPI 3.1 document of every route, generated from the handlers' `#[utoipa::path]`
 //! annotations (each route module has an `Api` listing its handlers and a `PROBLEMS` table of
-//! the codes its routes answer beyond the ones every route of its kind shares), finished by
-//! [`problems`] (every problem response with its codes from the catalogue, rate-limit headers)
-//! and served at `GET /api/v1/openapi.json`; Swagger UI reads it at `/docs`. The WebSocket and
+//! the codes its routes answer beyond the ones every route of its kind shares), assembled by
+//! [`build`] and finished by [`problems`] (every problem response with its codes from the
+//! catalogue, rate-limit headers); `routes::document` serves it at `GET /api/v1/openapi.json`
+//! and Swagger UI ([`ui`]) reads it at `/docs`. The WebSocket and
 //! Server-Sent Events messages are schemas in the same document, named by their routes.
 
 pub mod forms;
 pub mod problems;
 pub mod ui;
 
-use std::sync::OnceLock;
-
-use actix_web::http::header::{self, ContentType};
-use actix_web::{web, HttpResponse};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::OpenApi as Document;
 use utoipa::{Modify, OpenApi};
@@ -29,8 +26,8 @@ pub const ADMIN_ROLE: &str = "admin";
 /// A route module's extra problem codes: `(operation id, codes)`.
 pub type Problems = &'static [(&'static str, &'static [Code])];
 
-/// The document's frame: information, the bearer scheme (required by every operation that does
-/// not say otherwise), the document route itself and the shared schemas.
+/// The document's frame: information and the bearer scheme (required by every operation that
+/// does not say otherwise).
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -45,7 +42,6 @@ pub type Problems = &'static [(&'static str, &'static [Code])];
             of their messages in their descriptions.",
         license(name = "UNLICENSED")
     ),
-    paths(openapi_json),
     security(("bearer" = [])),
     modifiers(&BearerScheme)
 )]
@@ -69,43 +65,15 @@ impl Modify for BearerScheme {
     }
 }
 
-/// The whole document, built once.
-pub fn document() -> &'static Document {
-    static DOCUMENT: OnceLock<Document> = OnceLock::new();
-    DOCUMENT.get_or_init(|| {
-        let mut doc = Frame::openapi();
-        let mut extra = Vec::new();
-        for (part, problems) in crate::routes::openapi() {
-            doc.merge(part);
-            extra.extend_from_slice(problems);
-        }
-        problems::describe(&mut doc, &extra);
-        doc
-    })
-}
-
-/// The document as served.
-fn document_json() -> &'static str {
-    static JSON: OnceLock<String> = OnceLock::new();
-    JSON.get_or_init(|| serde_json::to_string(document()).unwrap_or_default())
-}
-
-/// `GET /api/v1/openapi.json`: this document (no authentication).
-#[utoipa::path(
-    get,
-    path = "/api/v1/openapi.json",
-    tag = "docs",
-    security(()),
-    responses((status = 200, description = "The OpenAPI 3.1 document.", content_type = "application/json", body = Object))
-)]
-async fn openapi_json() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type(ContentType::json())
-        .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .body(document_json())
-}
-
-/// Registers `GET /openapi.json` (under `/api/v1`).
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/openapi.json").get(openapi_json));
+/// The document of `parts` (each route module's description with its `PROBLEMS`), finished by
+/// [`problems::describe`].
+pub fn build(parts: Vec<(Document, Problems)>) -> Document {
+    let mut doc = Frame::openapi();
+    let mut extra = Vec::new();
+    for (part, problems) in parts {
+        doc.merge(part);
+        extra.extend_from_slice(problems);
+    }
+    problems::describe(&mut doc, &extra);
+    doc
 }

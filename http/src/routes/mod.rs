@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod analytics;
 pub mod anomaly;
 pub mod categorization;
+pub mod document;
 pub mod forecast;
 pub mod health;
 pub mod ingest;
@@ -36,17 +37,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(ops::configure)
         .configure(training::configure)
         .configure(ws::configure)
-        .configure(crate::openapi::configure);
+        .configure(document::configure);
 }
 
 /// Every route module's OpenAPI description with its extra problem codes (the `/ops` page's
-/// included), for [`crate::openapi::document`].
+/// included), for [`document::document`].
 pub fn openapi() -> Vec<(utoipa::openapi::OpenApi, Problems)> {
     vec![
         (accounts::Api::openapi(), accounts::PROBLEMS),
         (analytics::Api::openapi(), analytics::PROBLEMS),
         (anomaly::Api::openapi(), anomaly::PROBLEMS),
         (categorization::Api::openapi(), categorization::PROBLEMS),
+        (document::Api::openapi(), &[]),
         (forecast::Api::openapi(), forecast::PROBLEMS),
         (health::Api::openapi(), health::PROBLEMS),
         (ingest::Api::openapi(), ingest::PROBLEMS),
