@@ -36,6 +36,8 @@ set -e
 sum() { grep -E '^test result:' "$report" | grep -Eo "[0-9]+ $1" | awk '{n += $1} END {print n + 0}'; }
 echo "tests: $(sum passed) passed, $(sum failed) failed, $(sum ignored) skipped"
 [ "$status" -eq 0 ] || exit "$status"
+log "contract fuzzing (schemathesis against the binary)"
+scripts/contract.sh
 # The ship gates on the held-out splits, as `scale eval` prints them (deterministic).
 log "scale eval forecast / anomaly (held-out gates)"
 cargo run --quiet --locked --bin scale -- eval forecast >/dev/null

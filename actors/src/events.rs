@@ -39,7 +39,7 @@ const PING_INTERVAL: Duration = Duration::from_secs(2);
 const BACKOFF: (Duration, Duration) = (Duration::from_millis(50), Duration::from_secs(2));
 
 /// One change of a job, as clients receive it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct JobEvent {
     /// The job.
     pub job_id: Uuid,
@@ -59,6 +59,7 @@ pub struct JobEvent {
     pub message: String,
     /// The job's metrics, on completion.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub metrics: Option<serde_json::Value>,
     /// When it happened.
     pub at: DateTime<Utc>,

@@ -73,7 +73,7 @@ struct LateProbe {
 pub const RECOVERY_INTERVAL: Duration = Duration::from_millis(100);
 
 /// State of one dependency at its last probe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DependencyStatus {
     /// Not probed yet.
@@ -90,7 +90,7 @@ pub enum DependencyStatus {
 }
 
 /// The last probe of one dependency.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DependencyHealth {
     /// Outcome.
     pub status: DependencyStatus,
@@ -157,7 +157,7 @@ impl DependencyHealth {
 }
 
 /// Overall readiness.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Readiness {
     /// Everything is up.
@@ -169,7 +169,7 @@ pub enum Readiness {
 }
 
 /// What the health actor knows.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HealthReport {
     /// Overall readiness derived from the parts below.
     pub status: Readiness,
@@ -180,15 +180,17 @@ pub struct HealthReport {
     /// Redis (optional).
     pub redis: DependencyHealth,
     /// How job events are delivered (`None`: no event bus watched).
+    #[schema(value_type = Option<serde_json::Value>)]
     pub events: Option<BusStatus>,
     /// Every supervised actor.
+    #[schema(value_type = Vec<serde_json::Value>)]
     pub actors: Vec<ActorSnapshot>,
     /// The training workers, as this process and the job table see them.
     pub workers: WorkerHealth,
 }
 
 /// Whether training jobs are being worked on, across every process.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WorkerStatus {
     /// This process runs a scheduler, a lease is live or a job was claimed recently.
@@ -200,15 +202,17 @@ pub enum WorkerStatus {
 }
 
 /// What this process and the job table say about training workers.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct WorkerHealth {
     /// The verdict from the parts below.
     pub status: WorkerStatus,
     /// This process's role (`api`, `worker` or `all`).
     pub role: &'static str,
     /// This process's training scheduler (`None`: its role runs none).
+    #[schema(value_type = Option<serde_json::Value>)]
     pub scheduler: Option<ActorStatus>,
     /// The job table at the last probe (`None`: not read yet, or the read failed).
+    #[schema(value_type = Option<serde_json::Value>)]
     pub activity: Option<WorkerActivity>,
 }
 

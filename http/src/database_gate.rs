@@ -1,5 +1,5 @@
 //! Refuses database work at once while the health actor reports Postgres down: every `/api/v1`
-//! route except health and ops answers 503 `database_unavailable` with `Retry-After` instead of
+//! route except health, ops and the OpenAPI document answers 503 `database_unavailable` with `Retry-After` instead of
 //! waiting for a pool checkout that cannot succeed.
 
 use actix_web::body::{EitherBody, MessageBody};
@@ -10,10 +10,11 @@ use actix_web::{web, Error};
 use crate::problem::ApiError;
 use crate::AppState;
 
-/// Routes that answer without Postgres (readiness must tell operators what is down).
-fn exempt(path: &str) -> bool {
+/// Routes that answer without Postgres (readiness must tell operators what is down; the
+/// OpenAPI document is built in memory).
+pub(crate) fn exempt(path: &str) -> bool {
     let route = path.strip_prefix("/api/v1").unwrap_or(path);
-    ["/health", "/ops"].iter().any(|prefix| {
+    ["/health", "/ops", "/openapi.json"].iter().any(|prefix| {
         route
             .strip_prefix(prefix)
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))

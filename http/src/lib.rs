@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod database_gate;
 pub mod metrics;
+pub mod openapi;
 pub mod problem;
 pub mod rate_limit;
 pub mod request_context;
@@ -72,6 +73,7 @@ pub fn app(
                 .configure(routes::configure),
         )
         .configure(routes::ops::page::configure)
+        .configure(openapi::ui::configure)
         .default_service(web::to(routes::not_found))
         .wrap(Condition::new(
             sentry.is_some(),

@@ -20,7 +20,7 @@ const MAX_LABEL: usize = 63;
 const LOCAL_PART_SYMBOLS: &str = "!#$%&'*+-/=?^_`{|}~";
 
 /// `PATCH /accounts/transactions/{id}` as sent; every field optional.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct TransactionEdit {
     /// The corrected category.
     pub category: Option<String>,
@@ -87,7 +87,7 @@ pub fn sign_change(old: &str, new: &str) -> SignChange {
 }
 
 /// `PUT /accounts/profile` (and `/accounts/settings`) as sent; every field optional.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct ProfileUpdate {
     /// A new e-mail address.
     pub email: Option<String>,

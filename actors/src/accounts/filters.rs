@@ -20,7 +20,8 @@ pub const STATUSES: [&str; 5] = ["completed", "pending", "refunded", "cancelled"
 pub const CATEGORY_SOURCES: [&str; 6] = ["rule", "model", "user", "client", "fallback", "manual"];
 
 /// The list's query string as sent (every value still text).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RawListQuery {
     /// Page size, 1..=200.
     pub limit: Option<String>,

@@ -31,7 +31,7 @@ use scale_monitoring::metrics::names;
 
 /// One transaction as the API shows it. Read by name from single-row queries, by position
 /// (cheaper per row) from the page query, whose columns are `TRANSACTION_COLUMNS` in order.
-#[derive(Debug, Clone, PartialEq, Serialize, Queryable, QueryableByName)]
+#[derive(Debug, Clone, PartialEq, Serialize, Queryable, QueryableByName, utoipa::ToSchema)]
 pub struct TransactionView {
     /// Transaction id.
     #[diesel(sql_type = SqlUuid)]
@@ -88,7 +88,7 @@ pub struct TransactionView {
 }
 
 /// One page of the transaction list.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TransactionPage {
     /// The rows, newest first (`transaction_date DESC, id DESC`).
     pub transactions: Vec<TransactionView>,
@@ -97,7 +97,7 @@ pub struct TransactionPage {
 }
 
 /// The caller's `users` row.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, QueryableByName)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, QueryableByName, utoipa::ToSchema)]
 pub struct Profile {
     /// The user's id (the JWT `sub`).
     #[diesel(sql_type = SqlUuid)]

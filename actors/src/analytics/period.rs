@@ -16,7 +16,7 @@ use crate::error::CoreError;
 pub const DEFAULT_TZ: Tz = chrono_tz::Asia::Kolkata;
 
 /// The overview's period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Timeframe {
     /// The last seven days, today included.

@@ -19,7 +19,7 @@ pub const CATEGORY_DISTRIBUTION: usize = 6;
 pub const MERCHANT_LEADERBOARD: usize = 5;
 
 /// `GET /analytics/overview`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Overview {
     /// `weekly` or `monthly`.
     pub timeframe: Timeframe,
@@ -42,7 +42,7 @@ pub struct Overview {
 }
 
 /// One trend bar.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TrendPoint {
     /// `Mon` or `W1`.
     pub label: String,
@@ -55,7 +55,7 @@ pub struct TrendPoint {
 }
 
 /// A category and its spend.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct NameValue {
     /// Category (`Uncategorized` when empty).
     pub name: String,
@@ -64,7 +64,7 @@ pub struct NameValue {
 }
 
 /// One large expense; `amount` is the spend, |amount|.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Splurge {
     /// Transaction id.
     pub id: Uuid,
@@ -81,7 +81,7 @@ pub struct Splurge {
 }
 
 /// `GET /analytics/summary`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Summary {
     /// This calendar month against the previous one.
     pub monthly_comparison: MonthlyComparison,
@@ -94,7 +94,7 @@ pub struct Summary {
 }
 
 /// This month against the previous one.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct MonthlyComparison {
     /// Spend in the current calendar month.
     pub current_month_spend: f64,
@@ -105,7 +105,7 @@ pub struct MonthlyComparison {
 }
 
 /// Spend on one weekday.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct WeekdaySpend {
     /// `Sun`…`Sat`.
     pub day: &'static str,
@@ -114,7 +114,7 @@ pub struct WeekdaySpend {
 }
 
 /// A merchant's spend and visits.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct MerchantSpend {
     /// `merchant_name`, else `description`, else `Unknown`, cut at the first `*` and trimmed.
     pub name: String,

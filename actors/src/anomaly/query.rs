@@ -43,7 +43,8 @@ impl AlertStatus {
 }
 
 /// The list's query string as sent (every value still text).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RawAlertQuery {
     /// `new`, `seen` or `dismissed`.
     pub status: Option<String>,

@@ -30,7 +30,7 @@ pub fn predict_horizon(days: i64) -> Result<u32, CoreError> {
 }
 
 /// Where the model behind an answer comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     /// The user's newest forecaster job, current for the data (see [`super::store`]).
@@ -42,7 +42,7 @@ pub enum Source {
 }
 
 /// The model's origin, added to an answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Origin {
     /// Where the model comes from.
     pub source: Source,
@@ -51,18 +51,20 @@ pub struct Origin {
 }
 
 /// An answer with its model's origin (left out of the no-data answers, which have no model).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Sourced<T> {
     /// The answer's own fields.
     #[serde(flatten)]
     pub answer: T,
-    /// `source` and `model_job_id`.
+    /// `source` and `model_job_id`, absent from the no-data answers (documented as an open
+    /// object: a flattened `Option` has no schema of its own).
     #[serde(flatten)]
+    #[schema(value_type = Object)]
     pub origin: Option<Origin>,
 }
 
 /// One predicted day of `POST /forecast/predict`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PredictedDay {
     /// 1 for the first forecast day.
     pub day_offset: u32,
@@ -82,13 +84,14 @@ pub struct PredictedDay {
 
 /// The `POST /forecast/predict` answer: the original fields (`predictions`, `horizon_days`,
 /// `model`, `note`) plus the forecast's `confidence`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Prediction {
     /// One entry per forecast day.
     pub predictions: Vec<PredictedDay>,
     /// Days forecast.
     pub horizon_days: u32,
     /// `ets_weekly_v1`, `log_mean`, `insufficient_data`, or `statistical_mvp` without data.
+    #[schema(value_type = String)]
     pub model: safe_to_spend::Method,
     /// What the numbers are based on.
     pub note: String,

@@ -105,7 +105,7 @@ impl JsonArtefact for ForecastModel {
 }
 
 /// Low, middle and high quantiles of spend.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Quantiles {
     /// 10th percentile.
     pub p10: f64,
@@ -128,7 +128,7 @@ impl Quantiles {
 }
 
 /// One forecast day.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ForecastDay {
     /// The day.
     pub date: NaiveDate,

@@ -80,7 +80,7 @@ pub enum Method {
 /// The safe-to-spend answer, field for field the original response (§6.3 step 5, api_compat:
 /// `safe_amount, currency, horizon_days, confidence, model, note, forecast_breakdown`) plus the
 /// v2 `explanation`. Fields that are `None` are left out, as the original no-data answer does.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SafeToSpend {
     /// What can be spent over the horizon (2 dp; may be negative).
     pub safe_amount: f64,
@@ -100,6 +100,7 @@ pub struct SafeToSpend {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub days_analyzed: Option<usize>,
     /// The method.
+    #[schema(value_type = String)]
     pub model: Method,
     /// One sentence on the basis of the answer.
     pub note: String,
@@ -113,7 +114,7 @@ pub struct SafeToSpend {
 
 /// The parts of a v2 `safe_amount`:
 /// `safe_amount = expected_income − committed_total − discretionary.p50 − buffer`, exactly.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Explanation {
     /// Income per day (§6.5 `r`: paydays at their median plus other recent income).
     pub income_rate: f64,
@@ -133,7 +134,7 @@ pub struct Explanation {
 }
 
 /// A recurring debit and what the horizon sets aside for it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Commitment {
     /// The normalised merchant.
     pub merchant: String,
@@ -148,7 +149,7 @@ pub struct Commitment {
 }
 
 /// Quantiles of the horizon's discretionary spend.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DiscretionarySpend {
     /// Median total.
     pub p50: f64,

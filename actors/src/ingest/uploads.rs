@@ -104,7 +104,7 @@ pub struct ChunkProgress {
 }
 
 /// Whether an upload counts as imported.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UploadStatus {
     /// Stored whole (or every chunk of it).
@@ -123,7 +123,7 @@ impl From<Option<DateTime<Utc>>> for UploadStatus {
 }
 
 /// One row of `GET /ingest/uploaded-files`.
-#[derive(Debug, Clone, Serialize, Queryable, Selectable)]
+#[derive(Debug, Clone, Serialize, Queryable, Selectable, utoipa::ToSchema)]
 #[diesel(table_name = uploaded_files)]
 pub struct UploadedFile {
     /// Upload id.

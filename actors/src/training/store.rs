@@ -27,7 +27,9 @@ pub const EVENTS_PAGE: i64 = 256;
 pub const MODELS_LISTED: i64 = 50;
 
 /// A job as clients see it (no lease internals).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Queryable, Selectable)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, Queryable, Selectable, utoipa::ToSchema,
+)]
 #[diesel(table_name = training_jobs)]
 pub struct JobView {
     /// Job id.
@@ -41,6 +43,7 @@ pub struct JobView {
     /// Fraction done, 0..=1.
     pub progress: f32,
     /// Quality figures of the fitted model.
+    #[schema(value_type = Option<Object>)]
     pub metrics: Option<serde_json::Value>,
     /// Attempts started so far.
     pub attempts: i32,
@@ -140,7 +143,7 @@ pub struct ModelView {
 }
 
 /// One page of the caller's jobs.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct JobPage {
     /// The jobs, newest first (`created_at DESC, id DESC`).
     pub jobs: Vec<JobView>,

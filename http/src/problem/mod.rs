@@ -44,8 +44,15 @@ struct Extras {
 }
 
 impl ApiError {
-    /// An error with the given status, code and detail.
+    /// An error with the given status, code and detail. The status must be the one the code's
+    /// catalogue entry gives (checked in debug builds, so every test checks the catalogue).
     pub fn new(status: StatusCode, code: Code, detail: impl Into<String>) -> Self {
+        debug_assert!(
+            code.status().is_none_or(|s| s == status.as_u16()),
+            "{} answered with {status}, the catalogue says {:?}",
+            code.as_str(),
+            code.status()
+        );
         Self {
             status,
             code,

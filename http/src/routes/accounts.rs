@@ -11,16 +11,41 @@ use scale_actors::accounts::service::{
     DeleteAllData, DeleteTransaction, GetProfile, GetTransaction, ListTransactions, UpdateProfile,
     UpdateTransaction,
 };
-use scale_actors::accounts::store::Profile;
+use scale_actors::accounts::store::{Profile, TransactionPage, TransactionView};
 use scale_actors::cache::keys;
 use scale_actors::cache::service::Forget;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
-use crate::problem::ApiError;
+use crate::openapi::Problems;
+use crate::problem::{ApiError, Code};
 use crate::AppState;
+
+/// The accounts routes' description.
+#[derive(OpenApi)]
+#[openapi(paths(
+    list_transactions,
+    get_transaction,
+    update_transaction,
+    delete_transaction,
+    delete_all_data,
+    get_profile,
+    put_profile,
+    get_settings,
+    put_settings
+))]
+pub struct Api;
+
+/// Codes the accounts routes answer besides the ones their kind shares.
+pub const PROBLEMS: Problems = &[
+    (
+        "list_transactions",
+        &[Code::Validation, Code::InvalidCursor],
+    ),
+    ("put_profile", &[Code::EmailTaken]),
+];
 
 /// Registers the accounts routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -45,6 +70,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// `GET /accounts/transactions`: `{transactions: [...], next_cursor}`, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/transactions",
+    tag = "accounts",
+    params(RawListQuery),
+    responses((status = 200, description = "One page, newest first; pass `next_cursor` as `cursor` for the next (keyset pagination; `null` on the last page).", body = TransactionPage))
+)]
 async fn list_transactions(
     user: AuthUser,
     state: web::Data<AppState>,
@@ -68,6 +100,13 @@ async fn list_transactions(
 }
 
 /// `GET /accounts/transactions/{id}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/transactions/{id}",
+    tag = "accounts",
+    params(("id" = Uuid, Path, description = "The transaction (another user's answers 404).")),
+    responses((status = 200, description = "The transaction.", body = TransactionView))
+)]
 async fn get_transaction(
     user: AuthUser,
     state: web::Data<AppState>,
@@ -82,6 +121,14 @@ async fn get_transaction(
 
 /// `PATCH /accounts/transactions/{id}` with `{category?, description?, merchant_name?}`: the
 /// updated transaction.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/accounts/transactions/{id}",
+    tag = "accounts",
+    params(("id" = Uuid, Path, description = "The transaction (another user's answers 404).")),
+    request_body = TransactionEdit,
+    responses((status = 200, description = "The updated transaction.", body = TransactionView))
+)]
 async fn update_transaction(
     user: AuthUser,
     state: web::Data<AppState>,
@@ -103,6 +150,13 @@ async fn update_transaction(
 }
 
 /// `DELETE /accounts/transactions/{id}`: 204.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/accounts/transactions/{id}",
+    tag = "accounts",
+    params(("id" = Uuid, Path, description = "The transaction (another user's answers 404).")),
+    responses((status = 204, description = "Deleted."))
+)]
 async fn delete_transaction(
     user: AuthUser,
     state: web::Data<AppState>,
@@ -119,6 +173,12 @@ async fn delete_transaction(
 
 /// `DELETE /accounts/data`: deletes the caller's transactions, uploads, training jobs and
 /// corrections, and their cache entries (the deleted jobs' statuses included); 204.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/accounts/data",
+    tag = "accounts",
+    responses((status = 204, description = "Every transaction, upload, job and correction of the caller deleted."))
+)]
 async fn delete_all_data(
     user: AuthUser,
     state: web::Data<AppState>,
@@ -139,11 +199,24 @@ async fn delete_all_data(
 }
 
 /// `GET /accounts/profile`: `{id, email, role, currency, timezone, created_at}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/profile",
+    tag = "accounts",
+    responses((status = 200, description = "The caller's profile.", body = Profile))
+)]
 async fn get_profile(user: AuthUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(profile(&user, &state).await?))
 }
 
 /// `PUT /accounts/profile` with `{email?, currency?, timezone?}`: the updated profile.
+#[utoipa::path(
+    put,
+    path = "/api/v1/accounts/profile",
+    tag = "accounts",
+    request_body = ProfileUpdate,
+    responses((status = 200, description = "The updated profile.", body = Profile))
+)]
 async fn put_profile(
     user: AuthUser,
     state: web::Data<AppState>,
@@ -153,21 +226,46 @@ async fn put_profile(
 }
 
 /// The settings body: the profile's `currency` and `timezone`.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct SettingsUpdate {
+    /// ISO 4217 code.
     currency: Option<String>,
+    /// IANA time zone.
     timezone: Option<String>,
 }
 
+/// The settings: the profile's `currency` and `timezone`.
+#[derive(Serialize, ToSchema)]
+struct Settings<'a> {
+    /// Display currency (ISO 4217).
+    currency: &'a str,
+    /// IANA time zone.
+    timezone: &'a str,
+}
+
 /// `GET /accounts/settings`: `{currency, timezone}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/settings",
+    tag = "accounts",
+    responses((status = 200, description = "The caller's settings.", body = Settings))
+)]
 async fn get_settings(
     user: AuthUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(settings(&profile(&user, &state).await?)))
+    let profile = profile(&user, &state).await?;
+    Ok(HttpResponse::Ok().json(settings(&profile)))
 }
 
 /// `PUT /accounts/settings` with `{currency?, timezone?}`: the updated settings.
+#[utoipa::path(
+    put,
+    path = "/api/v1/accounts/settings",
+    tag = "accounts",
+    request_body = SettingsUpdate,
+    responses((status = 200, description = "The updated settings.", body = Settings))
+)]
 async fn put_settings(
     user: AuthUser,
     state: web::Data<AppState>,
@@ -179,7 +277,8 @@ async fn put_settings(
         currency: body.currency,
         timezone: body.timezone,
     };
-    Ok(HttpResponse::Ok().json(settings(&update_profile(&user, &state, update).await?)))
+    let profile = update_profile(&user, &state, update).await?;
+    Ok(HttpResponse::Ok().json(settings(&profile)))
 }
 
 async fn profile(user: &AuthUser, state: &AppState) -> Result<Profile, ApiError> {
@@ -203,6 +302,9 @@ async fn update_profile(
     Ok(state.accounts.local().ask(msg).await??)
 }
 
-fn settings(profile: &Profile) -> serde_json::Value {
-    json!({"currency": profile.currency, "timezone": profile.timezone})
+fn settings(profile: &Profile) -> Settings<'_> {
+    Settings {
+        currency: &profile.currency,
+        timezone: &profile.timezone,
+    }
 }

@@ -14,14 +14,28 @@ use actix_web::{web, HttpResponse};
 use chrono::{NaiveDate, Utc};
 
 use scale_actors::analytics::period::{parse_tz, today_in, Timeframe, Tz, DEFAULT_TZ};
+use scale_actors::analytics::report::{Overview, Summary};
 use scale_actors::analytics::service::{GetOverview, GetSummary, UserTimezone};
 use scale_actors::cache::keys;
 use scale_actors::cache::service::{Get, Lookup, Set, Version};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi};
 
 use crate::auth::AuthUser;
-use crate::problem::ApiError;
+use crate::openapi::Problems;
+use crate::problem::{ApiError, Code};
 use crate::AppState;
+
+/// The analytics routes' description.
+#[derive(OpenApi)]
+#[openapi(paths(overview, summary))]
+pub struct Api;
+
+/// Codes the analytics routes answer besides the ones their kind shares.
+pub const PROBLEMS: Problems = &[
+    ("overview", &[Code::Validation]),
+    ("summary", &[Code::Validation]),
+];
 
 /// Registers the analytics routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -30,19 +44,31 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// `?timeframe=&tz=` of the overview.
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct OverviewQuery {
+    /// `weekly` (default: the last seven days) or `monthly` (the current calendar month).
     timeframe: Option<String>,
+    /// IANA zone deciding "today" (default: the profile's, else `Asia/Kolkata`).
     tz: Option<String>,
 }
 
 /// `?tz=` of the summary.
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct SummaryQuery {
+    /// IANA zone deciding "today" (default: the profile's, else `Asia/Kolkata`).
     tz: Option<String>,
 }
 
 /// `GET /analytics/overview?timeframe=weekly|monthly&tz=`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/analytics/overview",
+    tag = "analytics",
+    params(OverviewQuery),
+    responses((status = 200, description = "The period's numbers.", body = Overview))
+)]
 async fn overview(
     user: AuthUser,
     state: web::Data<AppState>,
@@ -61,6 +87,13 @@ async fn overview(
 }
 
 /// `GET /analytics/summary?tz=`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/analytics/summary",
+    tag = "analytics",
+    params(SummaryQuery),
+    responses((status = 200, description = "The all-history numbers.", body = Summary))
+)]
 async fn summary(
     user: AuthUser,
     state: web::Data<AppState>,

@@ -26,12 +26,37 @@ use scale_actors::ingest::store::ImportOutcome;
 use scale_monitoring::metrics::LiveConnection;
 use serde_json::{json, Value};
 use tokio::sync::broadcast::{self, error::RecvError};
+use utoipa::OpenApi;
 use uuid::Uuid;
 
 use super::training::KEEP_ALIVE;
 use crate::auth::AuthUser;
-use crate::problem::ApiError;
+use crate::openapi::Problems;
+use crate::problem::{ApiError, Code};
 use crate::AppState;
+
+/// The anomaly routes' description.
+#[derive(OpenApi)]
+#[openapi(paths(
+    list,
+    stream,
+    list_for,
+    seen,
+    dismiss,
+    get_settings,
+    put_settings,
+    scan
+))]
+pub struct Api;
+
+/// Codes the anomaly routes answer besides the ones their kind shares.
+pub const PROBLEMS: Problems = &[
+    ("list", &[Code::Validation, Code::InvalidCursor]),
+    (
+        "list_for",
+        &[Code::Validation, Code::InvalidCursor, Code::Forbidden],
+    ),
+];
 
 /// Registers the anomaly routes (the stream before `{user_id}`, which would match it).
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -75,6 +100,13 @@ pub(crate) fn scan_after_import(state: &web::Data<AppState>, user: Uuid, outcome
 
 /// `GET /anomaly/alerts?status&since&limit&cursor` → `{user_id, generated_at, alerts,
 /// next_cursor}`, newest day first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/anomaly/alerts",
+    tag = "anomaly",
+    params(RawAlertQuery),
+    responses((status = 200, description = "`{user_id, generated_at, alerts, next_cursor}`, newest day first; pass `next_cursor` as `cursor` for the next page (keyset pagination).", body = Object))
+)]
 async fn list(
     user: AuthUser,
     state: web::Data<AppState>,
@@ -98,6 +130,13 @@ async fn list(
 
 /// `GET /anomaly/alerts/{user_id}` (the old client's route): the same as [`list`] when the id
 /// is the caller's, 403 for another user's, 404 for what is no user id.
+#[utoipa::path(
+    get,
+    path = "/api/v1/anomaly/alerts/{user_id}",
+    tag = "anomaly",
+    params(("user_id" = String, Path, description = "The caller's own id (another user's is 403)."), RawAlertQuery),
+    responses((status = 200, description = "`{user_id, generated_at, alerts, next_cursor}`, newest day first; pass `next_cursor` as `cursor` for the next page (keyset pagination).", body = Object))
+)]
 async fn list_for(
     user: AuthUser,
     state: web::Data<AppState>,
@@ -114,6 +153,13 @@ async fn list_for(
 }
 
 /// `POST /anomaly/alerts/{id}/seen` → 204 (an alert already seen or dismissed stays so).
+#[utoipa::path(
+    post,
+    path = "/api/v1/anomaly/alerts/{id}/seen",
+    tag = "anomaly",
+    params(("id" = String, Path, description = "The alert (another user's or no alert id answers 404).")),
+    responses((status = 204, description = "Marked seen (an alert already seen or dismissed stays so)."))
+)]
 async fn seen(
     user: AuthUser,
     state: web::Data<AppState>,
@@ -124,6 +170,13 @@ async fn seen(
 
 /// `POST /anomaly/alerts/{id}/dismiss` → 204; a dismissed merchant outlier keeps new outliers
 /// at its merchant from being raised for 90 days.
+#[utoipa::path(
+    post,
+    path = "/api/v1/anomaly/alerts/{id}/dismiss",
+    tag = "anomaly",
+    params(("id" = String, Path, description = "The alert (another user's or no alert id answers 404).")),
+    responses((status = 204, description = "Dismissed."))
+)]
 async fn dismiss(
     user: AuthUser,
     state: web::Data<AppState>,
@@ -150,6 +203,12 @@ async fn mark(
 }
 
 /// `GET /anomaly/settings` → the caller's thresholds (rupees; the defaults unless set).
+#[utoipa::path(
+    get,
+    path = "/api/v1/anomaly/settings",
+    tag = "anomaly",
+    responses((status = 200, description = "The caller's thresholds (rupees; the defaults unless set).", body = Object))
+)]
 async fn get_settings(
     user: AuthUser,
     state: web::Data<AppState>,
@@ -161,6 +220,13 @@ async fn get_settings(
 /// `PUT /anomaly/settings` with a JSON object of thresholds (missing ones take the defaults)
 /// → the thresholds now in force; an unknown field or a value that is not a finite amount in
 /// range is 422.
+#[utoipa::path(
+    put,
+    path = "/api/v1/anomaly/settings",
+    tag = "anomaly",
+    request_body(content = Object, description = "Thresholds by name (missing ones take the defaults); an unknown name or a value that is not a finite amount in range is 422.", content_type = "application/json"),
+    responses((status = 200, description = "The thresholds now in force.", body = Object))
+)]
 async fn put_settings(
     user: AuthUser,
     state: web::Data<AppState>,
@@ -180,6 +246,12 @@ async fn put_settings(
 /// `POST /anomaly/scan`: judges the caller's last 180 days of transactions now →
 /// `{user_id, generated_at, count, alerts}` with the alerts raised now (published live too);
 /// a re-scan of unchanged data raises none.
+#[utoipa::path(
+    post,
+    path = "/api/v1/anomaly/scan",
+    tag = "anomaly",
+    responses((status = 200, description = "`{user_id, generated_at, count, alerts}`: the alerts raised now (also published live).", body = Object))
+)]
 async fn scan(user: AuthUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let msg = Scan {
         user: user.id,
@@ -201,6 +273,12 @@ async fn scan(user: AuthUser, state: web::Data<AppState>) -> Result<HttpResponse
 /// `GET /anomaly/alerts/stream`: the caller's new alerts as Server-Sent Events (`event:
 /// alert`, `id:` the alert id, data the alert as the list shows it), with a keep-alive comment
 /// when idle; only alerts raised after connecting are sent (the list has the earlier ones).
+#[utoipa::path(
+    get,
+    path = "/api/v1/anomaly/alerts/stream",
+    tag = "anomaly",
+    responses((status = 200, description = "Server-Sent Events: `event: alert`, `id:` the alert id, `data:` the alert as the list shows it; keep-alive comments when idle.", content_type = "text/event-stream", body = String))
+)]
 async fn stream(user: AuthUser, state: web::Data<AppState>) -> HttpResponse {
     let live = state.alerts.subscribe();
     let stream = AlertStream::new(user.id, live);

@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 use scale_actors::forecasting::answer::{
     predict_horizon, Prediction, Sourced, DEFAULT_PREDICT_DAYS,
 };
-use scale_actors::forecasting::safe_to_spend::{Horizon, DEFAULT_HORIZON};
+use scale_actors::forecasting::safe_to_spend::{Horizon, SafeToSpend, DEFAULT_HORIZON};
 use scale_actors::forecasting::service::{
     PredictEntries, PredictStored, SafeToSpendOf, FIT_BUDGET,
 };
@@ -18,9 +18,12 @@ use scale_actors::training::fitting::LedgerEntry;
 use scale_statements::pipeline::{Page, Window};
 use serde::Deserialize;
 use std::time::Duration;
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::ingest::read_upload_with;
 use crate::auth::AuthUser;
+use crate::openapi::forms::ForecastUpload;
+use crate::openapi::Problems;
 use crate::problem::{ApiError, Code};
 use crate::AppState;
 
@@ -29,6 +32,28 @@ const JSON_LIMIT: usize = 4 * 1024;
 /// Longest a forecast may take: a fit on request plus reading the data and simulating.
 const FORECAST_BUDGET: Duration = FIT_BUDGET.saturating_add(Duration::from_secs(5));
 
+/// The forecast routes' description.
+#[derive(OpenApi)]
+#[openapi(paths(predict, safe_to_spend))]
+pub struct Api;
+
+/// Codes the forecast routes answer besides the ones their kind shares.
+pub const PROBLEMS: Problems = &[
+    (
+        "predict",
+        &[
+            Code::ForecastTimeout,
+            Code::UnsupportedFileType,
+            Code::PasswordRequired,
+            Code::InvalidPassword,
+            Code::UnsupportedEncryption,
+            Code::UnreadableFile,
+            Code::NoHeaderRow,
+        ],
+    ),
+    ("safe_to_spend", &[Code::ForecastTimeout, Code::Validation]),
+];
+
 /// Registers the forecast routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/forecast/predict").post(predict))
@@ -36,20 +61,33 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// The JSON body of `POST /forecast/predict`.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct PredictBody {
+    /// Days to forecast, 1..=90 (default 7).
     horizon_days: Option<i64>,
 }
 
 /// `?horizon=` of safe-to-spend.
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct SafeQuery {
+    /// Days ahead, 1..=30 (default 7).
     horizon: Option<i64>,
 }
 
 /// `POST /forecast/predict`: JSON `{horizon_days}` (1..=90, default 7) forecasts the caller's
 /// stored transactions; multipart `file` (+ `password`, `horizon_days`) forecasts the uploaded
 /// statement, parsed like `/ingest/parse` and never stored.
+#[utoipa::path(
+    post,
+    path = "/api/v1/forecast/predict",
+    tag = "forecasting",
+    request_body(content(
+        (PredictBody = "application/json"),
+        (ForecastUpload = "multipart/form-data")
+    )),
+    responses((status = 200, description = "One predicted day per horizon day.", body = Sourced<Prediction>))
+)]
 async fn predict(
     user: AuthUser,
     state: web::Data<AppState>,
@@ -139,6 +177,13 @@ async fn predict_upload(
 
 /// `GET /forecast/safe-to-spend?horizon=1..=30` (default 7): §6.5 v2 with its explanation; the
 /// exact §6.3 no-data answer without usable transactions.
+#[utoipa::path(
+    get,
+    path = "/api/v1/forecast/safe-to-spend",
+    tag = "forecasting",
+    params(SafeQuery),
+    responses((status = 200, description = "What the caller can spend over the horizon, with its explanation.", body = Sourced<SafeToSpend>))
+)]
 async fn safe_to_spend(
     user: AuthUser,
     state: web::Data<AppState>,

@@ -8,7 +8,7 @@ use futures_util::TryStreamExt;
 use scale_actors::ingest::service::{ImportRows, ImportUpload, ListUploads, ParseUpload};
 use scale_actors::ingest::store::ImportOutcome;
 use scale_actors::ingest::streaming::Upload;
-use scale_actors::ingest::uploads::{Admission, Chunk, UploadStatus};
+use scale_actors::ingest::uploads::{Admission, Chunk, UploadStatus, UploadedFile};
 use scale_actors::text::FILENAME;
 use scale_statements::fingerprint::hex_sha256;
 use scale_statements::pipeline::{Page, Window};
@@ -16,8 +16,11 @@ use scale_statements::source::json_objects;
 use scale_statements::text;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::auth::AuthUser;
+use crate::openapi::forms::StatementUpload;
+use crate::openapi::Problems;
 use crate::problem::{invalid_query, ApiError, Code};
 use crate::rate_limit::Charge;
 use crate::AppState;
@@ -30,19 +33,73 @@ const PASSWORD_LIMIT: usize = 1024;
 /// and any field that is ignored), declared or streamed.
 const MULTIPART_LIMIT: usize = UPLOAD_LIMIT + 64 * 1024;
 
+/// `POST /ingest/csv`: the web client's name of [`parse`].
+#[utoipa::path(
+    post,
+    path = "/api/v1/ingest/csv",
+    tag = "ingestion",
+    params(ParseQuery),
+    request_body(content = StatementUpload, content_type = "multipart/form-data"),
+    responses((status = 200, description = "As `POST /ingest/parse`.", body = Object))
+)]
+async fn parse_csv(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<ParseQuery>,
+    payload: Multipart,
+) -> Result<HttpResponse, ApiError> {
+    parse(user, state, req, query, payload).await
+}
+
+/// The ingest routes' description.
+#[derive(OpenApi)]
+#[openapi(paths(parse, parse_csv, import, uploaded_files))]
+pub struct Api;
+
+/// What a statement that cannot be read answers.
+const STATEMENT_PROBLEMS: &[Code] = &[
+    Code::UnsupportedFileType,
+    Code::PasswordRequired,
+    Code::InvalidPassword,
+    Code::UnsupportedEncryption,
+    Code::UnreadableFile,
+    Code::NoHeaderRow,
+    Code::PayloadTooLarge,
+];
+
+/// Codes the ingest routes answer besides the ones their kind shares.
+pub const PROBLEMS: Problems = &[
+    ("parse", STATEMENT_PROBLEMS),
+    ("parse_csv", STATEMENT_PROBLEMS),
+    ("import", STATEMENT_PROBLEMS),
+    (
+        "import",
+        &[
+            Code::FileAlreadyImported,
+            Code::UploadInProgress,
+            Code::ChunkMismatch,
+            Code::UploadRestarted,
+        ],
+    ),
+];
+
 /// Registers the ingest routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/ingest/parse").post(parse))
-        .service(web::resource("/ingest/csv").post(parse))
+        .service(web::resource("/ingest/csv").post(parse_csv))
         .service(web::resource("/ingest/import").post(import))
         .service(web::resource("/ingest/uploaded-files").get(uploaded_files));
 }
 
 /// `?offset=&limit=` of `POST /ingest/parse`.
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ParseQuery {
+    /// The first transaction to answer with (0-based).
     #[serde(default)]
     offset: usize,
+    /// At most this many transactions (at least 1; default all).
     limit: Option<usize>,
 }
 
@@ -50,6 +107,14 @@ struct ParseQuery {
 /// multipart `file` and optional `password` → the parsed transactions (with `limit`, only that
 /// many from the `offset`-th on, while `count` and the skip counts cover the whole file: a page
 /// of a large file without building the rest); nothing is written.
+#[utoipa::path(
+    post,
+    path = "/api/v1/ingest/parse",
+    tag = "ingestion",
+    params(ParseQuery),
+    request_body(content = StatementUpload, content_type = "multipart/form-data"),
+    responses((status = 200, description = "The parsed transactions and what was skipped: `{count, offset, transactions, skipped, truncated, file_hash, detected_format, warnings}`; nothing is stored.", body = Object))
+)]
 async fn parse(
     _: AuthUser,
     state: web::Data<AppState>,
@@ -81,25 +146,35 @@ async fn parse(
     })))
 }
 
-#[derive(Deserialize)]
+/// `?force=` of `POST /ingest/import`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ImportQuery {
+    /// Import a file imported before again, or start a chunked upload over.
     #[serde(default)]
     force: bool,
 }
 
 /// The JSON import body (the old `/api/import` shape; rows use the file header aliases).
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct JsonImport {
+    /// The rows: objects keyed by the file header aliases (`date`, `description`, `amount`…).
+    #[schema(value_type = Vec<Object>)]
     transactions: Value,
+    /// The file's name.
     filename: Option<String>,
+    /// The whole file's SHA-256 (64 hexadecimal characters; default the body's).
     file_hash: Option<String>,
+    /// Which part of a chunked upload the rows are.
     chunk: Option<ChunkField>,
 }
 
 /// `chunk` of a JSON import: which part of a chunked upload the rows are.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct ChunkField {
+    /// 0-based index.
     index: u32,
+    /// Chunks in all.
     count: u32,
 }
 
@@ -128,6 +203,17 @@ struct JsonRows {
 /// `?force=true` starts the upload over. The import rate limit counts every request
 /// ([`Charge`]) except a chunk stored into an upload already open: a chunked upload costs one
 /// import, charged to the chunk that opens it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/ingest/import",
+    tag = "ingestion",
+    params(ImportQuery),
+    request_body(content(
+        (StatementUpload = "multipart/form-data"),
+        (JsonImport = "application/json")
+    )),
+    responses((status = 200, description = "`{success, inserted, skipped_duplicates, skipped_zero_amount, skipped_invalid_date, skipped_invalid_row, skipped_invalid, truncated_*, file_hash, warnings, uploaded_file_id}`; a chunk's adds `status`, `chunks_received` and `chunks_expected`.", body = Object))
+)]
 async fn import(
     user: AuthUser,
     state: web::Data<AppState>,
@@ -304,6 +390,12 @@ fn import_answer(outcome: &ImportOutcome) -> Value {
 }
 
 /// `GET /ingest/uploaded-files`: the caller's uploads, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/ingest/uploaded-files",
+    tag = "ingestion",
+    responses((status = 200, description = "The caller's uploads, newest first (at most 500).", body = Vec<UploadedFile>))
+)]
 async fn uploaded_files(
     user: AuthUser,
     state: web::Data<AppState>,

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod analytics;
 pub mod anomaly;
 pub mod categorization;
+pub mod document;
 pub mod forecast;
 pub mod health;
 pub mod ingest;
@@ -17,8 +18,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::Stream;
 use scale_actors::cache::service::Invalidate;
 use scale_actors::ingest::store::ImportOutcome;
+use utoipa::OpenApi;
 use uuid::Uuid;
 
+use crate::openapi::Problems;
 use crate::problem::ApiError;
 use crate::AppState;
 
@@ -33,7 +36,27 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(ingest::configure)
         .configure(ops::configure)
         .configure(training::configure)
-        .configure(ws::configure);
+        .configure(ws::configure)
+        .configure(document::configure);
+}
+
+/// Every route module's OpenAPI description with its extra problem codes (the `/ops` page's
+/// included), for [`document::document`].
+pub fn openapi() -> Vec<(utoipa::openapi::OpenApi, Problems)> {
+    vec![
+        (accounts::Api::openapi(), accounts::PROBLEMS),
+        (analytics::Api::openapi(), analytics::PROBLEMS),
+        (anomaly::Api::openapi(), anomaly::PROBLEMS),
+        (categorization::Api::openapi(), categorization::PROBLEMS),
+        (document::Api::openapi(), &[]),
+        (forecast::Api::openapi(), forecast::PROBLEMS),
+        (health::Api::openapi(), health::PROBLEMS),
+        (ingest::Api::openapi(), ingest::PROBLEMS),
+        (ops::Api::openapi(), ops::PROBLEMS),
+        (ops::page::Api::openapi(), &[]),
+        (training::Api::openapi(), training::PROBLEMS),
+        (ws::Api::openapi(), ws::PROBLEMS),
+    ]
 }
 
 /// The answer for paths no route matches.

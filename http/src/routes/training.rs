@@ -24,15 +24,18 @@ use scale_actors::ingest::service::ImportUpload;
 use scale_actors::jobs::{JobKind, JobStatus};
 use scale_actors::training::listing::{parse_kind, RawJobQuery};
 use scale_actors::training::service::{CancelJob, CreateJob, Events, GetJob, Latest, ListJobs};
-use scale_actors::training::store::JobView;
+use scale_actors::training::store::{JobPage, JobView};
 use scale_actors::training::TrainingError;
 use scale_monitoring::metrics::LiveConnection;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::broadcast::{self, error::RecvError};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
+use crate::openapi::forms::StatementUpload;
+use crate::openapi::Problems;
 use crate::problem::ApiError;
 use crate::problem::Code;
 use crate::AppState;
@@ -43,6 +46,38 @@ pub const JOB_CACHE_TTL: Duration = Duration::from_secs(3);
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// Most attempts a job may be queued with.
 const MAX_ATTEMPTS: i32 = 10;
+
+/// The training routes' description (with the event schema of the job stream).
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        create_job, list_jobs, get_job, cancel_job, job_events, upload, train, status, latest
+    ),
+    components(schemas(JobEvent))
+)]
+pub struct Api;
+
+/// Codes the training routes answer besides the ones their kind shares.
+pub const PROBLEMS: Problems = &[
+    ("create_job", &[Code::JobActive]),
+    ("list_jobs", &[Code::Validation, Code::InvalidCursor]),
+    ("cancel_job", &[Code::JobFinished]),
+    ("job_events", &[Code::InvalidLastEventId]),
+    (
+        "upload",
+        &[
+            Code::UnsupportedFileType,
+            Code::PasswordRequired,
+            Code::InvalidPassword,
+            Code::UnsupportedEncryption,
+            Code::UnreadableFile,
+            Code::NoHeaderRow,
+            Code::PayloadTooLarge,
+            Code::FileAlreadyImported,
+            Code::UploadInProgress,
+        ],
+    ),
+];
 
 /// Registers the training routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -61,15 +96,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// The body of `POST /training/jobs`.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewJob {
+    /// `categorizer` or `forecaster`.
     kind: String,
+    /// Attempts allowed, 1..=10.
     max_attempts: Option<i32>,
 }
 
 /// `POST /training/jobs` with `{kind, max_attempts?}`: 202 with the queued job; 409 with the
 /// active job's `job_id` when one of the same kind is pending or running.
+#[utoipa::path(
+    post,
+    path = "/api/v1/training/jobs",
+    tag = "training",
+    request_body = NewJob,
+    responses((status = 202, description = "The queued job (`Location`: its URL).", body = JobView))
+)]
 async fn create_job(
     user: AuthUser,
     state: web::Data<AppState>,
@@ -92,6 +136,13 @@ async fn create_job(
 }
 
 /// `GET /training/jobs?cursor&limit&status&kind`: `{jobs: [...], next_cursor}`, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/training/jobs",
+    tag = "training",
+    params(RawJobQuery),
+    responses((status = 200, description = "One page, newest first; pass `next_cursor` as `cursor` for the next (keyset pagination; `null` on the last page).", body = JobPage))
+)]
 async fn list_jobs(
     user: AuthUser,
     state: web::Data<AppState>,
@@ -105,6 +156,13 @@ async fn list_jobs(
 }
 
 /// `GET /training/jobs/{id}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/training/jobs/{id}",
+    tag = "training",
+    params(("id" = Uuid, Path, description = "The job (another user's answers 404).")),
+    responses((status = 200, description = "The job.", body = JobView))
+)]
 async fn get_job(
     user: AuthUser,
     state: web::Data<AppState>,
@@ -115,6 +173,13 @@ async fn get_job(
 
 /// `POST /training/jobs/{id}/cancel`: the cancelled job; 409 `job_finished` when it already
 /// reached a final status.
+#[utoipa::path(
+    post,
+    path = "/api/v1/training/jobs/{id}/cancel",
+    tag = "training",
+    params(("id" = Uuid, Path, description = "The job (another user's answers 404).")),
+    responses((status = 200, description = "The cancelled job.", body = JobView))
+)]
 async fn cancel_job(
     user: AuthUser,
     state: web::Data<AppState>,
@@ -130,8 +195,10 @@ async fn cancel_job(
 }
 
 /// `?last_event_id=` of the event stream (for clients that cannot set the header).
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct EventsQuery {
+    /// Replay the events after this sequence number (as the `Last-Event-ID` header).
     last_event_id: Option<String>,
 }
 
@@ -140,6 +207,20 @@ struct EventsQuery {
 /// `Last-Event-ID` (header, or `?last_event_id=`) are replayed from the log, then live events
 /// follow; the stream ends after a final status. 204 when the job finished and the client has
 /// seen its last event (so `EventSource` stops reconnecting).
+#[utoipa::path(
+    get,
+    path = "/api/v1/training/jobs/{id}/events",
+    tag = "training",
+    params(
+        ("id" = Uuid, Path, description = "The job (another user's answers 404)."),
+        ("Last-Event-ID" = Option<String>, Header, description = "Replay the events after this sequence number."),
+        EventsQuery
+    ),
+    responses(
+        (status = 200, description = "Server-Sent Events: `id:` the sequence number, `event:` the status, `progress` or `recategorized`, `data:` a `JobEvent` (without `user_id`); ends after a final status.", content_type = "text/event-stream", body = String),
+        (status = 204, description = "The job finished and the client saw its last event.")
+    )
+)]
 async fn job_events(
     user: AuthUser,
     state: web::Data<AppState>,
@@ -322,6 +403,13 @@ fn event_name(event: &JobEvent) -> &'static str {
 /// `POST /training/upload` (old client): multipart `file` imported like `POST /ingest/import`,
 /// then a categorizer job is queued (the active one is reused) →
 /// `{status, message, job_id, transaction_count}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/training/upload",
+    tag = "training",
+    request_body(content = StatementUpload, content_type = "multipart/form-data"),
+    responses((status = 200, description = "Old client: the file imported like `POST /ingest/import` and a categorizer job queued: `{status, message, job_id, transaction_count}`.", body = Object))
+)]
 async fn upload(
     user: AuthUser,
     state: web::Data<AppState>,
@@ -355,14 +443,23 @@ async fn upload(
 
 /// The old client's training options; the categorizer fits in one pass, so they are checked
 /// and otherwise ignored.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct TrainOptions {
+    /// 1..=1000 (checked, otherwise ignored).
     epochs: Option<u32>,
+    /// 1..=100000 (checked, otherwise ignored).
     batch_size: Option<u32>,
 }
 
 /// `POST /training/train` with `{epochs?, batch_size?}` (old client): queues a categorizer job
 /// (the active one is reused) → 202 `{job_id, status}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/training/train",
+    tag = "training",
+    request_body = TrainOptions,
+    responses((status = 202, description = "Old client: a categorizer job queued (the active one reused): `{job_id, status}`.", body = Object))
+)]
 async fn train(
     user: AuthUser,
     state: web::Data<AppState>,
@@ -381,6 +478,13 @@ async fn train(
 }
 
 /// `GET /training/status/{id}` (old client): the job row in the old shape.
+#[utoipa::path(
+    get,
+    path = "/api/v1/training/status/{id}",
+    tag = "training",
+    params(("id" = Uuid, Path, description = "The job (another user's answers 404).")),
+    responses((status = 200, description = "Old client: the job as `{id, status, model_type, metrics, created_at, updated_at, progress, error}`.", body = Object))
+)]
 async fn status(
     user: AuthUser,
     state: web::Data<AppState>,
@@ -391,6 +495,12 @@ async fn status(
 }
 
 /// `GET /training/latest` (old client): the newest job in the old shape, or `null`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/training/latest",
+    tag = "training",
+    responses((status = 200, description = "Old client: the newest job in the old shape, or `null`.", body = Option<Object>))
+)]
 async fn latest(user: AuthUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let job = state.training.ask(Latest { user: user.id }).await??;
     Ok(HttpResponse::Ok().json(job.as_ref().map(old_shape)))

@@ -41,8 +41,10 @@ use scale_actors::training::TrainingError;
 use scale_monitoring::metrics::LiveConnection;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::{self, error::RecvError};
+use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
+use crate::openapi::Problems;
 use crate::problem::ApiError;
 use crate::problem::Code;
 use crate::AppState;
@@ -79,12 +81,28 @@ pub const MAX_JOB_SUBSCRIPTIONS: usize = 100;
 /// Largest client frame accepted.
 const MAX_FRAME: usize = 4096;
 
+/// The WebSocket route's description, with its message schemas.
+#[derive(OpenApi)]
+#[openapi(paths(jobs), components(schemas(ClientMessage, Outgoing)))]
+pub struct Api;
+
+/// Codes the WebSocket route answers besides the ones its kind shares.
+pub const PROBLEMS: Problems = &[("jobs", &[Code::WebsocketUpgradeRequired])];
+
 /// Registers the WebSocket route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/ws/jobs").get(jobs));
 }
 
 /// Upgrades the request and serves the connection on its own task.
+#[utoipa::path(
+    get,
+    path = "/api/v1/ws/jobs",
+    tag = "training",
+    security(()),
+    params(("Sec-WebSocket-Protocol" = Option<String>, Header, description = "`bearer, <token>` authenticates at once; else the first message must be `auth`.")),
+    responses((status = 101, description = "WebSocket (JSON text messages): the client sends `WsClientMessage`s, the server `WsServerMessage`s and `{\"type\":\"alert\", …}` (an alert as `GET /anomaly/alerts` shows it, its detector as `alert_type`). A bad or expired token is an `error` message with the HTTP 401 code, then close 1008."))
+)]
 async fn jobs(
     req: HttpRequest,
     body: web::Payload,
@@ -142,8 +160,9 @@ fn offered_token(req: &HttpRequest) -> Option<String> {
 }
 
 /// What a client may send.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[schema(as = WsClientMessage)]
 enum ClientMessage {
     /// The token: as the first message, or later to replace an expiring one.
     Auth { token: String },
@@ -157,7 +176,8 @@ enum ClientMessage {
 
 /// One job (`job_id`) or all of the caller's jobs (`all: true`), and/or the caller's alerts
 /// (`alerts: true`).
-#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+#[schema(as = WsScope)]
 struct Scope {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     job_id: Option<Uuid>,
@@ -194,8 +214,9 @@ impl Scope {
 }
 
 /// What the server sends.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[schema(as = WsServerMessage)]
 enum Outgoing<'a> {
     /// The token was accepted.
     Authenticated { user_id: Uuid },

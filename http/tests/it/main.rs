@@ -2,8 +2,8 @@
 //! accounts API ([`accounts`]), analytics ([`analytics`]), anomaly alerts ([`anomaly`]), classification ([`categorization`]),
 //! category discovery and the model list ([`discovery`]), learning from corrections
 //! ([`learning`]), the front's errors, auth and health routes ([`front`]), ingestion
-//! ([`ingest`]) and chunked JSON imports ([`chunked_import`]), the ops dashboard's feed and page
-//! ([`ops`]), the access log and Sentry ([`observability`]), security hardening ([`security`]),
+//! ([`ingest`]) and chunked JSON imports ([`chunked_import`]), the OpenAPI document's parity with
+//! the routes and Swagger UI ([`openapi`]), the ops dashboard's feed and page ([`ops`]), the access log and Sentry ([`observability`]), security hardening ([`security`]),
 //! the training-jobs API ([`training`]) and the jobs WebSocket ([`ws`]), on the
 //! shared app set-up ([`common`]).
 
@@ -19,6 +19,7 @@ mod front;
 mod ingest;
 mod learning;
 mod observability;
+mod openapi;
 mod ops;
 mod security;
 mod training;

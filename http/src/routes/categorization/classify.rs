@@ -9,6 +9,7 @@ use scale_actors::categorization::service::{Classify, MAX_BATCH};
 use scale_statements::text;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::ToSchema;
 
 use crate::auth::AuthUser;
 use crate::problem::ApiError;
@@ -26,29 +27,37 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
 
 /// `POST /categorization/classify` body (`use_latest_model` and `model_path` are accepted and
 /// ignored, as before).
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct ClassifyBody {
+    /// The narration.
     description: String,
     /// The signed amount, when known (Salary needs a credit).
     amount: Option<f64>,
 }
 
 /// `POST /categorization/classify/batch` and `/classify/map` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct BatchBody {
+    /// The narrations (1..=1000).
     descriptions: Vec<String>,
     /// One signed amount (or null) per description, when known.
     amounts: Option<Vec<Option<f64>>>,
 }
 
 /// One answer: the original fields (`category`, `confidence`, `model_used`) and what decided it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Prediction {
+    /// The category.
     category: String,
+    /// Calibrated confidence, 0..=1.
     confidence: f64,
+    /// The shipped model's name.
     model_used: &'static str,
+    /// What decided: `rule`, `model`, `user`, `fallback`…
     source: &'static str,
+    /// Whether a person should check it.
     needs_review: bool,
+    /// The narration as classified.
     cleaned: String,
 }
 
@@ -66,6 +75,13 @@ impl From<Classification> for Prediction {
 }
 
 /// `POST /categorization/classify`: one narration's category.
+#[utoipa::path(
+    post,
+    path = "/api/v1/categorization/classify",
+    tag = "categorization",
+    request_body = ClassifyBody,
+    responses((status = 200, description = "The narration's category.", body = Prediction))
+)]
 async fn classify(
     user: AuthUser,
     state: web::Data<AppState>,
@@ -88,6 +104,13 @@ async fn classify(
 }
 
 /// `POST /categorization/classify/batch`: a category per narration, in order.
+#[utoipa::path(
+    post,
+    path = "/api/v1/categorization/classify/batch",
+    tag = "categorization",
+    request_body = BatchBody,
+    responses((status = 200, description = "`{predictions}`: a category per narration, in order.", body = Object))
+)]
 async fn classify_batch(
     user: AuthUser,
     state: web::Data<AppState>,
@@ -100,6 +123,13 @@ async fn classify_batch(
 
 /// `POST /categorization/classify/map`: the web client's contract, `{description: category}`
 /// for every description that got a category (`Uncategorized` ones are left out).
+#[utoipa::path(
+    post,
+    path = "/api/v1/categorization/classify/map",
+    tag = "categorization",
+    request_body = BatchBody,
+    responses((status = 200, description = "The web client's map `{description: category}` (`Uncategorized` ones left out).", body = BTreeMap<String, String>))
+)]
 async fn classify_map(
     user: AuthUser,
     state: web::Data<AppState>,

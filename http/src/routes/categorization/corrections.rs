@@ -10,6 +10,7 @@ use scale_actors::text;
 use scale_statements::text::CATEGORY;
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
@@ -23,14 +24,25 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-#[derive(Deserialize)]
+/// The body: the new category, and whether the caller's similar transactions take it too.
+#[derive(Deserialize, ToSchema)]
 struct CategoryBody {
+    /// The category.
     category: String,
+    /// Also recategorise the caller's transactions with the same narration.
     #[serde(default)]
     apply_to_similar: bool,
 }
 
 /// Sets the category → `{updated_ids, updated_categories: [category], training_job_id}`.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/categorization/transactions/{id}/category",
+    tag = "categorization",
+    params(("id" = Uuid, Path, description = "The transaction (another user's answers 404).")),
+    request_body = CategoryBody,
+    responses((status = 200, description = "`{updated_ids, updated_categories: [category], training_job_id}`.", body = Object))
+)]
 async fn correct_category(
     user: AuthUser,
     state: web::Data<AppState>,

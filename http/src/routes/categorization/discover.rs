@@ -6,6 +6,7 @@ use actix_web::{web, HttpResponse};
 use scale_actors::categorization::discovery::request::{Discover, Narrations};
 use scale_actors::categorization::discovery::{Params, MAX_DESCRIPTIONS};
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use crate::auth::AuthUser;
 use crate::problem::ApiError;
@@ -17,7 +18,7 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// The body (unknown fields are ignored).
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct DiscoverBody {
     /// The narrations to cluster; absent: the caller's stored ones that need a category.
     descriptions: Option<Vec<String>>,
@@ -41,6 +42,13 @@ fn default_threshold() -> f64 {
 
 /// `POST /categorization/discover` → `{discovered_categories, total_descriptions,
 /// distinct_descriptions, n_clusters}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/categorization/discover",
+    tag = "categorization",
+    request_body = DiscoverBody,
+    responses((status = 200, description = "`{discovered_categories, total_descriptions, distinct_descriptions, n_clusters}`.", body = Object))
+)]
 async fn discover(
     user: AuthUser,
     state: web::Data<AppState>,

@@ -13,6 +13,7 @@ use scale_statements::rows::UNCATEGORIZED;
 use scale_statements::text::{CATEGORY, DESCRIPTION};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use utoipa::ToSchema;
 
 use super::learn_from_corrections;
 use crate::auth::AuthUser;
@@ -27,13 +28,23 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/categorization/feedback").post(feedback));
 }
 
-#[derive(Deserialize)]
+/// The body: corrections as `{description: category}` or `{category: [descriptions]}`.
+#[derive(Deserialize, ToSchema)]
 struct FeedbackBody {
+    /// The corrections.
+    #[schema(value_type = Object)]
     corrections: Map<String, Value>,
 }
 
 /// Stores the corrections → `{status: "ok", updated_categories: [sorted, unique],
 /// training_job_id}` (the categorizer job queued when enough corrections piled up, else null).
+#[utoipa::path(
+    post,
+    path = "/api/v1/categorization/feedback",
+    tag = "categorization",
+    request_body = FeedbackBody,
+    responses((status = 200, description = "`{status: \"ok\", updated_categories, training_job_id}`.", body = Object))
+)]
 async fn feedback(
     user: AuthUser,
     state: web::Data<AppState>,

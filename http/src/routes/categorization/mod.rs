@@ -16,11 +16,37 @@ use actix_web::http::StatusCode;
 use actix_web::web;
 use scale_actors::categorization::service::CorrectionsChanged;
 use scale_statements::text;
+use utoipa::OpenApi;
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
+use crate::openapi::Problems;
 use crate::problem::{ApiError, Code};
 use crate::AppState;
+
+/// The categorization routes' description.
+#[derive(OpenApi)]
+#[openapi(paths(
+    classify::classify,
+    classify::classify_batch,
+    classify::classify_map,
+    feedback::feedback,
+    corrections::correct_category,
+    discover::discover,
+    models::models
+))]
+pub struct Api;
+
+/// What a batch of narrations can be refused with besides the JSON body's codes.
+const TOO_MANY: &[Code] = &[Code::PayloadTooLarge, Code::Validation];
+
+/// Codes the categorization routes answer besides the ones their kind shares.
+pub const PROBLEMS: Problems = &[
+    ("classify_batch", TOO_MANY),
+    ("classify_map", TOO_MANY),
+    ("feedback", TOO_MANY),
+    ("discover", &[Code::BadRequest]),
+];
 
 /// Registers the categorization routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {

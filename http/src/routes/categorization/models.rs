@@ -17,6 +17,12 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
 
 /// `GET /categorization/models` → `{models: [{id, kind, job_id, format, size_bytes, metrics,
 /// created_at}]}`, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/categorization/models",
+    tag = "categorization",
+    responses((status = 200, description = "`{models: [{id, kind, job_id, format, size_bytes, metrics, created_at}]}`, newest first.", body = Object))
+)]
 async fn models(user: AuthUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let models = state.training.ask(ListModels { user: user.id }).await??;
     Ok(HttpResponse::Ok().json(json!({ "models": models })))

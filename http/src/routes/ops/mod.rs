@@ -13,10 +13,31 @@ use scale_chaos::{ChaosMonkey, Start, StartError, Status, Stop};
 use scale_supervision::{Control, ControlReply, Crash, Handle};
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::{OpenApi, ToSchema};
 
 use crate::auth::AdminUser;
+use crate::openapi::Problems;
 use crate::problem::{ApiError, Code};
 use crate::AppState;
+
+/// The ops routes' description (admin only).
+#[derive(OpenApi)]
+#[openapi(paths(
+    list_actors,
+    cache_stats,
+    ping_actor,
+    crash_actor,
+    chaos_status,
+    chaos_action,
+    stream::stream
+))]
+pub struct Api;
+
+/// Codes the ops routes answer besides the ones their kind shares.
+pub const PROBLEMS: Problems = &[
+    ("chaos_status", &[Code::NotFound]),
+    ("chaos_action", &[Code::NotFound, Code::Conflict]),
+];
 
 /// Registers the ops routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -33,16 +54,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// `GET /api/v1/ops/actors`: every actor's status, restarts, last error, backlog, heartbeat.
+#[utoipa::path(get, path = "/api/v1/ops/actors", tag = "ops", security(("bearer" = ["admin"])),
+    responses((status = 200, description = "`{actors}`: every supervised actor's live record.", body = Object)))]
 async fn list_actors(_: AdminUser, state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(json!({ "actors": state.registry.snapshot() }))
 }
 
 /// `GET /api/v1/ops/cache`: `{backend: redis|memory, hits, misses, memory_entries}`.
+#[utoipa::path(get, path = "/api/v1/ops/cache", tag = "ops", security(("bearer" = ["admin"])),
+    responses((status = 200, description = "The cache's statistics.", body = Object)))]
 async fn cache_stats(_: AdminUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(state.cache.ask(Stats).await?))
 }
 
 /// `POST /api/v1/ops/actors/{name}/ping`: proves the actor answers; returns its restart count.
+#[utoipa::path(post, path = "/api/v1/ops/actors/{name}/ping", tag = "ops", security(("bearer" = ["admin"])), params(("name" = String, Path, description = "The actor's registry name.")),
+    responses((status = 200, description = "`{actor, restarts}`.", body = Object)))]
 async fn ping_actor(
     _: AdminUser,
     state: web::Data<AppState>,
@@ -54,6 +81,8 @@ async fn ping_actor(
 
 /// `POST /api/v1/ops/actors/{name}/crash`: makes the actor panic in a handler (chaos hook; 404
 /// unless `CHAOS_ENABLED=true`). Answers with the resulting 5xx problem.
+#[utoipa::path(post, path = "/api/v1/ops/actors/{name}/crash", tag = "ops", security(("bearer" = ["admin"])), params(("name" = String, Path, description = "The actor's registry name.")),
+    responses((status = 200, description = "`{actor, crashed}`: the actor panicked and restarts.", body = Object)))]
 async fn crash_actor(
     admin: AdminUser,
     state: web::Data<AppState>,
@@ -69,7 +98,7 @@ async fn crash_actor(
 }
 
 /// What `POST /api/v1/ops/chaos` asks.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 enum ChaosAction {
     /// Start the named scenario.
@@ -91,6 +120,8 @@ fn monkey(state: &AppState) -> Result<&Handle<ChaosMonkey>, ApiError> {
 
 /// `GET /api/v1/ops/chaos`: the scenarios available, the running one with its progress and
 /// active faults, and the last one that ended (404 unless `CHAOS_ENABLED=true`).
+#[utoipa::path(get, path = "/api/v1/ops/chaos", tag = "ops", security(("bearer" = ["admin"])),
+    responses((status = 200, description = "The scenarios, the running one with its progress and faults, and the last that ended (404 unless `CHAOS_ENABLED=true`).", body = Object)))]
 async fn chaos_status(_: AdminUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let status = monkey(&state)?.ask(Status).await?;
     Ok(HttpResponse::Ok().json(status))
@@ -99,6 +130,12 @@ async fn chaos_status(_: AdminUser, state: web::Data<AppState>) -> Result<HttpRe
 /// `POST /api/v1/ops/chaos`: `{"action":"start","scenario":NAME}` starts a scenario (409 when
 /// one runs, 422 for an unknown one), `{"action":"stop"}` stops the running one (409 when none
 /// runs). 404 unless `CHAOS_ENABLED=true`.
+#[utoipa::path(post, path = "/api/v1/ops/chaos", tag = "ops", security(("bearer" = ["admin"])),
+    request_body = ChaosAction,
+    responses(
+        (status = 202, description = "`{running}`: the scenario started.", body = Object),
+        (status = 200, description = "`{stopped}`: the running scenario stopped.", body = Object)
+    ))]
 async fn chaos_action(
     admin: AdminUser,
     state: web::Data<AppState>,

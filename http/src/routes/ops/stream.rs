@@ -32,6 +32,8 @@ pub const WINDOW: Duration = Duration::from_secs(60);
 pub const KEPT_PROBLEMS: usize = 20;
 
 /// `GET /api/v1/ops/stream`: `event: snapshot` frames whose data is a [`Snapshot`].
+#[utoipa::path(get, path = "/api/v1/ops/stream", tag = "ops", security(("bearer" = ["admin"])),
+    responses((status = 200, description = "Server-Sent Events: `event: snapshot` frames whose data is the dashboard's snapshot (actors, health, traffic, recent problems, chaos).", content_type = "text/event-stream", body = String)))]
 pub(super) async fn stream(_: AdminUser, state: web::Data<AppState>) -> HttpResponse {
     let feed = Feed::new(state.into_inner(), scale_monitoring::metrics::installed());
     let frames = futures_util::stream::unfold(feed, |mut feed| async move {
