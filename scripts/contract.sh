@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Contract fuzzing: schemathesis (in target/tools-venv) against the real debug binary serving a
-# fresh database, authenticated as a user, with its checks for server errors, status codes and
-# response schemas against GET /api/v1/openapi.json. A bounded number of examples per operation
+# fresh database, authenticated as a user (then the operators' routes as an admin), with its
+# checks for server errors, status codes and response schemas against GET /api/v1/openapi.json. A bounded number of examples per operation
 # (CONTRACT_MAX_EXAMPLES, default 10); the streams (SSE) and the WebSocket are left out (they do
 # not end). Reports: target/test-artefacts/schemathesis/ (JUnit), the server's log beside them.
 set -euo pipefail
@@ -59,3 +59,19 @@ schemathesis run "http://$addr/api/v1/openapi.json" \
   --workers 2 \
   -H "Authorization: Bearer $token" \
   --report junit --report-dir "$artefacts/schemathesis"
+
+# The operators' routes as an admin (as a user they only answer 403), all but the two that act:
+# crashing an actor and starting chaos.
+admin=$(target/debug/scale token --user "$user" --role admin --ttl-secs 3600)
+schemathesis run "http://$addr/api/v1/openapi.json" \
+  --url "http://$addr" \
+  --checks not_a_server_error,status_code_conformance,response_schema_conformance \
+  --max-examples "${CONTRACT_MAX_EXAMPLES:-10}" \
+  --phases examples,coverage,fuzzing \
+  --include-path-regex '^/api/v1/ops/' \
+  --exclude-path-regex '/(crash|chaos|stream)$' \
+  --request-timeout 30 \
+  --seed "${CONTRACT_SEED:-1}" \
+  --workers 2 \
+  -H "Authorization: Bearer $admin" \
+  --report junit --report-dir "$artefacts/schemathesis-admin"

@@ -124,8 +124,3 @@ ensure_browser() {
   command -v firefox-esr >/dev/null 2>&1 \
     || apt_install firefox-esr || log "cannot install firefox-esr; its browser test will skip"
 }
-
-  fi
-  "$venv/bin/pip" install --quiet --disable-pip-version-check schemathesis==4.32.5
-  export PATH="$PWD/$venv/bin:$PATH"
-}
