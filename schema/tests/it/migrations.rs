@@ -1,5 +1,6 @@
 //! The embedded migrations against a real, empty Postgres database.
 
+use diesel::migration::MigrationSource;
 use diesel::sql_types::{BigInt, Text};
 use diesel::{Connection, QueryableByName};
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
@@ -64,6 +65,31 @@ async fn exec(conn: &mut AsyncPgConnection, sql: &str) -> Result<usize, String> 
 }
 
 const USER: &str = "11111111-1111-1111-1111-111111111111";
+
+#[tokio::test]
+async fn processes_starting_at_once_apply_them_once_without_colliding() {
+    let db = TestDatabase::create();
+    let url = db.url();
+    // As several `scale serve` starting together on an empty database: each its own connection.
+    let runs: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || scale_schema::migrations::run_migrations_blocking(&url))
+        })
+        .collect();
+    let mut applied = Vec::new();
+    for run in runs {
+        applied.push(run.join().unwrap().expect("a concurrent run failed"));
+    }
+    let shipped = MigrationSource::<diesel::pg::Pg>::migrations(&MIGRATIONS)
+        .unwrap()
+        .len();
+    let total: usize = applied.iter().map(Vec::len).sum();
+    assert_eq!(
+        total, shipped,
+        "each migration applied exactly once: {applied:?}"
+    );
+}
 
 #[tokio::test]
 async fn apply_to_an_empty_database_and_are_idempotent() {
