@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Contract fuzzing: schemathesis (in target/tools-venv) against the real debug binary serving a
-# fresh database, authenticated as a seeded user (then the operators' routes as an admin), with its
-# checks for server errors, status codes and response schemas against GET /api/v1/openapi.json. A bounded number of examples per operation
-# (CONTRACT_MAX_EXAMPLES, default 10); the streams (SSE) and the WebSocket are left out (they do
-# not end). Reports: target/test-artefacts/schemathesis/ (JUnit), the server's log beside them.
+# fresh database, authenticated as a seeded user (then the operators' read-only routes as an
+# admin), with its checks for server errors, status codes and response schemas against
+# GET /api/v1/openapi.json. A bounded number of examples per operation (CONTRACT_MAX_EXAMPLES,
+# default 10); the streams (SSE) and the WebSocket are left out (they do not end). Reports:
+# target/test-artefacts/schemathesis*/ (JUnit), the server's log beside them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/services.sh
