@@ -302,3 +302,22 @@ async fn swagger_ui_serves_its_page_and_assets_under_its_own_policy() {
         }
     }
 }
+
+#[actix_rt::test]
+async fn the_documents_text_and_batch_limits_are_the_servers() {
+    let doc = serde_json::to_value(document()).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(
+        schemas["ClassifyBody"]["properties"]["description"]["maxLength"],
+        scale_statements::text::DESCRIPTION,
+        "{}",
+        schemas["ClassifyBody"]
+    );
+    let descriptions = &schemas["BatchBody"]["properties"]["descriptions"];
+    assert_eq!(descriptions["minItems"], 1, "{descriptions}");
+    assert_eq!(
+        descriptions["maxItems"],
+        scale_actors::categorization::service::MAX_BATCH,
+        "{descriptions}"
+    );
+}

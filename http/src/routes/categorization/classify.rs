@@ -29,7 +29,8 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
 /// ignored, as before).
 #[derive(Deserialize, ToSchema)]
 struct ClassifyBody {
-    /// The narration.
+    /// The narration (no NUL character).
+    #[schema(max_length = 1000)]
     description: String,
     /// The signed amount, when known (Salary needs a credit).
     amount: Option<f64>,
@@ -38,7 +39,8 @@ struct ClassifyBody {
 /// `POST /categorization/classify/batch` and `/classify/map` body.
 #[derive(Deserialize, ToSchema)]
 struct BatchBody {
-    /// The narrations (1..=1000).
+    /// The narrations (1..=5000, each at most 1000 characters, no NUL character).
+    #[schema(min_items = 1, max_items = 5000)]
     descriptions: Vec<String>,
     /// One signed amount (or null) per description, when known.
     amounts: Option<Vec<Option<f64>>>,
