@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// What a training job fits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum JobKind {
     /// The per-user categorisation model (categorization spec §4.7).

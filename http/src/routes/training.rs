@@ -100,8 +100,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[serde(deny_unknown_fields)]
 struct NewJob {
     /// `categorizer` or `forecaster`.
+    #[schema(value_type = JobKind)]
     kind: String,
     /// Attempts allowed, 1..=10.
+    #[schema(minimum = 1, maximum = 10)]
     max_attempts: Option<i32>,
 }
 

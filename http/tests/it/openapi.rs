@@ -304,7 +304,7 @@ async fn swagger_ui_serves_its_page_and_assets_under_its_own_policy() {
 }
 
 #[actix_rt::test]
-async fn the_documents_text_and_batch_limits_are_the_servers() {
+async fn the_documents_limits_and_job_kinds_are_the_servers() {
     let doc = serde_json::to_value(document()).unwrap();
     let schemas = &doc["components"]["schemas"];
     assert_eq!(
@@ -320,4 +320,12 @@ async fn the_documents_text_and_batch_limits_are_the_servers() {
         scale_actors::categorization::service::MAX_BATCH,
         "{descriptions}"
     );
+    let job = &schemas["NewJob"]["properties"];
+    assert_eq!(job["max_attempts"]["maximum"], 10, "{job}");
+    let kinds = &schemas["JobKind"]["enum"];
+    let names: Vec<&str> = scale_actors::jobs::JobKind::ALL
+        .iter()
+        .map(|kind| kind.as_str())
+        .collect();
+    assert_eq!(kinds, &serde_json::json!(names), "{job}");
 }
