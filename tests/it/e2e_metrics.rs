@@ -363,3 +363,36 @@ async fn imports_classifications_corrections_jobs_and_live_connections_are_count
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn a_chunked_upload_counts_as_one_import_with_every_row() {
+    let db = TestDatabase::create();
+    let server = Server::start(&db.url(), &[("METRICS_ADDR", "127.0.0.1:0")]);
+    let token = user_token();
+    let hash = "c".repeat(64);
+    for index in 0..3u32 {
+        let rows: Vec<Value> = (0..2)
+            .map(|row| {
+                let day = index * 2 + row + 1;
+                serde_json::json!({
+                    "transaction_date": format!("2024-03-{day:02}"),
+                    "amount": -(f64::from(day) * 10.0),
+                    "description": format!("UPI/DR/{day}/CHUNKED SHOP {day}"),
+                })
+            })
+            .collect();
+        let chunk = serde_json::json!({
+            "filename": "chunked.csv",
+            "file_hash": hash,
+            "transactions": rows,
+            "chunk": {"index": index, "count": 3},
+        });
+        let (status, body) = server.post_json_as(&token, "/ingest/import", &chunk).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let text = server.exposition().await;
+    let imported = r#"scale_imports_total{format="json",outcome="imported"}"#;
+    assert_eq!(metric_value(&text, imported), Some(1.0), "{text}");
+    let rows = r#"scale_import_rows_total{result="inserted"}"#;
+    assert_eq!(metric_value(&text, rows), Some(6.0), "{text}");
+}

@@ -239,6 +239,11 @@ impl ImportMetrics {
                     metrics::counter!(names::IMPORT_ROWS, "result" => result)
                         .increment(rows as u64);
                 }
+                // A chunked upload is one import: counted once its last chunk is stored.
+                if imported.progress.is_some_and(|progress| !progress.complete) {
+                    self.recorded = true;
+                    return result;
+                }
                 "imported"
             }
             Err(IngestError::FileAlreadyImported { .. }) => "duplicate_file",
